@@ -189,8 +189,12 @@ mod tests {
     fn set_appends_when_absent_and_remove_drops_every_copy() {
         let mut env = Value::Null;
         assert!(apply(&mut env, "X", &EnvEdit::FromNodeIp).unwrap());
-        assert_eq!(get(Some(&env), "X").unwrap().display(), "node IP (fieldRef status.hostIP)");
-        let mut dup = json!([{"name": "X", "value": "1"}, {"name": "Y"}, {"name": "X", "value": "2"}]);
+        assert_eq!(
+            get(Some(&env), "X").unwrap().display(),
+            "node IP (fieldRef status.hostIP)"
+        );
+        let mut dup =
+            json!([{"name": "X", "value": "1"}, {"name": "Y"}, {"name": "X", "value": "2"}]);
         assert_eq!(get(Some(&dup), "X"), Some(EnvValue::Literal("2".into())));
         assert!(apply(&mut dup, "X", &EnvEdit::Remove).unwrap());
         assert_eq!(dup, json!([{"name": "Y"}]));
@@ -211,7 +215,10 @@ mod tests {
             {"name": "S", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
             {"value": "orphan"}
         ]);
-        assert_eq!(get(Some(&env), "H").unwrap().display(), "$(configMapKeyRef jaeger/host)");
+        assert_eq!(
+            get(Some(&env), "H").unwrap().display(),
+            "$(configMapKeyRef jaeger/host)"
+        );
         assert_eq!(get(Some(&env), "S").unwrap().literal(), None);
         assert_eq!(unnamed_entries(Some(&env)), vec![2]);
     }

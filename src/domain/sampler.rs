@@ -34,7 +34,9 @@ impl SamplerKind {
     pub fn describe(self) -> &'static str {
         match self {
             SamplerKind::Const => "const: trace every request (1) or none (0)",
-            SamplerKind::Probabilistic => "probabilistic: trace a random fraction of requests (0..1)",
+            SamplerKind::Probabilistic => {
+                "probabilistic: trace a random fraction of requests (0..1)"
+            }
             SamplerKind::RateLimiting => "ratelimiting: trace at most N requests per second",
             SamplerKind::Remote => {
                 "remote: ask the Jaeger agent for a rate (port 5778); optional initial rate 0..1"
@@ -208,7 +210,10 @@ mod tests {
         for (input, want) in cases {
             let err = input.parse::<Sampler>().unwrap_err();
             assert!(err.contains(want), "{input}: {err}");
-            assert!(err.contains(input), "{input}: error does not name the input: {err}");
+            assert!(
+                err.contains(input),
+                "{input}: error does not name the input: {err}"
+            );
         }
     }
 
@@ -216,7 +221,9 @@ mod tests {
     fn env_values_default_to_remote_and_reject_what_crashes_the_executor() {
         assert_eq!(from_env(None, None).unwrap().to_string(), "remote");
         assert_eq!(
-            from_env(Some("Probabilistic"), Some("0.5")).unwrap().to_string(),
+            from_env(Some("Probabilistic"), Some("0.5"))
+                .unwrap()
+                .to_string(),
             "probabilistic:0.5"
         );
         assert!(from_env(Some("probabilistic"), Some("2")).is_none());

@@ -1,0 +1,278 @@
+//! Command-line interface: the same global flags kubectl has, one subcommand per verb.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::sampler::Sampler;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-seldon_tracing",
+    bin_name = "kubectl seldon-tracing",
+    version,
+    about = "See and change Jaeger tracing on Seldon Core v1 SeldonDeployments",
+    long_about = "See and change Jaeger tracing on Seldon Core v1 SeldonDeployments.\n\n\
+        Each predictor runs an executor (switched off only by JAEGER_DISABLED=true, its sampler \
+        decides for the whole request) and Python components (switched by TRACING=1/0). This \
+        plugin reads and writes those variables with server-side apply, changing nothing else.",
+    after_help = "Examples:\n  kubectl seldon-tracing list -A\n  kubectl seldon-tracing status iris\n  \
+        kubectl seldon-tracing enable iris --sampler probabilistic:0.1\n  kubectl seldon-tracing disable --all -n models"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Wide,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Namespace (default: the context's namespace)
+    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Act on every namespace
+    #[arg(short = 'A', long, global = true)]
+    pub all_namespaces: bool,
+    /// Output format
+    #[arg(short = 'o', long, global = true, value_enum, default_value = "table")]
+    pub output: Output,
+    /// Time to wait for each request to the server, e.g. 10s, 1m; 0 waits forever
+    #[arg(long, global = true, value_name = "DURATION", default_value = "0", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List SeldonDeployments with a one-word tracing summary
+    #[command(visible_alias = "ls")]
+    List(ListArgs),
+    /// Show tracing per predictor and component, with where each value comes from and warnings
+    Status(StatusArgs),
+    /// Turn tracing on (executor and Python components)
+    Enable(EnableArgs),
+    /// Turn tracing off, keeping the other tracing settings for a later enable
+    Disable(DisableArgs),
+    /// Change only the executor's sampler (it decides for requests that pass through it)
+    Sampler(SamplerArgs),
+    /// Print the plugin version and, when reachable, the server version
+    Version,
+    /// Print a shell completion script
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only deployments whose labels match this selector (e.g. team=fraud)
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Objects per list request (pagination); 0 reads everything at once
+    #[arg(long, default_value_t = 500, value_name = "N")]
+    pub chunk_size: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// SeldonDeployment name (all in the namespace when omitted)
+    #[arg(value_parser = parse_name)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    None,
+    Server,
+    Client,
+}
+
+#[derive(Debug, Args)]
+pub struct Targets {
+    /// SeldonDeployment names
+    #[arg(value_parser = parse_name)]
+    pub names: Vec<String>,
+    /// Every SeldonDeployment in the namespace (or every namespace with -A)
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
+    /// Deployments whose labels match this selector
+    #[arg(short = 'l', long, value_name = "SELECTOR", conflicts_with = "names")]
+    pub selector: Option<String>,
+    /// Only these predictors (repeatable; default: all)
+    #[arg(long = "predictor", value_name = "NAME")]
+    pub predictors: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Mutation {
+    /// none: write; server: ask the server to validate without storing; client: only print the plan
+    #[arg(long, value_enum, default_value = "none", num_args = 0..=1, default_missing_value = "client", require_equals = true)]
+    pub dry_run: DryRun,
+    /// Field manager recorded in managedFields
+    #[arg(long, default_value = "kubectl-seldon-tracing", value_name = "NAME")]
+    pub field_manager: String,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Deployments updated at the same time
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256), value_name = "N")]
+    pub concurrency: u16,
+    /// Objects per list request when selecting with --all or -l
+    #[arg(long, default_value_t = 500, value_name = "N")]
+    pub chunk_size: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct EnableArgs {
+    #[command(flatten)]
+    pub targets: Targets,
+    /// Executor sampler TYPE[:PARAM] (default: keep the current one, else const:1)
+    #[arg(long, value_name = "TYPE[:PARAM]", value_parser = parse_sampler)]
+    pub sampler: Option<Sampler>,
+    /// Send spans to this agent host (a Service name or IP)
+    #[arg(long, value_name = "HOST", value_parser = parse_host, conflicts_with = "agent_host_from_node")]
+    pub agent_host: Option<String>,
+    /// Send spans to the agent on each pod's node (valueFrom fieldRef status.hostIP); the default when no host is set
+    #[arg(long)]
+    pub agent_host_from_node: bool,
+    /// Agent UDP port (default: keep the current one, else 6831)
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub agent_port: Option<u16>,
+    #[command(flatten)]
+    pub mutation: Mutation,
+}
+
+#[derive(Debug, Args)]
+pub struct DisableArgs {
+    #[command(flatten)]
+    pub targets: Targets,
+    #[command(flatten)]
+    pub mutation: Mutation,
+}
+
+#[derive(Debug, Args)]
+pub struct SamplerArgs {
+    /// SeldonDeployment names, then the sampler TYPE[:PARAM] as the last argument
+    #[arg(value_name = "NAME... TYPE[:PARAM]", required = true)]
+    pub args: Vec<String>,
+    /// Every SeldonDeployment in the namespace (or every namespace with -A)
+    #[arg(long)]
+    pub all: bool,
+    /// Deployments whose labels match this selector
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Only these predictors (repeatable; default: all)
+    #[arg(long = "predictor", value_name = "NAME")]
+    pub predictors: Vec<String>,
+    #[command(flatten)]
+    pub mutation: Mutation,
+}
+
+fn parse_sampler(s: &str) -> Result<Sampler, String> {
+    s.parse()
+}
+
+/// Kubernetes object names are DNS-1123 subdomains.
+pub fn parse_name(s: &str) -> Result<String, String> {
+    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.';
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !s.is_empty()
+        && s.len() <= 253
+        && s.chars().all(ok_char)
+        && edge(s.chars().next())
+        && edge(s.chars().last())
+    {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "'{s}' is not a valid SeldonDeployment name: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+        ))
+    }
+}
+
+/// An agent host: a DNS name or an IP address, nothing with spaces or schemes.
+fn parse_host(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 253
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':' | '_'));
+    if ok && !s.contains("://") {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "'{s}' is not a host name or IP address (e.g. jaeger-agent.observability or 10.0.0.5)"
+        ))
+    }
+}
+
+/// kubectl's --request-timeout: a bare number of seconds or a duration like 500ms, 10s, 1m, 1h.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("'{s}' is not a duration (e.g. 0, 30, 10s, 1m)");
+    let t = s.trim();
+    let (num, unit) = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((t, "s"), |i| t.split_at(i));
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_must_be_dns_subdomains() {
+        assert!(parse_name("iris-v1.prod").is_ok());
+        for bad in ["Iris", "iris_v1", "-iris", "iris-", "", "a b"] {
+            assert!(parse_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hosts_reject_spaces_and_urls() {
+        assert!(parse_host("jaeger-agent.observability").is_ok());
+        assert!(parse_host("10.0.0.5").is_ok());
+        assert!(parse_host("jaeger agent").is_err());
+        assert!(parse_host("http://jaeger").is_err());
+    }
+
+    #[test]
+    fn durations_follow_kubectl() {
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

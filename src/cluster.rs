@@ -1,0 +1,320 @@
+//! All I/O with the API server: client set-up, discovery, paginated lists, get and apply.
+//! Objects stay raw JSON so nothing the plugin does not model is lost on the way.
+
+use std::time::Duration;
+
+use kube::api::{GetParams, ListParams, Patch, PatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::core::Request;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::cli::Global;
+use crate::error::{Error, Result};
+
+pub const GROUP: &str = "machinelearning.seldon.io";
+pub const PLURAL: &str = "seldondeployments";
+
+pub struct Cluster {
+    client: kube::Client,
+    pub server: String,
+    pub default_namespace: String,
+    timeout: Duration,
+}
+
+/// One page of a list call: raw items plus the continue token.
+#[derive(Deserialize)]
+pub struct Page {
+    #[serde(default)]
+    pub items: Vec<Value>,
+    #[serde(default)]
+    metadata: ListMeta,
+}
+
+#[derive(Deserialize, Default)]
+struct ListMeta {
+    #[serde(rename = "continue", default)]
+    cont: Option<String>,
+}
+
+impl Page {
+    pub fn next(&self) -> Option<&str> {
+        self.metadata.cont.as_deref().filter(|c| !c.is_empty())
+    }
+}
+
+/// What a request was doing, for error messages.
+pub struct Action<'a> {
+    pub verb: &'a str,
+    pub namespace: &'a str,
+    pub name: Option<&'a str>,
+}
+
+impl Action<'_> {
+    fn describe(&self) -> String {
+        match self.name {
+            Some(n) => format!(
+                "{} seldondeployment \"{n}\" in namespace \"{}\"",
+                self.verb, self.namespace
+            ),
+            None if self.namespace.is_empty() => {
+                format!("{} seldondeployments in all namespaces", self.verb)
+            }
+            None => format!(
+                "{} seldondeployments in namespace \"{}\"",
+                self.verb, self.namespace
+            ),
+        }
+    }
+}
+
+/// Outcome of one apply: stored (or dry-run) object, or a resourceVersion conflict to retry.
+pub enum Applied {
+    Done(Value),
+    Conflict,
+}
+
+impl Cluster {
+    pub async fn connect(g: &Global) -> Result<Cluster> {
+        let options = KubeConfigOptions {
+            context: g.context.clone(),
+            ..Default::default()
+        };
+        let loaded = match &g.kubeconfig {
+            Some(path) => {
+                let kc = Kubeconfig::read_from(path)
+                    .map_err(|e| Error::Kubeconfig(format!("{}: {e}", path.display())))?;
+                kube::Config::from_custom_kubeconfig(kc, &options).await
+            }
+            None => kube::Config::from_kubeconfig(&options).await,
+        };
+        let mut config = loaded.map_err(|e| Error::Kubeconfig(e.to_string()))?;
+        if !g.request_timeout.is_zero() {
+            config.connect_timeout = Some(g.request_timeout);
+            config.read_timeout = Some(g.request_timeout);
+            config.write_timeout = Some(g.request_timeout);
+        }
+        let server = config
+            .cluster_url
+            .to_string()
+            .trim_end_matches('/')
+            .to_string();
+        let default_namespace = config.default_namespace.clone();
+        let client =
+            kube::Client::try_from(config).map_err(|e| Error::Kubeconfig(e.to_string()))?;
+        Ok(Cluster {
+            client,
+            server,
+            default_namespace,
+            timeout: g.request_timeout,
+        })
+    }
+
+    fn to_error(&self, failure: Failure, action: &Action) -> Error {
+        let e = match failure {
+            Failure::TimedOut => {
+                return Error::Timeout {
+                    server: self.server.clone(),
+                    action: action.describe(),
+                    after: self.timeout,
+                };
+            }
+            Failure::Kube(e) => e,
+        };
+        match e {
+            kube::Error::Api(status) => match status.code {
+                404 if action.name.is_some() => Error::NotFound {
+                    name: action.name.unwrap_or_default().to_string(),
+                    namespace: action.namespace.to_string(),
+                },
+                404 => Error::CrdMissing {
+                    server: self.server.clone(),
+                },
+                403 => Error::Forbidden {
+                    verb: action.verb.to_string(),
+                    namespace: if action.namespace.is_empty() {
+                        "(all namespaces)".into()
+                    } else {
+                        action.namespace.to_string()
+                    },
+                    message: status.message.clone(),
+                },
+                401 => Error::Api {
+                    action: action.describe(),
+                    message: format!(
+                        "unauthorized ({}); refresh your credentials",
+                        status.message
+                    ),
+                },
+                _ => Error::Api {
+                    action: action.describe(),
+                    message: format!("{} ({})", status.message, status.code),
+                },
+            },
+            other => Error::Unreachable {
+                server: self.server.clone(),
+                message: error_chain(&other),
+            },
+        }
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        req: std::result::Result<http::Request<Vec<u8>>, kube::core::request::Error>,
+    ) -> std::result::Result<T, Failure> {
+        let req = req.map_err(|e| Failure::Kube(kube::Error::BuildRequest(e)))?;
+        let fut = self.client.request::<T>(req);
+        if self.timeout.is_zero() {
+            return fut.await.map_err(Failure::Kube);
+        }
+        match tokio::time::timeout(self.timeout, fut).await {
+            Ok(r) => r.map_err(Failure::Kube),
+            Err(_) => Err(Failure::TimedOut),
+        }
+    }
+
+    async fn checked<T: serde::de::DeserializeOwned>(
+        &self,
+        req: std::result::Result<http::Request<Vec<u8>>, kube::core::request::Error>,
+        action: &Action<'_>,
+    ) -> Result<T> {
+        self.call(req).await.map_err(|f| self.to_error(f, action))
+    }
+
+    async fn get_path(&self, path: &str, verb: &str) -> Result<Value> {
+        let req = http::Request::get(path)
+            .body(Vec::new())
+            .map_err(kube::core::request::Error::BuildRequest);
+        let action = Action {
+            verb,
+            namespace: "",
+            name: None,
+        };
+        self.checked(req, &action).await
+    }
+
+    /// The server's version (`/version` gitVersion).
+    pub async fn server_version(&self) -> Result<String> {
+        let v = self.get_path("/version", "get the version of").await?;
+        Ok(v.get("gitVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_string())
+    }
+
+    /// The group version to use: v1 when served, else the server's preferred version.
+    pub async fn discover(&self) -> Result<String> {
+        let group = self.get_path(&format!("/apis/{GROUP}"), "discover").await?;
+        let versions: Vec<&str> = group
+            .get("versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.get("version").and_then(Value::as_str))
+            .collect();
+        let preferred = group
+            .get("preferredVersion")
+            .and_then(|p| p.get("version"))
+            .and_then(Value::as_str);
+        let version = if versions.contains(&"v1") {
+            "v1"
+        } else {
+            preferred
+                .or(versions.first().copied())
+                .ok_or_else(|| Error::CrdMissing {
+                    server: self.server.clone(),
+                })?
+        };
+        Ok(format!("{GROUP}/{version}"))
+    }
+
+    fn request(api_version: &str, namespace: Option<&str>) -> Request {
+        let path = match namespace {
+            Some(ns) => format!("/apis/{api_version}/namespaces/{ns}/{PLURAL}"),
+            None => format!("/apis/{api_version}/{PLURAL}"),
+        };
+        Request::new(path)
+    }
+
+    /// One page of SeldonDeployments (`namespace` None = all namespaces).
+    pub async fn list_page(
+        &self,
+        api_version: &str,
+        namespace: Option<&str>,
+        selector: Option<&str>,
+        limit: u32,
+        cont: Option<&str>,
+    ) -> Result<Page> {
+        let mut lp = ListParams::default();
+        if limit > 0 {
+            lp = lp.limit(limit);
+        }
+        if let Some(s) = selector {
+            lp = lp.labels(s);
+        }
+        if let Some(c) = cont {
+            lp = lp.continue_token(c);
+        }
+        let action = Action {
+            verb: "list",
+            namespace: namespace.unwrap_or(""),
+            name: None,
+        };
+        self.checked(Self::request(api_version, namespace).list(&lp), &action)
+            .await
+    }
+
+    pub async fn get(&self, api_version: &str, namespace: &str, name: &str) -> Result<Value> {
+        let action = Action {
+            verb: "get",
+            namespace,
+            name: Some(name),
+        };
+        let req = Self::request(api_version, Some(namespace)).get(name, &GetParams::default());
+        self.checked(req, &action).await
+    }
+
+    /// Server-side apply of `body` with force; a 409 (stale resourceVersion) comes back as Conflict.
+    pub async fn apply(
+        &self,
+        api_version: &str,
+        namespace: &str,
+        name: &str,
+        body: &Value,
+        field_manager: &str,
+        dry_run: bool,
+    ) -> Result<Applied> {
+        let action = Action {
+            verb: "patch",
+            namespace,
+            name: Some(name),
+        };
+        let mut pp = PatchParams::apply(field_manager).force();
+        pp.dry_run = dry_run;
+        let req = Self::request(api_version, Some(namespace)).patch(name, &pp, &Patch::Apply(body));
+        match self.call::<Value>(req).await {
+            Ok(v) => Ok(Applied::Done(v)),
+            Err(Failure::Kube(kube::Error::Api(s))) if s.code == 409 => Ok(Applied::Conflict),
+            Err(f) => Err(self.to_error(f, &action)),
+        }
+    }
+}
+
+enum Failure {
+    Kube(kube::Error),
+    TimedOut,
+}
+
+/// The innermost useful message of an error chain, on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}

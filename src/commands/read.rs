@@ -1,0 +1,139 @@
+//! `list` and `status`: paginated reads, rows computed page by page.
+
+use serde_json::Value;
+
+use crate::cli::{Global, ListArgs, Output, StatusArgs};
+use crate::cluster::Cluster;
+use crate::domain::components::str_at;
+use crate::domain::status::{DeploymentStatus, status};
+use crate::error::Result;
+use crate::render::{self, ListItem};
+
+use super::{Ctx, now_epoch};
+
+/// Calls `each` on every SeldonDeployment in scope, one page in memory at a time.
+pub async fn for_each_page(
+    cluster: &Cluster,
+    api_version: &str,
+    namespace: Option<&str>,
+    selector: Option<&str>,
+    chunk_size: u32,
+    mut each: impl FnMut(Value),
+) -> Result<()> {
+    let mut cont: Option<String> = None;
+    loop {
+        let page = cluster
+            .list_page(
+                api_version,
+                namespace,
+                selector,
+                chunk_size,
+                cont.as_deref(),
+            )
+            .await?;
+        cont = page.next().map(str::to_string);
+        for item in page.items {
+            each(item);
+        }
+        if cont.is_none() {
+            return Ok(());
+        }
+    }
+}
+
+fn list_item(obj: &Value, st: &DeploymentStatus) -> ListItem {
+    ListItem {
+        namespace: st.namespace.clone(),
+        name: st.name.clone(),
+        predictors: st.predictors.iter().map(|p| p.name.clone()).collect(),
+        tracing: st.summary.as_str().into(),
+        sampler: st.sampler.clone(),
+        state: str_at(obj, &["status", "state"]).unwrap_or("").into(),
+        created: str_at(obj, &["metadata", "creationTimestamp"])
+            .unwrap_or("")
+            .into(),
+        api_version: str_at(obj, &["apiVersion"]).unwrap_or("").into(),
+        warning_count: st.warnings.len(),
+    }
+}
+
+pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<i32> {
+    let api = ctx.cluster.discover().await?;
+    let mut items = Vec::new();
+    for_each_page(
+        &ctx.cluster,
+        &api,
+        ctx.scope(),
+        args.selector.as_deref(),
+        args.chunk_size,
+        |obj| {
+            let st = status(&obj, "");
+            items.push(list_item(&obj, &st));
+        },
+    )
+    .await?;
+    let out = match render::document(ctx.global.output, "DeploymentTracingList", items.clone()) {
+        Some(doc) => doc,
+        None if items.is_empty() => return ctx.none_found(),
+        None => render::list_table(
+            &items,
+            ctx.global.output == Output::Wide,
+            ctx.global.all_namespaces,
+            now_epoch(),
+        ),
+    };
+    ctx.print(&out)
+}
+
+pub async fn show_status(ctx: &Ctx, args: &StatusArgs) -> Result<i32> {
+    let api = ctx.cluster.discover().await?;
+    let fm = "kubectl-seldon-tracing";
+    let mut items = Vec::new();
+    match &args.name {
+        Some(name) => {
+            let obj = ctx.cluster.get(&api, &ctx.namespace(), name).await?;
+            items.push(status(&obj, fm));
+        }
+        None => {
+            let sel = args.list.selector.as_deref();
+            for_each_page(
+                &ctx.cluster,
+                &api,
+                ctx.scope(),
+                sel,
+                args.list.chunk_size,
+                |obj| {
+                    items.push(status(&obj, fm));
+                },
+            )
+            .await?;
+        }
+    }
+    let out = match render::document(ctx.global.output, "TracingStatusList", items.clone()) {
+        Some(doc) => doc,
+        None if items.is_empty() => return ctx.none_found(),
+        None => render::status_table(
+            &items,
+            ctx.global.output == Output::Wide,
+            ctx.global.all_namespaces,
+        ),
+    };
+    ctx.print(&out)
+}
+
+/// Used by `version`: plugin version, and the server's when it answers.
+pub async fn version(global: &Global) -> Result<i32> {
+    let mut out = format!("kubectl-seldon-tracing v{}\n", env!("CARGO_PKG_VERSION"));
+    let mut g = global.clone();
+    if g.request_timeout.is_zero() {
+        g.request_timeout = std::time::Duration::from_secs(5);
+    }
+    match Cluster::connect(&g).await {
+        Ok(cluster) => match cluster.server_version().await {
+            Ok(v) => out.push_str(&format!("Server Version: {v}\n")),
+            Err(e) => eprintln!("Server Version: unavailable ({e})"),
+        },
+        Err(e) => eprintln!("Server Version: unavailable ({e})"),
+    }
+    super::print(&out)
+}

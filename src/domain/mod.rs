@@ -1,0 +1,7 @@
+//! Pure tracing logic: no I/O, only `serde_json::Value` in and out.
+
+pub mod components;
+pub mod env;
+pub mod plan;
+pub mod sampler;
+pub mod status;

@@ -1,0 +1,334 @@
+//! Plans a tracing change on the raw JSON of a live SeldonDeployment: returns the complete,
+//! edited `spec.predictors` (an atomic list for server-side apply) and the list of changes.
+//! Only the env entries (and stub containers) the intent names are touched.
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::components::{self as c, Kind};
+use super::env::{self, EnvEdit};
+use super::sampler::Sampler;
+
+pub const DEFAULT_AGENT_PORT: u16 = 6831;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentHost {
+    Literal(String),
+    FromNode,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Intent {
+    Enable {
+        sampler: Option<Sampler>,
+        agent_host: Option<AgentHost>,
+        agent_port: Option<u16>,
+    },
+    Disable,
+    Sampler(Sampler),
+}
+
+impl Intent {
+    /// Past-tense verb for result lines (`tracing enabled`).
+    pub fn done(&self) -> &'static str {
+        match self {
+            Intent::Enable { .. } => "tracing enabled",
+            Intent::Disable => "tracing disabled",
+            Intent::Sampler(_) => "sampler set",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub predictor: String,
+    pub component: String,
+    /// Env variable name, or None for an added stub container.
+    pub var: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl Change {
+    /// One diff line: `+ VAR=v`, `- VAR=v`, `~ VAR: a -> b`, or the stub container.
+    pub fn diff_line(&self) -> String {
+        let at = format!("{}/{}", self.predictor, self.component);
+        match (&self.var, &self.before, &self.after) {
+            (None, _, _) => format!("+ {at}: stub container (env only) for the prepackaged server"),
+            (Some(v), None, Some(a)) => format!("+ {at}: {v}={a}"),
+            (Some(v), Some(b), None) => format!("- {at}: {v}={b}"),
+            (Some(v), Some(b), Some(a)) => format!("~ {at}: {v}: {b} -> {a}"),
+            (Some(v), None, None) => format!("~ {at}: {v}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub predictors: Value,
+    pub changes: Vec<Change>,
+    pub warnings: Vec<String>,
+}
+
+fn text(v: Option<env::EnvValue>) -> Option<String> {
+    v.map(|v| v.display())
+}
+
+fn edit_value(edit: &EnvEdit) -> Option<String> {
+    match edit {
+        EnvEdit::Set(v) => Some(v.clone()),
+        EnvEdit::FromNodeIp => Some("node IP (fieldRef status.hostIP)".into()),
+        EnvEdit::Remove => None,
+    }
+}
+
+/// Applies `edits` to `holder.env` and records the changes. `holder` is created only when
+/// something changes, so a no-op plan leaves the object byte-for-byte as it was.
+fn edit_env(
+    holder: &mut Value,
+    edits: &[(&str, EnvEdit)],
+    predictor: &str,
+    component: &str,
+    place: &str,
+    changes: &mut Vec<Change>,
+) -> Result<(), String> {
+    let mut env_list = holder.get("env").cloned().unwrap_or(Value::Null);
+    let mut changed = false;
+    for (var, edit) in edits {
+        let before = text(env::get(Some(&env_list), var));
+        if env::apply(&mut env_list, var, edit).map_err(|e| format!("{place}: {e}"))? {
+            changed = true;
+            changes.push(Change {
+                predictor: predictor.into(),
+                component: component.into(),
+                var: Some((*var).into()),
+                before,
+                after: edit_value(edit),
+            });
+        }
+    }
+    if changed {
+        if holder.is_null() {
+            *holder = Value::Object(Map::new());
+        }
+        let obj = holder
+            .as_object_mut()
+            .ok_or_else(|| format!("{place} is not an object"))?;
+        obj.insert("env".into(), env_list);
+    }
+    Ok(())
+}
+
+fn host_edit(intent_host: &Option<AgentHost>, present: bool) -> Option<EnvEdit> {
+    match intent_host {
+        Some(AgentHost::Literal(h)) => Some(EnvEdit::Set(h.clone())),
+        Some(AgentHost::FromNode) => Some(EnvEdit::FromNodeIp),
+        None if present => None,
+        None => Some(EnvEdit::FromNodeIp),
+    }
+}
+
+fn port_edit(port: Option<u16>, present: bool) -> Option<EnvEdit> {
+    match port {
+        Some(p) => Some(EnvEdit::Set(p.to_string())),
+        None if present => None,
+        None => Some(EnvEdit::Set(DEFAULT_AGENT_PORT.to_string())),
+    }
+}
+
+fn sampler_edits(s: &Sampler) -> Vec<(&'static str, EnvEdit)> {
+    vec![
+        ("JAEGER_SAMPLER_TYPE", EnvEdit::Set(s.kind.as_str().into())),
+        (
+            "JAEGER_SAMPLER_PARAM",
+            s.param.clone().map_or(EnvEdit::Remove, EnvEdit::Set),
+        ),
+    ]
+}
+
+/// The executor's edits: its env wins over `seldon.io/engine-*` annotations, so a value set only
+/// by annotation counts as present, and "off" set by annotation is overridden in env.
+fn executor_edits(spec: &Value, p: &Value, intent: &Intent) -> Vec<(&'static str, EnvEdit)> {
+    let svc_env = p.get("svcOrchSpec").and_then(|s| s.get("env"));
+    let present =
+        |v: &str| env::get(svc_env, v).is_some() || c::engine_annotation(spec, v).is_some();
+    let mut edits = Vec::new();
+    match intent {
+        Intent::Enable {
+            sampler,
+            agent_host,
+            agent_port,
+        } => {
+            let annotation_off = c::engine_annotation(spec, "JAEGER_DISABLED").is_some_and(|v| {
+                !matches!(v.trim(), "0" | "f" | "F" | "false" | "FALSE" | "False")
+            });
+            let off = if annotation_off {
+                EnvEdit::Set("false".into())
+            } else {
+                EnvEdit::Remove
+            };
+            edits.push(("JAEGER_DISABLED", off));
+            if let Some(e) = host_edit(agent_host, present("JAEGER_AGENT_HOST")) {
+                edits.push(("JAEGER_AGENT_HOST", e));
+            }
+            if let Some(e) = port_edit(*agent_port, present("JAEGER_AGENT_PORT")) {
+                edits.push(("JAEGER_AGENT_PORT", e));
+            }
+            match sampler {
+                Some(s) => edits.extend(sampler_edits(s)),
+                None if present("JAEGER_SAMPLER_TYPE") || present("JAEGER_SAMPLER_PARAM") => {}
+                None => edits.extend(sampler_edits(&Sampler::const_on())),
+            }
+        }
+        Intent::Disable => edits.push(("JAEGER_DISABLED", EnvEdit::Set("true".into()))),
+        Intent::Sampler(s) => edits.extend(sampler_edits(s)),
+    }
+    edits
+}
+
+fn component_edits(env: Option<&Value>, intent: &Intent) -> Vec<(&'static str, EnvEdit)> {
+    let present = |v: &str| env::get(env, v).is_some();
+    match intent {
+        Intent::Enable {
+            agent_host,
+            agent_port,
+            ..
+        } => {
+            let mut edits = vec![("TRACING", EnvEdit::Set("1".into()))];
+            if let Some(e) = host_edit(agent_host, present("JAEGER_AGENT_HOST")) {
+                edits.push(("JAEGER_AGENT_HOST", e));
+            }
+            if let Some(e) = port_edit(*agent_port, present("JAEGER_AGENT_PORT")) {
+                edits.push(("JAEGER_AGENT_PORT", e));
+            }
+            edits
+        }
+        Intent::Disable => vec![("TRACING", EnvEdit::Set("0".into()))],
+        Intent::Sampler(_) => Vec::new(),
+    }
+}
+
+/// `componentSpecs[si].spec.containers[ci]` of predictor `p`, mutably.
+fn container_mut(p: &mut Value, (si, ci): (usize, usize)) -> Option<&mut Value> {
+    p.get_mut("componentSpecs")?
+        .get_mut(si)?
+        .get_mut("spec")?
+        .get_mut("containers")?
+        .get_mut(ci)
+}
+
+/// Appends a stub container `{name, env}` to `componentSpecs[0].spec.containers`, creating the
+/// path when absent: the place the operator itself would add the container.
+fn add_stub(p: &mut Value, stub: Value) -> Result<(), String> {
+    let obj = p.as_object_mut().ok_or("predictor is not an object")?;
+    let specs = obj.entry("componentSpecs").or_insert_with(|| json!([]));
+    let specs = specs.as_array_mut().ok_or("componentSpecs is not a list")?;
+    if specs.is_empty() {
+        specs.push(json!({"spec": {"containers": []}}));
+    }
+    let spec = specs[0]
+        .as_object_mut()
+        .ok_or("componentSpecs[0] is not an object")?
+        .entry("spec")
+        .or_insert_with(|| json!({}));
+    let containers = spec
+        .as_object_mut()
+        .ok_or("componentSpecs[0].spec is not an object")?
+        .entry("containers")
+        .or_insert_with(|| json!([]));
+    containers
+        .as_array_mut()
+        .ok_or("componentSpecs[0].spec.containers is not a list")?
+        .push(stub);
+    Ok(())
+}
+
+/// Plans `intent` for the predictors named in `only` (all when empty).
+pub fn plan(obj: &Value, intent: &Intent, only: &[String]) -> Result<Plan, String> {
+    let null = Value::Null;
+    let spec = obj.get("spec").unwrap_or(&null);
+    let live = spec
+        .get("predictors")
+        .and_then(Value::as_array)
+        .ok_or("spec.predictors is missing or not a list")?;
+    let names: Vec<&str> = live.iter().map(c::predictor_name).collect();
+    for want in only {
+        if !names.contains(&want.as_str()) {
+            return Err(format!(
+                "has no predictor '{want}' (it has: {})",
+                names.join(", ")
+            ));
+        }
+    }
+    let mut out = live.clone();
+    let mut changes = Vec::new();
+    let mut warnings = Vec::new();
+    for (i, p) in live.iter().enumerate() {
+        let pname = c::predictor_name(p);
+        if !only.is_empty() && !only.iter().any(|o| o == pname) {
+            continue;
+        }
+        let at = |what: &str| format!("spec.predictors[{i}] ({pname}) {what}");
+        let target = &mut out[i];
+        if c::has_engine(p) {
+            let edits = executor_edits(spec, p, intent);
+            let holder = target
+                .as_object_mut()
+                .ok_or_else(|| at("is not an object"))?
+                .entry("svcOrchSpec")
+                .or_insert(Value::Null);
+            edit_env(
+                holder,
+                &edits,
+                pname,
+                "executor",
+                &at("svcOrchSpec.env"),
+                &mut changes,
+            )?;
+        } else if matches!(intent, Intent::Sampler(_)) {
+            warnings.push(format!(
+                "predictor {pname} has no executor (seldon.io/no-engine): the sampler applies only to the executor, so nothing changes there"
+            ));
+        }
+        if p.get("graph").is_none_or(|g| !g.is_object()) {
+            warnings.push(format!(
+                "predictor {pname} has no graph: only its executor was planned"
+            ));
+        }
+        for node in c::nodes(spec, p) {
+            if !node.kind.is_python() {
+                continue;
+            }
+            match node.container {
+                Some(pos) => {
+                    let env_now = c::container_env(p, pos);
+                    let edits = component_edits(env_now, intent);
+                    let place = at(&format!("container {} env", node.name));
+                    let holder = container_mut(target, pos).ok_or_else(|| place.clone())?;
+                    edit_env(holder, &edits, pname, &node.name, &place, &mut changes)?;
+                }
+                None if matches!(intent, Intent::Enable { .. })
+                    && matches!(node.kind, Kind::Prepackaged(_)) =>
+                {
+                    changes.push(Change {
+                        predictor: pname.into(),
+                        component: node.name.clone(),
+                        var: None,
+                        before: None,
+                        after: None,
+                    });
+                    let mut stub = json!({"name": node.name});
+                    let edits = component_edits(None, intent);
+                    edit_env(&mut stub, &edits, pname, &node.name, "stub", &mut changes)?;
+                    add_stub(target, stub).map_err(|e| at(&e))?;
+                }
+                None => {}
+            }
+        }
+    }
+    Ok(Plan {
+        predictors: Value::Array(out),
+        changes,
+        warnings,
+    })
+}

@@ -1,0 +1,557 @@
+//! What tracing each component of a SeldonDeployment effectively has, read from its raw JSON.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::components::{self as c, Kind};
+use super::env::{self, EnvValue};
+use super::sampler::{self, SamplerKind};
+
+/// Effective tracing of one component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    On,
+    Off,
+    /// Executor tracer running, but it samples nothing: remote sampler at its initial rate 0 and
+    /// no agent to ask for a rate.
+    Idle,
+    /// Set through `valueFrom`: known only at run time.
+    Unknown,
+    /// A value that makes the component crash at start.
+    Invalid,
+    Unsupported,
+    /// Built-in unit traced by the executor's own tracer.
+    InExecutor,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::On => "on",
+            State::Off => "off",
+            State::Idle => "idle",
+            State::Unknown => "unknown",
+            State::Invalid => "invalid",
+            State::Unsupported => "unsupported",
+            State::InExecutor => "in-executor",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    Env,
+    Annotation,
+    Default,
+    None,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Env => "env",
+            Source::Annotation => "annotation",
+            Source::Default => "default",
+            Source::None => "-",
+        }
+    }
+}
+
+/// A displayed value and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Setting {
+    pub value: String,
+    pub source: Source,
+}
+
+impl Setting {
+    fn none() -> Self {
+        Setting {
+            value: "-".into(),
+            source: Source::None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComponentStatus {
+    pub name: String,
+    pub kind: String,
+    pub tracing: State,
+    #[serde(rename = "tracingSource")]
+    pub tracing_source: Source,
+    pub agent: Setting,
+    pub sampler: Setting,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PredictorStatus {
+    pub name: String,
+    pub engine: bool,
+    pub components: Vec<ComponentStatus>,
+}
+
+/// Per deployment: on / off / partial / unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Summary {
+    On,
+    Off,
+    Partial,
+    Unknown,
+}
+
+impl Summary {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Summary::On => "on",
+            Summary::Off => "off",
+            Summary::Partial => "partial",
+            Summary::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeploymentStatus {
+    pub namespace: String,
+    pub name: String,
+    pub summary: Summary,
+    /// The executor sampler shared by all predictors, `mixed`, or `-` without an executor.
+    pub sampler: String,
+    pub predictors: Vec<PredictorStatus>,
+    pub warnings: Vec<String>,
+}
+
+/// Where the executor gets `var`: `svcOrchSpec.env` first, then a `seldon.io/engine-*` annotation.
+fn executor_var(spec: &Value, p: &Value, var: &str) -> Option<(EnvValue, Source)> {
+    let svc_env = p.get("svcOrchSpec").and_then(|s| s.get("env"));
+    if let Some(v) = env::get(svc_env, var) {
+        return Some((v, Source::Env));
+    }
+    c::engine_annotation(spec, var).map(|v| (EnvValue::Literal(v.to_string()), Source::Annotation))
+}
+
+/// Go's strconv.ParseBool, which the executor uses for JAEGER_DISABLED.
+fn go_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+fn join_sources(a: Source, b: Source) -> Source {
+    if a == b || b == Source::Default {
+        a
+    } else if a == Source::Default {
+        b
+    } else {
+        Source::Env
+    }
+}
+
+fn agent(
+    host: Option<(EnvValue, Source)>,
+    port: Option<(EnvValue, Source)>,
+    default_host: &str,
+    default_port: &str,
+) -> (Setting, Option<String>) {
+    let (h, hs) = host.unwrap_or((EnvValue::Literal(default_host.into()), Source::Default));
+    let (p, ps) = port.unwrap_or((EnvValue::Literal(default_port.into()), Source::Default));
+    let setting = Setting {
+        value: format!("{}:{}", h.display(), p.display()),
+        source: join_sources(hs, ps),
+    };
+    (setting, p.literal().map(|s| s.trim().to_string()))
+}
+
+struct Ctx<'a> {
+    deployment: &'a str,
+    warnings: Vec<String>,
+}
+
+impl Ctx<'_> {
+    fn warn(&mut self, msg: String) {
+        self.warnings.push(msg);
+    }
+}
+
+fn executor_status(spec: &Value, p: &Value, ctx: &mut Ctx) -> ComponentStatus {
+    let pname = c::predictor_name(p);
+    let var = |v: &str| executor_var(spec, p, v);
+    let (mut tracing, tracing_source) = match var("JAEGER_DISABLED") {
+        None => (State::On, Source::Default),
+        Some((EnvValue::Indirect(_), s)) => (State::Unknown, s),
+        Some((EnvValue::Literal(v), s)) => match go_bool(v.trim()) {
+            Some(true) => (State::Off, s),
+            Some(false) => (State::On, s),
+            None => {
+                ctx.warn(format!(
+                    "predictor {pname}: JAEGER_DISABLED={v:?} makes the executor fail at start; use true or false"
+                ));
+                (State::Invalid, s)
+            }
+        },
+    };
+    if env::get(p.get("svcOrchSpec").and_then(|s| s.get("env")), "TRACING").is_some() {
+        ctx.warn(format!(
+            "predictor {pname}: TRACING on the executor is ignored; it is switched off only by JAEGER_DISABLED=true"
+        ));
+    }
+    let host = var("JAEGER_AGENT_HOST");
+    let (agent, port) = match var("JAEGER_ENDPOINT") {
+        Some((v, s)) => (
+            Setting {
+                value: format!("collector {}", v.display()),
+                source: s,
+            },
+            None,
+        ),
+        None => agent(host.clone(), var("JAEGER_AGENT_PORT"), "localhost", "6831"),
+    };
+    let sampler_type = var("JAEGER_SAMPLER_TYPE");
+    let sampler_param = var("JAEGER_SAMPLER_PARAM");
+    let sampler = match (&sampler_type, &sampler_param) {
+        (None, None) => Setting {
+            value: "remote (default)".into(),
+            source: Source::Default,
+        },
+        (Some((EnvValue::Indirect(d), s)), _) | (_, Some((EnvValue::Indirect(d), s))) => Setting {
+            value: d.clone(),
+            source: *s,
+        },
+        (t, pa) => {
+            let lit = |x: &Option<(EnvValue, Source)>| {
+                x.as_ref()
+                    .and_then(|(v, _)| v.literal().map(str::to_string))
+            };
+            let (tv, pv) = (lit(t), lit(pa));
+            let source = t
+                .as_ref()
+                .or(pa.as_ref())
+                .map_or(Source::Default, |(_, s)| *s);
+            match sampler::from_env(tv.as_deref(), pv.as_deref()) {
+                Some(s) => {
+                    let idle = s.kind == SamplerKind::Remote
+                        && s.param
+                            .as_deref()
+                            .is_none_or(|p| p.parse::<f64>() == Ok(0.0));
+                    if idle
+                        && host.is_none()
+                        && var("JAEGER_SAMPLING_ENDPOINT").is_none()
+                        && tracing == State::On
+                    {
+                        tracing = State::Idle;
+                    }
+                    Setting {
+                        value: s.to_string(),
+                        source,
+                    }
+                }
+                None => {
+                    ctx.warn(format!(
+                        "predictor {pname}: sampler {}:{} makes the executor fail at start; set a valid one with `kubectl seldon-tracing sampler {} const:1`",
+                        tv.as_deref().unwrap_or("remote"),
+                        pv.as_deref().unwrap_or(""),
+                        ctx.deployment
+                    ));
+                    tracing = State::Invalid;
+                    Setting {
+                        value: format!(
+                            "invalid ({}:{})",
+                            tv.unwrap_or_default(),
+                            pv.unwrap_or_default()
+                        ),
+                        source,
+                    }
+                }
+            }
+        }
+    };
+    if sampler_type.is_none() && sampler_param.is_none() && tracing == State::On && host.is_none() {
+        tracing = State::Idle;
+    }
+    if tracing == State::Idle {
+        ctx.warn(format!(
+            "predictor {pname}: the executor samples nothing: its sampler is remote with rate 0 and no JAEGER_AGENT_HOST to ask; run `kubectl seldon-tracing enable {}`",
+            ctx.deployment
+        ));
+    }
+    if tracing == State::On && port.as_deref() == Some("5775") {
+        ctx.warn(format!("predictor {pname}: executor {PORT_5775}"));
+    }
+    ComponentStatus {
+        name: "executor".into(),
+        kind: Kind::Executor.label(),
+        tracing,
+        tracing_source,
+        agent,
+        sampler,
+    }
+}
+
+const PORT_5775: &str = "sends spans to port 5775, Jaeger's deprecated zipkin-compact port that Jaeger v2 and OpenTelemetry collectors do not open; use --agent-port 6831";
+
+fn python_status(p: &Value, node: &c::Node, ctx: &mut Ctx) -> ComponentStatus {
+    let pname = c::predictor_name(p);
+    let env = node.container.and_then(|at| c::container_env(p, at));
+    let get = |v: &str| env::get(env, v).map(|x| (x, Source::Env));
+    let (tracing, tracing_source) = match get("TRACING") {
+        None => (State::Off, Source::Default),
+        Some((EnvValue::Indirect(_), s)) => (State::Unknown, s),
+        Some((EnvValue::Literal(v), s)) => match v.trim().parse::<i64>() {
+            Ok(0) => (State::Off, s),
+            Ok(_) => (State::On, s),
+            Err(_) => {
+                ctx.warn(format!(
+                    "predictor {pname}: TRACING={v:?} on {} crashes the Python wrapper at start; use 1 or 0",
+                    node.name
+                ));
+                (State::Invalid, s)
+            }
+        },
+    };
+    let (agent, port) = agent(
+        get("JAEGER_AGENT_HOST"),
+        get("JAEGER_AGENT_PORT"),
+        "0.0.0.0",
+        "5775",
+    );
+    if tracing == State::On && port.as_deref() == Some("5775") {
+        ctx.warn(format!("predictor {pname}: {} {PORT_5775}", node.name));
+    }
+    if get("JAEGER_SAMPLER_TYPE").is_some() || get("JAEGER_SAMPLER_PARAM").is_some() {
+        ctx.warn(format!(
+            "predictor {pname}: JAEGER_SAMPLER_* on {} is ignored (Python components read a sampler only from the file named by JAEGER_CONFIG_PATH)",
+            node.name
+        ));
+    }
+    let sampler = match get("JAEGER_CONFIG_PATH") {
+        Some((v, s)) => Setting {
+            value: format!("file {}", v.display()),
+            source: s,
+        },
+        None => Setting {
+            value: "const:1 (default)".into(),
+            source: Source::Default,
+        },
+    };
+    ComponentStatus {
+        name: node.name.clone(),
+        kind: node.kind.label(),
+        tracing,
+        tracing_source,
+        agent,
+        sampler,
+    }
+}
+
+fn other_status(name: String, kind: &Kind) -> ComponentStatus {
+    let tracing = match kind {
+        Kind::BuiltIn(_) => State::InExecutor,
+        Kind::Unknown => State::Unknown,
+        _ => State::Unsupported,
+    };
+    ComponentStatus {
+        name,
+        kind: kind.label(),
+        tracing,
+        tracing_source: Source::None,
+        agent: Setting::none(),
+        sampler: Setting::none(),
+    }
+}
+
+fn warn_unnamed(p: &Value, ctx: &mut Ctx) {
+    let pname = c::predictor_name(p);
+    let mut lists: Vec<(String, Option<&Value>)> = vec![(
+        "svcOrchSpec".into(),
+        p.get("svcOrchSpec").and_then(|s| s.get("env")),
+    )];
+    for cs in p
+        .get("componentSpecs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let containers = cs
+            .get("spec")
+            .and_then(|s| s.get("containers"))
+            .and_then(Value::as_array);
+        for cont in containers.into_iter().flatten() {
+            let cname = c::str_at(cont, &["name"]).unwrap_or("?");
+            lists.push((format!("container {cname}"), cont.get("env")));
+        }
+    }
+    for (place, list) in lists {
+        if list.is_some_and(|l| !l.is_null() && !l.is_array()) {
+            ctx.warn(format!(
+                "predictor {pname}: env of {place} is not a list; fix it with kubectl edit"
+            ));
+        }
+        for i in env::unnamed_entries(list) {
+            ctx.warn(format!(
+                "predictor {pname}: env entry #{} of {place} has no name (kept as it is)",
+                i + 1
+            ));
+        }
+    }
+}
+
+fn predictor_status(spec: &Value, p: &Value, ctx: &mut Ctx) -> PredictorStatus {
+    let pname = c::predictor_name(p).to_string();
+    let engine = c::has_engine(p);
+    let mut components = Vec::new();
+    if engine {
+        components.push(executor_status(spec, p, ctx));
+    } else {
+        ctx.warn(format!(
+            "predictor {pname}: no executor (seldon.io/no-engine): each component's own sampler decides"
+        ));
+    }
+    if p.get("graph").is_none_or(|g| !g.is_object()) {
+        ctx.warn(format!("predictor {pname}: has no graph; the object is malformed and only its executor is shown"));
+    }
+    for node in c::nodes(spec, p) {
+        let st = if node.kind.is_python() {
+            python_status(p, &node, ctx)
+        } else {
+            other_status(node.name.clone(), &node.kind)
+        };
+        components.push(st);
+    }
+    if let Some(ex) = p.get("explainer").filter(|e| e.is_object()) {
+        let kind = c::str_at(ex, &["type"]).unwrap_or("custom");
+        let name = c::str_at(ex, &["containerSpec", "name"]).unwrap_or("explainer");
+        components.push(other_status(
+            name.into(),
+            &Kind::Unsupported(format!("explainer {kind}")),
+        ));
+    }
+    warn_unnamed(p, ctx);
+    let exec = components
+        .iter()
+        .find(|s| s.kind == "executor")
+        .map(|s| s.tracing);
+    let py = components
+        .iter()
+        .filter(|s| s.tracing_source != Source::None && s.kind != "executor");
+    for comp in py {
+        match (exec, comp.tracing) {
+            (Some(State::Off), State::On) => ctx.warn(format!(
+                "predictor {pname}: {} is traced while the executor is disabled; its traces will start without the executor's span",
+                comp.name
+            )),
+            (Some(State::On), State::Off) => ctx.warn(format!(
+                "predictor {pname}: the executor traces but {} does not; its spans will be missing from each trace",
+                comp.name
+            )),
+            _ => {}
+        }
+    }
+    PredictorStatus {
+        name: pname,
+        engine,
+        components,
+    }
+}
+
+fn summarize(predictors: &[PredictorStatus]) -> Summary {
+    let mut on = 0;
+    let mut off = 0;
+    for st in predictors.iter().flat_map(|p| &p.components) {
+        match st.tracing {
+            State::On => on += 1,
+            State::Off | State::Idle => off += 1,
+            State::Unknown | State::Invalid if st.tracing_source != Source::None => {
+                return Summary::Unknown;
+            }
+            _ => {}
+        }
+    }
+    match (on, off) {
+        (0, 0) => Summary::Unknown,
+        (_, 0) => Summary::On,
+        (0, _) => Summary::Off,
+        _ => Summary::Partial,
+    }
+}
+
+/// Managers other than `ours` that own `spec.predictors` through server-side apply (Flux,
+/// Argo CD with server-side apply, `kubectl apply --server-side`): their next apply reverts it.
+/// Client-side `kubectl apply` is left out: it only rewrites predictors when the manifest's
+/// predictors change, and then it replaces the whole list whoever owns it.
+pub fn competing_managers(obj: &Value, ours: &str) -> Vec<String> {
+    let entries = obj
+        .get("metadata")
+        .and_then(|m| m.get("managedFields"))
+        .and_then(Value::as_array);
+    entries
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            let manager = c::str_at(e, &["manager"]).unwrap_or("");
+            let apply = c::str_at(e, &["operation"]) == Some("Apply");
+            let owns = e
+                .get("fieldsV1")
+                .and_then(|f| f.get("f:spec"))
+                .and_then(|s| s.get("f:predictors"))
+                .is_some();
+            manager != ours && apply && owns
+        })
+        .filter_map(|e| c::str_at(e, &["manager"]).map(str::to_string))
+        .collect()
+}
+
+/// Reads the whole tracing picture of one SeldonDeployment.
+pub fn status(obj: &Value, field_manager: &str) -> DeploymentStatus {
+    let name = c::str_at(obj, &["metadata", "name"])
+        .unwrap_or("")
+        .to_string();
+    let namespace = c::str_at(obj, &["metadata", "namespace"])
+        .unwrap_or("")
+        .to_string();
+    let null = Value::Null;
+    let spec = obj.get("spec").unwrap_or(&null);
+    let mut ctx = Ctx {
+        deployment: &name,
+        warnings: Vec::new(),
+    };
+    let predictors: Vec<PredictorStatus> = match spec.get("predictors") {
+        Some(Value::Array(ps)) => ps
+            .iter()
+            .map(|p| predictor_status(spec, p, &mut ctx))
+            .collect(),
+        _ => {
+            ctx.warn("spec.predictors is missing or not a list; the object is malformed".into());
+            Vec::new()
+        }
+    };
+    for m in competing_managers(obj, field_manager) {
+        ctx.warn(format!(
+            "spec.predictors is also managed by '{m}'; its next sync or apply will revert tracing changes made here"
+        ));
+    }
+    let samplers: Vec<&str> = predictors
+        .iter()
+        .flat_map(|p| p.components.iter().filter(|s| s.kind == "executor"))
+        .map(|s| s.sampler.value.as_str())
+        .collect();
+    let sampler = match samplers.split_first() {
+        None => "-".to_string(),
+        Some((first, rest)) if rest.iter().all(|s| s == first) => first.to_string(),
+        Some(_) => "mixed".to_string(),
+    };
+    let warnings = ctx.warnings;
+    DeploymentStatus {
+        summary: summarize(&predictors),
+        namespace,
+        name,
+        sampler,
+        predictors,
+        warnings,
+    }
+}

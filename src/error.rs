@@ -1,0 +1,57 @@
+//! Errors a user sees: one line that names the object, what was being done, and the fix.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot load kubeconfig: {0}")]
+    Kubeconfig(String),
+    #[error(
+        "Seldon Core's SeldonDeployment CRD is not installed in this cluster (no API group machinelearning.seldon.io at {server}); install Seldon Core v1 or check --context"
+    )]
+    CrdMissing { server: String },
+    #[error(
+        "seldondeployment \"{name}\" not found in namespace \"{namespace}\"; list them with `kubectl seldon-tracing list -n {namespace}` or pass -n NAMESPACE"
+    )]
+    NotFound { name: String, namespace: String },
+    #[error(
+        "forbidden: you may not {verb} seldondeployments in namespace \"{namespace}\" ({message}); check with `kubectl auth can-i {verb} seldondeployments -n {namespace}`"
+    )]
+    Forbidden {
+        verb: String,
+        namespace: String,
+        message: String,
+    },
+    #[error(
+        "cannot reach the Kubernetes API server at {server}: {message}; check the cluster and --context"
+    )]
+    Unreachable { server: String, message: String },
+    #[error("timed out after {}s waiting for the API server at {server} while trying to {action}; raise --request-timeout or check the cluster", .after.as_secs_f64())]
+    Timeout {
+        server: String,
+        action: String,
+        after: Duration,
+    },
+    #[error("failed to {action}: {message}")]
+    Api { action: String, message: String },
+    #[error("seldondeployment \"{namespace}/{name}\" {message}")]
+    Object {
+        namespace: String,
+        name: String,
+        message: String,
+    },
+    #[error(
+        "seldondeployment \"{namespace}/{name}\" kept changing while it was being updated ({attempts} conflicts in a row); try again"
+    )]
+    Conflicts {
+        namespace: String,
+        name: String,
+        attempts: u32,
+    },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,308 @@
+//! Pure rendering: rows and documents to strings. Nothing here prints.
+
+use comfy_table::{CellAlignment, ColumnConstraint, Table, presets};
+use serde::Serialize;
+
+use crate::cli::Output;
+use crate::domain::plan::Change;
+use crate::domain::status::DeploymentStatus;
+
+/// The `apiVersion` of every json/yaml document the plugin prints (docs/output.md).
+pub const OUTPUT_API_VERSION: &str = "seldon-tracing.kubectl.io/v1";
+
+/// kubectl-style table: upper-case headers, no borders, columns three spaces apart.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut t = Table::new();
+    t.load_style(presets::NOTHING);
+    t.set_header(headers.iter().copied());
+    for row in rows {
+        t.add_row(row.iter().map(String::as_str));
+    }
+    let last = headers.len().saturating_sub(1);
+    for (i, col) in t.column_iter_mut().enumerate() {
+        col.set_padding((0, if i == last { 0 } else { 3 }));
+        col.set_cell_alignment(CellAlignment::Left);
+        col.set_constraint(ColumnConstraint::ContentWidth);
+    }
+    let mut out = String::new();
+    for line in t.lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[derive(Debug, Serialize)]
+pub struct Document<T: Serialize> {
+    #[serde(rename = "apiVersion")]
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub items: Vec<T>,
+}
+
+/// A json or yaml document with a stable shape; None for table formats.
+pub fn document<T: Serialize>(output: Output, kind: &'static str, items: Vec<T>) -> Option<String> {
+    let doc = Document {
+        api_version: OUTPUT_API_VERSION,
+        kind,
+        items,
+    };
+    match output {
+        Output::Json => serde_json::to_string_pretty(&doc).ok().map(|s| s + "\n"),
+        Output::Yaml => serde_yaml::to_string(&doc).ok(),
+        Output::Table | Output::Wide => None,
+    }
+}
+
+/// One row of `list`, also its json/yaml item.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListItem {
+    pub namespace: String,
+    pub name: String,
+    pub predictors: Vec<String>,
+    pub tracing: String,
+    pub sampler: String,
+    pub state: String,
+    #[serde(rename = "creationTimestamp")]
+    pub created: String,
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    #[serde(rename = "warnings")]
+    pub warning_count: usize,
+}
+
+pub fn list_table(items: &[ListItem], wide: bool, with_namespace: bool, now: i64) -> String {
+    let mut headers = vec![
+        "NAMESPACE",
+        "NAME",
+        "PREDICTORS",
+        "TRACING",
+        "SAMPLER",
+        "STATE",
+        "AGE",
+    ];
+    if wide {
+        headers.extend(["WARNINGS", "API-VERSION"]);
+    }
+    if !with_namespace {
+        headers.remove(0);
+    }
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|i| {
+            let predictors = if wide {
+                i.predictors.join(",")
+            } else {
+                i.predictors.len().to_string()
+            };
+            let mut row = vec![
+                i.namespace.clone(),
+                i.name.clone(),
+                predictors,
+                i.tracing.clone(),
+                i.sampler.clone(),
+                if i.state.is_empty() {
+                    "-".into()
+                } else {
+                    i.state.clone()
+                },
+                age(&i.created, now),
+            ];
+            if wide {
+                row.extend([i.warning_count.to_string(), i.api_version.clone()]);
+            }
+            if !with_namespace {
+                row.remove(0);
+            }
+            row
+        })
+        .collect();
+    table(&headers, &rows)
+}
+
+/// `status` table: one row per component; warnings follow, one per line.
+pub fn status_table(items: &[DeploymentStatus], wide: bool, with_namespace: bool) -> String {
+    let mut headers = vec![
+        "NAMESPACE",
+        "DEPLOYMENT",
+        "PREDICTOR",
+        "COMPONENT",
+        "KIND",
+        "TRACING",
+        "AGENT",
+        "SAMPLER",
+    ];
+    headers.extend(if wide {
+        ["TRACING-FROM", "AGENT-FROM", "SAMPLER-FROM"].as_slice()
+    } else {
+        ["SOURCE"].as_slice()
+    });
+    let mut rows = Vec::new();
+    for d in items {
+        for p in &d.predictors {
+            for c in &p.components {
+                let mut row = vec![
+                    d.namespace.clone(),
+                    d.name.clone(),
+                    p.name.clone(),
+                    c.name.clone(),
+                    c.kind.clone(),
+                    c.tracing.as_str().to_string(),
+                    c.agent.value.clone(),
+                    c.sampler.value.clone(),
+                ];
+                let sources = [c.tracing_source, c.agent.source, c.sampler.source];
+                if wide {
+                    row.extend(sources.iter().map(|s| s.as_str().to_string()));
+                } else {
+                    let mut uniq: Vec<&str> = Vec::new();
+                    for s in sources.iter().map(|s| s.as_str()).filter(|s| *s != "-") {
+                        if !uniq.contains(&s) {
+                            uniq.push(s);
+                        }
+                    }
+                    row.push(if uniq.is_empty() {
+                        "-".into()
+                    } else {
+                        uniq.join(",")
+                    });
+                }
+                if !with_namespace {
+                    row.remove(0);
+                }
+                rows.push(row);
+            }
+        }
+    }
+    if !with_namespace {
+        headers.remove(0);
+    }
+    let mut out = table(&headers, &rows);
+    let warnings: Vec<String> = items
+        .iter()
+        .flat_map(|d| {
+            d.warnings
+                .iter()
+                .map(move |w| format!("Warning: {}: {w}", d.name))
+        })
+        .collect();
+    if !warnings.is_empty() {
+        out.push('\n');
+        for w in warnings {
+            out.push_str(&w);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Result of one mutation, also its json/yaml item.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub namespace: String,
+    pub name: String,
+    /// changed | unchanged | failed
+    pub result: &'static str,
+    #[serde(rename = "dryRun")]
+    pub dry_run: &'static str,
+    pub changes: Vec<Change>,
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `seldondeployment/NAME tracing enabled (server dry run)`; prefixed by the namespace with -A.
+pub fn outcome_line(o: &Outcome, done: &str, with_namespace: bool) -> String {
+    let ns = if with_namespace {
+        format!("{}  ", o.namespace)
+    } else {
+        String::new()
+    };
+    let suffix = match o.dry_run {
+        "client" => " (dry run)",
+        "server" => " (server dry run)",
+        _ => "",
+    };
+    let what = match o.result {
+        "changed" => done.to_string(),
+        "unchanged" => "unchanged".to_string(),
+        _ => format!("failed: {}", o.error.as_deref().unwrap_or("unknown error")),
+    };
+    let mut line = format!("{ns}seldondeployment/{} {what}{suffix}\n", o.name);
+    if o.dry_run != "none" {
+        for c in &o.changes {
+            line.push_str(&format!("    {}\n", c.diff_line()));
+        }
+    }
+    line
+}
+
+/// kubectl's AGE: 45s, 12m, 5h, 3d; `<unknown>` when the timestamp cannot be read.
+pub fn age(created: &str, now: i64) -> String {
+    let Some(t) = parse_rfc3339(created) else {
+        return "<unknown>".into();
+    };
+    let s = (now - t).max(0);
+    match s {
+        0..120 => format!("{s}s"),
+        120..7200 => format!("{}m", s / 60),
+        7200..172_800 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ` (the form the API server writes).
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86400 + hh * 3600 + mm * 60 + ss)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        let t = parse_rfc3339("2026-11-25T13:55:23Z").unwrap();
+        assert_eq!(t, 1_795_614_923);
+        assert_eq!(age("2026-11-25T13:55:23Z", t + 5), "5s");
+        assert_eq!(age("2026-11-25T13:55:23Z", t + 600), "10m");
+        assert_eq!(age("2026-11-25T13:55:23Z", t + 3 * 86400), "3d");
+        assert_eq!(age("garbage", t), "<unknown>");
+    }
+
+    #[test]
+    fn tables_have_no_borders_and_align_columns() {
+        let out = table(
+            &["NAME", "TRACING"],
+            &[
+                vec!["iris".into(), "on".into()],
+                vec!["fraud-graph".into(), "off".into()],
+            ],
+        );
+        assert_eq!(
+            out,
+            "NAME          TRACING\niris          on\nfraud-graph   off\n"
+        );
+    }
+}
