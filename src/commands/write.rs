@@ -155,7 +155,7 @@ impl Job<'_> {
 
     /// Read, plan, apply; on a resourceVersion conflict start over from a fresh read.
     async fn attempt(&self, ns: &str, name: &str, out: &mut Outcome) -> Result<bool> {
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_ATTEMPTS {
             let obj = self.cluster.get(self.api, ns, name).await?;
             let object_error = |message: String| Error::Object {
                 namespace: ns.into(),
@@ -175,6 +175,7 @@ impl Job<'_> {
                 return Ok(true);
             }
             let body = apply_body(self.api, &obj, &plan);
+            run_test_hook(attempt);
             let server_dry = self.m.dry_run == DryRun::Server;
             match self
                 .cluster
@@ -190,6 +191,18 @@ impl Job<'_> {
             name: name.into(),
             attempts: MAX_ATTEMPTS,
         })
+    }
+}
+
+/// Test seam for the conflict-retry path: `SELDON_TRACING_TEST_HOOK_BEFORE_APPLY` names a shell
+/// command run once, after the first read and before the first apply, so an end-to-end test can
+/// change the object in exactly that window. Unset in normal use.
+fn run_test_hook(attempt: u32) {
+    if attempt > 0 {
+        return;
+    }
+    if let Some(cmd) = std::env::var_os("SELDON_TRACING_TEST_HOOK_BEFORE_APPLY") {
+        let _ = std::process::Command::new("sh").arg("-c").arg(cmd).status();
     }
 }
 

@@ -1,0 +1,26 @@
+# kubectl-seldon-tracing: the two commands the README promises, plus helpers.
+SHELL := bash
+CARGO ?= cargo
+PREFIX ?= $(HOME)/.local
+
+.PHONY: demo test build install tools
+
+## make demo: the main job on a throwaway local control plane (list, status, enable, status, disable)
+demo:
+	scripts/demo
+
+## make test: starts two local control planes (atomic env lists, map env lists), runs every test, stops them
+test:
+	scripts/run-tests
+
+build:
+	$(CARGO) build --release --locked
+
+tools:
+	scripts/testcluster build
+
+## make install: the binary under the name kubectl's plugin discovery looks for
+install: build
+	install -d $(PREFIX)/bin
+	install -m 0755 target/release/kubectl-seldon-tracing $(PREFIX)/bin/kubectl-seldon_tracing
+	@echo "installed $(PREFIX)/bin/kubectl-seldon_tracing; make sure $(PREFIX)/bin is on PATH"

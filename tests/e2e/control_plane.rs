@@ -1,0 +1,254 @@
+//! The control plane behaves like the clusters the plugin targets: the CRD, RBAC, and the
+//! server-side-apply semantics the plugin's design depends on.
+
+use crate::support::*;
+
+#[test]
+fn crd_is_established_and_objects_of_all_three_versions_read_back() {
+    for c in both() {
+        let est = c
+            .kubectl(&[
+                "get",
+                "crd",
+                "seldondeployments.machinelearning.seldon.io",
+                "-o",
+                "jsonpath={.status.conditions[?(@.type==\"Established\")].status}",
+            ])
+            .ok();
+        assert_eq!(est.stdout, "True", "{}", c.variant);
+        let ns = c.namespace("versions");
+        for v in ["v1", "v1alpha2", "v1alpha3"] {
+            let manifest = format!(
+                "apiVersion: machinelearning.seldon.io/{v}\nkind: SeldonDeployment\nmetadata: {{name: m-{v}}}\n\
+                 spec:\n  predictors:\n  - name: p\n    graph: {{name: m, type: MODEL}}\n"
+            );
+            c.kubectl_in(&["create", "-n", &ns, "-f", "-"], &manifest)
+                .ok();
+        }
+        for written in ["v1", "v1alpha2", "v1alpha3"] {
+            for read in ["v1", "v1alpha2", "v1alpha3"] {
+                let res = format!("seldondeployments.{read}.machinelearning.seldon.io");
+                let got = c
+                    .kubectl(&[
+                        "get",
+                        &res,
+                        "-n",
+                        &ns,
+                        &format!("m-{written}"),
+                        "-o",
+                        "json",
+                    ])
+                    .ok()
+                    .json();
+                assert_eq!(
+                    got["apiVersion"],
+                    format!("machinelearning.seldon.io/{read}")
+                );
+                assert_eq!(got["spec"]["predictors"][0]["graph"]["name"], "m");
+            }
+        }
+    }
+}
+
+#[test]
+fn restricted_user_can_list_but_is_forbidden_to_patch() {
+    let c = atomic();
+    let ns = c.namespace("rbac");
+    c.samples(&ns, &["single-model"]);
+    let kc = c.kubeconfig("restricted");
+    let list = run(
+        "kubectl",
+        &["--kubeconfig", &kc, "get", "sdep", "-n", &ns, "-o", "name"],
+        &[],
+        None,
+    )
+    .ok();
+    assert_eq!(
+        list.stdout.trim(),
+        "seldondeployment.machinelearning.seldon.io/iris"
+    );
+    run(
+        "kubectl",
+        &[
+            "--kubeconfig",
+            &kc,
+            "patch",
+            "sdep",
+            "iris",
+            "-n",
+            &ns,
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"name":"x"}}"#,
+        ],
+        &[],
+        None,
+    )
+    .fails()
+    .stderr_has("Forbidden");
+    assert_eq!(c.get(&ns, "iris")["spec"]["name"], "iris");
+}
+
+#[test]
+fn server_side_apply_records_the_field_manager() {
+    let c = atomic();
+    let ns = c.namespace("ssa");
+    c.samples(&ns, &["single-model"]);
+    let body = "apiVersion: machinelearning.seldon.io/v1\nkind: SeldonDeployment\nmetadata: {name: iris}\n\
+                spec:\n  predictors:\n  - name: default\n    graph: {name: classifier, type: MODEL}\n";
+    c.kubectl_in(
+        &[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager",
+            "kubectl-seldon-tracing",
+            "-n",
+            &ns,
+            "-f",
+            "-",
+        ],
+        body,
+    )
+    .ok();
+    let obj = c.get(&ns, "iris");
+    let managers: Vec<(&str, &str)> = obj["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields")
+        .iter()
+        .map(|m| {
+            (
+                m["manager"].as_str().unwrap_or(""),
+                m["operation"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(
+        managers.contains(&("kubectl-seldon-tracing", "Apply")),
+        "{managers:?}"
+    );
+}
+
+#[test]
+fn partial_apply_of_predictors_replaces_the_whole_atomic_list() {
+    // The hazard the plugin must avoid: an apply carrying one predictor drops the other.
+    let c = atomic();
+    let ns = c.namespace("atomic");
+    c.samples(&ns, &["canary"]);
+    let body = "apiVersion: machinelearning.seldon.io/v1\nkind: SeldonDeployment\nmetadata: {name: churn}\n\
+                spec:\n  predictors:\n  - name: canary\n    graph: {name: churn-model, type: MODEL}\n";
+    c.kubectl_in(
+        &[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager",
+            "naive",
+            "-n",
+            &ns,
+            "-f",
+            "-",
+        ],
+        body,
+    )
+    .ok();
+    let names: Vec<String> = c.get(&ns, "churn")["spec"]["predictors"]
+        .as_array()
+        .expect("predictors")
+        .iter()
+        .map(|p| p["name"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(names, vec!["canary"]);
+}
+
+#[test]
+fn apply_with_a_stale_resource_version_is_refused_with_409() {
+    let c = atomic();
+    let ns = c.namespace("cas");
+    c.samples(&ns, &["single-model"]);
+    let rv = c.get(&ns, "iris")["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("resourceVersion")
+        .to_string();
+    c.kubectl(&["label", "sdep", "iris", "-n", &ns, "bumped=yes"])
+        .ok();
+    let body = format!(
+        "apiVersion: machinelearning.seldon.io/v1\nkind: SeldonDeployment\nmetadata: {{name: iris, resourceVersion: \"{rv}\"}}\n\
+         spec:\n  predictors:\n  - name: default\n    graph: {{name: classifier, type: MODEL}}\n"
+    );
+    c.kubectl_in(
+        &[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager",
+            "kubectl-seldon-tracing",
+            "-n",
+            &ns,
+            "-f",
+            "-",
+        ],
+        &body,
+    )
+    .fails()
+    .stderr_has("the object has been modified");
+    let live = c.get(&ns, "iris");
+    assert!(
+        live["spec"]["predictors"][0]["componentSpecs"].is_array(),
+        "object changed: {live}"
+    );
+}
+
+#[test]
+fn version_runs_through_kubectl_plugin_discovery() {
+    let c = atomic();
+    let bin = tempdir("path");
+    std::os::unix::fs::symlink(PLUGIN, bin.join("kubectl-seldon_tracing")).expect("symlink");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let kc = c.kubeconfig("admin");
+    let out = run(
+        "kubectl",
+        &["seldon-tracing", "version", "--kubeconfig", &kc],
+        &[("PATH", &path)],
+        None,
+    )
+    .ok();
+    assert!(
+        out.stdout.starts_with(&format!(
+            "kubectl-seldon-tracing v{}\n",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("Server Version: v1.36.3"),
+        "{}",
+        out.stdout
+    );
+    let listed = run("kubectl", &["plugin", "list"], &[("PATH", &path)], None);
+    assert!(
+        listed.stdout.contains("kubectl-seldon_tracing"),
+        "{}",
+        listed.stdout
+    );
+}
+
+/// A fresh directory under the target dir (kept for inspection after a failure).
+pub fn tempdir(tag: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create temp dir");
+    d
+}

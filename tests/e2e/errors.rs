@@ -1,0 +1,96 @@
+//! Bad input: a clear one-line error, a non-zero exit, and no object changed.
+
+use crate::support::*;
+
+#[test]
+fn every_bad_input_is_refused_and_changes_nothing() {
+    let c = atomic();
+    let ns = c.namespace("badinput");
+    c.samples(&ns, &["canary"]);
+    let before = c.get(&ns, "churn");
+    let cases: &[(&[&str], &str)] = &[
+        (&["enable", "churn", "--sampler", "const:2"], "takes 0 or 1"),
+        (
+            &["enable", "churn", "--sampler", "probabilistic:1.5"],
+            "from 0 to 1",
+        ),
+        (
+            &["enable", "churn", "--sampler", "probabilistic:-0.1"],
+            "from 0 to 1",
+        ),
+        (
+            &["enable", "churn", "--sampler", "ratelimiting:0"],
+            "greater than 0",
+        ),
+        (
+            &["enable", "churn", "--sampler", "foo:1"],
+            "unknown type 'foo'",
+        ),
+        (&["enable", "churn", "--sampler", "const:"], "empty"),
+        (&["enable", "churn", "--sampler", ":1"], "type is missing"),
+        (
+            &["enable", "churn", "--sampler", "probabilistic:abc"],
+            "not 'abc'",
+        ),
+        (&["sampler", "churn", "remote:2"], "from 0 to 1"),
+        (&["sampler", "churn", "const:1:2"], "one colon"),
+        (&["enable", "churn", "--agent-port", "0"], "--agent-port"),
+        (
+            &["enable", "churn", "--agent-port", "70000"],
+            "--agent-port",
+        ),
+        (&["enable", "churn", "--agent-port", "abc"], "--agent-port"),
+        (
+            &["enable", "churn", "--agent-host", "jaeger agent"],
+            "not a host name",
+        ),
+        (&["enable", "Churn_1"], "not a valid SeldonDeployment name"),
+        (&["disable", "nope"], "not found in namespace"),
+        (
+            &["enable", "churn", "--predictor", "blue"],
+            "has no predictor 'blue' (it has: stable, canary)",
+        ),
+        (&["enable"], "pass NAME..., --all or -l SELECTOR"),
+    ];
+    for (args, want) in cases {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["-n", &ns]);
+        let out = c.plugin(&all).fails().stderr_has(want);
+        let first = out.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.contains(want) || out.stderr.contains(want),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert_eq!(c.get(&ns, "churn"), before, "{args:?} changed the object");
+    }
+}
+
+#[test]
+fn missing_crd_and_unreachable_server_get_one_clear_sentence() {
+    let c = atomic();
+    // A kubeconfig pointing at a port nobody listens on.
+    let kc = std::fs::read_to_string(c.kubeconfig("admin")).expect("kubeconfig");
+    let server = std::fs::read_to_string(c.dir.join("server")).expect("server file");
+    let dead = kc.replace(server.trim(), "https://127.0.0.1:1");
+    let path = crate::control_plane::tempdir("dead").join("dead.kubeconfig");
+    std::fs::write(&path, dead).expect("write kubeconfig");
+    let p = path.display().to_string();
+    run(PLUGIN, &["--kubeconfig", &p, "list"], &[], None)
+        .fails()
+        .stderr_has("cannot reach the Kubernetes API server at https://127.0.0.1:1");
+    let version = run(PLUGIN, &["--kubeconfig", &p, "version"], &[], None).ok();
+    assert!(version.stdout.starts_with("kubectl-seldon-tracing v"));
+    assert!(version.stderr.contains("Server Version: unavailable"));
+}
+
+#[test]
+fn a_cluster_without_the_crd_is_named_as_such() {
+    let c = bare();
+    c.plugin(&["list"])
+        .fails()
+        .stderr_has("Seldon Core's SeldonDeployment CRD is not installed in this cluster");
+    c.plugin(&["enable", "iris"])
+        .fails()
+        .stderr_has("Seldon Core's SeldonDeployment CRD is not installed in this cluster");
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests against the real kube-apiserver that `make test` starts
+//! (scripts/run-tests). Each test makes its own namespace and never depends on another test.
+
+mod commands;
+mod control_plane;
+mod errors;
+mod support;

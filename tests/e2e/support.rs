@@ -1,0 +1,235 @@
+//! Small helpers: run kubectl and the plugin against a test control plane, make namespaces,
+//! read objects back. Failures print the command, its exit status and both streams.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::Value;
+
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+pub const PLUGIN: &str = env!("CARGO_BIN_EXE_kubectl-seldon-tracing");
+
+/// One running control plane made by `scripts/testcluster up`.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    pub dir: PathBuf,
+    pub variant: &'static str,
+}
+
+fn cluster_from(var: &str, variant: &'static str) -> Cluster {
+    let dir = std::env::var_os(var).unwrap_or_else(|| {
+        panic!("{var} is not set: run the end-to-end tests with `make test`, which starts the control planes")
+    });
+    Cluster {
+        dir: PathBuf::from(dir),
+        variant,
+    }
+}
+
+/// The control plane whose test CRD has atomic env lists.
+pub fn atomic() -> Cluster {
+    cluster_from("SELDON_TRACING_TEST_ATOMIC", "atomic")
+}
+
+/// A control plane without the SeldonDeployment CRD.
+pub fn bare() -> Cluster {
+    cluster_from("SELDON_TRACING_TEST_BARE", "no-crd")
+}
+
+/// Both control planes: atomic env lists and env lists as maps keyed by name.
+pub fn both() -> Vec<Cluster> {
+    vec![
+        atomic(),
+        cluster_from("SELDON_TRACING_TEST_ENVMAP", "env-map"),
+    ]
+}
+
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub what: String,
+}
+
+impl Run {
+    fn from(what: String, o: Output) -> Run {
+        Run {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            what,
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{}\nexit: {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.what, self.code, self.stdout, self.stderr
+        )
+    }
+
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, Some(0), "expected success:\n{}", self.describe());
+        self
+    }
+
+    pub fn fails(self) -> Run {
+        assert!(
+            self.code.is_some_and(|c| c != 0),
+            "expected a non-zero exit:\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    pub fn stderr_has(self, needle: &str) -> Run {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    pub fn stdout_has(self, needle: &str) -> Run {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.describe()))
+    }
+}
+
+pub fn run(program: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .envs(env.iter().copied())
+        .env_remove("KUBECONFIG");
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        pipe.write_all(input.as_bytes()).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait for child");
+    Run::from(format!("{program} {}", args.join(" ")), out)
+}
+
+impl Cluster {
+    pub fn kubeconfig(&self, user: &str) -> String {
+        self.dir
+            .join(format!("{user}.kubeconfig"))
+            .display()
+            .to_string()
+    }
+
+    pub fn kubectl(&self, args: &[&str]) -> Run {
+        let kc = self.kubeconfig("admin");
+        let mut all = vec!["--kubeconfig", &kc];
+        all.extend_from_slice(args);
+        run("kubectl", &all, &[], None)
+    }
+
+    pub fn kubectl_in(&self, args: &[&str], stdin: &str) -> Run {
+        let kc = self.kubeconfig("admin");
+        let mut all = vec!["--kubeconfig", &kc];
+        all.extend_from_slice(args);
+        run("kubectl", &all, &[], Some(stdin))
+    }
+
+    /// Runs the built plugin binary as `user` (admin or restricted).
+    pub fn plugin_as(&self, user: &str, args: &[&str]) -> Run {
+        let kc = self.kubeconfig(user);
+        let mut all = vec!["--kubeconfig", &kc];
+        all.extend_from_slice(args);
+        run(PLUGIN, &all, &[], None)
+    }
+
+    pub fn plugin(&self, args: &[&str]) -> Run {
+        self.plugin_as("admin", args)
+    }
+
+    /// A new namespace for one test; namespaces never finish deleting here, so names are unique.
+    pub fn namespace(&self, prefix: &str) -> String {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let ns = format!(
+            "{prefix}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        self.kubectl(&["create", "namespace", &ns]).ok();
+        ns
+    }
+
+    /// Creates sample deployments (file stems under tests/fixtures/samples) in `ns`.
+    pub fn samples(&self, ns: &str, names: &[&str]) {
+        for n in names {
+            let f = sample_path(n);
+            self.kubectl(&["create", "-n", ns, "-f", &f.display().to_string()])
+                .ok();
+        }
+    }
+
+    pub fn get(&self, ns: &str, name: &str) -> Value {
+        self.kubectl(&[
+            "get",
+            "sdep",
+            "-n",
+            ns,
+            name,
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ])
+        .ok()
+        .json()
+    }
+}
+
+pub fn sample_path(stem: &str) -> PathBuf {
+    Path::new(FIXTURES)
+        .join("samples")
+        .join(format!("{stem}.yaml"))
+}
+
+/// The object's spec (what the plugin may change) without server-managed metadata.
+pub fn spec(obj: &Value) -> Value {
+    obj["spec"].clone()
+}
+
+/// Env list of the executor of predictor `p`.
+pub fn executor_env(obj: &Value, p: usize) -> Value {
+    obj["spec"]["predictors"][p]["svcOrchSpec"]["env"].clone()
+}
+
+/// `name=value` pairs (valueFrom shown as `name=<from>`) of an env list, in order.
+pub fn env_pairs(env: &Value) -> Vec<String> {
+    env.as_array()
+        .map(|l| {
+            l.iter()
+                .map(|e| {
+                    let name = e["name"].as_str().unwrap_or("?");
+                    match e.get("value") {
+                        Some(v) => format!("{name}={}", v.as_str().unwrap_or("?")),
+                        None => format!("{name}=<from>"),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
