@@ -41,7 +41,8 @@ pub async fn for_each_page(
     }
 }
 
-fn list_item(obj: &Value, st: &DeploymentStatus) -> ListItem {
+/// The `list` row of one object, from its status.
+pub fn list_item(obj: &Value, st: &DeploymentStatus) -> ListItem {
     ListItem {
         namespace: st.namespace.clone(),
         name: st.name.clone(),

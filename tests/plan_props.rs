@@ -1,0 +1,323 @@
+//! Property tests of the pure planning code over generated SeldonDeployments: random graphs,
+//! predictors, env lists with `value`/`valueFrom`, unknown fields and engine annotations.
+
+use std::collections::BTreeSet;
+
+use kubectl_seldon_tracing::domain::plan::{AgentHost, Intent, plan};
+use kubectl_seldon_tracing::domain::sampler::Sampler;
+use proptest::prelude::*;
+use serde_json::{Map, Value, json};
+
+const NAMES: &[&str] = &[
+    "TRACING",
+    "JAEGER_AGENT_HOST",
+    "JAEGER_AGENT_PORT",
+    "JAEGER_SAMPLER_TYPE",
+    "JAEGER_SAMPLER_PARAM",
+    "JAEGER_DISABLED",
+    "JAEGER_ENDPOINT",
+    "KAFKA_BROKER",
+    "LOG_LEVEL",
+    "DB_URL",
+];
+
+fn env_entry() -> impl Strategy<Value = Value> {
+    let value = prop_oneof![
+        "[a-z0-9.:]{0,8}".prop_map(|v| json!({"value": v})),
+        Just(json!({"valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}})),
+        Just(json!({"valueFrom": {"configMapKeyRef": {"name": "jaeger", "key": "host"}}})),
+    ];
+    (prop::sample::select(NAMES), value, any::<bool>()).prop_map(|(name, v, extra)| {
+        let mut m = Map::new();
+        m.insert("name".into(), json!(name));
+        if let Value::Object(vm) = v {
+            m.extend(vm);
+        }
+        if extra {
+            m.insert("x-unknown".into(), json!({"kept": true}));
+        }
+        Value::Object(m)
+    })
+}
+
+/// Env lists with unique names (Kubernetes allows duplicates; the property is about not adding any).
+fn env_list() -> impl Strategy<Value = Option<Value>> {
+    prop::option::of(
+        prop::collection::vec(env_entry(), 0..6).prop_map(|entries| {
+            let mut seen = BTreeSet::new();
+            let unique: Vec<Value> = entries
+                .into_iter()
+                .filter(|e| seen.insert(e["name"].as_str().unwrap_or("").to_string()))
+                .collect();
+            Value::Array(unique)
+        }),
+    )
+}
+
+fn implementation() -> impl Strategy<Value = Option<&'static str>> {
+    prop::option::of(prop::sample::select(
+        &[
+            "SKLEARN_SERVER",
+            "RANDOM_ABTEST",
+            "TRITON_SERVER",
+            "XGBOOST_SERVER",
+        ][..],
+    ))
+}
+
+/// A predictor with a graph of up to 7 nodes (names unique within it), containers for some
+/// nodes, a sidecar container, optional no-engine, svcOrchSpec and unknown fields.
+fn predictor(index: usize) -> impl Strategy<Value = Value> {
+    let nodes = prop::collection::vec(
+        (implementation(), any::<bool>(), env_list(), 0usize..3),
+        1..7,
+    );
+    (nodes, env_list(), any::<bool>(), any::<bool>(), env_list(), any::<bool>()).prop_map(
+        move |(nodes, svc_env, no_engine, sidecar, sidecar_env, unknown)| {
+            let mut graph_nodes: Vec<Value> = Vec::new();
+            let mut containers: Vec<Value> = Vec::new();
+            for (i, (imp, has_container, env, _)) in nodes.iter().enumerate() {
+                let mut node = json!({"name": format!("n{i}"), "type": "MODEL"});
+                if let Some(imp) = imp {
+                    node["implementation"] = json!(imp);
+                }
+                graph_nodes.push(node);
+                if *has_container {
+                    let mut c = json!({"name": format!("n{i}"), "image": format!("img/n{i}:1")});
+                    if let Some(e) = env {
+                        c["env"] = e.clone();
+                    }
+                    containers.push(c);
+                }
+            }
+            // Build the tree bottom-up: node i's parent is chosen among earlier nodes.
+            for i in (1..nodes.len()).rev() {
+                let parent = nodes[i].3 % i;
+                let child = graph_nodes[i].clone();
+                let children = graph_nodes[parent]
+                    .as_object_mut()
+                    .map(|o| o.entry("children").or_insert_with(|| json!([])));
+                if let Some(Value::Array(list)) = children {
+                    list.insert(0, child);
+                }
+            }
+            if sidecar {
+                let mut c = json!({"name": "sidecar", "image": "envoy"});
+                if let Some(e) = sidecar_env {
+                    c["env"] = e;
+                }
+                containers.push(c);
+            }
+            let mut p = json!({"name": format!("p{index}"), "graph": graph_nodes[0].clone()});
+            if !containers.is_empty() {
+                p["componentSpecs"] = json!([{"spec": {"containers": containers, "terminationGracePeriodSeconds": 20}}]);
+            }
+            if let Some(e) = svc_env {
+                p["svcOrchSpec"] = json!({"env": e, "resources": {"requests": {"cpu": "100m"}}});
+            }
+            if no_engine {
+                p["annotations"] = json!({"seldon.io/no-engine": "true"});
+            }
+            if unknown {
+                p["x-future-field"] = json!([1, {"a": "b"}]);
+            }
+            p
+        },
+    )
+}
+
+fn deployment() -> impl Strategy<Value = Value> {
+    let annotations = prop::collection::btree_map(
+        prop::sample::select(
+            &[
+                "seldon.io/engine-jaeger-disabled",
+                "seldon.io/engine-jaeger-sampler-type",
+                "seldon.io/engine-jaeger-agent-host",
+                "team",
+            ][..],
+        ),
+        prop::sample::select(&["true", "false", "const", "agent"][..]),
+        0..3,
+    );
+    (predictor(0), prop::option::of(predictor(1)), annotations).prop_map(|(a, b, ann)| {
+        let mut predictors = vec![a];
+        predictors.extend(b);
+        json!({
+            "apiVersion": "machinelearning.seldon.io/v1",
+            "kind": "SeldonDeployment",
+            "metadata": {"name": "gen", "namespace": "ns", "resourceVersion": "7"},
+            "spec": {"name": "gen", "annotations": ann, "predictors": predictors, "unknownSpecField": {"x": 1}},
+            "status": {"state": "Available"}
+        })
+    })
+}
+
+fn intent() -> impl Strategy<Value = Intent> {
+    let sampler = prop::option::of(prop::sample::select(
+        &[
+            "const:1",
+            "const:0",
+            "probabilistic:0.25",
+            "ratelimiting:5",
+            "remote",
+        ][..],
+    ));
+    let host = prop::option::of(prop_oneof![
+        Just(AgentHost::FromNode),
+        Just(AgentHost::Literal("jaeger-agent".into()))
+    ]);
+    let port = prop::option::of(prop::sample::select(&[6831u16, 6832][..]));
+    (sampler, host, port).prop_map(|(s, agent_host, agent_port)| Intent::Enable {
+        sampler: s.map(|s| s.parse::<Sampler>().expect("valid sampler")),
+        agent_host,
+        agent_port,
+    })
+}
+
+/// The object after a planned change was stored.
+fn applied(obj: &Value, intent: &Intent) -> Value {
+    let p = plan(obj, intent, &[]).expect("plan");
+    let mut out = obj.clone();
+    out["spec"]["predictors"] = p.predictors;
+    out
+}
+
+/// Every env list in the object, keyed by where it is.
+fn env_lists(obj: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (pi, p) in obj["spec"]["predictors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        out.push((format!("p{pi}/executor"), p["svcOrchSpec"]["env"].clone()));
+        for c in p["componentSpecs"][0]["spec"]["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            out.push((
+                format!("p{pi}/{}", c["name"].as_str().unwrap_or("?")),
+                c["env"].clone(),
+            ));
+        }
+    }
+    out
+}
+
+/// The object with every env list and every stub container (name + env only) taken out.
+fn skeleton(obj: &Value) -> Value {
+    let mut s = obj.clone();
+    for p in s["spec"]["predictors"].as_array_mut().into_iter().flatten() {
+        if let Some(svc) = p.get_mut("svcOrchSpec").and_then(Value::as_object_mut) {
+            svc.remove("env");
+            if svc.is_empty() {
+                p.as_object_mut().map(|o| o.remove("svcOrchSpec"));
+            }
+        }
+        if let Some(cs) = p
+            .pointer_mut("/componentSpecs/0/spec/containers")
+            .and_then(Value::as_array_mut)
+        {
+            cs.retain(|c| !(c.get("image").is_none() && c.get("env").is_some()));
+            for c in cs.iter_mut() {
+                c.as_object_mut().map(|o| o.remove("env"));
+            }
+            if cs.is_empty() && p["componentSpecs"].as_array().is_some_and(|a| a.len() == 1) {
+                p.as_object_mut().map(|o| o.remove("componentSpecs"));
+            }
+        }
+    }
+    s
+}
+
+fn names(env: &Value) -> Vec<String> {
+    env.as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["name"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn enable_twice_changes_nothing_the_second_time(obj in deployment(), i in intent()) {
+        let once = applied(&obj, &i);
+        let second = plan(&once, &i, &[]).expect("plan");
+        prop_assert!(second.changes.is_empty(), "second enable changed: {:?}", second.changes);
+        prop_assert_eq!(second.predictors, once["spec"]["predictors"].clone());
+    }
+
+    #[test]
+    fn enable_disable_enable_equals_enable(obj in deployment(), i in intent()) {
+        let enabled = applied(&obj, &i);
+        let again = applied(&applied(&enabled, &Intent::Disable), &i);
+        prop_assert_eq!(&again["spec"], &enabled["spec"]);
+        let disabled_twice = plan(&applied(&enabled, &Intent::Disable), &Intent::Disable, &[]).expect("plan");
+        prop_assert!(disabled_twice.changes.is_empty());
+    }
+
+    #[test]
+    fn everything_the_plan_does_not_name_is_preserved(obj in deployment(), i in prop_oneof![intent(), Just(Intent::Disable), Just(Intent::Sampler("probabilistic:0.5".parse().expect("sampler")))]) {
+        let p = plan(&obj, &i, &[]).expect("plan");
+        let mut after = obj.clone();
+        after["spec"]["predictors"] = p.predictors.clone();
+        // Outside env lists and stub containers, not a byte differs.
+        prop_assert_eq!(skeleton(&obj), skeleton(&after));
+        let before_lists = env_lists(&obj);
+        for (place, after_env) in env_lists(&after) {
+            let touched: BTreeSet<String> = p
+                .changes
+                .iter()
+                .filter(|c| place.ends_with(&format!("/{}", c.component)))
+                .filter_map(|c| c.var.clone())
+                .collect();
+            let before_env = before_lists.iter().find(|(k, _)| *k == place).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+            let keep = |env: &Value| -> Vec<Value> {
+                env.as_array().into_iter().flatten().filter(|e| !touched.contains(e["name"].as_str().unwrap_or(""))).cloned().collect()
+            };
+            // Untouched entries: identical and in the same order.
+            prop_assert_eq!(keep(&before_env), keep(&after_env), "at {}", place);
+            // Entries kept from before stay in their relative order; no name appears twice.
+            let after_names = names(&after_env);
+            let common: Vec<String> = names(&before_env).into_iter().filter(|n| after_names.contains(n)).collect();
+            let after_common: Vec<String> = after_names.iter().filter(|n| common.contains(n)).cloned().collect();
+            prop_assert_eq!(common, after_common, "order changed at {}", place);
+            let unique: BTreeSet<&String> = after_names.iter().collect();
+            prop_assert_eq!(unique.len(), after_names.len(), "duplicate env name at {}", place);
+        }
+    }
+}
+
+#[test]
+fn unknown_predictor_lists_the_ones_there_are() {
+    let obj = json!({"spec": {"predictors": [{"name": "a", "graph": {"name": "m"}}, {"name": "b", "graph": {"name": "m"}}]}});
+    let err = plan(&obj, &Intent::Disable, &["c".into()]).unwrap_err();
+    assert_eq!(err, "has no predictor 'c' (it has: a, b)");
+}
+
+#[test]
+fn malformed_objects_are_reported_not_crashed_on() {
+    let no_graph = json!({"spec": {"predictors": [{"name": "a", "svcOrchSpec": {"env": [{"value": "orphan"}]}}]}});
+    let p = plan(&no_graph, &Intent::Disable, &[]).expect("plan");
+    assert!(
+        p.warnings.iter().any(|w| w.contains("has no graph")),
+        "{:?}",
+        p.warnings
+    );
+    // The nameless entry is kept, first, untouched.
+    assert_eq!(
+        p.predictors[0]["svcOrchSpec"]["env"][0],
+        json!({"value": "orphan"})
+    );
+    let bad_env = json!({"spec": {"predictors": [{"name": "a", "graph": {"name": "m"}, "svcOrchSpec": {"env": "x"}}]}});
+    let err = plan(&bad_env, &Intent::Disable, &[]).unwrap_err();
+    assert!(
+        err.contains("spec.predictors[0] (a) svcOrchSpec.env: env is not a list"),
+        "{err}"
+    );
+    assert!(plan(&json!({"spec": {}}), &Intent::Disable, &[]).is_err());
+}
