@@ -2,6 +2,7 @@
 
 use comfy_table::{CellAlignment, ColumnConstraint, Table, presets};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::cli::Output;
 use crate::domain::plan::Change;
@@ -49,8 +50,67 @@ pub fn document<T: Serialize>(output: Output, kind: &'static str, items: Vec<T>)
     };
     match output {
         Output::Json => serde_json::to_string_pretty(&doc).ok().map(|s| s + "\n"),
-        Output::Yaml => serde_yaml::to_string(&doc).ok(),
+        Output::Yaml => serde_json::to_value(&doc).ok().map(|v| yaml(&v)),
         Output::Table | Output::Wide => None,
+    }
+}
+
+/// Block-style YAML in which every string is double-quoted. A general YAML writer leaves
+/// `on`, `off` and `no` bare, and YAML 1.1 readers (PyYAML, older yq) turn those into booleans:
+/// the TRACING column would read back as `false`.
+pub fn yaml(v: &Value) -> String {
+    let mut out = String::new();
+    write_yaml(v, 0, &mut out);
+    out
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => Some("null".into()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(Value::String(s.clone()).to_string()),
+        Value::Array(a) if a.is_empty() => Some("[]".into()),
+        Value::Object(o) if o.is_empty() => Some("{}".into()),
+        _ => None,
+    }
+}
+
+fn write_yaml(v: &Value, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let key = Value::String(k.clone()).to_string();
+                let key = if k.chars().all(|c| c.is_ascii_alphanumeric()) {
+                    k.clone()
+                } else {
+                    key
+                };
+                match scalar(child) {
+                    Some(s) => out.push_str(&format!("{pad}{key}: {s}\n")),
+                    None => {
+                        out.push_str(&format!("{pad}{key}:\n"));
+                        let next = if child.is_array() { indent } else { indent + 2 };
+                        write_yaml(child, next, out);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                match scalar(item) {
+                    Some(s) => out.push_str(&format!("{pad}- {s}\n")),
+                    None => {
+                        let mut inner = String::new();
+                        write_yaml(item, indent + 2, &mut inner);
+                        // The first line of the item goes after the dash.
+                        out.push_str(&format!("{pad}- {}", &inner[indent + 2..]));
+                    }
+                }
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", scalar(other).unwrap_or_default())),
     }
 }
 
@@ -289,6 +349,13 @@ mod tests {
         assert_eq!(age("2026-11-25T13:55:23Z", t + 600), "10m");
         assert_eq!(age("2026-11-25T13:55:23Z", t + 3 * 86400), "3d");
         assert_eq!(age("garbage", t), "<unknown>");
+    }
+
+    #[test]
+    fn yaml_quotes_every_string_and_nests_lists() {
+        let v = serde_json::json!({"kind": "X", "items": [{"tracing": "off", "n": 2, "list": ["a"], "empty": []}], "weird key": null});
+        let want = "kind: \"X\"\nitems:\n- tracing: \"off\"\n  n: 2\n  list:\n  - \"a\"\n  empty: []\n\"weird key\": null\n";
+        assert_eq!(yaml(&v), want);
     }
 
     #[test]

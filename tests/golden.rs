@@ -97,3 +97,19 @@ fn status_output_in_every_format_matches_the_golden_files() {
         &render::document(Output::Yaml, "TracingStatusList", items).expect("yaml"),
     );
 }
+
+#[test]
+fn yaml_output_reads_back_as_the_json_output() {
+    for name in ["list", "status"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+        let y: Value = serde_yaml::from_str(
+            &std::fs::read_to_string(dir.join(format!("{name}.yaml"))).expect("yaml"),
+        )
+        .expect("parse yaml");
+        let j: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("json"),
+        )
+        .expect("parse json");
+        assert_eq!(y, j, "{name}.yaml and {name}.json disagree");
+    }
+}
