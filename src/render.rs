@@ -1,6 +1,6 @@
 //! Pure rendering: rows and documents to strings. Nothing here prints.
 
-use comfy_table::{CellAlignment, ColumnConstraint, Table, presets};
+use comfy_table::{CellAlignment, ColumnConstraint, Table, Width, presets};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -13,6 +13,12 @@ pub const OUTPUT_API_VERSION: &str = "seldon-tracing.kubectl.io/v1";
 
 /// kubectl-style table: upper-case headers, no borders, columns three spaces apart.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    table_paged(headers, rows, &mut Vec::new())
+}
+
+/// A table printed a page at a time: `widths` carries the column widths of the pages already
+/// printed, so later pages line up with earlier ones (a column only ever grows).
+pub fn table_paged(headers: &[&str], rows: &[Vec<String>], widths: &mut Vec<u16>) -> String {
     let mut t = Table::new();
     t.load_style(presets::NOTHING);
     t.set_header(headers.iter().copied());
@@ -20,10 +26,15 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         t.add_row(row.iter().map(String::as_str));
     }
     let last = headers.len().saturating_sub(1);
+    let content = t.column_max_content_widths();
+    widths.resize(content.len(), 0);
+    for (w, c) in widths.iter_mut().zip(&content) {
+        *w = (*w).max(*c);
+    }
     for (i, col) in t.column_iter_mut().enumerate() {
         col.set_padding((0, if i == last { 0 } else { 3 }));
         col.set_cell_alignment(CellAlignment::Left);
-        col.set_constraint(ColumnConstraint::ContentWidth);
+        col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(widths[i])));
     }
     let mut out = String::new();
     for line in t.lines() {
@@ -33,26 +44,76 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-#[derive(Debug, Serialize)]
-pub struct Document<T: Serialize> {
-    #[serde(rename = "apiVersion")]
-    pub api_version: &'static str,
-    pub kind: &'static str,
-    pub items: Vec<T>,
+/// Writes a json or yaml document `{apiVersion, kind, items}` one item at a time, so a long
+/// list is printed as its pages arrive. The text equals a pretty-printed whole document.
+pub struct Streamer {
+    output: Output,
+    kind: &'static str,
+    count: usize,
 }
 
-/// A json or yaml document with a stable shape; None for table formats.
-pub fn document<T: Serialize>(output: Output, kind: &'static str, items: Vec<T>) -> Option<String> {
-    let doc = Document {
-        api_version: OUTPUT_API_VERSION,
-        kind,
-        items,
-    };
-    match output {
-        Output::Json => serde_json::to_string_pretty(&doc).ok().map(|s| s + "\n"),
-        Output::Yaml => serde_json::to_value(&doc).ok().map(|v| yaml(&v)),
-        Output::Table | Output::Wide => None,
+impl Streamer {
+    /// None for table formats.
+    pub fn new(output: Output, kind: &'static str) -> Option<Streamer> {
+        matches!(output, Output::Json | Output::Yaml).then_some(Streamer {
+            output,
+            kind,
+            count: 0,
+        })
     }
+
+    fn header(&self) -> String {
+        let (api, kind) = (Value::from(OUTPUT_API_VERSION), Value::from(self.kind));
+        match self.output {
+            Output::Json => {
+                format!("{{\n  \"apiVersion\": {api},\n  \"kind\": {kind},\n  \"items\": ")
+            }
+            _ => format!("apiVersion: {api}\nkind: {kind}\nitems:"),
+        }
+    }
+
+    pub fn item<T: Serialize>(&mut self, item: &T) -> String {
+        let value = serde_json::to_value(item).unwrap_or(Value::Null);
+        let mut out = match self.count {
+            0 if self.output == Output::Json => self.header() + "[\n",
+            0 => self.header() + "\n",
+            _ if self.output == Output::Json => ",\n".to_string(),
+            _ => String::new(),
+        };
+        self.count += 1;
+        if self.output == Output::Json {
+            let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+            let lines: Vec<String> = text.lines().map(|l| format!("    {l}")).collect();
+            out.push_str(&lines.join("\n"));
+        } else {
+            for (i, line) in yaml(&value).lines().enumerate() {
+                out.push_str(if i == 0 { "- " } else { "  " });
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    pub fn finish(self) -> String {
+        match (self.output, self.count) {
+            (Output::Json, 0) => self.header() + "[]\n}\n",
+            (Output::Json, _) => "\n  ]\n}\n".into(),
+            (_, 0) => self.header() + " []\n",
+            _ => String::new(),
+        }
+    }
+}
+
+/// A whole json or yaml document; None for table formats.
+pub fn document<T: Serialize>(output: Output, kind: &'static str, items: &[T]) -> Option<String> {
+    let mut s = Streamer::new(output, kind)?;
+    let mut out = String::new();
+    for i in items {
+        out.push_str(&s.item(i));
+    }
+    out.push_str(&s.finish());
+    Some(out)
 }
 
 /// Block-style YAML in which every string is double-quoted. A general YAML writer leaves
@@ -131,7 +192,13 @@ pub struct ListItem {
     pub warning_count: usize,
 }
 
-pub fn list_table(items: &[ListItem], wide: bool, with_namespace: bool, now: i64) -> String {
+pub fn list_table(
+    items: &[ListItem],
+    wide: bool,
+    with_namespace: bool,
+    now: i64,
+    widths: &mut Vec<u16>,
+) -> String {
     let mut headers = vec![
         "NAMESPACE",
         "NAME",
@@ -177,11 +244,16 @@ pub fn list_table(items: &[ListItem], wide: bool, with_namespace: bool, now: i64
             row
         })
         .collect();
-    table(&headers, &rows)
+    table_paged(&headers, &rows, widths)
 }
 
-/// `status` table: one row per component; warnings follow, one per line.
-pub fn status_table(items: &[DeploymentStatus], wide: bool, with_namespace: bool) -> String {
+/// `status` table: one row per component.
+pub fn status_table(
+    items: &[DeploymentStatus],
+    wide: bool,
+    with_namespace: bool,
+    widths: &mut Vec<u16>,
+) -> String {
     let mut headers = vec![
         "NAMESPACE",
         "DEPLOYMENT",
@@ -237,23 +309,19 @@ pub fn status_table(items: &[DeploymentStatus], wide: bool, with_namespace: bool
     if !with_namespace {
         headers.remove(0);
     }
-    let mut out = table(&headers, &rows);
-    let warnings: Vec<String> = items
+    table_paged(&headers, &rows, widths)
+}
+
+/// The warnings under a `status` table, one `Warning: NAME: ...` line each.
+pub fn status_warnings(items: &[DeploymentStatus]) -> String {
+    items
         .iter()
         .flat_map(|d| {
             d.warnings
                 .iter()
-                .map(move |w| format!("Warning: {}: {w}", d.name))
+                .map(move |w| format!("Warning: {}: {w}\n", d.name))
         })
-        .collect();
-    if !warnings.is_empty() {
-        out.push('\n');
-        for w in warnings {
-            out.push_str(&w);
-            out.push('\n');
-        }
-    }
-    out
+        .collect()
 }
 
 /// Result of one mutation, also its json/yaml item.
@@ -349,6 +417,24 @@ mod tests {
         assert_eq!(age("2026-11-25T13:55:23Z", t + 600), "10m");
         assert_eq!(age("2026-11-25T13:55:23Z", t + 3 * 86400), "3d");
         assert_eq!(age("garbage", t), "<unknown>");
+    }
+
+    #[test]
+    fn streamed_documents_equal_whole_documents() {
+        let items = [
+            serde_json::json!({"name": "a", "n": [1, {"x": "on"}]}),
+            serde_json::json!({"name": "b"}),
+        ];
+        for n in 0..=items.len() {
+            let doc = serde_json::json!({"apiVersion": OUTPUT_API_VERSION, "kind": "K", "items": items[..n]});
+            let json = document(Output::Json, "K", &items[..n]).unwrap();
+            assert_eq!(json, serde_json::to_string_pretty(&doc).unwrap() + "\n");
+            assert_eq!(
+                document(Output::Yaml, "K", &items[..n]).unwrap(),
+                yaml(&doc)
+            );
+        }
+        assert!(document(Output::Wide, "K", &items).is_none());
     }
 
     #[test]

@@ -64,18 +64,21 @@ fn list_output_in_every_format_matches_the_golden_files() {
         .iter()
         .map(|o| list_item(o, &status(o, "kubectl-seldon-tracing")))
         .collect();
-    check("list.txt", &render::list_table(&items, false, false, NOW));
+    check(
+        "list.txt",
+        &render::list_table(&items, false, false, NOW, &mut Vec::new()),
+    );
     check(
         "list-all-namespaces-wide.txt",
-        &render::list_table(&items, true, true, NOW),
+        &render::list_table(&items, true, true, NOW, &mut Vec::new()),
     );
     check(
         "list.json",
-        &render::document(Output::Json, "DeploymentTracingList", items.clone()).expect("json"),
+        &render::document(Output::Json, "DeploymentTracingList", &items).expect("json"),
     );
     check(
         "list.yaml",
-        &render::document(Output::Yaml, "DeploymentTracingList", items).expect("yaml"),
+        &render::document(Output::Yaml, "DeploymentTracingList", &items).expect("yaml"),
     );
 }
 
@@ -86,15 +89,18 @@ fn status_output_in_every_format_matches_the_golden_files() {
         .iter()
         .map(|o| status(o, "kubectl-seldon-tracing"))
         .collect();
-    check("status.txt", &render::status_table(&items, false, false));
-    check("status-wide.txt", &render::status_table(&items, true, true));
+    let warnings = render::status_warnings(&items);
+    let table = render::status_table(&items, false, false, &mut Vec::new());
+    check("status.txt", &format!("{table}\n{warnings}"));
+    let wide = render::status_table(&items, true, true, &mut Vec::new());
+    check("status-wide.txt", &format!("{wide}\n{warnings}"));
     check(
         "status.json",
-        &render::document(Output::Json, "TracingStatusList", items.clone()).expect("json"),
+        &render::document(Output::Json, "TracingStatusList", &items).expect("json"),
     );
     check(
         "status.yaml",
-        &render::document(Output::Yaml, "TracingStatusList", items).expect("yaml"),
+        &render::document(Output::Yaml, "TracingStatusList", &items).expect("yaml"),
     );
 }
 

@@ -5,9 +5,12 @@ pub mod write;
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command, Global};
+use serde::Serialize;
+
+use crate::cli::{Cli, Command, Global, Output};
 use crate::cluster::Cluster;
 use crate::error::Result;
+use crate::render::Streamer;
 
 /// What every command that talks to the cluster needs.
 pub struct Ctx {
@@ -49,6 +52,57 @@ impl Ctx {
             None => eprintln!("No SeldonDeployments found."),
         }
         Ok(0)
+    }
+}
+
+/// Prints a listing as its pages arrive: json/yaml item by item, tables a page at a time
+/// (later pages keep the column widths of earlier ones).
+pub struct Paged {
+    stream: Option<Streamer>,
+    printed: usize,
+    widths: Vec<u16>,
+}
+
+impl Paged {
+    pub fn new(output: Output, kind: &'static str) -> Paged {
+        Paged {
+            stream: Streamer::new(output, kind),
+            printed: 0,
+            widths: Vec::new(),
+        }
+    }
+
+    pub fn structured(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    pub fn page<T: Serialize>(
+        &mut self,
+        items: &[T],
+        table: impl Fn(&[T], &mut Vec<u16>) -> String,
+    ) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let text = match &mut self.stream {
+            Some(s) => items.iter().map(|i| s.item(i)).collect(),
+            None if self.printed == 0 => table(items, &mut self.widths),
+            // Later pages: the same columns without repeating the header.
+            None => table(items, &mut self.widths)
+                .split_once('\n')
+                .map(|(_, rows)| rows.to_string())
+                .unwrap_or_default(),
+        };
+        self.printed += items.len();
+        print(&text).map(|_| ())
+    }
+
+    pub fn finish(self, ctx: &Ctx) -> Result<i32> {
+        match self.stream {
+            Some(s) => print(&s.finish()),
+            None if self.printed == 0 => ctx.none_found(),
+            None => Ok(0),
+        }
     }
 }
 

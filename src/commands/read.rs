@@ -9,16 +9,16 @@ use crate::domain::status::{DeploymentStatus, status};
 use crate::error::Result;
 use crate::render::{self, ListItem};
 
-use super::{Ctx, now_epoch};
+use super::{Ctx, Paged, now_epoch};
 
-/// Calls `each` on every SeldonDeployment in scope, one page in memory at a time.
+/// Calls `each` with every page of SeldonDeployments in scope: one page in memory at a time.
 pub async fn for_each_page(
     cluster: &Cluster,
     api_version: &str,
     namespace: Option<&str>,
     selector: Option<&str>,
     chunk_size: u32,
-    mut each: impl FnMut(Value),
+    mut each: impl FnMut(Vec<Value>) -> Result<()>,
 ) -> Result<()> {
     let mut cont: Option<String> = None;
     loop {
@@ -32,9 +32,7 @@ pub async fn for_each_page(
             )
             .await?;
         cont = page.next().map(str::to_string);
-        for item in page.items {
-            each(item);
-        }
+        each(page.items)?;
         if cont.is_none() {
             return Ok(());
         }
@@ -60,41 +58,43 @@ pub fn list_item(obj: &Value, st: &DeploymentStatus) -> ListItem {
 
 pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<i32> {
     let api = ctx.cluster.discover().await?;
-    let mut items = Vec::new();
+    let wide = ctx.global.output == Output::Wide;
+    let (with_ns, now) = (ctx.global.all_namespaces, now_epoch());
+    let mut out = Paged::new(ctx.global.output, "DeploymentTracingList");
+    let sel = args.selector.as_deref();
     for_each_page(
         &ctx.cluster,
         &api,
         ctx.scope(),
-        args.selector.as_deref(),
+        sel,
         args.chunk_size,
-        |obj| {
-            let st = status(&obj, "");
-            items.push(list_item(&obj, &st));
+        |page| {
+            let items: Vec<ListItem> = page.iter().map(|o| list_item(o, &status(o, ""))).collect();
+            out.page(&items, |items, w| {
+                render::list_table(items, wide, with_ns, now, w)
+            })
         },
     )
     .await?;
-    let out = match render::document(ctx.global.output, "DeploymentTracingList", items.clone()) {
-        Some(doc) => doc,
-        None if items.is_empty() => return ctx.none_found(),
-        None => render::list_table(
-            &items,
-            ctx.global.output == Output::Wide,
-            ctx.global.all_namespaces,
-            now_epoch(),
-        ),
-    };
-    ctx.print(&out)
+    out.finish(ctx)
 }
 
 pub async fn show_status(ctx: &Ctx, args: &StatusArgs) -> Result<i32> {
     let api = ctx.cluster.discover().await?;
     let fm = "kubectl-seldon-tracing";
-    let mut items = Vec::new();
+    let wide = ctx.global.output == Output::Wide;
+    let with_ns = ctx.global.all_namespaces;
+    let mut out = Paged::new(ctx.global.output, "TracingStatusList");
+    let mut warnings = String::new();
+    let mut page = |objs: Vec<Value>| {
+        let items: Vec<DeploymentStatus> = objs.iter().map(|o| status(o, fm)).collect();
+        warnings.push_str(&render::status_warnings(&items));
+        out.page(&items, |items, w| {
+            render::status_table(items, wide, with_ns, w)
+        })
+    };
     match &args.name {
-        Some(name) => {
-            let obj = ctx.cluster.get(&api, &ctx.namespace(), name).await?;
-            items.push(status(&obj, fm));
-        }
+        Some(name) => page(vec![ctx.cluster.get(&api, &ctx.namespace(), name).await?])?,
         None => {
             let sel = args.list.selector.as_deref();
             for_each_page(
@@ -103,23 +103,15 @@ pub async fn show_status(ctx: &Ctx, args: &StatusArgs) -> Result<i32> {
                 ctx.scope(),
                 sel,
                 args.list.chunk_size,
-                |obj| {
-                    items.push(status(&obj, fm));
-                },
+                page,
             )
-            .await?;
+            .await?
         }
     }
-    let out = match render::document(ctx.global.output, "TracingStatusList", items.clone()) {
-        Some(doc) => doc,
-        None if items.is_empty() => return ctx.none_found(),
-        None => render::status_table(
-            &items,
-            ctx.global.output == Output::Wide,
-            ctx.global.all_namespaces,
-        ),
-    };
-    ctx.print(&out)
+    if !out.structured() && !warnings.is_empty() {
+        ctx.print(&format!("\n{warnings}"))?;
+    }
+    out.finish(ctx)
 }
 
 /// Used by `version`: plugin version, and the server's when it answers.

@@ -5,7 +5,9 @@
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 
-use crate::cli::{DisableArgs, DryRun, EnableArgs, Mutation, SamplerArgs, Targets, parse_name};
+use crate::cli::{
+    DisableArgs, DryRun, EnableArgs, Mutation, Output, SamplerArgs, Targets, parse_name,
+};
 use crate::cluster::{Applied, Cluster};
 use crate::domain::components::str_at;
 use crate::domain::plan::{AgentHost, Intent, Plan, plan};
@@ -91,14 +93,13 @@ async fn resolve(ctx: &Ctx, api: &str, t: &Targets, m: &Mutation) -> Result<Vec<
         ctx.scope(),
         t.selector.as_deref(),
         m.chunk_size,
-        |obj| {
-            let ns = str_at(&obj, &["metadata", "namespace"])
-                .unwrap_or("")
-                .to_string();
-            let name = str_at(&obj, &["metadata", "name"])
-                .unwrap_or("")
-                .to_string();
-            out.push((ns, name));
+        |page| {
+            for obj in page {
+                let ns = str_at(&obj, &["metadata", "namespace"]).unwrap_or("");
+                let name = str_at(&obj, &["metadata", "name"]).unwrap_or("");
+                out.push((ns.to_string(), name.to_string()));
+            }
+            Ok(())
         },
     )
     .await?;
@@ -219,7 +220,7 @@ async fn mutate(ctx: &Ctx, t: &Targets, m: &Mutation, intent: Intent) -> Result<
         predictors: &t.predictors,
         m,
     };
-    let structured = render::document::<Outcome>(ctx.global.output, "x", Vec::new()).is_some();
+    let structured = matches!(ctx.global.output, Output::Json | Output::Yaml);
     let with_ns = ctx.global.all_namespaces;
     let mut results = stream::iter(targets.iter())
         .map(|(ns, name)| job.one(ns, name))
@@ -260,7 +261,7 @@ async fn mutate(ctx: &Ctx, t: &Targets, m: &Mutation, intent: Intent) -> Result<
         );
     }
     let code = if failed.is_empty() { 0 } else { 1 };
-    if let Some(doc) = render::document(ctx.global.output, "TracingChangeList", outcomes) {
+    if let Some(doc) = render::document(ctx.global.output, "TracingChangeList", &outcomes) {
         ctx.print(&doc)?;
     }
     Ok(code)

@@ -240,7 +240,7 @@ fn list_and_status_report_each_component_in_every_output_format() {
         let yaml = c
             .plugin(&["status", "traced", "-n", &ns, "-o", "yaml"])
             .ok()
-            .stdout_has("kind: TracingStatusList");
+            .stdout_has("kind: \"TracingStatusList\"");
         let doc: Value = serde_yaml::from_str(&yaml.stdout).expect("yaml");
         let comps = &doc["items"][0]["predictors"][0]["components"];
         assert_eq!(
