@@ -3,7 +3,7 @@ SHELL := bash
 CARGO ?= cargo
 PREFIX ?= $(HOME)/.local
 
-.PHONY: demo test build install tools
+.PHONY: demo test build install tools bench
 
 ## make demo: the main job on a throwaway local control plane (list, status, enable, status, disable)
 demo:
@@ -24,3 +24,7 @@ install: build
 	install -d $(PREFIX)/bin
 	install -m 0755 target/release/kubectl-seldon-tracing $(PREFIX)/bin/kubectl-seldon_tracing
 	@echo "installed $(PREFIX)/bin/kubectl-seldon_tracing; make sure $(PREFIX)/bin is on PATH"
+
+## make bench: plugin vs kubectl vs raw HTTP on a local control plane; writes docs/benchmarks.md
+bench:
+	scripts/bench

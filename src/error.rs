@@ -50,6 +50,8 @@ pub enum Error {
         name: String,
         attempts: u32,
     },
+    #[error("cancelled; nothing was changed")]
+    Cancelled,
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

@@ -8,4 +8,5 @@ pub mod cluster;
 pub mod commands;
 pub mod domain;
 pub mod error;
+pub mod prompt;
 pub mod render;

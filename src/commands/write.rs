@@ -2,7 +2,10 @@
 //! resourceVersion read (compare-and-swap), re-plan on conflict. Several targets run
 //! concurrently; results print in the order the targets were given.
 
+use std::io::IsTerminal;
+
 use futures::{StreamExt, stream};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
 use crate::cli::{
@@ -207,6 +210,20 @@ fn run_test_hook(attempt: u32) {
     }
 }
 
+/// A progress bar on stderr for several targets, only when stderr is a terminal.
+fn progress_bar(len: usize) -> ProgressBar {
+    if len < 2 || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} seldondeployments {elapsed}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
 async fn mutate(ctx: &Ctx, t: &Targets, m: &Mutation, intent: Intent) -> Result<i32> {
     let api = ctx.cluster.discover().await?;
     let targets = resolve(ctx, &api, t, m).await?;
@@ -226,19 +243,26 @@ async fn mutate(ctx: &Ctx, t: &Targets, m: &Mutation, intent: Intent) -> Result<
         .map(|(ns, name)| job.one(ns, name))
         .buffered(usize::from(m.concurrency));
     let mut outcomes = Vec::new();
+    let progress = progress_bar(targets.len());
     while let Some(o) = results.next().await {
-        for w in &o.warnings {
-            eprintln!("Warning: seldondeployment/{}: {w}", o.name);
-        }
-        if !structured {
-            if o.result == "failed" {
-                eprint!("{}", render::outcome_line(&o, intent.done(), with_ns));
-            } else {
-                ctx.print(&render::outcome_line(&o, intent.done(), with_ns))?;
+        progress.suspend(|| -> Result<()> {
+            for w in &o.warnings {
+                eprintln!("Warning: seldondeployment/{}: {w}", o.name);
             }
-        }
+            if !structured {
+                let line = render::outcome_line(&o, intent.done(), with_ns);
+                if o.result == "failed" {
+                    eprint!("{line}");
+                } else {
+                    ctx.print(&line)?;
+                }
+            }
+            Ok(())
+        })?;
+        progress.inc(1);
         outcomes.push(o);
     }
+    progress.finish_and_clear();
     let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.result == "failed").collect();
     let changed = outcomes.iter().filter(|o| o.result == "changed").count();
     if outcomes.len() > 1 {

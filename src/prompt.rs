@@ -1,0 +1,144 @@
+//! Interactive questions, asked only when stdin and stderr are terminals. Prompts go to stderr
+//! so stdout stays machine-readable. Esc or Ctrl-C cancels: exit 130, nothing written.
+
+use std::io::IsTerminal;
+
+use dialoguer::theme::ColorfulTheme;
+use dialoguer::{Confirm, FuzzySelect, Input, MultiSelect, Select};
+
+use crate::domain::sampler::{Sampler, SamplerKind};
+use crate::error::{Error, Result};
+
+/// Whether to ask at all: a person at a terminal on both ends.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Ctrl-C during a prompt: put the cursor back (dialoguer hides it) and exit 130.
+pub fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        eprint!("\x1b[?25h\ncancelled\n");
+        std::process::exit(130);
+    });
+}
+
+fn theme() -> ColorfulTheme {
+    ColorfulTheme::default()
+}
+
+fn cancelled<T>(answer: std::result::Result<Option<T>, dialoguer::Error>) -> Result<T> {
+    match answer {
+        Ok(Some(v)) => Ok(v),
+        Ok(None) => Err(Error::Cancelled),
+        Err(e) => Err(Error::Usage(format!(
+            "cannot read the answer from the terminal: {e}"
+        ))),
+    }
+}
+
+/// Picks one or more of `labels` with fuzzy search; returns their indexes in the order picked.
+pub fn pick_deployments(labels: &[String]) -> Result<Vec<usize>> {
+    let mut picked: Vec<usize> = Vec::new();
+    loop {
+        let prompt = if picked.is_empty() {
+            "SeldonDeployment (type to search)"
+        } else {
+            "Another SeldonDeployment"
+        };
+        let i = cancelled(
+            FuzzySelect::with_theme(&theme())
+                .with_prompt(prompt)
+                .items(labels)
+                .default(0)
+                .interact_opt(),
+        )?;
+        if !picked.contains(&i) {
+            picked.push(i);
+        }
+        if picked.len() == labels.len() {
+            return Ok(picked);
+        }
+        let more = cancelled(
+            Confirm::with_theme(&theme())
+                .with_prompt("Add another deployment?")
+                .default(false)
+                .interact_opt(),
+        )?;
+        if !more {
+            return Ok(picked);
+        }
+    }
+}
+
+/// Predictors to act on, all checked to start with.
+pub fn pick_predictors(names: &[String]) -> Result<Vec<String>> {
+    loop {
+        let chosen = cancelled(
+            MultiSelect::with_theme(&theme())
+                .with_prompt("Predictors (space toggles, enter confirms)")
+                .items(names)
+                .defaults(&vec![true; names.len()])
+                .interact_opt(),
+        )?;
+        if !chosen.is_empty() {
+            return Ok(chosen.into_iter().map(|i| names[i].clone()).collect());
+        }
+        eprintln!("Pick at least one predictor.");
+    }
+}
+
+/// A sampler type from a described list, then its parameter, re-asked until valid.
+/// `keep` adds a first choice that keeps the current sampler (returns None).
+pub fn pick_sampler(keep: Option<&str>) -> Result<Option<Sampler>> {
+    let mut items: Vec<String> = keep.map(|k| vec![k.to_string()]).unwrap_or_default();
+    items.extend(SamplerKind::ALL.iter().map(|k| k.describe().to_string()));
+    let i = cancelled(
+        Select::with_theme(&theme())
+            .with_prompt("Sampler")
+            .items(&items)
+            .default(0)
+            .interact_opt(),
+    )?;
+    let offset = usize::from(keep.is_some());
+    if i < offset {
+        return Ok(None);
+    }
+    let kind = SamplerKind::ALL[i - offset];
+    let (prompt, default) = match kind {
+        SamplerKind::Const => ("Parameter (0 or 1)", "1"),
+        SamplerKind::Probabilistic => ("Fraction of requests to trace (0..1)", "0.1"),
+        SamplerKind::RateLimiting => ("Traces per second (> 0)", "5"),
+        SamplerKind::Remote => (
+            "Initial rate until the agent answers (0..1, empty for none)",
+            "",
+        ),
+    };
+    let param: String = Input::with_theme(&theme())
+        .with_prompt(prompt)
+        .default(default.to_string())
+        .allow_empty(kind == SamplerKind::Remote)
+        .validate_with(|p: &String| -> std::result::Result<(), String> {
+            if p.trim().is_empty() && kind == SamplerKind::Remote {
+                return Ok(());
+            }
+            kind.check_param(p).map(|_| ())
+        })
+        .interact_text()
+        .map_err(|e| Error::Usage(format!("cannot read the answer from the terminal: {e}")))?;
+    let text = if param.trim().is_empty() {
+        kind.as_str().to_string()
+    } else {
+        format!("{}:{}", kind.as_str(), param.trim())
+    };
+    text.parse().map(Some).map_err(Error::Usage)
+}
+
+/// "Apply? [y/N]"; Esc cancels.
+pub fn confirm_apply() -> Result<bool> {
+    cancelled(
+        Confirm::with_theme(&theme())
+            .with_prompt("Apply?")
+            .default(false)
+            .interact_opt(),
+    )
+}
