@@ -3,7 +3,7 @@ SHELL := bash
 CARGO ?= cargo
 PREFIX ?= $(HOME)/.local
 
-.PHONY: demo test build install tools bench
+.PHONY: demo test build install tools bench dist
 
 ## make demo: the main job on a throwaway local control plane (list, status, enable, status, disable)
 demo:
@@ -23,8 +23,13 @@ tools:
 install: build
 	install -d $(PREFIX)/bin
 	install -m 0755 target/release/kubectl-seldon-tracing $(PREFIX)/bin/kubectl-seldon_tracing
+	install -m 0755 kubectl_complete-seldon_tracing $(PREFIX)/bin/kubectl_complete-seldon_tracing
 	@echo "installed $(PREFIX)/bin/kubectl-seldon_tracing; make sure $(PREFIX)/bin is on PATH"
 
 ## make bench: plugin vs kubectl vs raw HTTP on a local control plane; writes docs/benchmarks.md
 bench:
 	scripts/bench
+
+## make dist: release archive for this platform and the krew manifest dist/seldon-tracing.yaml
+dist:
+	scripts/dist

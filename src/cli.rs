@@ -171,7 +171,7 @@ pub struct DisableArgs {
 #[derive(Debug, Args)]
 pub struct SamplerArgs {
     /// SeldonDeployment names, then the sampler TYPE[:PARAM] as the last argument
-    #[arg(value_name = "NAME... TYPE[:PARAM]", required = true)]
+    #[arg(value_name = "NAME... TYPE[:PARAM]")]
     pub args: Vec<String>,
     /// Every SeldonDeployment in the namespace (or every namespace with -A)
     #[arg(long)]

@@ -202,6 +202,17 @@ impl Cluster {
             .to_string())
     }
 
+    /// `metadata.name` of every item of a list at `path` (first 500), e.g. namespaces.
+    pub async fn names(&self, path: &str) -> Result<Vec<String>> {
+        let list = self.get_path(&format!("{path}?limit=500"), "list").await?;
+        Ok(list["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["metadata"]["name"].as_str().map(str::to_string))
+            .collect())
+    }
+
     /// The group version to use: v1 when served, else the server's preferred version.
     pub async fn discover(&self) -> Result<String> {
         let group = self.get_path(&format!("/apis/{GROUP}"), "discover").await?;

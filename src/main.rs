@@ -1,20 +1,36 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kubectl_seldon_tracing::{cli::Cli, commands, error::Error};
+use kubectl_seldon_tracing::{cli::Cli, commands, complete, error::Error};
 
-fn main() -> ExitCode {
-    // Parse first: --help, --version and bad flags never start a runtime or touch the network.
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
-        Ok(rt) => rt,
+        Ok(rt) => Some(rt),
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            None
         }
+    }
+}
+
+fn main() -> ExitCode {
+    // kubectl's completion helper calls `__complete WORDS...`; the words are not ours to parse.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("__complete") {
+        let Some(rt) = runtime() else {
+            return ExitCode::FAILURE;
+        };
+        let out = rt.block_on(complete::complete(&args[2..]));
+        let _ = commands::print(&out);
+        return ExitCode::SUCCESS;
+    }
+    // Parse first: --help, --version and bad flags never start a runtime or touch the network.
+    let cli = Cli::parse();
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

@@ -14,9 +14,10 @@ use crate::cli::{
 use crate::cluster::{Applied, Cluster};
 use crate::domain::components::str_at;
 use crate::domain::plan::{AgentHost, Intent, Plan, plan};
-use crate::domain::sampler::Sampler;
-use crate::domain::status::competing_managers;
+use crate::domain::sampler::{Sampler, SamplerKind};
+use crate::domain::status::{competing_managers, status};
 use crate::error::{Error, Result};
+use crate::prompt;
 use crate::render::{self, Outcome};
 
 use super::Ctx;
@@ -25,29 +26,72 @@ use super::read::for_each_page;
 /// Attempts per object before giving up on conflicts.
 const MAX_ATTEMPTS: u32 = 5;
 
+/// Whether to ask for the sampler interactively.
+#[derive(Clone, Copy, PartialEq)]
+enum AskSampler {
+    No,
+    /// `enable` in the guided flow: the first choice keeps the current sampler.
+    Optional,
+    /// `sampler` run without TYPE[:PARAM].
+    Required,
+}
+
 pub async fn enable(ctx: &Ctx, a: EnableArgs) -> Result<i32> {
     let agent_host = match (a.agent_host, a.agent_host_from_node) {
         (Some(h), _) => Some(AgentHost::Literal(h)),
         (None, true) => Some(AgentHost::FromNode),
         (None, false) => None,
     };
+    let ask = if a.sampler.is_none() {
+        AskSampler::Optional
+    } else {
+        AskSampler::No
+    };
     let intent = Intent::Enable {
         sampler: a.sampler,
         agent_host,
         agent_port: a.agent_port,
     };
-    mutate(ctx, &a.targets, &a.mutation, intent).await
+    mutate(ctx, &a.targets, &a.mutation, intent, ask).await
 }
 
 pub async fn disable(ctx: &Ctx, a: DisableArgs) -> Result<i32> {
-    mutate(ctx, &a.targets, &a.mutation, Intent::Disable).await
+    mutate(
+        ctx,
+        &a.targets,
+        &a.mutation,
+        Intent::Disable,
+        AskSampler::No,
+    )
+    .await
 }
 
-/// `sampler NAME... TYPE[:PARAM]`: the last positional is the sampler.
+/// `sampler NAME... TYPE[:PARAM]`: the last positional is the sampler. On a terminal the
+/// sampler may be left out and is asked for.
 pub async fn sampler(ctx: &Ctx, a: SamplerArgs) -> Result<i32> {
     let mut args = a.args;
-    let spec = args.pop().unwrap_or_default();
-    let sampler: Sampler = spec.parse().map_err(Error::Usage)?;
+    let ask_allowed = !a.mutation.yes && prompt::interactive();
+    // The last argument is the sampler when it looks like one (has a ':' or is a type name),
+    // so `sampler iris` means "ask me" on a terminal and "missing the sampler" elsewhere.
+    let looks_like_sampler = |s: &str| {
+        s.contains(':')
+            || SamplerKind::ALL
+                .iter()
+                .any(|k| k.as_str().eq_ignore_ascii_case(s))
+    };
+    let sampler = match args.last() {
+        Some(last) if looks_like_sampler(last) => {
+            let s: Sampler = last.parse().map_err(Error::Usage)?;
+            args.pop();
+            Some(s)
+        }
+        _ if ask_allowed => None,
+        _ => {
+            return Err(Error::Usage(
+                "missing the sampler: pass NAME... TYPE[:PARAM], e.g. `kubectl seldon-tracing sampler iris probabilistic:0.1`".into(),
+            ));
+        }
+    };
     let names = args
         .iter()
         .map(|n| parse_name(n).map_err(Error::Usage))
@@ -63,7 +107,70 @@ pub async fn sampler(ctx: &Ctx, a: SamplerArgs) -> Result<i32> {
         selector: a.selector,
         predictors: a.predictors,
     };
-    mutate(ctx, &targets, &a.mutation, Intent::Sampler(sampler)).await
+    let ask = if sampler.is_none() {
+        AskSampler::Required
+    } else {
+        AskSampler::No
+    };
+    // The placeholder is replaced by the answer before anything is planned.
+    let intent = Intent::Sampler(sampler.unwrap_or_else(Sampler::const_on));
+    mutate(ctx, &targets, &a.mutation, intent, ask).await
+}
+
+/// One deployment offered in the interactive picker.
+struct Choice {
+    namespace: String,
+    name: String,
+    predictors: Vec<String>,
+    label: String,
+}
+
+/// Lists the deployments in scope and lets the user pick one or more, then predictors.
+async fn pick_targets(
+    ctx: &Ctx,
+    api: &str,
+    m: &Mutation,
+    t: &Targets,
+) -> Result<(Vec<(String, String)>, Vec<String>)> {
+    let mut choices = Vec::new();
+    for_each_page(&ctx.cluster, api, ctx.scope(), None, m.chunk_size, |page| {
+        for obj in page {
+            let st = status(&obj, &m.field_manager);
+            let label = format!(
+                "{}/{}  tracing {}, sampler {}",
+                st.namespace,
+                st.name,
+                st.summary.as_str(),
+                st.sampler
+            );
+            let predictors = st.predictors.iter().map(|p| p.name.clone()).collect();
+            choices.push(Choice {
+                namespace: st.namespace,
+                name: st.name,
+                predictors,
+                label,
+            });
+        }
+        Ok(())
+    })
+    .await?;
+    if choices.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let labels: Vec<String> = choices.iter().map(|c| c.label.clone()).collect();
+    let picked = prompt::pick_deployments(&labels)?;
+    let targets: Vec<(String, String)> = picked
+        .iter()
+        .map(|&i| (choices[i].namespace.clone(), choices[i].name.clone()))
+        .collect();
+    let mut predictors = t.predictors.clone();
+    if let [only] = picked.as_slice()
+        && predictors.is_empty()
+        && choices[*only].predictors.len() > 1
+    {
+        predictors = prompt::pick_predictors(&choices[*only].predictors)?;
+    }
+    Ok((targets, predictors))
 }
 
 /// The (namespace, name) pairs a mutation acts on, in the order given or listed.
@@ -137,6 +244,7 @@ struct Job<'a> {
     intent: &'a Intent,
     predictors: &'a [String],
     m: &'a Mutation,
+    dry_run: DryRun,
 }
 
 impl Job<'_> {
@@ -145,7 +253,7 @@ impl Job<'_> {
             namespace: ns.into(),
             name: name.into(),
             result: "failed",
-            dry_run: dry_run_label(self.m.dry_run),
+            dry_run: dry_run_label(self.dry_run),
             changes: Vec::new(),
             warnings: Vec::new(),
             error: None,
@@ -175,12 +283,12 @@ impl Job<'_> {
             if plan.changes.is_empty() {
                 return Ok(false);
             }
-            if self.m.dry_run == DryRun::Client {
+            if self.dry_run == DryRun::Client {
                 return Ok(true);
             }
             let body = apply_body(self.api, &obj, &plan);
             run_test_hook(attempt);
-            let server_dry = self.m.dry_run == DryRun::Server;
+            let server_dry = self.dry_run == DryRun::Server;
             match self
                 .cluster
                 .apply(self.api, ns, name, &body, &self.m.field_manager, server_dry)
@@ -224,24 +332,96 @@ fn progress_bar(len: usize) -> ProgressBar {
     bar
 }
 
-async fn mutate(ctx: &Ctx, t: &Targets, m: &Mutation, intent: Intent) -> Result<i32> {
+/// Runs `job` on every target, at most `--concurrency` at a time, yielding in target order.
+fn run_all<'a>(
+    job: &'a Job<'a>,
+    targets: &'a [(String, String)],
+) -> impl futures::Stream<Item = Outcome> + 'a {
+    stream::iter(targets.iter())
+        .map(move |(ns, name)| job.one(ns, name))
+        .buffered(usize::from(job.m.concurrency))
+}
+
+/// Shows what would change (on stderr) and asks before writing. Ok(false): declined.
+async fn preview_and_confirm(job: &Job<'_>, targets: &[(String, String)]) -> Result<bool> {
+    let preview = Job {
+        dry_run: DryRun::Client,
+        ..*job
+    };
+    let outcomes: Vec<Outcome> = run_all(&preview, targets).collect().await;
+    let mut changes = 0;
+    for o in &outcomes {
+        match (o.result, &o.error) {
+            (_, Some(e)) => eprintln!("seldondeployment/{}: cannot plan: {e}", o.name),
+            ("unchanged", _) => {
+                eprintln!("seldondeployment/{} ({}): unchanged", o.name, o.namespace)
+            }
+            _ => {
+                changes += 1;
+                eprintln!("seldondeployment/{} ({}):", o.name, o.namespace);
+                for c in &o.changes {
+                    eprintln!("    {}", c.diff_line());
+                }
+            }
+        }
+        for w in &o.warnings {
+            eprintln!("    Warning: {w}");
+        }
+    }
+    if changes == 0 {
+        return Ok(true);
+    }
+    prompt::confirm_apply()
+}
+
+async fn mutate(
+    ctx: &Ctx,
+    t: &Targets,
+    m: &Mutation,
+    mut intent: Intent,
+    ask: AskSampler,
+) -> Result<i32> {
     let api = ctx.cluster.discover().await?;
-    let targets = resolve(ctx, &api, t, m).await?;
+    let interactive = !m.yes && prompt::interactive();
+    if interactive {
+        prompt::install_interrupt_handler();
+    }
+    let guided = interactive && t.names.is_empty() && !t.all && t.selector.is_none();
+    let (targets, predictors) = if guided {
+        pick_targets(ctx, &api, m, t).await?
+    } else {
+        (resolve(ctx, &api, t, m).await?, t.predictors.clone())
+    };
     if targets.is_empty() {
         return ctx.none_found();
+    }
+    match (ask, &mut intent) {
+        (AskSampler::Required, Intent::Sampler(s)) if interactive => {
+            if let Some(chosen) = prompt::pick_sampler(None)? {
+                *s = chosen;
+            }
+        }
+        (AskSampler::Optional, Intent::Enable { sampler, .. }) if guided => {
+            *sampler =
+                prompt::pick_sampler(Some("keep the current sampler (const:1 when none is set)"))?;
+        }
+        _ => {}
     }
     let job = Job {
         cluster: &ctx.cluster,
         api: &api,
         intent: &intent,
-        predictors: &t.predictors,
+        predictors: &predictors,
         m,
+        dry_run: m.dry_run,
     };
+    if interactive && m.dry_run == DryRun::None && !preview_and_confirm(&job, &targets).await? {
+        eprintln!("Not applied; nothing was changed.");
+        return Ok(0);
+    }
     let structured = matches!(ctx.global.output, Output::Json | Output::Yaml);
     let with_ns = ctx.global.all_namespaces;
-    let mut results = stream::iter(targets.iter())
-        .map(|(ns, name)| job.one(ns, name))
-        .buffered(usize::from(m.concurrency));
+    let mut results = std::pin::pin!(run_all(&job, &targets));
     let mut outcomes = Vec::new();
     let progress = progress_bar(targets.len());
     while let Some(o) = results.next().await {

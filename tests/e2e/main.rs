@@ -4,4 +4,5 @@
 mod commands;
 mod control_plane;
 mod errors;
+mod interactive;
 mod support;

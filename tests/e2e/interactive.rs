@@ -1,0 +1,185 @@
+//! The guided flow in a real pseudo-terminal against the real API server: pick, confirm,
+//! decline, a bad parameter re-asked, Ctrl-C; and no prompt at all without a terminal.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rexpect::process::WaitStatus;
+use rexpect::reader::Options;
+use rexpect::session::{PtySession, spawn_with_options};
+
+use crate::support::*;
+
+fn spawn(c: &Cluster, args: &[&str]) -> PtySession {
+    spawn_raw(c, args, true)
+}
+
+/// `strip`: drop escape codes from what the test reads (false to check the terminal codes).
+fn spawn_raw(c: &Cluster, args: &[&str], strip: bool) -> PtySession {
+    let mut cmd = Command::new(PLUGIN);
+    cmd.arg("--kubeconfig")
+        .arg(c.kubeconfig("admin"))
+        .args(args);
+    cmd.env("TERM", "xterm").env_remove("KUBECONFIG");
+    let options = Options::new()
+        .timeout_ms(Some(20_000))
+        .strip_ansi_escape_codes(strip);
+    spawn_with_options(cmd, options).expect("spawn the plugin in a pty")
+}
+
+/// Types `keys` and flushes (rexpect buffers writes).
+fn keys(p: &mut PtySession, keys: &str) {
+    p.send(keys).expect("send keys");
+    p.flush().expect("flush keys");
+}
+
+fn exit_code(p: &mut PtySession) -> i32 {
+    match p.process_mut().wait().expect("wait") {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("plugin did not exit normally: {other:?}"),
+    }
+}
+
+/// Picks `name` in the fuzzy list, adds no other, keeps the sampler; the preview follows.
+fn pick_one(p: &mut PtySession, name: &str) {
+    p.exp_string("SeldonDeployment (type to search)")
+        .expect("deployment prompt");
+    keys(p, name);
+    keys(p, "\r");
+    p.exp_string("Add another deployment?")
+        .expect("another prompt");
+    keys(p, "n");
+    p.exp_string("Sampler").expect("sampler prompt");
+    keys(p, "\r");
+}
+
+#[test]
+fn pick_then_confirm_writes_the_change() {
+    let c = atomic();
+    let ns = c.namespace("pty-yes");
+    c.samples(&ns, &["single-model", "graph"]);
+    let mut p = spawn(&c, &["enable", "-n", &ns]);
+    pick_one(&mut p, "iris");
+    p.exp_string("+ default/classifier: TRACING=1")
+        .expect("preview shows the diff");
+    p.exp_string("Apply?").expect("confirmation");
+    keys(&mut p, "y");
+    p.exp_string("seldondeployment/iris tracing enabled")
+        .expect("result line");
+    assert_eq!(exit_code(&mut p), 0);
+    let env = env_pairs(&executor_env(&c.get(&ns, "iris"), 0));
+    assert!(
+        env.contains(&"JAEGER_SAMPLER_TYPE=const".to_string()),
+        "{env:?}"
+    );
+    // The other deployment was not picked and is untouched.
+    assert!(
+        c.get(&ns, "fraud-graph")["spec"]["predictors"][0]
+            .get("svcOrchSpec")
+            .is_none()
+    );
+}
+
+#[test]
+fn declining_writes_nothing() {
+    let c = atomic();
+    let ns = c.namespace("pty-no");
+    c.samples(&ns, &["single-model"]);
+    let before = c.get(&ns, "iris");
+    let mut p = spawn(&c, &["disable", "-n", &ns]);
+    p.exp_string("SeldonDeployment (type to search)")
+        .expect("deployment prompt");
+    keys(&mut p, "\r");
+    p.exp_string("+ default/executor: JAEGER_DISABLED=true")
+        .expect("preview");
+    p.exp_string("Apply?").expect("confirmation");
+    keys(&mut p, "n");
+    p.exp_string("Not applied; nothing was changed.")
+        .expect("declined");
+    assert_eq!(exit_code(&mut p), 0);
+    assert_eq!(c.get(&ns, "iris"), before);
+}
+
+#[test]
+fn a_bad_sampler_parameter_is_asked_again() {
+    let c = atomic();
+    let ns = c.namespace("pty-param");
+    c.samples(&ns, &["single-model"]);
+    let mut p = spawn(&c, &["sampler", "iris", "-n", &ns]);
+    p.exp_string("Sampler").expect("sampler prompt");
+    keys(&mut p, "\x1b[B");
+    keys(&mut p, "\r");
+    p.exp_string("Fraction of requests to trace")
+        .expect("parameter prompt");
+    keys(&mut p, "1.5\r");
+    p.exp_string("takes a number from 0 to 1, not '1.5'")
+        .expect("validation message");
+    keys(&mut p, "0.25\r");
+    p.exp_string("Apply?").expect("confirmation");
+    keys(&mut p, "y");
+    p.exp_string("seldondeployment/iris sampler set")
+        .expect("result");
+    assert_eq!(exit_code(&mut p), 0);
+    assert_eq!(
+        env_pairs(&executor_env(&c.get(&ns, "iris"), 0)),
+        [
+            "JAEGER_SAMPLER_TYPE=probabilistic",
+            "JAEGER_SAMPLER_PARAM=0.25"
+        ]
+    );
+}
+
+#[test]
+fn ctrl_c_cancels_with_130_restores_the_cursor_and_writes_nothing() {
+    let c = atomic();
+    let ns = c.namespace("pty-ctrlc");
+    c.samples(&ns, &["single-model"]);
+    let before = c.get(&ns, "iris");
+    let mut p = spawn_raw(&c, &["enable", "-n", &ns], false);
+    p.exp_string("SeldonDeployment (type to search)")
+        .expect("deployment prompt");
+    p.exp_string("\x1b[?25l")
+        .expect("the picker hides the cursor");
+    p.send_control('c').expect("ctrl-c");
+    // The cursor is shown again before the process ends.
+    p.exp_string("\x1b[?25h").expect("cursor restored");
+    p.exp_string("cancelled").expect("cancel message");
+    assert_eq!(exit_code(&mut p), 130);
+    assert_eq!(c.get(&ns, "iris"), before);
+}
+
+#[test]
+fn without_a_terminal_a_missing_name_fails_at_once() {
+    let c = atomic();
+    let ns = c.namespace("no-tty");
+    c.samples(&ns, &["single-model"]);
+    // stdin is an open pipe nobody writes to: a prompt would wait forever.
+    let mut child = Command::new(PLUGIN)
+        .args(["--kubeconfig", &c.kubeconfig("admin"), "enable", "-n", &ns])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the plugin waited for input without a terminal"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().expect("output");
+    assert_eq!(status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no SeldonDeployment given: pass NAME..., --all or -l SELECTOR"),
+        "{err}"
+    );
+    c.plugin(&["sampler", "iris", "-n", &ns])
+        .fails()
+        .stderr_has("missing the sampler");
+}
