@@ -138,8 +138,6 @@ fn ctrl_c_cancels_with_130_restores_the_cursor_and_writes_nothing() {
     let mut p = spawn_raw(&c, &["enable", "-n", &ns], false);
     p.exp_string("SeldonDeployment (type to search)")
         .expect("deployment prompt");
-    p.exp_string("\x1b[?25l")
-        .expect("the picker hides the cursor");
     p.send_control('c').expect("ctrl-c");
     // The cursor is shown again before the process ends.
     p.exp_string("\x1b[?25h").expect("cursor restored");
