@@ -2,7 +2,9 @@
 //! (scripts/run-tests). Each test makes its own namespace and never depends on another test.
 
 mod commands;
+mod completion;
 mod control_plane;
 mod errors;
 mod interactive;
+mod packaging;
 mod support;
