@@ -71,7 +71,11 @@ pub enum Command {
     /// Change only the executor's sampler (it decides for requests that pass through it)
     Sampler(SamplerArgs),
     /// Print the plugin version and, when reachable, the server version
-    Version,
+    Version {
+        /// Only the plugin version; never contacts the cluster
+        #[arg(long)]
+        client: bool,
+    },
     /// Print a shell completion script
     Completion {
         #[arg(value_enum)]

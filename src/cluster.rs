@@ -52,6 +52,10 @@ pub struct Action<'a> {
 
 impl Action<'_> {
     fn describe(&self) -> String {
+        // Requests that are not about seldondeployments carry their whole phrase as the verb.
+        if self.verb.contains(' ') {
+            return self.verb.to_string();
+        }
         match self.name {
             Some(n) => format!(
                 "{} seldondeployment \"{n}\" in namespace \"{}\"",
@@ -151,10 +155,21 @@ impl Cluster {
                     message: format!("{} ({})", status.message, status.code),
                 },
             },
-            other => Error::Unreachable {
-                server: self.server.clone(),
-                message: error_chain(&other),
-            },
+            other => {
+                let message = error_chain(&other);
+                // kube's own connect/read timeouts (set from --request-timeout) end up here.
+                if message.contains("deadline has elapsed") || message.contains("timed out") {
+                    return Error::Timeout {
+                        server: self.server.clone(),
+                        action: action.describe(),
+                        after: self.timeout,
+                    };
+                }
+                Error::Unreachable {
+                    server: self.server.clone(),
+                    message,
+                }
+            }
         }
     }
 
@@ -195,7 +210,7 @@ impl Cluster {
 
     /// The server's version (`/version` gitVersion).
     pub async fn server_version(&self) -> Result<String> {
-        let v = self.get_path("/version", "get the version of").await?;
+        let v = self.get_path("/version", "read the server version").await?;
         Ok(v.get("gitVersion")
             .and_then(Value::as_str)
             .unwrap_or("unknown")
@@ -204,7 +219,9 @@ impl Cluster {
 
     /// `metadata.name` of every item of a list at `path` (first 500), e.g. namespaces.
     pub async fn names(&self, path: &str) -> Result<Vec<String>> {
-        let list = self.get_path(&format!("{path}?limit=500"), "list").await?;
+        let list = self
+            .get_path(&format!("{path}?limit=500"), "list names")
+            .await?;
         Ok(list["items"]
             .as_array()
             .into_iter()
@@ -215,7 +232,12 @@ impl Cluster {
 
     /// The group version to use: v1 when served, else the server's preferred version.
     pub async fn discover(&self) -> Result<String> {
-        let group = self.get_path(&format!("/apis/{GROUP}"), "discover").await?;
+        let group = self
+            .get_path(
+                &format!("/apis/{GROUP}"),
+                "discover the SeldonDeployment API",
+            )
+            .await?;
         let versions: Vec<&str> = group
             .get("versions")
             .and_then(Value::as_array)

@@ -131,7 +131,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             clap_complete::generate(shell, &mut cmd, "kubectl-seldon_tracing", &mut buf);
             print(&String::from_utf8_lossy(&buf))
         }
-        Command::Version => read::version(&global).await,
+        Command::Version { client } => read::version(&global, client).await,
         command => {
             let cluster = Cluster::connect(&global).await?;
             let ctx = Ctx { cluster, global };
@@ -141,7 +141,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 Command::Enable(a) => write::enable(&ctx, a).await,
                 Command::Disable(a) => write::disable(&ctx, a).await,
                 Command::Sampler(a) => write::sampler(&ctx, a).await,
-                Command::Completion { .. } | Command::Version => Ok(0),
+                Command::Completion { .. } | Command::Version { .. } => Ok(0),
             }
         }
     }

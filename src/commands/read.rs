@@ -115,8 +115,11 @@ pub async fn show_status(ctx: &Ctx, args: &StatusArgs) -> Result<i32> {
 }
 
 /// Used by `version`: plugin version, and the server's when it answers.
-pub async fn version(global: &Global) -> Result<i32> {
+pub async fn version(global: &Global, client_only: bool) -> Result<i32> {
     let mut out = format!("kubectl-seldon-tracing v{}\n", env!("CARGO_PKG_VERSION"));
+    if client_only {
+        return super::print(&out);
+    }
     let mut g = global.clone();
     if g.request_timeout.is_zero() {
         g.request_timeout = std::time::Duration::from_secs(5);

@@ -94,3 +94,83 @@ fn a_cluster_without_the_crd_is_named_as_such() {
         .fails()
         .stderr_has("Seldon Core's SeldonDeployment CRD is not installed in this cluster");
 }
+
+#[test]
+fn a_server_that_never_answers_times_out_with_request_timeout() {
+    let c = atomic();
+    // Accepts TCP connections (the kernel's backlog) but never speaks TLS.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = silent.local_addr().expect("addr");
+    let kc = std::fs::read_to_string(c.kubeconfig("admin")).expect("kubeconfig");
+    let server = std::fs::read_to_string(c.dir.join("server")).expect("server file");
+    let path = crate::control_plane::tempdir("silent").join("silent.kubeconfig");
+    std::fs::write(&path, kc.replace(server.trim(), &format!("https://{addr}"))).expect("write");
+    let p = path.display().to_string();
+    let start = std::time::Instant::now();
+    run(
+        PLUGIN,
+        &["--kubeconfig", &p, "--request-timeout", "1s", "list"],
+        &[],
+        None,
+    )
+    .fails()
+    .stderr_has("timed out after 1s");
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    // `version --client` never contacts the cluster.
+    let v = run(
+        PLUGIN,
+        &["--kubeconfig", &p, "version", "--client"],
+        &[],
+        None,
+    )
+    .ok();
+    assert_eq!(
+        v.stdout,
+        format!("kubectl-seldon-tracing v{}\n", env!("CARGO_PKG_VERSION"))
+    );
+    assert!(v.stderr.is_empty(), "{}", v.stderr);
+}
+
+#[test]
+fn malformed_env_entries_are_reported_and_kept() {
+    let c = atomic();
+    let ns = c.namespace("malformed");
+    let manifest = "apiVersion: machinelearning.seldon.io/v1\nkind: SeldonDeployment\nmetadata: {name: odd}\n\
+        spec:\n  predictors:\n  - name: p\n    graph: {name: m, type: MODEL}\n    svcOrchSpec:\n      env:\n      - {value: orphan}\n      - {name: LOG_LEVEL, value: DEBUG}\n";
+    c.kubectl_in(&["create", "-n", &ns, "-f", "-"], manifest)
+        .ok();
+    c.plugin(&["status", "odd", "-n", &ns])
+        .ok()
+        .stdout_has("env entry #1 of svcOrchSpec has no name (kept as it is)");
+    c.plugin(&["enable", "odd", "-n", &ns]).ok();
+    let env = c.get(&ns, "odd")["spec"]["predictors"][0]["svcOrchSpec"]["env"].clone();
+    assert_eq!(env[0], serde_json::json!({"value": "orphan"}));
+    assert_eq!(
+        env[1],
+        serde_json::json!({"name": "LOG_LEVEL", "value": "DEBUG"})
+    );
+}
+
+#[test]
+fn a_gitops_manager_owning_predictors_is_named_in_warnings() {
+    let c = atomic();
+    let ns = c.namespace("gitops");
+    let path = sample_path("single-model").display().to_string();
+    c.kubectl(&[
+        "apply",
+        "--server-side",
+        "--field-manager",
+        "argocd-controller",
+        "-n",
+        &ns,
+        "-f",
+        &path,
+    ])
+    .ok();
+    c.plugin(&["status", "iris", "-n", &ns])
+        .ok()
+        .stdout_has("spec.predictors is also managed by 'argocd-controller'");
+    c.plugin(&["enable", "iris", "-n", &ns])
+        .ok()
+        .stderr_has("Warning: seldondeployment/iris: spec.predictors is also managed by 'argocd-controller'; its next sync or apply will revert this change");
+}
