@@ -2,7 +2,6 @@
 
 use serde_json::Value;
 
-use crate::control_plane::tempdir;
 use crate::support::*;
 
 const ALL_SAMPLES: &[&str] = &[
@@ -388,13 +387,7 @@ fn enable_through_kubectl_plugin_discovery_with_options() {
     let c = atomic();
     let ns = c.namespace("discovery");
     c.samples(&ns, &["canary"]);
-    let bin = tempdir("discovery");
-    std::os::unix::fs::symlink(PLUGIN, bin.join("kubectl-seldon_tracing")).expect("symlink");
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = plugin_path();
     let kc = c.kubeconfig("admin");
     run(
         "kubectl",

@@ -2,23 +2,7 @@
 //! which runs `kubectl_complete-seldon_tracing`) against the control plane, and the scripts
 //! `completion SHELL` prints.
 
-use crate::control_plane::tempdir;
 use crate::support::*;
-
-/// A PATH holding the plugin and its completion helper under the names kubectl looks for.
-fn plugin_path() -> String {
-    let bin = tempdir("complete-bin");
-    std::os::unix::fs::symlink(PLUGIN, bin.join("kubectl-seldon_tracing")).expect("symlink plugin");
-    let helper =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kubectl_complete-seldon_tracing");
-    std::os::unix::fs::symlink(helper, bin.join("kubectl_complete-seldon_tracing"))
-        .expect("symlink helper");
-    format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
 
 /// Candidates (first field of each line) and the directive, from `kubectl __complete`.
 fn complete(path: &str, kubeconfig: &str, words: &[&str]) -> (Vec<String>, String) {

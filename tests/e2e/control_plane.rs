@@ -3,6 +3,24 @@
 
 use crate::support::*;
 
+/// `kubectl apply --server-side --force-conflicts` of `body` as `manager`.
+fn server_side_apply(c: &Cluster, ns: &str, manager: &str, body: &str) -> Run {
+    c.kubectl_in(
+        &[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager",
+            manager,
+            "-n",
+            ns,
+            "-f",
+            "-",
+        ],
+        body,
+    )
+}
+
 #[test]
 fn crd_is_established_and_objects_of_all_three_versions_read_back() {
     for c in both() {
@@ -97,21 +115,7 @@ fn server_side_apply_records_the_field_manager() {
     c.samples(&ns, &["single-model"]);
     let body = "apiVersion: machinelearning.seldon.io/v1\nkind: SeldonDeployment\nmetadata: {name: iris}\n\
                 spec:\n  predictors:\n  - name: default\n    graph: {name: classifier, type: MODEL}\n";
-    c.kubectl_in(
-        &[
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "--field-manager",
-            "kubectl-seldon-tracing",
-            "-n",
-            &ns,
-            "-f",
-            "-",
-        ],
-        body,
-    )
-    .ok();
+    server_side_apply(&c, &ns, "kubectl-seldon-tracing", body).ok();
     let obj = c.get(&ns, "iris");
     let managers: Vec<(&str, &str)> = obj["metadata"]["managedFields"]
         .as_array()
@@ -138,21 +142,7 @@ fn partial_apply_of_predictors_replaces_the_whole_atomic_list() {
     c.samples(&ns, &["canary"]);
     let body = "apiVersion: machinelearning.seldon.io/v1\nkind: SeldonDeployment\nmetadata: {name: churn}\n\
                 spec:\n  predictors:\n  - name: canary\n    graph: {name: churn-model, type: MODEL}\n";
-    c.kubectl_in(
-        &[
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "--field-manager",
-            "naive",
-            "-n",
-            &ns,
-            "-f",
-            "-",
-        ],
-        body,
-    )
-    .ok();
+    server_side_apply(&c, &ns, "naive", body).ok();
     let names: Vec<String> = c.get(&ns, "churn")["spec"]["predictors"]
         .as_array()
         .expect("predictors")
@@ -177,22 +167,9 @@ fn apply_with_a_stale_resource_version_is_refused_with_409() {
         "apiVersion: machinelearning.seldon.io/v1\nkind: SeldonDeployment\nmetadata: {{name: iris, resourceVersion: \"{rv}\"}}\n\
          spec:\n  predictors:\n  - name: default\n    graph: {{name: classifier, type: MODEL}}\n"
     );
-    c.kubectl_in(
-        &[
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "--field-manager",
-            "kubectl-seldon-tracing",
-            "-n",
-            &ns,
-            "-f",
-            "-",
-        ],
-        &body,
-    )
-    .fails()
-    .stderr_has("the object has been modified");
+    server_side_apply(&c, &ns, "kubectl-seldon-tracing", &body)
+        .fails()
+        .stderr_has("the object has been modified");
     let live = c.get(&ns, "iris");
     assert!(
         live["spec"]["predictors"][0]["componentSpecs"].is_array(),
@@ -203,13 +180,7 @@ fn apply_with_a_stale_resource_version_is_refused_with_409() {
 #[test]
 fn version_runs_through_kubectl_plugin_discovery() {
     let c = atomic();
-    let bin = tempdir("path");
-    std::os::unix::fs::symlink(PLUGIN, bin.join("kubectl-seldon_tracing")).expect("symlink");
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = plugin_path();
     let kc = c.kubeconfig("admin");
     let out = run(
         "kubectl",
@@ -237,18 +208,4 @@ fn version_runs_through_kubectl_plugin_discovery() {
         "{}",
         listed.stdout
     );
-}
-
-/// A fresh directory under the target dir (kept for inspection after a failure).
-pub fn tempdir(tag: &str) -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("create temp dir");
-    d
 }

@@ -73,7 +73,7 @@ fn missing_crd_and_unreachable_server_get_one_clear_sentence() {
     let kc = std::fs::read_to_string(c.kubeconfig("admin")).expect("kubeconfig");
     let server = std::fs::read_to_string(c.dir.join("server")).expect("server file");
     let dead = kc.replace(server.trim(), "https://127.0.0.1:1");
-    let path = crate::control_plane::tempdir("dead").join("dead.kubeconfig");
+    let path = tempdir("dead").join("dead.kubeconfig");
     std::fs::write(&path, dead).expect("write kubeconfig");
     let p = path.display().to_string();
     run(PLUGIN, &["--kubeconfig", &p, "list"], &[], None)
@@ -103,7 +103,7 @@ fn a_server_that_never_answers_times_out_with_request_timeout() {
     let addr = silent.local_addr().expect("addr");
     let kc = std::fs::read_to_string(c.kubeconfig("admin")).expect("kubeconfig");
     let server = std::fs::read_to_string(c.dir.join("server")).expect("server file");
-    let path = crate::control_plane::tempdir("silent").join("silent.kubeconfig");
+    let path = tempdir("silent").join("silent.kubeconfig");
     std::fs::write(&path, kc.replace(server.trim(), &format!("https://{addr}"))).expect("write");
     let p = path.display().to_string();
     let start = std::time::Instant::now();

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 
-use crate::control_plane::tempdir;
 use crate::support::*;
 
 fn dir_from(var: &str) -> PathBuf {
@@ -43,6 +42,18 @@ fn krew_env(tools: &std::path::Path) -> (String, String) {
     (root.display().to_string(), path)
 }
 
+/// `kubectl krew install --manifest=M --archive=<this platform's archive in dist>`.
+fn krew_install(env: &[(&str, &str)], manifest: &str, dist: &std::path::Path) -> Run {
+    let archive = archive(dist).display().to_string();
+    let args = [
+        "krew",
+        "install",
+        &format!("--manifest={manifest}"),
+        &format!("--archive={archive}"),
+    ];
+    run("kubectl", &args, env, None)
+}
+
 #[test]
 fn the_manifest_validates_installs_runs_and_uninstalls_with_real_krew() {
     let c = atomic();
@@ -69,20 +80,9 @@ fn the_manifest_validates_installs_runs_and_uninstalls_with_real_krew() {
     c.samples(&ns, &["single-model"]);
     let (root, path) = krew_env(&tools);
     let env = [("KREW_ROOT", root.as_str()), ("PATH", path.as_str())];
-    let archive = archive(&dist).display().to_string();
-    run(
-        "kubectl",
-        &[
-            "krew",
-            "install",
-            &format!("--manifest={manifest}"),
-            &format!("--archive={archive}"),
-        ],
-        &env,
-        None,
-    )
-    .ok()
-    .stderr_has("Installed plugin: seldon-tracing");
+    krew_install(&env, &manifest, &dist)
+        .ok()
+        .stderr_has("Installed plugin: seldon-tracing");
     let kc = c.kubeconfig("admin");
     let version = run(
         "kubectl",
@@ -128,20 +128,9 @@ fn a_wrong_sha256_makes_the_install_fail() {
     std::fs::write(&path_bad, bad).expect("write bad manifest");
     let (root, path) = krew_env(&tools);
     let env = [("KREW_ROOT", root.as_str()), ("PATH", path.as_str())];
-    let archive = archive(&dist).display().to_string();
-    run(
-        "kubectl",
-        &[
-            "krew",
-            "install",
-            &format!("--manifest={}", path_bad.display()),
-            &format!("--archive={archive}"),
-        ],
-        &env,
-        None,
-    )
-    .fails()
-    .stderr_has("checksum does not match");
+    krew_install(&env, &path_bad.display().to_string(), &dist)
+        .fails()
+        .stderr_has("checksum does not match");
     assert!(
         !std::path::Path::new(&root)
             .join("bin")

@@ -233,3 +233,32 @@ pub fn env_pairs(env: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// A fresh directory under the target dir (kept for inspection after a failure).
+pub fn tempdir(tag: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create temp dir");
+    d
+}
+
+/// A PATH holding the plugin and its completion helper under the names kubectl looks for.
+pub fn plugin_path() -> String {
+    let bin = tempdir("plugin-path");
+    std::os::unix::fs::symlink(PLUGIN, bin.join("kubectl-seldon_tracing")).expect("symlink plugin");
+    let helper =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kubectl_complete-seldon_tracing");
+    std::os::unix::fs::symlink(helper, bin.join("kubectl_complete-seldon_tracing"))
+        .expect("symlink helper");
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
