@@ -288,6 +288,36 @@ fn dry_runs_show_the_change_and_store_nothing() {
         );
         assert_eq!(rv(&c.get(&ns, "iris")), rv(&before));
     }
+    // The structured result of a mutation says the same.
+    let doc = c
+        .plugin(&[
+            "enable",
+            "iris",
+            "-n",
+            &ns,
+            "--dry-run=server",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(doc["kind"], "TracingChangeList");
+    let item = &doc["items"][0];
+    assert_eq!(
+        (item["result"].as_str(), item["dryRun"].as_str()),
+        (Some("changed"), Some("server"))
+    );
+    let tracing = item["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find(|ch| ch["component"] == "classifier" && ch["var"] == "TRACING")
+        .expect("TRACING change");
+    assert_eq!(
+        (tracing["before"].is_null(), tracing["after"].as_str()),
+        (true, Some("1"))
+    );
+    assert_eq!(rv(&c.get(&ns, "iris")), rv(&before));
 }
 
 #[test]
