@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use dialoguer::theme::ColorfulTheme;
+use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use dialoguer::{Confirm, FuzzySelect, Input, MultiSelect, Select};
 
 use crate::domain::sampler::{Sampler, SamplerKind};
@@ -22,8 +22,13 @@ pub fn install_interrupt_handler() {
     });
 }
 
-fn theme() -> ColorfulTheme {
-    ColorfulTheme::default()
+/// Colour on a terminal, never with NO_COLOR set.
+fn theme() -> Box<dyn Theme> {
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        Box::new(SimpleTheme)
+    } else {
+        Box::new(ColorfulTheme::default())
+    }
 }
 
 fn cancelled<T>(answer: std::result::Result<Option<T>, dialoguer::Error>) -> Result<T> {
@@ -46,7 +51,7 @@ pub fn pick_deployments(labels: &[String]) -> Result<Vec<usize>> {
             "Another SeldonDeployment"
         };
         let i = cancelled(
-            FuzzySelect::with_theme(&theme())
+            FuzzySelect::with_theme(theme().as_ref())
                 .with_prompt(prompt)
                 .items(labels)
                 .default(0)
@@ -59,7 +64,7 @@ pub fn pick_deployments(labels: &[String]) -> Result<Vec<usize>> {
             return Ok(picked);
         }
         let more = cancelled(
-            Confirm::with_theme(&theme())
+            Confirm::with_theme(theme().as_ref())
                 .with_prompt("Add another deployment?")
                 .default(false)
                 .interact_opt(),
@@ -74,7 +79,7 @@ pub fn pick_deployments(labels: &[String]) -> Result<Vec<usize>> {
 pub fn pick_predictors(names: &[String]) -> Result<Vec<String>> {
     loop {
         let chosen = cancelled(
-            MultiSelect::with_theme(&theme())
+            MultiSelect::with_theme(theme().as_ref())
                 .with_prompt("Predictors (space toggles, enter confirms)")
                 .items(names)
                 .defaults(&vec![true; names.len()])
@@ -93,7 +98,7 @@ pub fn pick_sampler(keep: Option<&str>) -> Result<Option<Sampler>> {
     let mut items: Vec<String> = keep.map(|k| vec![k.to_string()]).unwrap_or_default();
     items.extend(SamplerKind::ALL.iter().map(|k| k.describe().to_string()));
     let i = cancelled(
-        Select::with_theme(&theme())
+        Select::with_theme(theme().as_ref())
             .with_prompt("Sampler")
             .items(&items)
             .default(0)
@@ -113,7 +118,7 @@ pub fn pick_sampler(keep: Option<&str>) -> Result<Option<Sampler>> {
             "",
         ),
     };
-    let param: String = Input::with_theme(&theme())
+    let param: String = Input::with_theme(theme().as_ref())
         .with_prompt(prompt)
         .default(default.to_string())
         .allow_empty(kind == SamplerKind::Remote)
@@ -136,7 +141,7 @@ pub fn pick_sampler(keep: Option<&str>) -> Result<Option<Sampler>> {
 /// "Apply? [y/N]"; Esc cancels.
 pub fn confirm_apply() -> Result<bool> {
     cancelled(
-        Confirm::with_theme(&theme())
+        Confirm::with_theme(theme().as_ref())
             .with_prompt("Apply?")
             .default(false)
             .interact_opt(),
