@@ -131,8 +131,14 @@ for n in (500, 2000, 5000):
 per_k = {n: growth[n] / n * 1000 for n in growth}
 row("status -A per 1000 objects at N=500 / 2000 / 5000 (s)",
     " / ".join(f"{per_k[n]:.3f}" for n in sorted(per_k)))
-linear = max(per_k.values()) / min(per_k.values())
-row("max/min of time per object across N (1.0 = linear)", f"{linear:.2f}")
+# Least-squares line t = fixed + slope * N: linear growth means the points sit on it.
+ns_, ts_ = sorted(growth), [growth[n] for n in sorted(growth)]
+mean_n, mean_t = sum(ns_) / len(ns_), sum(ts_) / len(ts_)
+slope = sum((n - mean_n) * (t - mean_t) for n, t in zip(ns_, ts_)) / sum((n - mean_n) ** 2 for n in ns_)
+fixed = mean_t - slope * mean_n
+worst = max(abs(t - (fixed + slope * n)) / t for n, t in zip(ns_, ts_))
+row("status -A fit t = fixed + slope*N: fixed (ms) / slope (ms per 1000)", f"{fixed * 1000:.0f} / {slope * 1e6:.0f}")
+row("largest deviation of a point from that line", f"{worst:.1%}")
 
 rss_status = peak_rss_mb([plugin, "status", "-A", "-o", "json"])
 rss_list = peak_rss_mb([plugin, "list", "-A"])
@@ -152,9 +158,29 @@ def fresh_namespace(count=500):
     return ns
 
 
+def server_cpu():
+    """CPU seconds used so far by kube-apiserver and etcd (from /proc), to see who is busy."""
+    total = []
+    for name in ("kube-apiserver", "etcd"):
+        pid = open(os.path.join(cluster, name + ".pid")).read().strip()
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        total.append((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+    return total
+
+
+cpu_split = []
+
+
 def enable_time(extra):
     ns = fresh_namespace()
-    return timed([plugin, "enable", "--all", "-n", ns] + extra)
+    before = server_cpu()
+    r = subprocess.run(["/usr/bin/time", "-f", "%e %U %S", plugin, "enable", "--all", "-n", ns] + extra,
+                       env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall, user, system = map(float, r.stderr.strip().splitlines()[-1].split())
+    after = server_cpu()
+    if not extra:
+        cpu_split.append((wall, user + system, after[0] - before[0], after[1] - before[1]))
+    return wall
 
 
 default_enable = statistics.median(enable_time([]) for _ in range(WRITE_RUNS))
@@ -178,6 +204,10 @@ row("enable --all on 500, --concurrency 1 (s)", f"{serial_enable:.2f}")
 row("shell loop of kubectl patch --type=json on 500 (s, one run)", f"{loop:.2f}")
 row("speed-up vs kubectl patch loop", f"{loop / default_enable:.1f}x", ">= 10x", ok(loop / default_enable >= 10))
 row("speed-up of default concurrency vs --concurrency 1", f"{serial_enable / default_enable:.1f}x")
+wall, mine, apiserver, etcd = sorted(cpu_split)[len(cpu_split) // 2]
+row("CPU s during enable --all: plugin / kube-apiserver / etcd (median run)",
+    f"{mine:.2f} / {apiserver:.2f} / {etcd:.2f}")
+row("share of both cores busy during enable --all", f"{(mine + apiserver + etcd) / (wall * (os.cpu_count() or 1)):.0%}")
 
 # Start-up: no network, no runtime before parsing.
 runs = 20
@@ -217,3 +247,17 @@ with open(out_md, "w") as f:
     f.write("| measurement | value | target | |\n|---|---:|---:|---|\n")
     for what, value, target, verdict in rows:
         f.write(f"| {what} | {value} | {target} | {verdict} |\n")
+    f.write("\n## Reading the numbers\n\n")
+    fixed_text = (f"a fixed {fixed * 1000:.0f} ms (start-up, discovery) plus " if fixed * 1000 >= 5
+                  else "no fixed cost that stands out from the noise, and ")
+    f.write(f"- `status -A` takes {fixed_text}{slope * 1e6:.0f} ms per 1000 objects; the three sizes sit within "
+            f"{worst:.1%} of that line, so time grows linearly. Memory stays flat because only one page "
+            "(`--chunk-size`, 500) is held at a time.\n")
+    busy = (mine + apiserver + etcd) / (wall * (os.cpu_count() or 1))
+    f.write(f"- During `enable --all` on 500 objects the plugin itself used {mine:.2f} CPU-seconds, kube-apiserver "
+            f"{apiserver:.2f} and etcd {etcd:.2f}: together {busy:.0%} of this machine's {os.cpu_count()} cores. "
+            f"The bulk change is bound by the server sharing the machine, so concurrency 8 buys only "
+            f"{serial_enable / default_enable:.1f}x over 1 here; against a control plane on its own machines the "
+            "concurrent requests overlap network and server time.\n")
+    f.write("- The shell loop pays for a kubectl start-up (config, discovery cache, a TLS connection) per "
+            "object; the plugin reuses one connection for every read and apply.\n")
