@@ -312,16 +312,20 @@ pub fn status_table(
     table_paged(&headers, &rows, widths)
 }
 
-/// The warnings under a `status` table, one `Warning: NAME: ...` line each.
-pub fn status_warnings(items: &[DeploymentStatus]) -> String {
-    items
-        .iter()
-        .flat_map(|d| {
-            d.warnings
-                .iter()
-                .map(move |w| format!("Warning: {}: {w}\n", d.name))
-        })
-        .collect()
+/// The warnings under a `status` table, one `Warning: NAME: ...` line each (`NS/NAME` with -A).
+pub fn status_warnings(items: &[DeploymentStatus], with_namespace: bool) -> String {
+    let mut out = String::new();
+    for d in items {
+        let who = if with_namespace {
+            format!("{}/{}", d.namespace, d.name)
+        } else {
+            d.name.clone()
+        };
+        for w in &d.warnings {
+            out.push_str(&format!("Warning: {who}: {w}\n"));
+        }
+    }
+    out
 }
 
 /// Result of one mutation, also its json/yaml item.

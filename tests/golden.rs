@@ -89,10 +89,11 @@ fn status_output_in_every_format_matches_the_golden_files() {
         .iter()
         .map(|o| status(o, "kubectl-seldon-tracing"))
         .collect();
-    let warnings = render::status_warnings(&items);
     let table = render::status_table(&items, false, false, &mut Vec::new());
+    let warnings = render::status_warnings(&items, false);
     check("status.txt", &format!("{table}\n{warnings}"));
     let wide = render::status_table(&items, true, true, &mut Vec::new());
+    let warnings = render::status_warnings(&items, true);
     check("status-wide.txt", &format!("{wide}\n{warnings}"));
     check(
         "status.json",

@@ -88,7 +88,7 @@ pub async fn show_status(ctx: &Ctx, args: &StatusArgs) -> Result<i32> {
     let mut warnings = String::new();
     let mut page = |objs: Vec<Value>| {
         let items: Vec<DeploymentStatus> = objs.iter().map(|o| status(o, fm)).collect();
-        warnings.push_str(&render::status_warnings(&items));
+        warnings.push_str(&render::status_warnings(&items, with_ns));
         out.page(&items, |items, w| {
             render::status_table(items, wide, with_ns, w)
         })

@@ -170,10 +170,24 @@ fn agent(
 
 struct Ctx<'a> {
     deployment: &'a str,
+    namespace: &'a str,
     warnings: Vec<String>,
 }
 
 impl Ctx<'_> {
+    /// A plugin command line for this deployment, to paste: `kubectl seldon-tracing VERB NAME -n NS ARGS`.
+    fn command(&self, verb: &str, args: &str) -> String {
+        let ns = if self.namespace.is_empty() {
+            String::new()
+        } else {
+            format!(" -n {}", self.namespace)
+        };
+        format!(
+            "kubectl seldon-tracing {verb} {}{args}{ns}",
+            self.deployment
+        )
+    }
+
     fn warn(&mut self, msg: String) {
         self.warnings.push(msg);
     }
@@ -253,10 +267,10 @@ fn executor_status(spec: &Value, p: &Value, ctx: &mut Ctx) -> ComponentStatus {
                 }
                 None => {
                     ctx.warn(format!(
-                        "predictor {pname}: sampler {}:{} makes the executor fail at start; set a valid one with `kubectl seldon-tracing sampler {} const:1`",
+                        "predictor {pname}: sampler {}:{} makes the executor fail at start; set a valid one with `{}`",
                         tv.as_deref().unwrap_or("remote"),
                         pv.as_deref().unwrap_or(""),
-                        ctx.deployment
+                        ctx.command("sampler", " const:1")
                     ));
                     tracing = State::Invalid;
                     Setting {
@@ -276,8 +290,8 @@ fn executor_status(spec: &Value, p: &Value, ctx: &mut Ctx) -> ComponentStatus {
     }
     if tracing == State::Idle {
         ctx.warn(format!(
-            "predictor {pname}: the executor samples nothing: its sampler is remote with rate 0 and no JAEGER_AGENT_HOST to ask; run `kubectl seldon-tracing enable {}`",
-            ctx.deployment
+            "predictor {pname}: the executor samples nothing: its sampler is remote with rate 0 and no JAEGER_AGENT_HOST to ask; run `{}`",
+            ctx.command("enable", "")
         ));
     }
     if tracing == State::On && port.as_deref() == Some("5775") {
@@ -518,6 +532,7 @@ pub fn status(obj: &Value, field_manager: &str) -> DeploymentStatus {
     let spec = obj.get("spec").unwrap_or(&null);
     let mut ctx = Ctx {
         deployment: &name,
+        namespace: &namespace,
         warnings: Vec::new(),
     };
     let predictors: Vec<PredictorStatus> = match spec.get("predictors") {
