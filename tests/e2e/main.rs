@@ -4,6 +4,7 @@
 mod commands;
 mod completion;
 mod control_plane;
+mod docs;
 mod errors;
 mod interactive;
 mod packaging;

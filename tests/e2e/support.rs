@@ -110,9 +110,10 @@ impl Run {
 
 pub fn run(program: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
     let mut cmd = Command::new(program);
-    cmd.args(args)
-        .envs(env.iter().copied())
-        .env_remove("KUBECONFIG");
+    // The caller's KUBECONFIG never leaks in; a test that wants one passes it in `env`.
+    cmd.env_remove("KUBECONFIG")
+        .args(args)
+        .envs(env.iter().copied());
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
     } else {
