@@ -229,10 +229,6 @@ fn executor_status(spec: &Value, p: &Value, ctx: &mut Ctx) -> ComponentStatus {
     let sampler_type = var("JAEGER_SAMPLER_TYPE");
     let sampler_param = var("JAEGER_SAMPLER_PARAM");
     let sampler = match (&sampler_type, &sampler_param) {
-        (None, None) => Setting {
-            value: "remote (default)".into(),
-            source: Source::Default,
-        },
         (Some((EnvValue::Indirect(d), s)), _) | (_, Some((EnvValue::Indirect(d), s))) => Setting {
             value: d.clone(),
             source: *s,
@@ -260,8 +256,13 @@ fn executor_status(spec: &Value, p: &Value, ctx: &mut Ctx) -> ComponentStatus {
                     {
                         tracing = State::Idle;
                     }
+                    let unset = t.is_none() && pa.is_none();
                     Setting {
-                        value: s.to_string(),
+                        value: if unset {
+                            format!("{s} (default)")
+                        } else {
+                            s.to_string()
+                        },
                         source,
                     }
                 }
@@ -285,9 +286,6 @@ fn executor_status(spec: &Value, p: &Value, ctx: &mut Ctx) -> ComponentStatus {
             }
         }
     };
-    if sampler_type.is_none() && sampler_param.is_none() && tracing == State::On && host.is_none() {
-        tracing = State::Idle;
-    }
     if tracing == State::Idle {
         ctx.warn(format!(
             "predictor {pname}: the executor samples nothing: its sampler is remote with rate 0 and no JAEGER_AGENT_HOST to ask; run `{}`",
@@ -568,5 +566,101 @@ pub fn status(obj: &Value, field_manager: &str) -> DeploymentStatus {
         sampler,
         predictors,
         warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn one(executor_env: Value, model_env: Value, annotations: Value) -> DeploymentStatus {
+        let obj = json!({
+            "metadata": {"name": "d", "namespace": "ns"},
+            "spec": {"annotations": annotations, "predictors": [{
+                "name": "p",
+                "graph": {"name": "m"},
+                "svcOrchSpec": {"env": executor_env},
+                "componentSpecs": [{"spec": {"containers": [{"name": "m", "image": "me/m:1", "env": model_env}]}}]
+            }]}
+        });
+        status(&obj, "kubectl-seldon-tracing")
+    }
+
+    fn states(d: &DeploymentStatus) -> Vec<State> {
+        d.predictors[0]
+            .components
+            .iter()
+            .map(|c| c.tracing)
+            .collect()
+    }
+
+    #[test]
+    fn an_untouched_executor_is_idle_and_counts_as_off() {
+        let d = one(json!([]), json!([]), json!({}));
+        assert_eq!(states(&d), [State::Idle, State::Off]);
+        assert_eq!(d.summary, Summary::Off);
+        assert_eq!(d.sampler, "remote (default)");
+        assert!(
+            d.warnings
+                .iter()
+                .any(|w| w.contains("samples nothing") && w.contains("enable d -n ns"))
+        );
+    }
+
+    #[test]
+    fn a_remote_sampler_with_somewhere_to_ask_is_on() {
+        let endpoint =
+            json!([{"name": "JAEGER_SAMPLING_ENDPOINT", "value": "http://agent:5778/sampling"}]);
+        assert_eq!(states(&one(endpoint, json!([]), json!({})))[0], State::On);
+        let host = json!([{"name": "JAEGER_AGENT_HOST", "value": "agent"}]);
+        assert_eq!(states(&one(host, json!([]), json!({})))[0], State::On);
+        let annotated = one(
+            json!([]),
+            json!([]),
+            json!({"seldon.io/engine-jaeger-sampler-type": "const", "seldon.io/engine-jaeger-sampler-param": "1"}),
+        );
+        let exec = &annotated.predictors[0].components[0];
+        assert_eq!(
+            (
+                exec.tracing,
+                exec.sampler.value.as_str(),
+                exec.sampler.source
+            ),
+            (State::On, "const:1", Source::Annotation)
+        );
+    }
+
+    #[test]
+    fn bad_and_indirect_values_are_invalid_or_unknown() {
+        let d = one(
+            json!([{"name": "JAEGER_DISABLED", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k"}}}]),
+            json!([{"name": "TRACING", "value": "true"}]),
+            json!({}),
+        );
+        assert_eq!(states(&d), [State::Unknown, State::Invalid]);
+        assert_eq!(d.summary, Summary::Unknown);
+        assert!(
+            d.warnings
+                .iter()
+                .any(|w| w.contains("TRACING=\"true\" on m crashes the Python wrapper"))
+        );
+    }
+
+    #[test]
+    fn a_traced_component_under_a_disabled_executor_is_partial_and_warned() {
+        let d = one(
+            json!([{"name": "JAEGER_DISABLED", "value": "true"}]),
+            json!([{"name": "TRACING", "value": "1"}, {"name": "JAEGER_AGENT_PORT", "value": "5775"}]),
+            json!({}),
+        );
+        assert_eq!(states(&d), [State::Off, State::On]);
+        assert_eq!(d.summary, Summary::Partial);
+        assert!(
+            d.warnings
+                .iter()
+                .any(|w| w.contains("traced while the executor is disabled"))
+        );
+        assert!(d.warnings.iter().any(|w| w.contains("port 5775")));
     }
 }
