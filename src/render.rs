@@ -188,7 +188,7 @@ pub struct ListItem {
     pub created: String,
     #[serde(rename = "apiVersion")]
     pub api_version: String,
-    #[serde(rename = "warnings")]
+    #[serde(rename = "warningCount")]
     pub warning_count: usize,
 }
 
