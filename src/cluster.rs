@@ -238,26 +238,9 @@ impl Cluster {
                 "discover the SeldonDeployment API",
             )
             .await?;
-        let versions: Vec<&str> = group
-            .get("versions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.get("version").and_then(Value::as_str))
-            .collect();
-        let preferred = group
-            .get("preferredVersion")
-            .and_then(|p| p.get("version"))
-            .and_then(Value::as_str);
-        let version = if versions.contains(&"v1") {
-            "v1"
-        } else {
-            preferred
-                .or(versions.first().copied())
-                .ok_or_else(|| Error::CrdMissing {
-                    server: self.server.clone(),
-                })?
-        };
+        let version = choose_version(&group).ok_or_else(|| Error::CrdMissing {
+            server: self.server.clone(),
+        })?;
         Ok(format!("{GROUP}/{version}"))
     }
 
@@ -338,6 +321,26 @@ enum Failure {
     TimedOut,
 }
 
+/// From an APIGroup document: `v1` when served, else the server's preferred version, else the
+/// first one listed. None when the group serves no version.
+pub fn choose_version(group: &Value) -> Option<&str> {
+    let versions: Vec<&str> = group
+        .get("versions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.get("version").and_then(Value::as_str))
+        .collect();
+    if versions.contains(&"v1") {
+        return Some("v1");
+    }
+    group
+        .get("preferredVersion")
+        .and_then(|p| p.get("version"))
+        .and_then(Value::as_str)
+        .or(versions.first().copied())
+}
+
 /// The innermost useful message of an error chain, on one line.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];
@@ -350,4 +353,21 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn prefers_v1_then_the_servers_preference() {
+        let all = json!({"versions": [{"version": "v1alpha2"}, {"version": "v1"}], "preferredVersion": {"version": "v1alpha2"}});
+        assert_eq!(choose_version(&all), Some("v1"));
+        let old = json!({"versions": [{"version": "v1alpha2"}, {"version": "v1alpha3"}], "preferredVersion": {"version": "v1alpha3"}});
+        assert_eq!(choose_version(&old), Some("v1alpha3"));
+        let bare = json!({"versions": [{"version": "v1alpha2"}]});
+        assert_eq!(choose_version(&bare), Some("v1alpha2"));
+        assert_eq!(choose_version(&json!({"versions": []})), None);
+    }
 }

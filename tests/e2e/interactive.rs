@@ -81,6 +81,36 @@ fn pick_then_confirm_writes_the_change() {
 }
 
 #[test]
+fn a_deployment_with_several_predictors_asks_which() {
+    let c = atomic();
+    let ns = c.namespace("pty-predictors");
+    c.samples(&ns, &["canary"]);
+    let mut p = spawn(&c, &["enable", "-n", &ns]);
+    p.exp_string("SeldonDeployment (type to search)")
+        .expect("deployment prompt");
+    keys(&mut p, "\r");
+    p.exp_string("Predictors").expect("predictor prompt");
+    // Both start checked: uncheck the first (stable), keep canary.
+    keys(&mut p, " ");
+    keys(&mut p, "\r");
+    p.exp_string("Sampler").expect("sampler prompt");
+    keys(&mut p, "\r");
+    p.exp_string("+ canary/executor: JAEGER_SAMPLER_TYPE=const")
+        .expect("preview of canary");
+    p.exp_string("Apply?").expect("confirmation");
+    keys(&mut p, "y");
+    p.exp_string("seldondeployment/churn tracing enabled")
+        .expect("result line");
+    assert_eq!(exit_code(&mut p), 0);
+    let obj = c.get(&ns, "churn");
+    assert!(
+        obj["spec"]["predictors"][0].get("svcOrchSpec").is_none(),
+        "stable was changed"
+    );
+    assert!(executor_env(&obj, 1).is_array(), "canary was not changed");
+}
+
+#[test]
 fn declining_writes_nothing() {
     let c = atomic();
     let ns = c.namespace("pty-no");
