@@ -211,3 +211,23 @@ fn without_a_terminal_a_missing_name_fails_at_once() {
         .fails()
         .stderr_has("missing the sampler");
 }
+
+#[test]
+fn bulk_changes_show_progress_on_a_terminal_only() {
+    let c = atomic();
+    let ns = c.namespace("pty-progress");
+    c.samples(&ns, &["single-model", "graph", "canary"]);
+    let mut p = spawn(&c, &["disable", "--all", "-n", &ns, "--yes"]);
+    p.exp_string("/3 seldondeployments").expect("progress bar");
+    p.exp_string("3 changed, 0 unchanged, 0 failed")
+        .expect("summary");
+    assert_eq!(exit_code(&mut p), 0);
+    // The same on pipes: results and summary, no bar.
+    let out = c.plugin(&["enable", "--all", "-n", &ns]).ok();
+    assert!(!out.stderr.contains("seldondeployments"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("3 changed, 0 unchanged, 0 failed"),
+        "{}",
+        out.stderr
+    );
+}
