@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 use kubectl_seldon_tracing::{cli::Cli, commands, complete, error::Error};
 
 fn runtime() -> Option<tokio::runtime::Runtime> {
@@ -16,6 +16,24 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
+/// Help and version go out whole; a usage error is its first line (clap adds a usage block and
+/// tips below it), with a pointer to --help, and exit code 2.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind::{
+        DisplayHelp, DisplayHelpOnMissingArgumentOrSubcommand, DisplayVersion,
+    };
+    if matches!(
+        e.kind(),
+        DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or("error: invalid arguments");
+    eprintln!("{first} (see `kubectl seldon-tracing --help`)");
+    ExitCode::from(2)
+}
+
 fn main() -> ExitCode {
     // kubectl's completion helper calls `__complete WORDS...`; the words are not ours to parse.
     let args: Vec<String> = std::env::args().collect();
@@ -28,7 +46,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     // Parse first: --help, --version and bad flags never start a runtime or touch the network.
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };

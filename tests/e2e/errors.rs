@@ -56,12 +56,15 @@ fn every_bad_input_is_refused_and_changes_nothing() {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["-n", &ns]);
         let out = c.plugin(&all).fails().stderr_has(want);
-        let first = out.stderr.lines().next().unwrap_or_default();
-        assert!(
-            first.contains(want) || out.stderr.contains(want),
-            "{args:?}: {}",
+        // One line, and it is the one that says what is wrong.
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "{args:?}: not a one-line error:\n{}",
             out.stderr
         );
+        assert!(lines[0].contains(want), "{args:?}: {}", out.stderr);
         assert_eq!(c.get(&ns, "churn"), before, "{args:?} changed the object");
     }
 }
