@@ -102,7 +102,8 @@ pub struct StatusArgs {
     pub list: ListArgs,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DryRun {
     None,
     Server,

@@ -4,7 +4,7 @@ use comfy_table::{CellAlignment, ColumnConstraint, Table, Width, presets};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cli::Output;
+use crate::cli::{DryRun, Output};
 use crate::domain::plan::Change;
 use crate::domain::status::DeploymentStatus;
 
@@ -328,15 +328,23 @@ pub fn status_warnings(items: &[DeploymentStatus], with_namespace: bool) -> Stri
     out
 }
 
+/// What happened to one deployment in a mutation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Changed,
+    Unchanged,
+    Failed,
+}
+
 /// Result of one mutation, also its json/yaml item.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     pub namespace: String,
     pub name: String,
-    /// changed | unchanged | failed
-    pub result: &'static str,
+    pub result: Verdict,
     #[serde(rename = "dryRun")]
-    pub dry_run: &'static str,
+    pub dry_run: DryRun,
     pub changes: Vec<Change>,
     pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -351,17 +359,17 @@ pub fn outcome_line(o: &Outcome, done: &str, with_namespace: bool) -> String {
         String::new()
     };
     let suffix = match o.dry_run {
-        "client" => " (dry run)",
-        "server" => " (server dry run)",
-        _ => "",
+        DryRun::Client => " (dry run)",
+        DryRun::Server => " (server dry run)",
+        DryRun::None => "",
     };
     let what = match o.result {
-        "changed" => done.to_string(),
-        "unchanged" => "unchanged".to_string(),
-        _ => format!("failed: {}", o.error.as_deref().unwrap_or("unknown error")),
+        Verdict::Changed => done.to_string(),
+        Verdict::Unchanged => "unchanged".to_string(),
+        Verdict::Failed => format!("failed: {}", o.error.as_deref().unwrap_or("unknown error")),
     };
     let mut line = format!("{ns}seldondeployment/{} {what}{suffix}\n", o.name);
-    if o.dry_run != "none" {
+    if o.dry_run != DryRun::None {
         for c in &o.changes {
             line.push_str(&format!("    {}\n", c.diff_line()));
         }

@@ -15,10 +15,10 @@ use crate::cluster::{Applied, Cluster};
 use crate::domain::components::str_at;
 use crate::domain::plan::{AgentHost, Intent, Plan, plan};
 use crate::domain::sampler::{Sampler, SamplerKind};
-use crate::domain::status::{competing_managers, status};
+use crate::domain::status::{competing_manager_warnings, status};
 use crate::error::{Error, Result};
 use crate::prompt;
-use crate::render::{self, Outcome};
+use crate::render::{self, Outcome, Verdict};
 
 use super::Ctx;
 use super::read::for_each_page;
@@ -230,14 +230,6 @@ fn apply_body(api: &str, obj: &Value, plan: &Plan) -> Value {
     })
 }
 
-fn dry_run_label(d: DryRun) -> &'static str {
-    match d {
-        DryRun::None => "none",
-        DryRun::Server => "server",
-        DryRun::Client => "client",
-    }
-}
-
 struct Job<'a> {
     cluster: &'a Cluster,
     api: &'a str,
@@ -252,14 +244,15 @@ impl Job<'_> {
         let mut outcome = Outcome {
             namespace: ns.into(),
             name: name.into(),
-            result: "failed",
-            dry_run: dry_run_label(self.dry_run),
+            result: Verdict::Failed,
+            dry_run: self.dry_run,
             changes: Vec::new(),
             warnings: Vec::new(),
             error: None,
         };
         match self.attempt(ns, name, &mut outcome).await {
-            Ok(changed) => outcome.result = if changed { "changed" } else { "unchanged" },
+            Ok(true) => outcome.result = Verdict::Changed,
+            Ok(false) => outcome.result = Verdict::Unchanged,
             Err(e) => outcome.error = Some(e.to_string()),
         }
         outcome
@@ -276,9 +269,8 @@ impl Job<'_> {
             };
             let plan = plan(&obj, self.intent, self.predictors).map_err(object_error)?;
             out.warnings = plan.warnings.clone();
-            out.warnings.extend(competing_managers(&obj, &self.m.field_manager).into_iter().map(|m| {
-                format!("spec.predictors is also managed by '{m}'; its next sync or apply will revert this change")
-            }));
+            out.warnings
+                .extend(competing_manager_warnings(&obj, &self.m.field_manager));
             out.changes = plan.changes.clone();
             if plan.changes.is_empty() {
                 return Ok(false);
@@ -353,7 +345,7 @@ async fn preview_and_confirm(job: &Job<'_>, targets: &[(String, String)]) -> Res
     for o in &outcomes {
         match (o.result, &o.error) {
             (_, Some(e)) => eprintln!("seldondeployment/{}: cannot plan: {e}", o.name),
-            ("unchanged", _) => {
+            (Verdict::Unchanged, _) => {
                 eprintln!("seldondeployment/{} ({}): unchanged", o.name, o.namespace)
             }
             _ => {
@@ -431,7 +423,7 @@ async fn mutate(
             }
             if !structured {
                 let line = render::outcome_line(&o, intent.done(), with_ns);
-                if o.result == "failed" {
+                if o.result == Verdict::Failed {
                     eprint!("{line}");
                 } else {
                     ctx.print(&line)?;
@@ -443,8 +435,14 @@ async fn mutate(
         outcomes.push(o);
     }
     progress.finish_and_clear();
-    let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.result == "failed").collect();
-    let changed = outcomes.iter().filter(|o| o.result == "changed").count();
+    let failed: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| o.result == Verdict::Failed)
+        .collect();
+    let changed = outcomes
+        .iter()
+        .filter(|o| o.result == Verdict::Changed)
+        .count();
     if outcomes.len() > 1 {
         eprintln!(
             "{changed} changed, {} unchanged, {} failed{}",

@@ -494,9 +494,10 @@ fn summarize(predictors: &[PredictorStatus]) -> Summary {
 
 /// Managers other than `ours` that own `spec.predictors` through server-side apply (Flux,
 /// Argo CD with server-side apply, `kubectl apply --server-side`): their next apply reverts it.
+/// One warning per such manager, worded for `status` and mutations alike.
 /// Client-side `kubectl apply` is left out: it only rewrites predictors when the manifest's
 /// predictors change, and then it replaces the whole list whoever owns it.
-pub fn competing_managers(obj: &Value, ours: &str) -> Vec<String> {
+pub fn competing_manager_warnings(obj: &Value, ours: &str) -> Vec<String> {
     let entries = obj
         .get("metadata")
         .and_then(|m| m.get("managedFields"))
@@ -514,7 +515,10 @@ pub fn competing_managers(obj: &Value, ours: &str) -> Vec<String> {
                 .is_some();
             manager != ours && apply && owns
         })
-        .filter_map(|e| c::str_at(e, &["manager"]).map(str::to_string))
+        .filter_map(|e| c::str_at(e, &["manager"]))
+        .map(|m| {
+            format!("spec.predictors is also managed by '{m}'; its next sync or apply will revert tracing changes made with this plugin")
+        })
         .collect()
 }
 
@@ -543,11 +547,8 @@ pub fn status(obj: &Value, field_manager: &str) -> DeploymentStatus {
             Vec::new()
         }
     };
-    for m in competing_managers(obj, field_manager) {
-        ctx.warn(format!(
-            "spec.predictors is also managed by '{m}'; its next sync or apply will revert tracing changes made here"
-        ));
-    }
+    ctx.warnings
+        .extend(competing_manager_warnings(obj, field_manager));
     let samplers: Vec<&str> = predictors
         .iter()
         .flat_map(|p| p.components.iter().filter(|s| s.kind == "executor"))

@@ -175,5 +175,5 @@ fn a_gitops_manager_owning_predictors_is_named_in_warnings() {
         .stdout_has("spec.predictors is also managed by 'argocd-controller'");
     c.plugin(&["enable", "iris", "-n", &ns])
         .ok()
-        .stderr_has("Warning: seldondeployment/iris: spec.predictors is also managed by 'argocd-controller'; its next sync or apply will revert this change");
+        .stderr_has("Warning: seldondeployment/iris: spec.predictors is also managed by 'argocd-controller'; its next sync or apply will revert tracing changes made with this plugin");
 }
