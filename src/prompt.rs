@@ -2,6 +2,7 @@
 //! so stdout stays machine-readable. Esc or Ctrl-C cancels: exit 130, nothing written.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use dialoguer::{Confirm, FuzzySelect, Input, MultiSelect, Select};
@@ -14,12 +15,41 @@ pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// Ctrl-C during a prompt: put the cursor back (dialoguer hides it) and exit 130.
+/// Ctrl-C while a prompt is open: put the cursor back (dialoguer hides it) and exit 130.
+///
+/// Ctrl-C arrives two ways at once. Outside raw mode it is SIGINT, seen by the handler thread.
+/// Inside a prompt the terminal is raw, so `console` reads byte 0x03, raises SIGINT itself *and*
+/// returns an `Interrupted` error to the prompting thread. Both paths end in [`cancel`], and the
+/// first one to get there is the only one that prints and exits.
 pub fn install_interrupt_handler() {
-    let _ = ctrlc::set_handler(|| {
-        eprint!("\x1b[?25h\ncancelled\n");
-        std::process::exit(130);
-    });
+    let _ = ctrlc::set_handler(|| cancel());
+}
+
+static CANCELLING: AtomicBool = AtomicBool::new(false);
+static WRITING: AtomicBool = AtomicBool::new(false);
+
+/// From here on Ctrl-C can no longer promise that nothing was changed.
+pub fn writing_started() {
+    WRITING.store(true, Ordering::SeqCst);
+}
+
+/// Shows the cursor, says what was (not) changed, and exits 130; a second caller waits for the
+/// exit.
+pub fn cancel() -> ! {
+    if CANCELLING.swap(true, Ordering::SeqCst) {
+        loop {
+            std::thread::park();
+        }
+    }
+    if WRITING.load(Ordering::SeqCst) {
+        eprint!(
+            "\x1b[?25h\ninterrupted while writing; objects already applied keep the change \
+             (run `kubectl seldon-tracing status` to see which)\n"
+        );
+    } else {
+        eprint!("\x1b[?25h\n{}\n", Error::Cancelled);
+    }
+    std::process::exit(130);
 }
 
 /// Colour on a terminal, never with NO_COLOR set.
@@ -35,6 +65,7 @@ fn cancelled<T>(answer: std::result::Result<Option<T>, dialoguer::Error>) -> Res
     match answer {
         Ok(Some(v)) => Ok(v),
         Ok(None) => Err(Error::Cancelled),
+        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => cancel(),
         Err(e) => Err(Error::Usage(format!(
             "cannot read the answer from the terminal: {e}"
         ))),

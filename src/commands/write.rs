@@ -411,6 +411,7 @@ async fn mutate(
         eprintln!("Not applied; nothing was changed.");
         return Ok(0);
     }
+    prompt::writing_started();
     let structured = matches!(ctx.global.output, Output::Json | Output::Yaml);
     let with_ns = ctx.global.all_namespaces;
     let mut results = std::pin::pin!(run_all(&job, &targets));
