@@ -9,7 +9,7 @@ PREFIX ?= $(HOME)/.local
 demo:
 	scripts/demo
 
-## make test: starts two local control planes (atomic env lists, map env lists), runs every test, stops them
+## make test: starts three local control planes (atomic env lists, map env lists, no CRD), runs every test, stops them
 test:
 	scripts/run-tests
 

@@ -52,6 +52,10 @@ pub enum Error {
     },
     #[error("cancelled; nothing was changed")]
     Cancelled,
+    #[error(
+        "cannot read the answer from the terminal ({0}); pass the names and values as arguments instead"
+    )]
+    Terminal(std::io::Error),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

@@ -59,6 +59,11 @@ fn main() -> ExitCode {
             eprintln!("cancelled; nothing was changed");
             ExitCode::from(130)
         }
+        // Arguments that parse but make no sense exit 2, like the ones clap refuses.
+        Err(e @ Error::Usage(_)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

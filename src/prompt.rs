@@ -65,10 +65,16 @@ fn cancelled<T>(answer: std::result::Result<Option<T>, dialoguer::Error>) -> Res
     match answer {
         Ok(Some(v)) => Ok(v),
         Ok(None) => Err(Error::Cancelled),
-        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => cancel(),
-        Err(e) => Err(Error::Usage(format!(
-            "cannot read the answer from the terminal: {e}"
-        ))),
+        Err(e) => Err(unreadable(e)),
+    }
+}
+
+/// A failed read: Ctrl-C in raw mode (see [`install_interrupt_handler`]) cancels, anything else
+/// is a terminal error.
+fn unreadable(e: dialoguer::Error) -> Error {
+    match e {
+        dialoguer::Error::IO(e) if e.kind() == std::io::ErrorKind::Interrupted => cancel(),
+        dialoguer::Error::IO(e) => Error::Terminal(e),
     }
 }
 
@@ -160,7 +166,7 @@ pub fn pick_sampler(keep: Option<&str>) -> Result<Option<Sampler>> {
             kind.check_param(p).map(|_| ())
         })
         .interact_text()
-        .map_err(|e| Error::Usage(format!("cannot read the answer from the terminal: {e}")))?;
+        .map_err(unreadable)?;
     let text = if param.trim().is_empty() {
         kind.as_str().to_string()
     } else {

@@ -8,54 +8,79 @@ fn every_bad_input_is_refused_and_changes_nothing() {
     let ns = c.namespace("badinput");
     c.samples(&ns, &["canary"]);
     let before = c.get(&ns, "churn");
-    let cases: &[(&[&str], &str)] = &[
-        (&["enable", "churn", "--sampler", "const:2"], "takes 0 or 1"),
+    // Exit 2: arguments the plugin refuses before reading anything; 1: the cluster says no.
+    let cases: &[(&[&str], &str, i32)] = &[
+        (
+            &["enable", "churn", "--sampler", "const:2"],
+            "takes 0 or 1",
+            2,
+        ),
         (
             &["enable", "churn", "--sampler", "probabilistic:1.5"],
             "from 0 to 1",
+            2,
         ),
         (
             &["enable", "churn", "--sampler", "probabilistic:-0.1"],
             "from 0 to 1",
+            2,
         ),
         (
             &["enable", "churn", "--sampler", "ratelimiting:0"],
             "greater than 0",
+            2,
         ),
         (
             &["enable", "churn", "--sampler", "foo:1"],
             "unknown type 'foo'",
+            2,
         ),
-        (&["enable", "churn", "--sampler", "const:"], "empty"),
-        (&["enable", "churn", "--sampler", ":1"], "type is missing"),
+        (&["enable", "churn", "--sampler", "const:"], "empty", 2),
+        (
+            &["enable", "churn", "--sampler", ":1"],
+            "type is missing",
+            2,
+        ),
         (
             &["enable", "churn", "--sampler", "probabilistic:abc"],
             "not 'abc'",
+            2,
         ),
-        (&["sampler", "churn", "remote:2"], "from 0 to 1"),
-        (&["sampler", "churn", "const:1:2"], "one colon"),
-        (&["enable", "churn", "--agent-port", "0"], "--agent-port"),
+        (&["sampler", "churn", "remote:2"], "from 0 to 1", 2),
+        (&["sampler", "churn", "const:1:2"], "one colon", 2),
+        (&["enable", "churn", "--agent-port", "0"], "--agent-port", 2),
         (
             &["enable", "churn", "--agent-port", "70000"],
             "--agent-port",
+            2,
         ),
-        (&["enable", "churn", "--agent-port", "abc"], "--agent-port"),
+        (
+            &["enable", "churn", "--agent-port", "abc"],
+            "--agent-port",
+            2,
+        ),
         (
             &["enable", "churn", "--agent-host", "jaeger agent"],
             "not a host name",
+            2,
         ),
-        (&["enable", "Churn_1"], "not a valid SeldonDeployment name"),
-        (&["disable", "nope"], "not found in namespace"),
+        (
+            &["enable", "Churn_1"],
+            "not a valid SeldonDeployment name",
+            2,
+        ),
+        (&["disable", "nope"], "not found in namespace", 1),
         (
             &["enable", "churn", "--predictor", "blue"],
             "has no predictor 'blue' (it has: stable, canary)",
+            1,
         ),
-        (&["enable"], "pass NAME..., --all or -l SELECTOR"),
+        (&["enable"], "pass NAME..., --all or -l SELECTOR", 2),
     ];
-    for (args, want) in cases {
+    for (args, want, code) in cases {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["-n", &ns]);
-        let out = c.plugin(&all).fails().stderr_has(want);
+        let out = c.plugin(&all).fails_with(*code).stderr_has(want);
         // One line, and it is the one that says what is wrong.
         let lines: Vec<&str> = out.stderr.lines().collect();
         assert_eq!(

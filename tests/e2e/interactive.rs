@@ -269,7 +269,7 @@ fn without_a_terminal_a_missing_name_fails_at_once() {
         std::thread::sleep(Duration::from_millis(50));
     };
     let out = child.wait_with_output().expect("output");
-    assert_eq!(status.code(), Some(1));
+    assert_eq!(status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("no SeldonDeployment given: pass NAME..., --all or -l SELECTOR"),

@@ -84,6 +84,16 @@ impl Run {
         self
     }
 
+    pub fn fails_with(self, code: i32) -> Run {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "expected exit code {code}:\n{}",
+            self.describe()
+        );
+        self
+    }
+
     pub fn stderr_has(self, needle: &str) -> Run {
         assert!(
             self.stderr.contains(needle),
