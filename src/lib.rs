@@ -3,6 +3,25 @@
 //! Layers, data flowing one way: `cli` (clap) -> `commands` -> `cluster` (all I/O) with
 //! `domain` (pure planning and status on raw JSON) and `render` (pure output).
 
+/// `eprintln!` that never panics: stderr may be a closed pipe (`2>&1 | head`), and a message
+/// that cannot be shown is no reason to abort a half-done bulk change.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that never panics (see [`say!`]).
+#[macro_export]
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod cli;
 pub mod cluster;
 pub mod commands;

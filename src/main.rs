@@ -10,7 +10,7 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     {
         Ok(rt) => Some(rt),
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            kubectl_seldon_tracing::say!("error: cannot start the async runtime: {e}");
             None
         }
     }
@@ -30,7 +30,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
     }
     let text = e.render().to_string();
     let first = text.lines().next().unwrap_or("error: invalid arguments");
-    eprintln!("{first} (see `kubectl seldon-tracing --help`)");
+    kubectl_seldon_tracing::say!("{first} (see `kubectl seldon-tracing --help`)");
     ExitCode::from(2)
 }
 
@@ -56,16 +56,16 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(Error::Cancelled) => {
-            eprintln!("cancelled; nothing was changed");
+            kubectl_seldon_tracing::say!("cancelled; nothing was changed");
             ExitCode::from(130)
         }
         // Arguments that parse but make no sense exit 2, like the ones clap refuses.
         Err(e @ Error::Usage(_)) => {
-            eprintln!("error: {e}");
+            kubectl_seldon_tracing::say!("error: {e}");
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            kubectl_seldon_tracing::say!("error: {e}");
             ExitCode::FAILURE
         }
     }

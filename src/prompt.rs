@@ -42,12 +42,12 @@ pub fn cancel() -> ! {
         }
     }
     if WRITING.load(Ordering::SeqCst) {
-        eprint!(
+        crate::say_raw!(
             "\x1b[?25h\ninterrupted while writing; objects already applied keep the change \
              (run `kubectl seldon-tracing status` to see which)\n"
         );
     } else {
-        eprint!("\x1b[?25h\n{}\n", Error::Cancelled);
+        crate::say_raw!("\x1b[?25h\n{}\n", Error::Cancelled);
     }
     std::process::exit(130);
 }
@@ -125,7 +125,7 @@ pub fn pick_predictors(names: &[String]) -> Result<Vec<String>> {
         if !chosen.is_empty() {
             return Ok(chosen.into_iter().map(|i| names[i].clone()).collect());
         }
-        eprintln!("Pick at least one predictor.");
+        crate::say!("Pick at least one predictor.");
     }
 }
 

@@ -48,8 +48,8 @@ impl Ctx {
     /// kubectl's message for an empty table (on stderr, exit 0).
     pub fn none_found(&self) -> Result<i32> {
         match self.scope() {
-            Some(ns) => eprintln!("No SeldonDeployments found in {ns} namespace."),
-            None => eprintln!("No SeldonDeployments found."),
+            Some(ns) => crate::say!("No SeldonDeployments found in {ns} namespace."),
+            None => crate::say!("No SeldonDeployments found."),
         }
         Ok(0)
     }

@@ -127,9 +127,9 @@ pub async fn version(global: &Global, client_only: bool) -> Result<i32> {
     match Cluster::connect(&g).await {
         Ok(cluster) => match cluster.server_version().await {
             Ok(v) => out.push_str(&format!("Server Version: {v}\n")),
-            Err(e) => eprintln!("Server Version: unavailable ({e})"),
+            Err(e) => crate::say!("Server Version: unavailable ({e})"),
         },
-        Err(e) => eprintln!("Server Version: unavailable ({e})"),
+        Err(e) => crate::say!("Server Version: unavailable ({e})"),
     }
     super::print(&out)
 }

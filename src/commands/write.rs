@@ -344,20 +344,20 @@ async fn preview_and_confirm(job: &Job<'_>, targets: &[(String, String)]) -> Res
     let mut changes = 0;
     for o in &outcomes {
         match (o.result, &o.error) {
-            (_, Some(e)) => eprintln!("seldondeployment/{}: cannot plan: {e}", o.name),
+            (_, Some(e)) => crate::say!("seldondeployment/{}: cannot plan: {e}", o.name),
             (Verdict::Unchanged, _) => {
-                eprintln!("seldondeployment/{} ({}): unchanged", o.name, o.namespace)
+                crate::say!("seldondeployment/{} ({}): unchanged", o.name, o.namespace)
             }
             _ => {
                 changes += 1;
-                eprintln!("seldondeployment/{} ({}):", o.name, o.namespace);
+                crate::say!("seldondeployment/{} ({}):", o.name, o.namespace);
                 for c in &o.changes {
-                    eprintln!("    {}", c.diff_line());
+                    crate::say!("    {}", c.diff_line());
                 }
             }
         }
         for w in &o.warnings {
-            eprintln!("    Warning: {w}");
+            crate::say!("    Warning: {w}");
         }
     }
     if changes == 0 {
@@ -408,7 +408,7 @@ async fn mutate(
         dry_run: m.dry_run,
     };
     if interactive && m.dry_run == DryRun::None && !preview_and_confirm(&job, &targets).await? {
-        eprintln!("Not applied; nothing was changed.");
+        crate::say!("Not applied; nothing was changed.");
         return Ok(0);
     }
     prompt::writing_started();
@@ -420,12 +420,12 @@ async fn mutate(
     while let Some(o) = results.next().await {
         progress.suspend(|| -> Result<()> {
             for w in &o.warnings {
-                eprintln!("Warning: seldondeployment/{}: {w}", o.name);
+                crate::say!("Warning: seldondeployment/{}: {w}", o.name);
             }
             if !structured {
                 let line = render::outcome_line(&o, intent.done(), with_ns);
                 if o.result == Verdict::Failed {
-                    eprint!("{line}");
+                    crate::say_raw!("{line}");
                 } else {
                     ctx.print(&line)?;
                 }
@@ -445,7 +445,7 @@ async fn mutate(
         .filter(|o| o.result == Verdict::Changed)
         .count();
     if outcomes.len() > 1 {
-        eprintln!(
+        crate::say!(
             "{changed} changed, {} unchanged, {} failed{}",
             outcomes.len() - changed - failed.len(),
             failed.len(),

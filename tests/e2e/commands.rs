@@ -413,6 +413,33 @@ fn selection_by_all_and_selector_and_one_failure_does_not_stop_the_others() {
 }
 
 #[test]
+fn a_closed_output_pipe_neither_crashes_nor_stops_a_bulk_change() {
+    let c = atomic();
+    let ns = c.namespace("epipe");
+    c.samples(&ns, &["single-model", "graph", "canary"]);
+    // `| true` closes the pipe at once, so every line, warning and the summary meet EPIPE.
+    let script =
+        r#"kc=$1; shift; "$0" --kubeconfig "$kc" "$@" 2>&1 | true; exit "${PIPESTATUS[0]}""#;
+    let kc = c.kubeconfig("admin");
+    for args in [
+        &["enable", "--all", "-n", &ns][..],
+        &["status", "-A"][..],
+        &["list", "-A", "-o", "yaml"][..],
+    ] {
+        let mut all = vec!["-c", script, PLUGIN, &kc];
+        all.extend_from_slice(args);
+        run("bash", &all, &[], None).ok();
+    }
+    for name in ["iris", "fraud-graph", "churn"] {
+        assert!(
+            env_pairs(&executor_env(&c.get(&ns, name), 0))
+                .contains(&"JAEGER_SAMPLER_TYPE=const".to_string()),
+            "{name} was not enabled"
+        );
+    }
+}
+
+#[test]
 fn enable_through_kubectl_plugin_discovery_with_options() {
     let c = atomic();
     let ns = c.namespace("discovery");
