@@ -95,8 +95,8 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// SeldonDeployment name (all in the namespace when omitted)
-    #[arg(value_parser = parse_name)]
+    /// SeldonDeployment name (all in the namespace when omitted; in every namespace with -A)
+    #[arg(value_parser = parse_name, conflicts_with = "selector")]
     pub name: Option<String>,
     #[command(flatten)]
     pub list: ListArgs,

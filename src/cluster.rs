@@ -22,6 +22,19 @@ pub struct Cluster {
     timeout: Duration,
 }
 
+/// Which SeldonDeployments a list reads, and in pages of what size.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<'a> {
+    /// None = every namespace (-A).
+    pub namespace: Option<&'a str>,
+    /// A label selector (-l).
+    pub labels: Option<&'a str>,
+    /// Only objects with this name (`status NAME -A`).
+    pub name: Option<&'a str>,
+    /// Page size (`limit`); 0 = everything in one response.
+    pub chunk_size: u32,
+}
+
 /// One page of a list call: raw items plus the continue token.
 #[derive(Deserialize)]
 pub struct Page {
@@ -252,31 +265,32 @@ impl Cluster {
         Request::new(path)
     }
 
-    /// One page of SeldonDeployments (`namespace` None = all namespaces).
+    /// One page of the SeldonDeployments `q` selects.
     pub async fn list_page(
         &self,
         api_version: &str,
-        namespace: Option<&str>,
-        selector: Option<&str>,
-        limit: u32,
+        q: &Query<'_>,
         cont: Option<&str>,
     ) -> Result<Page> {
         let mut lp = ListParams::default();
-        if limit > 0 {
-            lp = lp.limit(limit);
+        if q.chunk_size > 0 {
+            lp = lp.limit(q.chunk_size);
         }
-        if let Some(s) = selector {
+        if let Some(s) = q.labels {
             lp = lp.labels(s);
+        }
+        if let Some(n) = q.name {
+            lp = lp.fields(&format!("metadata.name={n}"));
         }
         if let Some(c) = cont {
             lp = lp.continue_token(c);
         }
         let action = Action {
             verb: "list",
-            namespace: namespace.unwrap_or(""),
+            namespace: q.namespace.unwrap_or(""),
             name: None,
         };
-        self.checked(Self::request(api_version, namespace).list(&lp), &action)
+        self.checked(Self::request(api_version, q.namespace).list(&lp), &action)
             .await
     }
 

@@ -133,7 +133,12 @@ async fn deployments(w: &Words) -> Vec<serde_json::Value> {
     let Ok(api) = c.discover().await else {
         return Vec::new();
     };
-    c.list_page(&api, Some(&ns), None, 500, None)
+    let q = crate::cluster::Query {
+        namespace: Some(&ns),
+        chunk_size: 500,
+        ..Default::default()
+    };
+    c.list_page(&api, &q, None)
         .await
         .map(|p| p.items)
         .unwrap_or_default()

@@ -17,6 +17,10 @@ pub enum Error {
     )]
     NotFound { name: String, namespace: String },
     #[error(
+        "no seldondeployment named \"{name}\" in any namespace; list them with `kubectl seldon-tracing list -A`"
+    )]
+    NotFoundAnywhere { name: String },
+    #[error(
         "forbidden: you may not {verb} seldondeployments in namespace \"{namespace}\" ({message}); check with `kubectl auth can-i {verb} seldondeployments -n {namespace}`"
     )]
     Forbidden {

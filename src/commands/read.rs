@@ -3,34 +3,24 @@
 use serde_json::Value;
 
 use crate::cli::{Global, ListArgs, Output, StatusArgs};
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, Query};
 use crate::domain::components::str_at;
 use crate::domain::status::{DeploymentStatus, status};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::render::{self, ListItem};
 
 use super::{Ctx, Paged, now_epoch};
 
-/// Calls `each` with every page of SeldonDeployments in scope: one page in memory at a time.
+/// Calls `each` with every page of SeldonDeployments `q` selects: one page in memory at a time.
 pub async fn for_each_page(
     cluster: &Cluster,
     api_version: &str,
-    namespace: Option<&str>,
-    selector: Option<&str>,
-    chunk_size: u32,
+    q: Query<'_>,
     mut each: impl FnMut(Vec<Value>) -> Result<()>,
 ) -> Result<()> {
     let mut cont: Option<String> = None;
     loop {
-        let page = cluster
-            .list_page(
-                api_version,
-                namespace,
-                selector,
-                chunk_size,
-                cont.as_deref(),
-            )
-            .await?;
+        let page = cluster.list_page(api_version, &q, cont.as_deref()).await?;
         cont = page.next().map(str::to_string);
         each(page.items)?;
         if cont.is_none() {
@@ -61,20 +51,18 @@ pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<i32> {
     let wide = ctx.global.output == Output::Wide;
     let (with_ns, now) = (ctx.global.all_namespaces, now_epoch());
     let mut out = Paged::new(ctx.global.output, "DeploymentTracingList");
-    let sel = args.selector.as_deref();
-    for_each_page(
-        &ctx.cluster,
-        &api,
-        ctx.scope(),
-        sel,
-        args.chunk_size,
-        |page| {
-            let items: Vec<ListItem> = page.iter().map(|o| list_item(o, &status(o, ""))).collect();
-            out.page(&items, |items, w| {
-                render::list_table(items, wide, with_ns, now, w)
-            })
-        },
-    )
+    let q = Query {
+        namespace: ctx.scope(),
+        labels: args.selector.as_deref(),
+        name: None,
+        chunk_size: args.chunk_size,
+    };
+    for_each_page(&ctx.cluster, &api, q, |page| {
+        let items: Vec<ListItem> = page.iter().map(|o| list_item(o, &status(o, ""))).collect();
+        out.page(&items, |items, w| {
+            render::list_table(items, wide, with_ns, now, w)
+        })
+    })
     .await?;
     out.finish(ctx)
 }
@@ -93,20 +81,27 @@ pub async fn show_status(ctx: &Ctx, args: &StatusArgs) -> Result<i32> {
             render::status_table(items, wide, with_ns, w)
         })
     };
-    match &args.name {
-        Some(name) => page(vec![ctx.cluster.get(&api, &ctx.namespace(), name).await?])?,
-        None => {
-            let sel = args.list.selector.as_deref();
-            for_each_page(
-                &ctx.cluster,
-                &api,
-                ctx.scope(),
-                sel,
-                args.list.chunk_size,
-                page,
-            )
-            .await?
+    let q = Query {
+        namespace: ctx.scope(),
+        labels: args.list.selector.as_deref(),
+        name: args.name.as_deref(),
+        chunk_size: args.list.chunk_size,
+    };
+    match (&args.name, with_ns) {
+        (Some(name), false) => page(vec![ctx.cluster.get(&api, &ctx.namespace(), name).await?])?,
+        // A name with -A: that name in every namespace (kubectl refuses; an incident wants it).
+        (Some(name), true) => {
+            let mut found = 0;
+            for_each_page(&ctx.cluster, &api, q, |objs| {
+                found += objs.len();
+                page(objs)
+            })
+            .await?;
+            if found == 0 {
+                return Err(Error::NotFoundAnywhere { name: name.clone() });
+            }
         }
+        (None, _) => for_each_page(&ctx.cluster, &api, q, page).await?,
     }
     if !out.structured() && !warnings.is_empty() {
         ctx.print(&format!("\n{warnings}"))?;

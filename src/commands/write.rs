@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::cli::{
     DisableArgs, DryRun, EnableArgs, Mutation, Output, SamplerArgs, Targets, parse_name,
 };
-use crate::cluster::{Applied, Cluster};
+use crate::cluster::{Applied, Cluster, Query};
 use crate::domain::components::str_at;
 use crate::domain::plan::{AgentHost, Intent, Plan, plan};
 use crate::domain::sampler::{Sampler, SamplerKind};
@@ -133,7 +133,12 @@ async fn pick_targets(
     t: &Targets,
 ) -> Result<(Vec<(String, String)>, Vec<String>)> {
     let mut choices = Vec::new();
-    for_each_page(&ctx.cluster, api, ctx.scope(), None, m.chunk_size, |page| {
+    let q = Query {
+        namespace: ctx.scope(),
+        chunk_size: m.chunk_size,
+        ..Query::default()
+    };
+    for_each_page(&ctx.cluster, api, q, |page| {
         for obj in page {
             let st = status(&obj, &m.field_manager);
             let label = format!(
@@ -197,21 +202,20 @@ async fn resolve(ctx: &Ctx, api: &str, t: &Targets, m: &Mutation) -> Result<Vec<
         ));
     }
     let mut out = Vec::new();
-    for_each_page(
-        &ctx.cluster,
-        api,
-        ctx.scope(),
-        t.selector.as_deref(),
-        m.chunk_size,
-        |page| {
-            for obj in page {
-                let ns = str_at(&obj, &["metadata", "namespace"]).unwrap_or("");
-                let name = str_at(&obj, &["metadata", "name"]).unwrap_or("");
-                out.push((ns.to_string(), name.to_string()));
-            }
-            Ok(())
-        },
-    )
+    let q = Query {
+        namespace: ctx.scope(),
+        labels: t.selector.as_deref(),
+        name: None,
+        chunk_size: m.chunk_size,
+    };
+    for_each_page(&ctx.cluster, api, q, |page| {
+        for obj in page {
+            let ns = str_at(&obj, &["metadata", "namespace"]).unwrap_or("");
+            let name = str_at(&obj, &["metadata", "name"]).unwrap_or("");
+            out.push((ns.to_string(), name.to_string()));
+        }
+        Ok(())
+    })
     .await?;
     Ok(out)
 }

@@ -413,6 +413,38 @@ fn selection_by_all_and_selector_and_one_failure_does_not_stop_the_others() {
 }
 
 #[test]
+fn status_of_a_name_with_all_namespaces_finds_it_everywhere() {
+    let c = atomic();
+    let (a, b) = (c.namespace("byname-a"), c.namespace("byname-b"));
+    c.samples(&a, &["single-model", "graph"]);
+    c.samples(&b, &["single-model"]);
+    // Other tests create `iris` too, at the same time: only the name is certain everywhere.
+    let out = c
+        .plugin(&["status", "iris", "-A", "-o", "json", "--chunk-size", "1"])
+        .ok();
+    let items = serde_json::from_str::<Value>(&out.stdout).expect("json")["items"].clone();
+    let items = items.as_array().expect("items");
+    assert!(items.iter().all(|i| i["name"] == "iris"), "{}", out.stdout);
+    for ns in [&a, &b] {
+        assert_eq!(
+            items
+                .iter()
+                .filter(|i| i["namespace"] == ns.as_str())
+                .count(),
+            1,
+            "{ns}: {}",
+            out.stdout
+        );
+    }
+    c.plugin(&["status", "no-such-model", "-A"])
+        .fails_with(1)
+        .stderr_has("no seldondeployment named \"no-such-model\" in any namespace");
+    c.plugin(&["status", "iris", "-l", "team=payments", "-n", &a])
+        .fails_with(2)
+        .stderr_has("cannot be used with");
+}
+
+#[test]
 fn a_closed_output_pipe_neither_crashes_nor_stops_a_bulk_change() {
     let c = atomic();
     let ns = c.namespace("epipe");
