@@ -122,7 +122,8 @@ struct Choice {
     namespace: String,
     name: String,
     predictors: Vec<String>,
-    label: String,
+    /// TRACING and SAMPLER as in `list`: "on      const:1"
+    summary: String,
 }
 
 /// Lists the deployments in scope and lets the user pick one or more, then predictors.
@@ -141,19 +142,15 @@ async fn pick_targets(
     for_each_page(&ctx.cluster, api, q, |page| {
         for obj in page {
             let st = status(&obj, &m.field_manager);
-            let label = format!(
-                "{}/{}  tracing {}, sampler {}",
-                st.namespace,
-                st.name,
-                st.summary.as_str(),
-                st.sampler
-            );
+            // No words shared by every row ("tracing", "sampler"): the fuzzy search matches the
+            // whole line, and "tra" must find `traced`, not the first row.
+            let summary = format!("{:<8}{}", st.summary.as_str(), st.sampler);
             let predictors = st.predictors.iter().map(|p| p.name.clone()).collect();
             choices.push(Choice {
                 namespace: st.namespace,
                 name: st.name,
                 predictors,
-                label,
+                summary,
             });
         }
         Ok(())
@@ -162,7 +159,19 @@ async fn pick_targets(
     if choices.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let labels: Vec<String> = choices.iter().map(|c| c.label.clone()).collect();
+    // NAMESPACE/NAME padded to one width, so the summaries line up like a table.
+    let width = choices
+        .iter()
+        .map(|c| c.namespace.len() + 1 + c.name.len())
+        .max()
+        .unwrap_or(0);
+    let labels: Vec<String> = choices
+        .iter()
+        .map(|c| {
+            let id = format!("{}/{}", c.namespace, c.name);
+            format!("{id:width$}   {}", c.summary)
+        })
+        .collect();
     let picked = prompt::pick_deployments(&labels)?;
     let targets: Vec<(String, String)> = picked
         .iter()
@@ -367,7 +376,39 @@ async fn preview_and_confirm(job: &Job<'_>, targets: &[(String, String)]) -> Res
     if changes == 0 {
         return Ok(true);
     }
+    crate::say!("{}", rollout_note(&outcomes));
     prompt::confirm_apply()
+}
+
+/// What applying does to running pods: every predictor whose env changes gets new pods.
+fn rollout_note(outcomes: &[Outcome]) -> String {
+    let mut predictors: Vec<(&str, &str, &str)> = outcomes
+        .iter()
+        .flat_map(|o| {
+            o.changes
+                .iter()
+                .map(|c| (o.namespace.as_str(), o.name.as_str(), c.predictor.as_str()))
+        })
+        .collect();
+    predictors.sort_unstable();
+    predictors.dedup();
+    let deployments = {
+        let mut d: Vec<(&str, &str)> = predictors.iter().map(|&(ns, n, _)| (ns, n)).collect();
+        d.dedup();
+        d.len()
+    };
+    let plural = |n: usize, word: &str| {
+        if n == 1 {
+            format!("1 {word}")
+        } else {
+            format!("{n} {word}s")
+        }
+    };
+    format!(
+        "Applying restarts the pods of {} in {} (their env changes).",
+        plural(predictors.len(), "predictor"),
+        plural(deployments, "SeldonDeployment")
+    )
 }
 
 async fn mutate(
@@ -472,4 +513,49 @@ async fn mutate(
         ctx.print(&doc)?;
     }
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::plan::Change;
+
+    fn outcome(ns: &str, name: &str, predictors: &[&str]) -> Outcome {
+        Outcome {
+            namespace: ns.into(),
+            name: name.into(),
+            result: Verdict::Changed,
+            dry_run: DryRun::Client,
+            changes: predictors
+                .iter()
+                .map(|p| Change {
+                    predictor: (*p).into(),
+                    component: "executor".into(),
+                    var: Some("JAEGER_DISABLED".into()),
+                    before: None,
+                    after: Some("true".into()),
+                })
+                .collect(),
+            warnings: Vec::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_rollout_note_counts_each_changed_predictor_once() {
+        let one = [outcome("a", "iris", &["default", "default"])];
+        assert_eq!(
+            rollout_note(&one),
+            "Applying restarts the pods of 1 predictor in 1 SeldonDeployment (their env changes)."
+        );
+        let several = [
+            outcome("a", "churn", &["stable", "canary", "canary"]),
+            outcome("b", "churn", &["stable"]),
+            outcome("b", "iris", &[]),
+        ];
+        assert_eq!(
+            rollout_note(&several),
+            "Applying restarts the pods of 3 predictors in 2 SeldonDeployments (their env changes)."
+        );
+    }
 }

@@ -63,6 +63,8 @@ fn pick_then_confirm_writes_the_change() {
     pick_one(&mut p, "iris");
     p.exp_string("+ default/classifier: TRACING=1")
         .expect("preview shows the diff");
+    p.exp_string("Applying restarts the pods of 1 predictor in 1 SeldonDeployment")
+        .expect("rollout note");
     p.exp_string("Apply?").expect("confirmation");
     keys(&mut p, "y");
     p.exp_string("seldondeployment/iris tracing enabled")
@@ -79,6 +81,27 @@ fn pick_then_confirm_writes_the_change() {
             .get("svcOrchSpec")
             .is_none()
     );
+}
+
+#[test]
+fn typing_part_of_a_name_finds_that_deployment_first() {
+    let c = atomic();
+    let ns = c.namespace("pty-search");
+    // churn sorts first; "tra" is in no other name (nor in any row's summary).
+    c.samples(&ns, &["canary", "single-model", "traced-hostip"]);
+    let mut p = spawn(&c, &["disable", "-n", &ns]);
+    p.exp_string("SeldonDeployment (type to search)")
+        .expect("deployment prompt");
+    keys(&mut p, "tra");
+    keys(&mut p, "\r");
+    p.exp_string("Add another deployment?")
+        .expect("another prompt");
+    keys(&mut p, "n");
+    p.exp_string("seldondeployment/traced (")
+        .expect("preview of traced");
+    p.exp_string("Apply?").expect("confirmation");
+    keys(&mut p, "n");
+    assert_eq!(exit_code(&mut p), 0);
 }
 
 #[test]
