@@ -36,6 +36,7 @@ pub enum Output {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)
     #[arg(long, global = true, value_name = "FILE")]
@@ -60,15 +61,30 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List SeldonDeployments with a one-word tracing summary
-    #[command(visible_alias = "ls")]
+    #[command(
+        visible_alias = "ls",
+        after_help = "Examples:\n  kubectl seldon-tracing list -A\n  kubectl seldon-tracing list -l team=fraud -o wide"
+    )]
     List(ListArgs),
     /// Show tracing per predictor and component, with where each value comes from and warnings
+    #[command(
+        after_help = "Examples:\n  kubectl seldon-tracing status iris -n models\n  kubectl seldon-tracing status iris -A\n  kubectl seldon-tracing status -A -o json"
+    )]
     Status(StatusArgs),
     /// Turn tracing on (executor and Python components)
+    #[command(
+        after_help = "Examples:\n  kubectl seldon-tracing enable iris\n  kubectl seldon-tracing enable iris --agent-host jaeger-agent.tracing --sampler const:1\n  kubectl seldon-tracing enable --all -n models --dry-run=server\n  kubectl seldon-tracing enable churn --predictor canary"
+    )]
     Enable(EnableArgs),
     /// Turn tracing off, keeping the other tracing settings for a later enable
+    #[command(
+        after_help = "Examples:\n  kubectl seldon-tracing disable iris\n  kubectl seldon-tracing disable -l team=fraud -A --yes"
+    )]
     Disable(DisableArgs),
     /// Change only the executor's sampler (it decides for requests that pass through it)
+    #[command(
+        after_help = "Samplers:\n  const:1 | const:0        every request | none\n  probabilistic:0.1        a random 10% of requests\n  ratelimiting:5           at most 5 traces per second\n  remote[:0.001]           ask the Jaeger agent (port 5778); optional initial rate\n\nExamples:\n  kubectl seldon-tracing sampler iris probabilistic:0.1\n  kubectl seldon-tracing sampler --all -n models ratelimiting:5"
+    )]
     Sampler(SamplerArgs),
     /// Print the plugin version and, when reachable, the server version
     Version {
@@ -249,6 +265,29 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_example_in_the_help_parses() {
+        use clap::CommandFactory;
+        let mut root = Cli::command();
+        let mut helps = vec![root.render_long_help().to_string()];
+        for sub in root.get_subcommands_mut() {
+            helps.push(sub.render_long_help().to_string());
+        }
+        let examples: Vec<String> = helps
+            .iter()
+            .flat_map(|h| h.lines())
+            .filter_map(|l| l.trim().strip_prefix("kubectl seldon-tracing "))
+            .map(str::to_string)
+            .collect();
+        assert!(examples.len() >= 15, "{examples:?}");
+        for e in examples {
+            let args = std::iter::once("kubectl-seldon_tracing").chain(e.split_whitespace());
+            if let Err(err) = Cli::try_parse_from(args) {
+                panic!("`{e}`: {err}");
+            }
+        }
+    }
 
     #[test]
     fn names_must_be_dns_subdomains() {
