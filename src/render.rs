@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::cli::{DryRun, Output};
 use crate::domain::plan::Change;
-use crate::domain::status::DeploymentStatus;
+use crate::domain::status::{DeploymentStatus, Source};
 
 /// The `apiVersion` of every json/yaml document the plugin prints (docs/output.md).
 pub const OUTPUT_API_VERSION: &str = "seldon-tracing.kubectl.io/v1";
@@ -287,17 +287,7 @@ pub fn status_table(
                 if wide {
                     row.extend(sources.iter().map(|s| s.as_str().to_string()));
                 } else {
-                    let mut uniq: Vec<&str> = Vec::new();
-                    for s in sources.iter().map(|s| s.as_str()).filter(|s| *s != "-") {
-                        if !uniq.contains(&s) {
-                            uniq.push(s);
-                        }
-                    }
-                    row.push(if uniq.is_empty() {
-                        "-".into()
-                    } else {
-                        uniq.join(",")
-                    });
+                    row.push(source_summary(sources));
                 }
                 if !with_namespace {
                     row.remove(0);
@@ -349,6 +339,35 @@ pub struct Outcome {
     pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// The narrow SOURCE column: the source most of the three values (tracing, agent, sampler) share,
+/// then the exceptions by name: `env (sampler: default)`. `-` when none has a source.
+pub fn source_summary(sources: [Source; 3]) -> String {
+    let named: Vec<(&str, Source)> = ["tracing", "agent", "sampler"]
+        .into_iter()
+        .zip(sources)
+        .filter(|(_, s)| *s != Source::None)
+        .collect();
+    let count = |s: Source| named.iter().filter(|(_, x)| *x == s).count();
+    // Ties go to the more specific source: what the user wrote before what is implied.
+    let Some(main) = [Source::Env, Source::Annotation, Source::Default]
+        .into_iter()
+        .filter(|&s| count(s) > 0)
+        .max_by_key(|&s| (count(s), std::cmp::Reverse(s as u8)))
+    else {
+        return "-".into();
+    };
+    let others: Vec<String> = named
+        .iter()
+        .filter(|(_, s)| *s != main)
+        .map(|(what, s)| format!("{what}: {}", s.as_str()))
+        .collect();
+    if others.is_empty() {
+        main.as_str().into()
+    } else {
+        format!("{} ({})", main.as_str(), others.join(", "))
+    }
 }
 
 /// `seldondeployment/NAME tracing enabled (server dry run)`; prefixed by the namespace with -A.
@@ -420,6 +439,30 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_source_column_names_the_common_source_and_the_exceptions() {
+        use Source::{Annotation, Default, Env, None};
+        let cases = [
+            ([Default, Env, Env], "env (tracing: default)"),
+            ([Env, Env, Default], "env (sampler: default)"),
+            ([Default, Default, Default], "default"),
+            ([Env, Env, Env], "env"),
+            ([None, None, None], "-"),
+            (
+                [Env, Default, Annotation],
+                "env (agent: default, sampler: annotation)",
+            ),
+            (
+                [Default, Annotation, Annotation],
+                "annotation (tracing: default)",
+            ),
+            ([None, Default, Env], "env (agent: default)"),
+        ];
+        for (sources, want) in cases {
+            assert_eq!(source_summary(sources), want, "{sources:?}");
+        }
+    }
 
     #[test]
     fn ages_read_like_kubectl() {
