@@ -431,6 +431,12 @@ fn predictor_status(spec: &Value, p: &Value, ctx: &mut Ctx) -> PredictorStatus {
         let st = if node.kind.is_python() {
             python_status(p, &node, ctx)
         } else {
+            if node.kind == Kind::Unknown {
+                ctx.warn(format!(
+                    "predictor {pname}: graph node {} has no implementation and no container named {} in componentSpecs; the plugin cannot tell what runs it and leaves it alone",
+                    node.name, node.name
+                ));
+            }
             other_status(node.name.clone(), &node.kind)
         };
         components.push(st);
@@ -538,6 +544,10 @@ pub fn status(obj: &Value, field_manager: &str) -> DeploymentStatus {
         warnings: Vec::new(),
     };
     let predictors: Vec<PredictorStatus> = match spec.get("predictors") {
+        Some(Value::Array(ps)) if ps.is_empty() => {
+            ctx.warn("spec.predictors is empty; there is nothing to trace".into());
+            Vec::new()
+        }
         Some(Value::Array(ps)) => ps
             .iter()
             .map(|p| predictor_status(spec, p, &mut ctx))
@@ -594,6 +604,32 @@ mod tests {
             .iter()
             .map(|c| c.tracing)
             .collect()
+    }
+
+    #[test]
+    fn a_node_without_container_or_implementation_and_an_empty_predictor_list_are_named() {
+        let obj = json!({
+            "metadata": {"name": "d", "namespace": "ns"},
+            "spec": {"predictors": [{
+                "name": "p",
+                "graph": {"name": "m", "type": "MODEL"},
+                "componentSpecs": [{"spec": {"containers": [{"image": "me/m:1"}]}}]
+            }]}
+        });
+        let d = status(&obj, "kubectl-seldon-tracing");
+        assert_eq!(states(&d), [State::Idle, State::Unknown]);
+        assert!(
+            d.warnings.iter().any(|w| w.contains(
+                "graph node m has no implementation and no container named m in componentSpecs"
+            )),
+            "{:?}",
+            d.warnings
+        );
+        let empty = json!({"metadata": {"name": "e"}, "spec": {"predictors": []}});
+        assert_eq!(
+            status(&empty, "kubectl-seldon-tracing").warnings,
+            ["spec.predictors is empty; there is nothing to trace"]
+        );
     }
 
     #[test]
