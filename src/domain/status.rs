@@ -501,14 +501,16 @@ fn summarize(predictors: &[PredictorStatus]) -> Summary {
 /// Managers other than `ours` that own `spec.predictors` through server-side apply (Flux,
 /// Argo CD with server-side apply, `kubectl apply --server-side`): their next apply reverts it.
 /// One warning per such manager, worded for `status` and mutations alike.
-/// Client-side `kubectl apply` is left out: it only rewrites predictors when the manifest's
+/// Argo CD applies client-side by default, which leaves no Apply entry; its tracking annotation
+/// still says Git is the source of truth, so that gets a warning too.
+/// Plain client-side `kubectl apply` is left out: it only rewrites predictors when the manifest's
 /// predictors change, and then it replaces the whole list whoever owns it.
 pub fn competing_manager_warnings(obj: &Value, ours: &str) -> Vec<String> {
-    let entries = obj
-        .get("metadata")
+    let metadata = obj.get("metadata");
+    let entries = metadata
         .and_then(|m| m.get("managedFields"))
         .and_then(Value::as_array);
-    entries
+    let mut warnings: Vec<String> = entries
         .into_iter()
         .flatten()
         .filter(|e| {
@@ -525,7 +527,15 @@ pub fn competing_manager_warnings(obj: &Value, ours: &str) -> Vec<String> {
         .map(|m| {
             format!("spec.predictors is also managed by '{m}'; its next sync or apply will revert tracing changes made with this plugin")
         })
-        .collect()
+        .collect();
+    let argo_tracked = metadata
+        .and_then(|m| m.get("annotations"))
+        .and_then(|a| a.get("argocd.argoproj.io/tracking-id"))
+        .is_some();
+    if argo_tracked && !warnings.iter().any(|w| w.contains("'argocd")) {
+        warnings.push("tracked by Argo CD (annotation argocd.argoproj.io/tracking-id): it shows tracing changes as drift from Git, and a sync can put Git's version back; make the change in Git too".into());
+    }
+    warnings
 }
 
 /// Reads the whole tracing picture of one SeldonDeployment.
@@ -630,6 +640,27 @@ mod tests {
             status(&empty, "kubectl-seldon-tracing").warnings,
             ["spec.predictors is empty; there is nothing to trace"]
         );
+    }
+
+    #[test]
+    fn argo_cd_tracking_is_warned_about_once() {
+        let tracked = json!({"metadata": {"name": "d", "annotations": {
+            "argocd.argoproj.io/tracking-id": "models:machinelearning.seldon.io/SeldonDeployment:ns/d"
+        }}});
+        let w = competing_manager_warnings(&tracked, "kubectl-seldon-tracing");
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].starts_with("tracked by Argo CD"), "{w:?}");
+        // Argo CD syncing with server-side apply is already named by its manager entry.
+        let mut ssa = tracked.clone();
+        ssa["metadata"]["managedFields"] = json!([{
+            "manager": "argocd-controller", "operation": "Apply",
+            "fieldsV1": {"f:spec": {"f:predictors": {}}}
+        }]);
+        let w = competing_manager_warnings(&ssa, "kubectl-seldon-tracing");
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("'argocd-controller'"), "{w:?}");
+        let plain = json!({"metadata": {"name": "d", "annotations": {"team": "fraud"}}});
+        assert!(competing_manager_warnings(&plain, "kubectl-seldon-tracing").is_empty());
     }
 
     #[test]

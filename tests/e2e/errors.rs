@@ -201,4 +201,23 @@ fn a_gitops_manager_owning_predictors_is_named_in_warnings() {
     c.plugin(&["enable", "iris", "-n", &ns])
         .ok()
         .stderr_has("Warning: seldondeployment/iris: spec.predictors is also managed by 'argocd-controller'; its next sync or apply will revert tracing changes made with this plugin");
+    // Argo CD's default client-side sync leaves no Apply entry, only its tracking annotation.
+    c.samples(&ns, &["graph"]);
+    c.kubectl(&[
+        "annotate",
+        "sdep",
+        "fraud-graph",
+        "-n",
+        &ns,
+        "argocd.argoproj.io/tracking-id=models:machinelearning.seldon.io/SeldonDeployment:ns/fraud-graph",
+    ])
+    .ok();
+    c.plugin(&["status", "fraud-graph", "-n", &ns])
+        .ok()
+        .stdout_has(
+            "Warning: fraud-graph: tracked by Argo CD (annotation argocd.argoproj.io/tracking-id)",
+        );
+    c.plugin(&["disable", "fraud-graph", "-n", &ns])
+        .ok()
+        .stderr_has("Warning: seldondeployment/fraud-graph: tracked by Argo CD");
 }
