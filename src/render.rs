@@ -382,12 +382,16 @@ pub fn outcome_line(o: &Outcome, done: &str, with_namespace: bool) -> String {
         DryRun::Server => " (server dry run)",
         DryRun::None => "",
     };
+    // The dry-run marker goes right after the verdict, before a failure's message.
     let what = match o.result {
-        Verdict::Changed => done.to_string(),
-        Verdict::Unchanged => "unchanged".to_string(),
-        Verdict::Failed => format!("failed: {}", o.error.as_deref().unwrap_or("unknown error")),
+        Verdict::Changed => format!("{done}{suffix}"),
+        Verdict::Unchanged => format!("unchanged{suffix}"),
+        Verdict::Failed => format!(
+            "failed{suffix}: {}",
+            o.error.as_deref().unwrap_or("unknown error")
+        ),
     };
-    let mut line = format!("{ns}seldondeployment/{} {what}{suffix}\n", o.name);
+    let mut line = format!("{ns}seldondeployment/{} {what}\n", o.name);
     if o.dry_run != DryRun::None {
         for c in &o.changes {
             line.push_str(&format!("    {}\n", c.diff_line()));
@@ -439,6 +443,44 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outcome_lines_put_the_dry_run_marker_after_the_verdict() {
+        let mut o = Outcome {
+            namespace: "models".into(),
+            name: "iris".into(),
+            result: Verdict::Changed,
+            dry_run: DryRun::Server,
+            changes: vec![Change {
+                predictor: "default".into(),
+                component: "executor".into(),
+                var: Some("JAEGER_DISABLED".into()),
+                before: None,
+                after: Some("true".into()),
+            }],
+            warnings: Vec::new(),
+            error: None,
+        };
+        assert_eq!(
+            outcome_line(&o, "tracing disabled", true),
+            "models  seldondeployment/iris tracing disabled (server dry run)\n    + default/executor: JAEGER_DISABLED=true\n"
+        );
+        o.result = Verdict::Failed;
+        o.changes.clear();
+        o.dry_run = DryRun::Client;
+        o.error = Some("seldondeployment \"models/iris\" has no predictor 'blue'".into());
+        assert_eq!(
+            outcome_line(&o, "tracing disabled", false),
+            "seldondeployment/iris failed (dry run): seldondeployment \"models/iris\" has no predictor 'blue'\n"
+        );
+        o.dry_run = DryRun::None;
+        o.result = Verdict::Unchanged;
+        o.error = None;
+        assert_eq!(
+            outcome_line(&o, "tracing disabled", false),
+            "seldondeployment/iris unchanged\n"
+        );
+    }
 
     #[test]
     fn the_source_column_names_the_common_source_and_the_exceptions() {
