@@ -18,6 +18,8 @@ pub const PLURAL: &str = "seldondeployments";
 pub struct Cluster {
     client: kube::Client,
     pub server: String,
+    /// The proxy requests go through (HTTPS_PROXY or the kubeconfig's proxy-url, after NO_PROXY).
+    proxy: Option<String>,
     pub default_namespace: String,
     timeout: Duration,
 }
@@ -117,11 +119,21 @@ impl Cluster {
             .trim_end_matches('/')
             .to_string();
         let default_namespace = config.default_namespace.clone();
+        // Shown in errors: scheme, host and port only, never a user:password part.
+        let proxy = config.proxy_url.as_ref().map(|u| {
+            let host = u.host().unwrap_or("");
+            match (u.scheme_str(), u.port_u16()) {
+                (Some(scheme), Some(port)) => format!("{scheme}://{host}:{port}"),
+                (Some(scheme), None) => format!("{scheme}://{host}"),
+                (None, _) => host.to_string(),
+            }
+        });
         let client =
             kube::Client::try_from(config).map_err(|e| Error::Kubeconfig(e.to_string()))?;
         Ok(Cluster {
             client,
             server,
+            proxy,
             default_namespace,
             timeout: g.request_timeout,
         })
@@ -178,9 +190,18 @@ impl Cluster {
                         after: self.timeout,
                     };
                 }
-                Error::Unreachable {
-                    server: self.server.clone(),
-                    message,
+                match &self.proxy {
+                    Some(proxy) if message.contains("tunnel") || message.contains("socks") => {
+                        Error::ProxyUnreachable {
+                            server: self.server.clone(),
+                            proxy: proxy.clone(),
+                            message,
+                        }
+                    }
+                    _ => Error::Unreachable {
+                        server: self.server.clone(),
+                        message,
+                    },
                 }
             }
         }

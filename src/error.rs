@@ -32,6 +32,14 @@ pub enum Error {
         "cannot reach the Kubernetes API server at {server}: {message}; check the cluster and --context"
     )]
     Unreachable { server: String, message: String },
+    #[error(
+        "cannot reach the Kubernetes API server at {server} through the proxy {proxy} (HTTPS_PROXY or the kubeconfig's proxy-url): {message}; check the proxy, or list the server in NO_PROXY"
+    )]
+    ProxyUnreachable {
+        server: String,
+        proxy: String,
+        message: String,
+    },
     #[error("timed out after {}s waiting for the API server at {server} while trying to {action}; raise --request-timeout or check the cluster", .after.as_secs_f64())]
     Timeout {
         server: String,

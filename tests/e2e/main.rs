@@ -8,4 +8,5 @@ mod docs;
 mod errors;
 mod interactive;
 mod packaging;
+mod proxy;
 mod support;
