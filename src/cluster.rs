@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use kube::api::{GetParams, ListParams, Patch, PatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::core::Request;
 use serde::Deserialize;
 use serde_json::Value;
@@ -93,6 +93,26 @@ pub enum Applied {
     Conflict,
 }
 
+/// kube's kubeconfig errors, reworded to say what to do.
+fn kubeconfig_error(e: KubeconfigError) -> Error {
+    Error::Kubeconfig(match e {
+        KubeconfigError::LoadContext(name) => format!(
+            "context \"{name}\" is not in it; list them with `kubectl config get-contexts`"
+        ),
+        KubeconfigError::CurrentContextNotSet => {
+            "it sets no current-context; pass --context (see `kubectl config get-contexts`)".into()
+        }
+        KubeconfigError::ReadConfig(io, path) => format!(
+            "cannot read {}: {io}; pass --kubeconfig FILE or set KUBECONFIG",
+            path.display()
+        ),
+        KubeconfigError::FindPath => {
+            "none found ($KUBECONFIG is unset and there is no home directory); pass --kubeconfig FILE".into()
+        }
+        other => other.to_string(),
+    })
+}
+
 impl Cluster {
     pub async fn connect(g: &Global) -> Result<Cluster> {
         let options = KubeConfigOptions {
@@ -101,13 +121,12 @@ impl Cluster {
         };
         let loaded = match &g.kubeconfig {
             Some(path) => {
-                let kc = Kubeconfig::read_from(path)
-                    .map_err(|e| Error::Kubeconfig(format!("{}: {e}", path.display())))?;
+                let kc = Kubeconfig::read_from(path).map_err(kubeconfig_error)?;
                 kube::Config::from_custom_kubeconfig(kc, &options).await
             }
             None => kube::Config::from_kubeconfig(&options).await,
         };
-        let mut config = loaded.map_err(|e| Error::Kubeconfig(e.to_string()))?;
+        let mut config = loaded.map_err(kubeconfig_error)?;
         if !g.request_timeout.is_zero() {
             config.connect_timeout = Some(g.request_timeout);
             config.read_timeout = Some(g.request_timeout);

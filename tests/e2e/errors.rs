@@ -221,3 +221,41 @@ fn a_gitops_manager_owning_predictors_is_named_in_warnings() {
         .ok()
         .stderr_has("Warning: seldondeployment/fraud-graph: tracked by Argo CD");
 }
+
+#[test]
+fn kubeconfig_problems_say_what_to_pass() {
+    let c = atomic();
+    let kc = c.kubeconfig("admin");
+    let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+        (
+            &["--kubeconfig", &kc, "--context", "nope", "list"],
+            &[],
+            "cannot load kubeconfig: context \"nope\" is not in it; list them with `kubectl config get-contexts`",
+        ),
+        (
+            &["--kubeconfig", "/nonexistent/config", "list"],
+            &[],
+            "cannot read /nonexistent/config: No such file or directory",
+        ),
+        (
+            &["list"],
+            &[("KUBECONFIG", "/nonexistent/config")],
+            "pass --kubeconfig FILE or set KUBECONFIG",
+        ),
+    ];
+    for (args, env, want) in cases {
+        let out = run(PLUGIN, args, env, None).fails_with(1).stderr_has(want);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    }
+    // A kubeconfig without current-context.
+    let path = tempdir("nocontext").join("config");
+    std::fs::write(&path, "apiVersion: v1\nkind: Config\nclusters: []\n").expect("write");
+    run(
+        PLUGIN,
+        &["--kubeconfig", &path.display().to_string(), "list"],
+        &[],
+        None,
+    )
+    .fails_with(1)
+    .stderr_has("it sets no current-context; pass --context");
+}
