@@ -147,6 +147,11 @@ impl Cluster {
                 (None, _) => host.to_string(),
             }
         });
+        // kube would resend 429/503/504 itself, but it waits exactly the server's Retry-After
+        // (1 s under API Priority and Fairness) until its backoff outgrows that, then up to
+        // 1000 s: a bulk run's requests come back in lockstep, are shed again, and back off for
+        // minutes. `call` resends them with a jittered backoff instead.
+        config.default_retry = false;
         let client =
             kube::Client::try_from(config).map_err(|e| Error::Kubeconfig(e.to_string()))?;
         Ok(Cluster {
@@ -226,11 +231,32 @@ impl Cluster {
         }
     }
 
+    /// Sends `req`. When the server sheds load (429 from API Priority and Fairness or the
+    /// in-flight limit; 503 or 504 from an overloaded server or proxy) the request was not
+    /// carried out, so it is sent again after [`shed_wait`], up to [`SHED_RETRIES`] times.
     async fn call<T: serde::de::DeserializeOwned>(
         &self,
         req: std::result::Result<http::Request<Vec<u8>>, kube::core::request::Error>,
     ) -> std::result::Result<T, Failure> {
         let req = req.map_err(|e| Failure::Kube(kube::Error::BuildRequest(e)))?;
+        let mut retry = 0;
+        loop {
+            match self.send_once::<T>(copy_request(&req)).await {
+                Err(Failure::Kube(kube::Error::Api(status)))
+                    if matches!(status.code, 429 | 503 | 504) && retry < SHED_RETRIES =>
+                {
+                    retry += 1;
+                    tokio::time::sleep(shed_wait(retry, random_fraction())).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once<T: serde::de::DeserializeOwned>(
+        &self,
+        req: http::Request<Vec<u8>>,
+    ) -> std::result::Result<T, Failure> {
         let fut = self.client.request::<T>(req);
         if self.timeout.is_zero() {
             return fut.await.map_err(Failure::Kube);
@@ -370,6 +396,39 @@ impl Cluster {
     }
 }
 
+/// Resends of one request the server shed (client-go allows 10).
+pub const SHED_RETRIES: u32 = 10;
+
+/// The wait before resend number `retry` (1, 2, ...): a base doubling from 250 ms, plus
+/// `fraction` (0..1) of it again, never over 4 s. The random part keeps a bulk run's shed
+/// requests from all coming back at the same moment and being shed again.
+pub fn shed_wait(retry: u32, fraction: f64) -> Duration {
+    let base = Duration::from_millis(250u64 << retry.saturating_sub(1).min(4));
+    (base + base.mul_f64(fraction.clamp(0.0, 1.0))).min(Duration::from_secs(4))
+}
+
+/// A fraction in 0..1 that differs from call to call (std's per-instance random hash keys).
+fn random_fraction() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn copy_request(req: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    let mut copy = http::Request::new(req.body().clone());
+    *copy.method_mut() = req.method().clone();
+    *copy.uri_mut() = req.uri().clone();
+    *copy.version_mut() = req.version();
+    *copy.headers_mut() = req.headers().clone();
+    copy
+}
+
 enum Failure {
     Kube(kube::Error),
     TimedOut,
@@ -413,6 +472,26 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn shed_requests_wait_a_jittered_doubling_time_capped_at_4s() {
+        let ms = |retry, fraction| shed_wait(retry, fraction).as_millis();
+        assert_eq!((ms(1, 0.0), ms(1, 1.0)), (250, 500));
+        assert_eq!((ms(2, 0.0), ms(2, 0.5)), (500, 750));
+        assert_eq!((ms(3, 0.0), ms(3, 1.0)), (1000, 2000));
+        assert_eq!((ms(4, 0.0), ms(4, 0.9)), (2000, 3800));
+        for retry in 5..=SHED_RETRIES + 5 {
+            assert_eq!(ms(retry, 0.0), 4000);
+            assert_eq!(ms(retry, 1.0), 4000);
+        }
+        let fractions: Vec<f64> = (0..100).map(|_| random_fraction()).collect();
+        assert!(fractions.iter().all(|f| (0.0..1.0).contains(f)));
+        let distinct = fractions
+            .iter()
+            .map(|f| f.to_bits())
+            .collect::<std::collections::HashSet<_>>();
+        assert!(distinct.len() > 90, "{distinct:?}");
+    }
 
     #[test]
     fn prefers_v1_then_the_servers_preference() {

@@ -226,7 +226,8 @@ fn a_gitops_manager_owning_predictors_is_named_in_warnings() {
 fn kubeconfig_problems_say_what_to_pass() {
     let c = atomic();
     let kc = c.kubeconfig("admin");
-    let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         (
             &["--kubeconfig", &kc, "--context", "nope", "list"],
             &[],

@@ -10,3 +10,4 @@ mod interactive;
 mod packaging;
 mod proxy;
 mod support;
+mod throttling;

@@ -1,0 +1,193 @@
+//! A busy control plane sheds load: API Priority and Fairness answers 429 with `Retry-After: 1`.
+//! Here a user gets a priority level of about three seats that rejects instead of queueing, and a
+//! bulk change by that user must still finish, every object changed.
+
+use std::process::Command;
+
+use crate::support::*;
+
+const PRIORITY: &str = r#"
+apiVersion: flowcontrol.apiserver.k8s.io/v1
+kind: PriorityLevelConfiguration
+metadata:
+  name: e2e-throttled
+spec:
+  type: Limited
+  limited:
+    nominalConcurrencyShares: 1
+    lendablePercent: 0
+    borrowingLimitPercent: 0
+    limitResponse:
+      type: Reject
+---
+apiVersion: flowcontrol.apiserver.k8s.io/v1
+kind: FlowSchema
+metadata:
+  name: e2e-throttled
+spec:
+  matchingPrecedence: 100
+  priorityLevelConfiguration:
+    name: e2e-throttled
+  rules:
+  - subjects:
+    - kind: User
+      user:
+        name: e2e-throttled
+    resourceRules:
+    - verbs: ["*"]
+      apiGroups: ["*"]
+      resources: ["*"]
+      namespaces: ["*"]
+      clusterScope: true
+    nonResourceRules:
+    - verbs: ["*"]
+      nonResourceURLs: ["*"]
+"#;
+
+fn sh(cmd: &mut Command) {
+    let out = cmd.output().expect("run a setup command");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A client certificate for user `e2e-throttled`, signed by the test cluster's CA, and a
+/// kubeconfig that uses it.
+fn throttled_kubeconfig(c: &Cluster) -> String {
+    let dir = tempdir("throttled");
+    let pki = c.dir.join("pki");
+    let (key, csr, crt) = (dir.join("t.key"), dir.join("t.csr"), dir.join("t.crt"));
+    sh(Command::new("openssl")
+        .args(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout"])
+        .arg(&key)
+        .args(["-subj", "/CN=e2e-throttled", "-out"])
+        .arg(&csr));
+    sh(Command::new("openssl")
+        .args(["x509", "-req", "-days", "1", "-in"])
+        .arg(&csr)
+        .arg("-CA")
+        .arg(pki.join("ca.crt"))
+        .arg("-CAkey")
+        .arg(pki.join("ca.key"))
+        .arg("-CAcreateserial")
+        .arg("-extfile")
+        .arg(pki.join("client.ext"))
+        .arg("-out")
+        .arg(&crt));
+    let kc = dir.join("kubeconfig");
+    std::fs::copy(c.kubeconfig("admin"), &kc).expect("copy kubeconfig");
+    let kc = kc.display().to_string();
+    sh(Command::new("kubectl").args([
+        "--kubeconfig",
+        &kc,
+        "config",
+        "set-credentials",
+        "admin",
+        "--embed-certs",
+        &format!("--client-certificate={}", crt.display()),
+        &format!("--client-key={}", key.display()),
+    ]));
+    kc
+}
+
+/// Requests rejected so far at the test's priority level, from the server's own metrics.
+fn rejected(c: &Cluster) -> u64 {
+    let metrics = c.kubectl(&["get", "--raw", "/metrics"]).ok().stdout;
+    metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("apiserver_flowcontrol_rejected_requests_total{")
+                && l.contains("priority_level=\"e2e-throttled\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+#[test]
+fn a_bulk_change_finishes_when_the_server_sheds_load() {
+    let c = atomic();
+    let ns = c.namespace("throttled");
+    c.kubectl_in(&["apply", "-f", "-"], PRIORITY).ok();
+    c.kubectl(&[
+        "create",
+        "clusterrolebinding",
+        &format!("{ns}-admin"),
+        "--clusterrole=cluster-admin",
+        "--user=e2e-throttled",
+    ])
+    .ok();
+    let kc = throttled_kubeconfig(&c);
+    let sample = std::fs::read_to_string(sample_path("single-model")).expect("sample");
+    let many: String = (0..100)
+        .map(|i| {
+            format!(
+                "{}\n---\n",
+                sample.replace("name: iris", &format!("name: m-{i}"))
+            )
+        })
+        .collect();
+    c.kubectl_in(&["create", "-n", &ns, "-f", "-"], &many).ok();
+    // The server applies new flow-control objects asynchronously: wait until the user's
+    // requests are classified into the new priority level.
+    let uid = c
+        .kubectl(&[
+            "get",
+            "flowschema",
+            "e2e-throttled",
+            "-o",
+            "jsonpath={.metadata.uid}",
+        ])
+        .ok()
+        .stdout;
+    let classified = (0..100).any(|_| {
+        let out = run(
+            "kubectl",
+            &["--kubeconfig", &kc, "get", "--raw", "/version", "-v=8"],
+            &[],
+            None,
+        );
+        if out
+            .stderr
+            .contains(&format!("X-Kubernetes-Pf-Flowschema-Uid: {uid}"))
+        {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        false
+    });
+    assert!(classified, "the test FlowSchema never took effect");
+
+    let before = rejected(&c);
+    let out = run(
+        PLUGIN,
+        &[
+            "--kubeconfig",
+            &kc,
+            "enable",
+            "--all",
+            "-n",
+            &ns,
+            "--concurrency",
+            "32",
+        ],
+        &[],
+        None,
+    )
+    .ok();
+    assert!(
+        out.stderr.contains("100 changed, 0 unchanged, 0 failed"),
+        "{}",
+        out.stderr
+    );
+    let shed = rejected(&c) - before;
+    assert!(shed > 0, "the server shed nothing, so nothing was retried");
+    for i in [0, 42, 99] {
+        let obj = c.get(&ns, &format!("m-{i}"));
+        assert!(
+            env_pairs(&executor_env(&obj, 0)).contains(&"JAEGER_SAMPLER_TYPE=const".to_string()),
+            "m-{i} was not enabled"
+        );
+    }
+}
