@@ -238,11 +238,13 @@ fn ctrl_c_while_writing_does_not_claim_nothing_changed() {
     let ns = c.namespace("pty-ctrlc-writing");
     c.samples(&ns, &["single-model", "graph"]);
     // One at a time: the first object is applied, then the hook holds the second one back
-    // (before its apply) long enough for Ctrl-C to land while the plugin is writing.
+    // (before its apply) long enough for Ctrl-C to land while the plugin is writing. The hook
+    // ignores the Ctrl-C itself (the whole foreground group gets it): were it to end, the
+    // plugin would race its own exit to apply the second object.
     let mark = std::env::temp_dir().join(format!("seldon-tracing-{ns}.mark"));
     let _ = std::fs::remove_file(&mark);
     let hook = format!(
-        "if [ -e {m} ]; then echo held-back; sleep 20; else touch {m}; fi",
+        "if [ -e {m} ]; then trap '' INT; echo held-back; sleep 10; else touch {m}; fi",
         m = mark.display()
     );
     let mut p = spawn_raw(
