@@ -1,32 +1,43 @@
 //! Corporate networks set HTTPS_PROXY (and NO_PROXY); kubectl honours both, so the plugin must
 //! too. A small HTTP CONNECT proxy written here stands between the plugin and the API server.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::support::*;
 
-/// An HTTP CONNECT proxy on 127.0.0.1 that only tunnels to 127.0.0.1 and counts its tunnels.
-struct ConnectProxy {
+/// A proxy on 127.0.0.1 that only tunnels to 127.0.0.1 and counts its tunnels: HTTP CONNECT
+/// or SOCKS5 (no authentication), the two kinds kubectl users configure.
+struct Proxy {
     url: String,
     tunnels: Arc<AtomicUsize>,
 }
 
-impl ConnectProxy {
-    fn start() -> ConnectProxy {
+#[derive(Clone, Copy)]
+enum Kind {
+    HttpConnect,
+    Socks5,
+}
+
+impl Proxy {
+    fn start(kind: Kind) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
-        let url = format!("http://{}", listener.local_addr().expect("proxy address"));
+        let addr = listener.local_addr().expect("proxy address");
+        let url = match kind {
+            Kind::HttpConnect => format!("http://{addr}"),
+            Kind::Socks5 => format!("socks5://{addr}"),
+        };
         let tunnels = Arc::new(AtomicUsize::new(0));
         let count = Arc::clone(&tunnels);
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let count = Arc::clone(&count);
-                std::thread::spawn(move || tunnel(client, &count));
+                std::thread::spawn(move || tunnel(kind, client, &count));
             }
         });
-        ConnectProxy { url, tunnels }
+        Proxy { url, tunnels }
     }
 
     fn tunnels(&self) -> usize {
@@ -34,38 +45,30 @@ impl ConnectProxy {
     }
 }
 
-/// Reads `CONNECT host:port HTTP/1.1` and its headers, connects, answers 200, then copies bytes
-/// both ways until either side closes.
-fn tunnel(client: TcpStream, count: &AtomicUsize) {
+/// HTTP: reads `CONNECT host:port HTTP/1.1` and its headers. SOCKS5: the greeting, then a
+/// CONNECT to an IPv4 address. Then connects, says so, and copies bytes both ways.
+fn tunnel(kind: Kind, client: TcpStream, count: &AtomicUsize) {
     let mut reader = BufReader::new(client.try_clone().expect("clone the client socket"));
-    let mut request = String::new();
-    if reader.read_line(&mut request).is_err() {
-        return;
-    }
-    let mut header = String::new();
-    while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-        header.clear();
-    }
-    let target = match request.split_whitespace().collect::<Vec<_>>()[..] {
-        ["CONNECT", target, _] if target.starts_with("127.0.0.1:") => target.to_string(),
-        _ => {
-            let _ = (&client).write_all(b"HTTP/1.1 403 Forbidden\r\n\r\n");
-            return;
-        }
+    let target = match kind {
+        Kind::HttpConnect => http_connect_target(&mut reader, &client),
+        Kind::Socks5 => socks5_target(&mut reader, &client),
     };
-    let Ok(upstream) = TcpStream::connect(&target) else {
-        let _ = (&client).write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n");
+    let Some(upstream) = target.and_then(|t| TcpStream::connect(t).ok()) else {
         return;
     };
     count.fetch_add(1, Ordering::SeqCst);
-    let _ = (&client).write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+    let granted: &[u8] = match kind {
+        Kind::HttpConnect => b"HTTP/1.1 200 Connection established\r\n\r\n",
+        Kind::Socks5 => &[5, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+    };
+    let _ = (&client).write_all(granted);
     let (mut up_write, mut client_write) = (
         upstream.try_clone().expect("clone upstream"),
         client.try_clone().expect("clone client"),
     );
     let mut up_read = upstream;
     let up = std::thread::spawn(move || {
-        // Bytes the client sent after the CONNECT headers are still in the reader's buffer.
+        // Bytes the client sent after the handshake may still be in the reader's buffer.
         let _ = std::io::copy(&mut reader, &mut up_write);
         let _ = up_write.shutdown(std::net::Shutdown::Write);
     });
@@ -74,12 +77,51 @@ fn tunnel(client: TcpStream, count: &AtomicUsize) {
     let _ = up.join();
 }
 
+fn http_connect_target(reader: &mut BufReader<TcpStream>, client: &TcpStream) -> Option<String> {
+    let mut request = String::new();
+    reader.read_line(&mut request).ok()?;
+    let mut header = String::new();
+    while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+        header.clear();
+    }
+    match request.split_whitespace().collect::<Vec<_>>()[..] {
+        ["CONNECT", target, _] if target.starts_with("127.0.0.1:") => Some(target.to_string()),
+        _ => {
+            let _ = (&*client).write_all(b"HTTP/1.1 403 Forbidden\r\n\r\n");
+            None
+        }
+    }
+}
+
+fn socks5_target(reader: &mut BufReader<TcpStream>, client: &TcpStream) -> Option<String> {
+    let mut greeting = [0u8; 2];
+    reader.read_exact(&mut greeting).ok()?;
+    let mut methods = vec![0u8; usize::from(greeting[1])];
+    reader.read_exact(&mut methods).ok()?;
+    if greeting[0] != 5 || !methods.contains(&0) {
+        return None;
+    }
+    (&*client).write_all(&[5, 0]).ok()?;
+    // VER CMD RSV ATYP=1 (IPv4) ADDR(4) PORT(2)
+    let mut request = [0u8; 10];
+    reader.read_exact(&mut request).ok()?;
+    let [5, 1, 0, 1, a, b, c, d, hi, lo] = request else {
+        let _ = (&*client).write_all(&[5, 8, 0, 1, 0, 0, 0, 0, 0, 0]);
+        return None;
+    };
+    if [a, b, c, d] != [127, 0, 0, 1] {
+        let _ = (&*client).write_all(&[5, 2, 0, 1, 0, 0, 0, 0, 0, 0]);
+        return None;
+    }
+    Some(format!("127.0.0.1:{}", u16::from_be_bytes([hi, lo])))
+}
+
 #[test]
 fn https_proxy_is_used_and_no_proxy_bypasses_it() {
     let c = atomic();
     let ns = c.namespace("proxy");
     c.samples(&ns, &["single-model"]);
-    let proxy = ConnectProxy::start();
+    let proxy = Proxy::start(Kind::HttpConnect);
     let kc = c.kubeconfig("admin");
     let list = ["--kubeconfig", kc.as_str(), "list", "-n", ns.as_str()];
 
@@ -138,4 +180,48 @@ fn https_proxy_is_used_and_no_proxy_bypasses_it() {
     ));
     assert!(!out.stderr.contains("secret"), "{}", out.stderr);
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+}
+
+#[test]
+fn a_socks5_proxy_works_too() {
+    let c = atomic();
+    let ns = c.namespace("socks");
+    c.samples(&ns, &["single-model"]);
+    let proxy = Proxy::start(Kind::Socks5);
+    let kc = c.kubeconfig("admin");
+    let out = run(
+        PLUGIN,
+        &["--kubeconfig", &kc, "status", "iris", "-n", &ns],
+        &[("HTTPS_PROXY", &proxy.url)],
+        None,
+    )
+    .ok();
+    assert!(out.stdout.contains("classifier"), "{}", out.stdout);
+    assert!(
+        proxy.tunnels() >= 1,
+        "the request did not go through the SOCKS5 proxy"
+    );
+
+    // The same proxy named by the kubeconfig's proxy-url instead of the environment.
+    let copy = tempdir("proxy-url").join("config");
+    std::fs::copy(&kc, &copy).expect("copy kubeconfig");
+    let copy = copy.display().to_string();
+    let key = "clusters.local.proxy-url";
+    run(
+        "kubectl",
+        &["--kubeconfig", &copy, "config", "set", key, &proxy.url],
+        &[],
+        None,
+    )
+    .ok();
+    let before = proxy.tunnels();
+    run(
+        PLUGIN,
+        &["--kubeconfig", &copy, "list", "-n", &ns],
+        &[],
+        None,
+    )
+    .ok()
+    .stdout_has("iris");
+    assert!(proxy.tunnels() > before, "proxy-url was ignored");
 }
