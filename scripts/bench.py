@@ -145,6 +145,12 @@ for n in (500, 2000, 5000):
         ratio = growth[n] / kubectl_get
         row("plugin status / kubectl get, N=2000", f"{ratio:.2f}", "<= 1.0", ok(ratio <= 1.0))
         row("plugin status / curl, N=2000 (the floor)", f"{growth[n] / curl_at[n]:.2f}")
+        # What gzip (which the plugin asks for, like kubectl) saves on one page of 500.
+        page = f"{server}/apis/machinelearning.seldon.io/v1/seldondeployments?limit=500"
+        sizes = [int(subprocess.run(curl_cmd[:-3] + ["-w", "%{size_download}", "-o", "/dev/null"] + extra + [page],
+                                    env=env, check=True, capture_output=True, text=True).stdout)
+                 for extra in ([], ["-H", "Accept-Encoding: gzip"])]
+        row("one page of 500 on the wire, plain / gzip (KB)", f"{sizes[0] / 1000:.0f} / {sizes[1] / 1000:.0f}")
 per_k = {n: growth[n] / n * 1000 for n in growth}
 row("status -A per 1000 objects at N=500 / 2000 / 5000 (s)",
     " / ".join(f"{per_k[n]:.3f}" for n in sorted(per_k)))
