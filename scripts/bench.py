@@ -77,13 +77,12 @@ def timed(cmd, stdout=subprocess.DEVNULL):
 
 
 def median(cmd, runs=READ_RUNS):
-    timed(cmd)  # warm caches (kubectl discovery cache, page cache) once, untimed
-    return statistics.median(timed(cmd) for _ in range(runs))
+    return median_wall_cpu(cmd, runs)[0]
 
 
 def median_wall_cpu(cmd, runs=READ_RUNS):
     """Median wall time and median CPU time (user + system) of the command itself."""
-    timed(cmd)  # warm-up, untimed
+    timed(cmd)  # warm caches (kubectl discovery cache, page cache) once, untimed
     walls, cpus = [], []
     for _ in range(runs):
         # getrusage of waited-for children: microseconds, where /usr/bin/time rounds to 10 ms.

@@ -145,8 +145,7 @@ async fn deployments(w: &Words) -> Vec<serde_json::Value> {
 }
 
 fn name_of(obj: &serde_json::Value) -> String {
-    obj["metadata"]["name"]
-        .as_str()
+    crate::domain::components::str_at(obj, &["metadata", "name"])
         .unwrap_or_default()
         .to_string()
 }

@@ -55,18 +55,14 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        Err(Error::Cancelled) => {
-            kubectl_seldon_tracing::say!("cancelled; nothing was changed");
+        Err(e @ Error::Cancelled) => {
+            kubectl_seldon_tracing::say!("{e}");
             ExitCode::from(130)
-        }
-        // Arguments that parse but make no sense exit 2, like the ones clap refuses.
-        Err(e @ Error::Usage(_)) => {
-            kubectl_seldon_tracing::say!("error: {e}");
-            ExitCode::from(2)
         }
         Err(e) => {
             kubectl_seldon_tracing::say!("error: {e}");
-            ExitCode::FAILURE
+            // Arguments that parse but make no sense exit 2, like the ones clap refuses.
+            ExitCode::from(if matches!(e, Error::Usage(_)) { 2 } else { 1 })
         }
     }
 }
