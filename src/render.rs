@@ -336,7 +336,7 @@ pub struct Outcome {
     #[serde(rename = "dryRun")]
     pub dry_run: DryRun,
     pub changes: Vec<Change>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::domain::warning::Warning>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

@@ -304,7 +304,9 @@ fn malformed_objects_are_reported_not_crashed_on() {
     let no_graph = json!({"spec": {"predictors": [{"name": "a", "svcOrchSpec": {"env": [{"value": "orphan"}]}}]}});
     let p = plan(&no_graph, &Intent::Disable, &[]).expect("plan");
     assert!(
-        p.warnings.iter().any(|w| w.contains("has no graph")),
+        p.warnings
+            .iter()
+            .any(|w| w.message.contains("has no graph")),
         "{:?}",
         p.warnings
     );

@@ -5,6 +5,8 @@ use serde_json::Value;
 
 pub const NO_ENGINE: &str = "seldon.io/no-engine";
 pub const ENGINE_ANNOTATION_PREFIX: &str = "seldon.io/engine-";
+/// Puts the executor in its own Deployment; not an env annotation.
+pub const SEPARATE_POD: &str = "seldon.io/engine-separate-pod";
 
 /// Built-in units that run inside the executor: they have no container and no switch of their own.
 const BUILT_IN: &[&str] = &[
@@ -44,7 +46,8 @@ impl Kind {
             Kind::Executor => "executor".into(),
             Kind::PythonWrapper => "python-wrapper".into(),
             Kind::Prepackaged(i) => i.clone(),
-            Kind::BuiltIn(i) => format!("{i} (in executor)"),
+            Kind::BuiltIn(i) if i == "RANDOM_ABTEST" => format!("{i} (in executor)"),
+            Kind::BuiltIn(i) => format!("{i} (pass-through in executor)"),
             Kind::Unsupported(why) => format!("unsupported ({why})"),
             Kind::Unknown => "unknown".into(),
         }
@@ -109,7 +112,8 @@ fn container_at(p: &Value, at: (usize, usize)) -> Option<&Value> {
 }
 
 fn classify(spec: &Value, p: &Value, node: &Value, container: Option<(usize, usize)>) -> Kind {
-    let v2 = matches!(protocol(spec).as_str(), "v2" | "kfserving");
+    let protocol = protocol(spec);
+    let v2 = matches!(protocol.as_str(), "v2" | "kfserving");
     let implementation = str_at(node, &["implementation"]).unwrap_or("");
     if BUILT_IN.contains(&implementation) {
         return Kind::BuiltIn(implementation.into());
@@ -117,6 +121,11 @@ fn classify(spec: &Value, p: &Value, node: &Value, container: Option<(usize, usi
     if !implementation.is_empty() && implementation != "UNKNOWN_IMPLEMENTATION" {
         if v2 {
             return Kind::Unsupported(format!("{implementation} on MLServer/v2"));
+        }
+        // Under the tensorflow protocol the node's container is TF Serving itself, not the
+        // Python proxy that takes TRACING.
+        if implementation == "TENSORFLOW_SERVER" && protocol == "tensorflow" {
+            return Kind::Unsupported("TF Serving, tensorflow protocol".into());
         }
         if PYTHON_SERVERS.contains(&implementation) {
             return Kind::Prepackaged(implementation.into());
@@ -177,12 +186,14 @@ pub fn engine_annotation_var(key: &str) -> Option<String> {
     Some(suffix.to_ascii_uppercase().replace('-', "_"))
 }
 
-/// Value of the `seldon.io/engine-*` annotation that sets `var` on the executor, if any.
+/// Value of the `seldon.io/engine-*` annotation that sets `var` on the executor, if any: the
+/// first such key in sorted order, as the operator reads them.
 pub fn engine_annotation<'a>(spec: &'a Value, var: &str) -> Option<&'a str> {
     spec.get("annotations")?
         .as_object()?
         .iter()
-        .find(|(k, _)| engine_annotation_var(k).as_deref() == Some(var))
+        .filter(|(k, _)| *k != SEPARATE_POD && engine_annotation_var(k).as_deref() == Some(var))
+        .min_by(|a, b| a.0.cmp(b.0))
         .and_then(|(_, v)| v.as_str())
 }
 
@@ -230,6 +241,15 @@ mod tests {
         assert_eq!(
             nodes(&v2, &p)[2].kind.label(),
             "unsupported (SKLEARN_SERVER on MLServer/v2)"
+        );
+        let tf =
+            json!({"name": "p", "graph": {"name": "tf", "implementation": "TENSORFLOW_SERVER"}});
+        assert_eq!(nodes(&json!({}), &tf)[0].kind.label(), "TENSORFLOW_SERVER");
+        assert_eq!(
+            nodes(&json!({"protocol": "tensorflow"}), &tf)[0]
+                .kind
+                .label(),
+            "unsupported (TF Serving, tensorflow protocol)"
         );
     }
 

@@ -2,6 +2,9 @@
 
 pub mod components;
 pub mod env;
+pub mod goparse;
 pub mod plan;
+pub mod runtime;
 pub mod sampler;
 pub mod status;
+pub mod warning;

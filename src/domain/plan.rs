@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use super::components::{self as c, Kind};
 use super::env::{self, EnvEdit};
 use super::sampler::Sampler;
+use super::warning::Warning;
 
 pub const DEFAULT_AGENT_PORT: u16 = 6831;
 
@@ -67,7 +68,7 @@ impl Change {
 pub struct Plan {
     pub predictors: Value,
     pub changes: Vec<Change>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 fn text(v: Option<env::EnvValue>) -> Option<String> {
@@ -286,13 +287,14 @@ pub fn plan(obj: &Value, intent: &Intent, only: &[String]) -> Result<Plan, Strin
                 &mut changes,
             )?;
         } else if matches!(intent, Intent::Sampler(_)) {
-            warnings.push(format!(
+            warnings.push(Warning::new("no-engine", format!(
                 "predictor {pname} has no executor (seldon.io/no-engine): the sampler applies only to the executor, so nothing changes there"
-            ));
+            )));
         }
         if p.get("graph").is_none_or(|g| !g.is_object()) {
-            warnings.push(format!(
-                "predictor {pname} has no graph: only its executor was planned"
+            warnings.push(Warning::new(
+                "malformed",
+                format!("predictor {pname} has no graph: only its executor was planned"),
             ));
         }
         for node in c::nodes(spec, p) {

@@ -1,11 +1,16 @@
 //! What tracing each component of a SeldonDeployment effectively has, read from its raw JSON.
+//! The verdicts come from `runtime`, which follows the real clients; this module adds the
+//! per-predictor picture (which component is where, how they join) and the warnings.
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::components::{self as c, Kind};
-use super::env::{self, EnvValue};
-use super::sampler::{self, SamplerKind};
+use super::env;
+use super::runtime::{self, EffectiveEnv, Propagation, Runtime, Verdict};
+use super::warning::Warning;
+
+pub use super::runtime::Source;
 
 /// Effective tracing of one component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -13,12 +18,12 @@ use super::sampler::{self, SamplerKind};
 pub enum State {
     On,
     Off,
-    /// Executor tracer running, but it samples nothing: remote sampler at its initial rate 0 and
-    /// no agent to ask for a rate.
+    /// A tracer runs but no span leaves it (a sampler that samples nothing, an executor in front
+    /// that samples nothing, spans with nowhere to go); `reason` says which.
     Idle,
     /// Set through `valueFrom`: known only at run time.
     Unknown,
-    /// A value that makes the component crash at start.
+    /// A value that makes the component exit at start.
     Invalid,
     Unsupported,
     /// Built-in unit traced by the executor's own tracer.
@@ -39,26 +44,6 @@ impl State {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Source {
-    Env,
-    Annotation,
-    Default,
-    None,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Env => "env",
-            Source::Annotation => "annotation",
-            Source::Default => "default",
-            Source::None => "-",
-        }
-    }
-}
-
 /// A displayed value and where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Setting {
@@ -73,6 +58,10 @@ impl Setting {
             source: Source::None,
         }
     }
+
+    fn from((value, source): (String, Source)) -> Self {
+        Setting { value, source }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -84,6 +73,12 @@ pub struct ComponentStatus {
     pub tracing_source: Source,
     pub agent: Setting,
     pub sampler: Setting,
+    /// Why the component is idle, invalid or unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Which trace headers it reads and writes (executor and Python components).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub propagation: Option<Propagation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -122,56 +117,13 @@ pub struct DeploymentStatus {
     /// The executor sampler shared by all predictors, `mixed`, or `-` without an executor.
     pub sampler: String,
     pub predictors: Vec<PredictorStatus>,
-    pub warnings: Vec<String>,
-}
-
-/// Where the executor gets `var`: `svcOrchSpec.env` first, then a `seldon.io/engine-*` annotation.
-fn executor_var(spec: &Value, p: &Value, var: &str) -> Option<(EnvValue, Source)> {
-    let svc_env = p.get("svcOrchSpec").and_then(|s| s.get("env"));
-    if let Some(v) = env::get(svc_env, var) {
-        return Some((v, Source::Env));
-    }
-    c::engine_annotation(spec, var).map(|v| (EnvValue::Literal(v.to_string()), Source::Annotation))
-}
-
-/// Go's strconv.ParseBool, which the executor uses for JAEGER_DISABLED.
-fn go_bool(s: &str) -> Option<bool> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
-}
-
-fn join_sources(a: Source, b: Source) -> Source {
-    if a == b || b == Source::Default {
-        a
-    } else if a == Source::Default {
-        b
-    } else {
-        Source::Env
-    }
-}
-
-fn agent(
-    host: Option<(EnvValue, Source)>,
-    port: Option<(EnvValue, Source)>,
-    default_host: &str,
-    default_port: &str,
-) -> (Setting, Option<String>) {
-    let (h, hs) = host.unwrap_or((EnvValue::Literal(default_host.into()), Source::Default));
-    let (p, ps) = port.unwrap_or((EnvValue::Literal(default_port.into()), Source::Default));
-    let setting = Setting {
-        value: format!("{}:{}", h.display(), p.display()),
-        source: join_sources(hs, ps),
-    };
-    (setting, p.literal().map(|s| s.trim().to_string()))
+    pub warnings: Vec<Warning>,
 }
 
 struct Ctx<'a> {
     deployment: &'a str,
     namespace: &'a str,
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
 }
 
 impl Ctx<'_> {
@@ -188,176 +140,174 @@ impl Ctx<'_> {
         )
     }
 
-    fn warn(&mut self, msg: String) {
-        self.warnings.push(msg);
+    fn warn(&mut self, code: &'static str, msg: String) {
+        self.warnings.push(Warning::new(code, msg));
     }
 }
 
-fn executor_status(spec: &Value, p: &Value, ctx: &mut Ctx) -> ComponentStatus {
-    let pname = c::predictor_name(p);
-    let var = |v: &str| executor_var(spec, p, v);
-    let (mut tracing, tracing_source) = match var("JAEGER_DISABLED") {
-        None => (State::On, Source::Default),
-        Some((EnvValue::Indirect(_), s)) => (State::Unknown, s),
-        Some((EnvValue::Literal(v), s)) => match go_bool(v.trim()) {
-            Some(true) => (State::Off, s),
-            Some(false) => (State::On, s),
-            None => {
-                ctx.warn(format!(
-                    "predictor {pname}: JAEGER_DISABLED={v:?} makes the executor fail at start; use true or false"
-                ));
-                (State::Invalid, s)
-            }
-        },
-    };
-    if env::get(p.get("svcOrchSpec").and_then(|s| s.get("env")), "TRACING").is_some() {
-        ctx.warn(format!(
-            "predictor {pname}: TRACING on the executor is ignored; it is switched off only by JAEGER_DISABLED=true"
-        ));
-    }
-    let host = var("JAEGER_AGENT_HOST");
-    let (agent, port) = match var("JAEGER_ENDPOINT") {
-        Some((v, s)) => (
-            Setting {
-                value: format!("collector {}", v.display()),
-                source: s,
-            },
-            None,
+const PORT_5775: &str = "sends spans to port 5775, Jaeger's deprecated zipkin-compact port that Jaeger v2 and OpenTelemetry collectors do not open; use --agent-port 6831";
+
+/// The state a verdict shows as, and the reason beside it.
+fn state_of(v: &Verdict) -> (State, Option<String>) {
+    match v {
+        Verdict::On => (State::On, None),
+        Verdict::Off => (State::Off, None),
+        Verdict::Idle(why) => (State::Idle, Some(why.clone())),
+        Verdict::Unknown(why) => (State::Unknown, Some(why.clone())),
+        Verdict::Invalid(r) => (
+            State::Invalid,
+            Some(format!("{}={:?}: {}", r.var, r.value, r.why)),
         ),
-        None => agent(host.clone(), var("JAEGER_AGENT_PORT"), "localhost", "6831"),
-    };
-    let sampler_type = var("JAEGER_SAMPLER_TYPE");
-    let sampler_param = var("JAEGER_SAMPLER_PARAM");
-    let sampler = match (&sampler_type, &sampler_param) {
-        (Some((EnvValue::Indirect(d), s)), _) | (_, Some((EnvValue::Indirect(d), s))) => Setting {
-            value: d.clone(),
-            source: *s,
-        },
-        (t, pa) => {
-            let lit = |x: &Option<(EnvValue, Source)>| {
-                x.as_ref()
-                    .and_then(|(v, _)| v.literal().map(str::to_string))
-            };
-            let (tv, pv) = (lit(t), lit(pa));
-            let source = t
-                .as_ref()
-                .or(pa.as_ref())
-                .map_or(Source::Default, |(_, s)| *s);
-            match sampler::from_env(tv.as_deref(), pv.as_deref()) {
-                Some(s) => {
-                    let idle = s.kind == SamplerKind::Remote
-                        && s.param
-                            .as_deref()
-                            .is_none_or(|p| p.parse::<f64>() == Ok(0.0));
-                    if idle
-                        && host.is_none()
-                        && var("JAEGER_SAMPLING_ENDPOINT").is_none()
-                        && tracing == State::On
-                    {
-                        tracing = State::Idle;
-                    }
-                    let unset = t.is_none() && pa.is_none();
-                    Setting {
-                        value: if unset {
-                            format!("{s} (default)")
-                        } else {
-                            s.to_string()
-                        },
-                        source,
-                    }
-                }
-                None => {
-                    ctx.warn(format!(
-                        "predictor {pname}: sampler {}:{} makes the executor fail at start; set a valid one with `{}`",
-                        tv.as_deref().unwrap_or("remote"),
-                        pv.as_deref().unwrap_or(""),
-                        ctx.command("sampler", " const:1")
-                    ));
-                    tracing = State::Invalid;
-                    Setting {
-                        value: format!(
-                            "invalid ({}:{})",
-                            tv.unwrap_or_default(),
-                            pv.unwrap_or_default()
-                        ),
-                        source,
-                    }
-                }
-            }
-        }
-    };
-    if tracing == State::Idle {
-        ctx.warn(format!(
-            "predictor {pname}: the executor samples nothing: its sampler is remote with rate 0 and no JAEGER_AGENT_HOST to ask; run `{}`",
-            ctx.command("enable", "")
-        ));
     }
-    if tracing == State::On && port.as_deref() == Some("5775") {
-        ctx.warn(format!("predictor {pname}: executor {PORT_5775}"));
+}
+
+fn executor_status(spec: &Value, p: &Value, rt: &Runtime, ctx: &mut Ctx) -> ComponentStatus {
+    let pname = c::predictor_name(p);
+    let env = EffectiveEnv::executor(spec, p);
+    let (tracing, reason) = state_of(&rt.verdict);
+    let tracing_source = env
+        .get("JAEGER_DISABLED")
+        .map_or(Source::Default, |v| v.source);
+    match &rt.verdict {
+        Verdict::Invalid(r) => ctx.warn(
+            "invalid-value",
+            format!(
+                "predictor {pname}: the executor exits at start: {}={:?} is refused ({}); fix it with `{}`",
+                r.var,
+                r.value,
+                r.why,
+                ctx.command("enable", "")
+            ),
+        ),
+        Verdict::Idle(why) => ctx.warn(
+            "samples-nothing",
+            format!(
+                "predictor {pname}: the executor records no spans: {why}; run `{}`",
+                ctx.command("enable", "")
+            ),
+        ),
+        Verdict::Unknown(why) => ctx.warn(
+            "unknown-value",
+            format!("predictor {pname}: the executor's tracing is known only at run time: {why}"),
+        ),
+        _ => {}
+    }
+    if env::get(p.get("svcOrchSpec").and_then(|s| s.get("env")), "TRACING").is_some() {
+        ctx.warn(
+            "tracing-ignored",
+            format!("predictor {pname}: TRACING on the executor is ignored; it is switched off only by JAEGER_DISABLED=true"),
+        );
+    }
+    let live = matches!(rt.verdict, Verdict::On);
+    if live && rt.udp_port == Some(5775) {
+        ctx.warn(
+            "port-5775",
+            format!("predictor {pname}: executor {PORT_5775}"),
+        );
+    }
+    if live && rt.propagation == Propagation::B3 {
+        ctx.warn(
+            "b3-self-parent",
+            format!("predictor {pname}: with b3 propagation the executor's root span shows as a child of itself in Jaeger (Seldon Core issue #3889)"),
+        );
+    }
+    for note in &rt.notes {
+        ctx.warn("propagation-not-b3", format!("predictor {pname}: {note}"));
+    }
+    if live
+        && env
+            .get("JAEGER_SAMPLER_PARAM")
+            .is_none_or(|v| v.value.literal() == Some(""))
+        && let Some(url) = &rt.sampling_url
+    {
+        ctx.warn(
+            "remote-sampling",
+            format!("predictor {pname}: the executor samples nothing until its first poll of {url} (every JAEGER_SAMPLER_REFRESH_INTERVAL, default 1m) returns a rate; only a Jaeger v1 agent or collector answers in a form it reads (Jaeger v2 does not)"),
+        );
     }
     ComponentStatus {
         name: "executor".into(),
         kind: Kind::Executor.label(),
         tracing,
         tracing_source,
-        agent,
-        sampler,
+        agent: Setting::from(rt.destination.clone()),
+        sampler: Setting::from(rt.sampler.clone()),
+        reason,
+        propagation: Some(rt.propagation),
     }
 }
 
-const PORT_5775: &str = "sends spans to port 5775, Jaeger's deprecated zipkin-compact port that Jaeger v2 and OpenTelemetry collectors do not open; use --agent-port 6831";
-
-fn python_status(p: &Value, node: &c::Node, ctx: &mut Ctx) -> ComponentStatus {
+fn python_status(
+    p: &Value,
+    node: &c::Node,
+    executor: Option<&Runtime>,
+    ctx: &mut Ctx,
+) -> ComponentStatus {
     let pname = c::predictor_name(p);
-    let env = node.container.and_then(|at| c::container_env(p, at));
-    let get = |v: &str| env::get(env, v).map(|x| (x, Source::Env));
-    let (tracing, tracing_source) = match get("TRACING") {
-        None => (State::Off, Source::Default),
-        Some((EnvValue::Indirect(_), s)) => (State::Unknown, s),
-        Some((EnvValue::Literal(v), s)) => match v.trim().parse::<i64>() {
-            Ok(0) => (State::Off, s),
-            Ok(_) => (State::On, s),
-            Err(_) => {
-                ctx.warn(format!(
-                    "predictor {pname}: TRACING={v:?} on {} crashes the Python wrapper at start; use 1 or 0",
-                    node.name
-                ));
-                (State::Invalid, s)
-            }
-        },
-    };
-    let (agent, port) = agent(
-        get("JAEGER_AGENT_HOST"),
-        get("JAEGER_AGENT_PORT"),
-        "0.0.0.0",
-        "5775",
-    );
-    if tracing == State::On && port.as_deref() == Some("5775") {
-        ctx.warn(format!("predictor {pname}: {} {PORT_5775}", node.name));
+    let list = node.container.and_then(|at| c::container_env(p, at));
+    let env = EffectiveEnv::container(list);
+    let rt = runtime::python(&env);
+    let mut verdict = rt.verdict.clone();
+    // A child span follows its parent's sampling decision: behind an executor that samples
+    // nothing, a component that reads the executor's headers records nothing either.
+    if verdict == Verdict::On
+        && let Some(exec) = executor
+        && matches!(exec.verdict, Verdict::Idle(_))
+        && exec.propagation == rt.propagation
+    {
+        verdict = Verdict::Idle(
+            "the executor in front of it samples nothing and passes that decision on".into(),
+        );
     }
-    if get("JAEGER_SAMPLER_TYPE").is_some() || get("JAEGER_SAMPLER_PARAM").is_some() {
-        ctx.warn(format!(
-            "predictor {pname}: JAEGER_SAMPLER_* on {} is ignored (Python components read a sampler only from the file named by JAEGER_CONFIG_PATH)",
-            node.name
-        ));
+    let (tracing, reason) = state_of(&verdict);
+    let tracing_source = env.get("TRACING").map_or(Source::Default, |v| v.source);
+    match &verdict {
+        Verdict::Invalid(r) => ctx.warn(
+            "invalid-value",
+            format!(
+                "predictor {pname}: {} exits at start: {}={:?} is refused ({}); use 1 or 0",
+                node.name, r.var, r.value, r.why
+            ),
+        ),
+        Verdict::Unknown(why) => ctx.warn(
+            "unknown-value",
+            format!(
+                "predictor {pname}: the tracing of {} is known only at run time: {why}",
+                node.name
+            ),
+        ),
+        _ => {}
     }
-    let sampler = match get("JAEGER_CONFIG_PATH") {
-        Some((v, s)) => Setting {
-            value: format!("file {}", v.display()),
-            source: s,
-        },
-        None => Setting {
-            value: "const:1 (default)".into(),
-            source: Source::Default,
-        },
-    };
+    if tracing == State::On && rt.udp_port == Some(5775) {
+        ctx.warn(
+            "port-5775",
+            format!("predictor {pname}: {} {PORT_5775}", node.name),
+        );
+    }
+    for note in &rt.notes {
+        ctx.warn(
+            "python-port-fallback",
+            format!("predictor {pname}: {}: {note}", node.name),
+        );
+    }
+    if env.get("JAEGER_SAMPLER_TYPE").is_some() || env.get("JAEGER_SAMPLER_PARAM").is_some() {
+        ctx.warn(
+            "sampler-ignored",
+            format!(
+                "predictor {pname}: JAEGER_SAMPLER_* on {} is ignored (Python components read a sampler only from the file named by JAEGER_CONFIG_PATH)",
+                node.name
+            ),
+        );
+    }
     ComponentStatus {
         name: node.name.clone(),
         kind: node.kind.label(),
         tracing,
         tracing_source,
-        agent,
-        sampler,
+        agent: Setting::from(rt.destination),
+        sampler: Setting::from(rt.sampler),
+        reason,
+        propagation: Some(rt.propagation),
     }
 }
 
@@ -374,6 +324,8 @@ fn other_status(name: String, kind: &Kind) -> ComponentStatus {
         tracing_source: Source::None,
         agent: Setting::none(),
         sampler: Setting::none(),
+        reason: None,
+        propagation: None,
     }
 }
 
@@ -400,15 +352,21 @@ fn warn_unnamed(p: &Value, ctx: &mut Ctx) {
     }
     for (place, list) in lists {
         if list.is_some_and(|l| !l.is_null() && !l.is_array()) {
-            ctx.warn(format!(
-                "predictor {pname}: env of {place} is not a list; fix it with kubectl edit"
-            ));
+            ctx.warn(
+                "env-not-list",
+                format!(
+                    "predictor {pname}: env of {place} is not a list; fix it with kubectl edit"
+                ),
+            );
         }
         for i in env::unnamed_entries(list) {
-            ctx.warn(format!(
-                "predictor {pname}: env entry #{} of {place} has no name (kept as it is)",
-                i + 1
-            ));
+            ctx.warn(
+                "unnamed-env",
+                format!(
+                    "predictor {pname}: env entry #{} of {place} has no name (kept as it is)",
+                    i + 1
+                ),
+            );
         }
     }
 }
@@ -417,32 +375,41 @@ fn predictor_status(spec: &Value, p: &Value, ctx: &mut Ctx) -> PredictorStatus {
     let pname = c::predictor_name(p).to_string();
     let engine = c::has_engine(p);
     let mut components = Vec::new();
-    if engine {
-        components.push(executor_status(spec, p, ctx));
+    let exec_rt = engine.then(|| runtime::executor(&EffectiveEnv::executor(spec, p)));
+    if let Some(rt) = &exec_rt {
+        components.push(executor_status(spec, p, rt, ctx));
     } else {
-        ctx.warn(format!(
-            "predictor {pname}: no executor (seldon.io/no-engine): each component's own sampler decides"
-        ));
+        ctx.warn(
+            "no-engine",
+            format!("predictor {pname}: no executor (seldon.io/no-engine): each component's own sampler decides"),
+        );
     }
     if p.get("graph").is_none_or(|g| !g.is_object()) {
-        ctx.warn(format!("predictor {pname}: has no graph; the object is malformed and only its executor is shown"));
+        ctx.warn(
+            "malformed",
+            format!("predictor {pname}: has no graph; the object is malformed and only its executor is shown"),
+        );
     }
     for node in c::nodes(spec, p) {
         let st = if node.kind.is_python() {
-            python_status(p, &node, ctx)
+            python_status(p, &node, exec_rt.as_ref(), ctx)
         } else {
             if node.kind == Kind::Unknown {
-                ctx.warn(format!(
-                    "predictor {pname}: graph node {} has no implementation and no container named {} in componentSpecs; the plugin cannot tell what runs it and leaves it alone",
-                    node.name, node.name
-                ));
+                ctx.warn(
+                    "unknown-node",
+                    format!(
+                        "predictor {pname}: graph node {} has no implementation and no container named {} in componentSpecs; the plugin cannot tell what runs it and leaves it alone",
+                        node.name, node.name
+                    ),
+                );
             }
             other_status(node.name.clone(), &node.kind)
         };
         components.push(st);
     }
-    if let Some(ex) = p.get("explainer").filter(|e| e.is_object()) {
-        let kind = c::str_at(ex, &["type"]).unwrap_or("custom");
+    if let Some(ex) = p.get("explainer").filter(|e| e.is_object())
+        && let Some(kind) = c::str_at(ex, &["type"]).filter(|t| !t.is_empty())
+    {
         let name = c::str_at(ex, &["containerSpec", "name"]).unwrap_or("explainer");
         components.push(other_status(
             name.into(),
@@ -450,30 +417,61 @@ fn predictor_status(spec: &Value, p: &Value, ctx: &mut Ctx) -> PredictorStatus {
         ));
     }
     warn_unnamed(p, ctx);
-    let exec = components
-        .iter()
-        .find(|s| s.kind == "executor")
-        .map(|s| s.tracing);
-    let py = components
-        .iter()
-        .filter(|s| s.tracing_source != Source::None && s.kind != "executor");
-    for comp in py {
-        match (exec, comp.tracing) {
-            (Some(State::Off), State::On) => ctx.warn(format!(
-                "predictor {pname}: {} is traced while the executor is disabled; its traces will start without the executor's span",
-                comp.name
-            )),
-            (Some(State::On), State::Off) => ctx.warn(format!(
-                "predictor {pname}: the executor traces but {} does not; its spans will be missing from each trace",
-                comp.name
-            )),
-            _ => {}
-        }
-    }
+    warn_joins(&pname, &components, ctx);
     PredictorStatus {
         name: pname,
         engine,
         components,
+    }
+}
+
+/// How the executor and its Python components join into one trace per request.
+fn warn_joins(pname: &str, components: &[ComponentStatus], ctx: &mut Ctx) {
+    let Some(exec) = components.iter().find(|s| s.kind == "executor") else {
+        return;
+    };
+    let py: Vec<&ComponentStatus> = components
+        .iter()
+        .filter(|s| s.propagation.is_some() && s.kind != "executor")
+        .collect();
+    let mismatched: Vec<&str> = py
+        .iter()
+        .filter(|s| {
+            exec.tracing == State::On
+                && s.tracing == State::On
+                && exec.propagation == Some(Propagation::B3)
+                && s.propagation == Some(Propagation::Jaeger)
+        })
+        .map(|s| s.name.as_str())
+        .collect();
+    if !mismatched.is_empty() {
+        ctx.warn(
+            "propagation-mismatch",
+            format!(
+                "predictor {pname}: the executor sends b3 headers but {} read(s) only Jaeger headers, so each request makes separate traces; give the component a JAEGER_CONFIG_PATH file with propagation: b3, or run `{}`",
+                mismatched.join(", "),
+                ctx.command("enable", " --propagation jaeger")
+            ),
+        );
+    }
+    for comp in py {
+        match (exec.tracing, comp.tracing) {
+            (State::Off, State::On) => ctx.warn(
+                "executor-disabled",
+                format!(
+                    "predictor {pname}: {} is traced while the executor is disabled; every request starts a new trace at {} without the executor's span",
+                    comp.name, comp.name
+                ),
+            ),
+            (State::On, State::Off) => ctx.warn(
+                "component-not-traced",
+                format!(
+                    "predictor {pname}: the executor traces but {} does not; its spans will be missing from each trace",
+                    comp.name
+                ),
+            ),
+            _ => {}
+        }
     }
 }
 
@@ -505,12 +503,12 @@ fn summarize(predictors: &[PredictorStatus]) -> Summary {
 /// still says Git is the source of truth, so that gets a warning too.
 /// Plain client-side `kubectl apply` is left out: it only rewrites predictors when the manifest's
 /// predictors change, and then it replaces the whole list whoever owns it.
-pub fn competing_manager_warnings(obj: &Value, ours: &str) -> Vec<String> {
+pub fn competing_manager_warnings(obj: &Value, ours: &str) -> Vec<Warning> {
     let metadata = obj.get("metadata");
     let entries = metadata
         .and_then(|m| m.get("managedFields"))
         .and_then(Value::as_array);
-    let mut warnings: Vec<String> = entries
+    let mut warnings: Vec<Warning> = entries
         .into_iter()
         .flatten()
         .filter(|e| {
@@ -525,15 +523,15 @@ pub fn competing_manager_warnings(obj: &Value, ours: &str) -> Vec<String> {
         })
         .filter_map(|e| c::str_at(e, &["manager"]))
         .map(|m| {
-            format!("spec.predictors is also managed by '{m}'; its next sync or apply will revert tracing changes made with this plugin")
+            Warning::new("managed-by", format!("spec.predictors is also managed by '{m}'; its next sync or apply will revert tracing changes made with this plugin"))
         })
         .collect();
     let argo_tracked = metadata
         .and_then(|m| m.get("annotations"))
         .and_then(|a| a.get("argocd.argoproj.io/tracking-id"))
         .is_some();
-    if argo_tracked && !warnings.iter().any(|w| w.contains("'argocd")) {
-        warnings.push("tracked by Argo CD (annotation argocd.argoproj.io/tracking-id): it shows tracing changes as drift from Git, and a sync can put Git's version back; make the change in Git too".into());
+    if argo_tracked && !warnings.iter().any(|w| w.message.contains("'argocd")) {
+        warnings.push(Warning::new("argocd-tracked", "tracked by Argo CD (annotation argocd.argoproj.io/tracking-id): it shows tracing changes as drift from Git, and a sync can put Git's version back; make the change in Git too"));
     }
     warnings
 }
@@ -555,7 +553,10 @@ pub fn status(obj: &Value, field_manager: &str) -> DeploymentStatus {
     };
     let predictors: Vec<PredictorStatus> = match spec.get("predictors") {
         Some(Value::Array(ps)) if ps.is_empty() => {
-            ctx.warn("spec.predictors is empty; there is nothing to trace".into());
+            ctx.warn(
+                "malformed",
+                "spec.predictors is empty; there is nothing to trace".into(),
+            );
             Vec::new()
         }
         Some(Value::Array(ps)) => ps
@@ -563,7 +564,10 @@ pub fn status(obj: &Value, field_manager: &str) -> DeploymentStatus {
             .map(|p| predictor_status(spec, p, &mut ctx))
             .collect(),
         _ => {
-            ctx.warn("spec.predictors is missing or not a list; the object is malformed".into());
+            ctx.warn(
+                "malformed",
+                "spec.predictors is missing or not a list; the object is malformed".into(),
+            );
             Vec::new()
         }
     };
@@ -629,7 +633,7 @@ mod tests {
         let d = status(&obj, "kubectl-seldon-tracing");
         assert_eq!(states(&d), [State::Idle, State::Unknown]);
         assert!(
-            d.warnings.iter().any(|w| w.contains(
+            d.warnings.iter().any(|w| w.message.contains(
                 "graph node m has no implementation and no container named m in componentSpecs"
             )),
             "{:?}",
@@ -638,7 +642,10 @@ mod tests {
         let empty = json!({"metadata": {"name": "e"}, "spec": {"predictors": []}});
         assert_eq!(
             status(&empty, "kubectl-seldon-tracing").warnings,
-            ["spec.predictors is empty; there is nothing to trace"]
+            [Warning::new(
+                "malformed",
+                "spec.predictors is empty; there is nothing to trace"
+            )]
         );
     }
 
@@ -649,7 +656,7 @@ mod tests {
         }}});
         let w = competing_manager_warnings(&tracked, "kubectl-seldon-tracing");
         assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].starts_with("tracked by Argo CD"), "{w:?}");
+        assert!(w[0].message.starts_with("tracked by Argo CD"), "{w:?}");
         // Argo CD syncing with server-side apply is already named by its manager entry.
         let mut ssa = tracked.clone();
         ssa["metadata"]["managedFields"] = json!([{
@@ -658,7 +665,7 @@ mod tests {
         }]);
         let w = competing_manager_warnings(&ssa, "kubectl-seldon-tracing");
         assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].contains("'argocd-controller'"), "{w:?}");
+        assert!(w[0].message.contains("'argocd-controller'"), "{w:?}");
         let plain = json!({"metadata": {"name": "d", "annotations": {"team": "fraud"}}});
         assert!(competing_manager_warnings(&plain, "kubectl-seldon-tracing").is_empty());
     }
@@ -672,7 +679,7 @@ mod tests {
         assert!(
             d.warnings
                 .iter()
-                .any(|w| w.contains("samples nothing") && w.contains("enable d -n ns"))
+                .any(|w| w.code == "samples-nothing" && w.message.contains("enable d -n ns"))
         );
     }
 
@@ -708,11 +715,11 @@ mod tests {
         );
         assert_eq!(states(&d), [State::Unknown, State::Invalid]);
         assert_eq!(d.summary, Summary::Unknown);
-        assert!(
-            d.warnings
-                .iter()
-                .any(|w| w.contains("TRACING=\"true\" on m crashes the Python wrapper"))
-        );
+        assert!(d.warnings.iter().any(|w| {
+            w.code == "invalid-value"
+                && w.message
+                    .contains("m exits at start: TRACING=\"true\" is refused")
+        }));
     }
 
     #[test]
@@ -727,8 +734,8 @@ mod tests {
         assert!(
             d.warnings
                 .iter()
-                .any(|w| w.contains("traced while the executor is disabled"))
+                .any(|w| w.message.contains("traced while the executor is disabled"))
         );
-        assert!(d.warnings.iter().any(|w| w.contains("port 5775")));
+        assert!(d.warnings.iter().any(|w| w.message.contains("port 5775")));
     }
 }
