@@ -178,6 +178,9 @@ pub struct Runtime {
     pub sampling_url: Option<String>,
     /// Notes a careful reader wants (e.g. `B3` meaning Jaeger headers).
     pub notes: Vec<String>,
+    /// Whether requests through it carry a "sampled" decision on to the next node (true also
+    /// when its own spans cannot be delivered).
+    pub samples: bool,
 }
 
 fn refuse(env: &EffectiveEnv, var: &str, why: String) -> Verdict {
@@ -341,8 +344,11 @@ pub fn executor(env: &EffectiveEnv) -> Runtime {
         udp_port,
         sampling_url: None,
         notes,
+        samples: false,
     };
     rt.verdict = executor_verdict(env, &kind, param, sampling_url.as_deref(), udp_port);
+    rt.samples = rt.verdict == Verdict::On
+        || matches!(&rt.verdict, Verdict::Idle(why) if why.starts_with(UNDELIVERABLE));
     if matches!(kind.as_str(), "remote" | "")
         && !matches!(rt.verdict, Verdict::Invalid(_) | Verdict::Off)
     {
@@ -350,6 +356,14 @@ pub fn executor(env: &EffectiveEnv) -> Runtime {
             Some(sampling_url.unwrap_or_else(|| "http://127.0.0.1:5778/sampling".into()));
     }
     rt
+}
+
+const UNDELIVERABLE: &str = "spans cannot be sent";
+
+/// A URL the remote sampler can fetch: Go's HTTP client speaks only http and https.
+fn fetchable(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
 }
 
 fn executor_verdict(
@@ -405,7 +419,10 @@ fn executor_verdict(
         }
         "remote" | "" if param > 0.0 => Verdict::On,
         "remote" | "" => match sampling_url {
-            Some(_) => Verdict::On,
+            Some(url) if fetchable(url) => Verdict::On,
+            Some(url) => Verdict::Idle(format!(
+                "the remote sampler starts at rate 0 (JAEGER_SAMPLER_PARAM unset) and polls {url:?}, which is not an http:// or https:// URL, so every poll fails"
+            )),
             None => Verdict::Idle(
                 "the remote sampler starts at rate 0 (JAEGER_SAMPLER_PARAM unset) and polls http://127.0.0.1:5778/sampling, which only a Jaeger agent sidecar in the pod answers".into(),
             ),
@@ -434,7 +451,7 @@ fn executor_verdict(
                 );
             }
             return Verdict::Idle(format!(
-                "spans cannot be sent: JAEGER_AGENT_PORT {port} is not a UDP port"
+                "{UNDELIVERABLE}: JAEGER_AGENT_PORT {port} is not a UDP port"
             ));
         }
     }
@@ -512,6 +529,7 @@ pub fn python(env: &EffectiveEnv) -> Runtime {
         udp_port,
         sampling_url: None,
         notes,
+        samples: true,
     }
 }
 

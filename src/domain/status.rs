@@ -253,6 +253,7 @@ fn python_status(
     if verdict == Verdict::On
         && let Some(exec) = executor
         && matches!(exec.verdict, Verdict::Idle(_))
+        && !exec.samples
         && exec.propagation == rt.propagation
     {
         verdict = Verdict::Idle(

@@ -3,6 +3,7 @@
 
 mod commands;
 mod completion;
+mod conformance;
 mod control_plane;
 mod docs;
 mod errors;
