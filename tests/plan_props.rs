@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use kubectl_seldon_tracing::domain::plan::{AgentHost, Intent, plan};
 use kubectl_seldon_tracing::domain::sampler::Sampler;
+use kubectl_seldon_tracing::domain::status::{State, status};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -24,6 +25,26 @@ const NAMES: &[&str] = &[
 fn env_entry() -> impl Strategy<Value = Value> {
     let value = prop_oneof![
         "[a-z0-9.:]{0,8}".prop_map(|v| json!({"value": v})),
+        // Values the real clients refuse or that make them sample nothing.
+        prop::sample::select(
+            &[
+                " true",
+                "1 ",
+                "const",
+                "CONST",
+                "0",
+                "-1",
+                "2",
+                "abc",
+                "99999",
+                "",
+                "host:6831",
+                "probabilistic",
+                "true",
+                "1e400"
+            ][..]
+        )
+        .prop_map(|v| json!({"value": v})),
         Just(json!({"valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}})),
         Just(json!({"valueFrom": {"configMapKeyRef": {"name": "jaeger", "key": "host"}}})),
     ];
@@ -258,6 +279,35 @@ proptest! {
         prop_assert_eq!(&again["spec"], &enabled["spec"]);
         let disabled_twice = plan(&applied(&enabled, &Intent::Disable), &Intent::Disable, &[]).expect("plan");
         prop_assert!(disabled_twice.changes.is_empty());
+    }
+
+    #[test]
+    fn after_enable_every_switchable_component_traces(obj in deployment(), i in intent()) {
+        let st = status(&applied(&obj, &i), "kubectl-seldon-tracing");
+        for c in st.predictors.iter().flat_map(|p| &p.components).filter(|c| c.propagation.is_some()) {
+            let ok = match c.tracing {
+                State::On => true,
+                // A sampler from a ConfigMap is the user's to change; status says so.
+                State::Unknown => c.reason.as_deref().is_some_and(|r| r.contains("comes from")),
+                // JAEGER_ENDPOINT is not a variable enable writes (yet); status names it.
+                State::Invalid => c.reason.as_deref().is_some_and(|r| r.starts_with("JAEGER_ENDPOINT=")),
+                _ => false,
+            };
+            prop_assert!(ok, "{} is {:?} after enable ({:?})", c.name, c.tracing, c.reason);
+        }
+    }
+
+    #[test]
+    fn after_disable_nothing_traces(obj in deployment(), i in intent()) {
+        let off = applied(&applied(&obj, &i), &Intent::Disable);
+        let st = status(&off, "kubectl-seldon-tracing");
+        for c in st.predictors.iter().flat_map(|p| &p.components) {
+            prop_assert!(c.tracing != State::On, "{} is on after disable", c.name);
+        }
+        let st = status(&applied(&obj, &Intent::Disable), "kubectl-seldon-tracing");
+        for c in st.predictors.iter().flat_map(|p| &p.components) {
+            prop_assert!(c.tracing != State::On, "{} is on after disable", c.name);
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::components::{self as c, Kind};
 use super::env::{self, EnvEdit};
+use super::runtime::{self, EffectiveEnv, Runtime, Verdict};
 use super::sampler::Sampler;
 use super::warning::Warning;
 
@@ -184,7 +185,77 @@ fn executor_edits(spec: &Value, p: &Value, intent: &Intent) -> Vec<(&'static str
         Intent::Disable => edits.push(("JAEGER_DISABLED", EnvEdit::Set("true".into()))),
         Intent::Sampler(s) => edits.extend(sampler_edits(s)),
     }
+    if !matches!(intent, Intent::Sampler(_)) {
+        repair(spec, p, intent, &mut edits);
+    }
     edits
+}
+
+/// What the executor would do with `edits` applied on top of what it gets now.
+fn simulate(spec: &Value, p: &Value, edits: &[(&'static str, EnvEdit)]) -> Runtime {
+    let mut trial = p.clone();
+    let mut list = trial
+        .get("svcOrchSpec")
+        .and_then(|s| s.get("env"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    for (var, edit) in edits {
+        let _ = env::apply(&mut list, var, edit);
+    }
+    if let Some(obj) = trial.as_object_mut() {
+        obj.insert("svcOrchSpec".into(), json!({"env": list}));
+    }
+    runtime::executor(&EffectiveEnv::executor(spec, &trial))
+}
+
+/// Keeps replacing the values this plugin owns until the real client would do what the intent
+/// says: `enable` ends `on` (a sampler that samples nothing becomes const:1, a value the client
+/// refuses is replaced, a port spans cannot go to becomes 6831), `disable` ends `off` (FromEnv
+/// still parses every value of a disabled executor). Values it does not own are left for the
+/// user, and status names them.
+fn repair(spec: &Value, p: &Value, intent: &Intent, edits: &mut Vec<(&'static str, EnvEdit)>) {
+    let enable = matches!(intent, Intent::Enable { .. });
+    for _ in 0..6 {
+        let rt = simulate(spec, p, edits);
+        let fix: Vec<(&'static str, EnvEdit)> = match &rt.verdict {
+            Verdict::Idle(_) if enable && rt.samples => {
+                vec![(
+                    "JAEGER_AGENT_PORT",
+                    EnvEdit::Set(DEFAULT_AGENT_PORT.to_string()),
+                )]
+            }
+            Verdict::Idle(_) if enable => sampler_edits(&Sampler::const_on()),
+            Verdict::Invalid(r) => match r.var.as_str() {
+                "JAEGER_SAMPLER_TYPE" | "JAEGER_SAMPLER_PARAM" if enable => {
+                    sampler_edits(&Sampler::const_on())
+                }
+                "JAEGER_SAMPLER_PARAM" => vec![("JAEGER_SAMPLER_PARAM", EnvEdit::Remove)],
+                "JAEGER_AGENT_PORT" => {
+                    vec![(
+                        "JAEGER_AGENT_PORT",
+                        EnvEdit::Set(DEFAULT_AGENT_PORT.to_string()),
+                    )]
+                }
+                "JAEGER_AGENT_HOST" => vec![("JAEGER_AGENT_HOST", EnvEdit::FromNodeIp)],
+                "JAEGER_DISABLED" => vec![(
+                    "JAEGER_DISABLED",
+                    EnvEdit::Set(if enable { "false" } else { "true" }.into()),
+                )],
+                _ => return,
+            },
+            _ => return,
+        };
+        let before = edits.clone();
+        for (var, edit) in fix {
+            match edits.iter_mut().find(|(v, _)| *v == var) {
+                Some(slot) => slot.1 = edit,
+                None => edits.push((var, edit)),
+            }
+        }
+        if *edits == before {
+            return;
+        }
+    }
 }
 
 fn component_edits(env: Option<&Value>, intent: &Intent) -> Vec<(&'static str, EnvEdit)> {
