@@ -449,9 +449,8 @@ fn warn_joins(pname: &str, components: &[ComponentStatus], ctx: &mut Ctx) {
         ctx.warn(
             "propagation-mismatch",
             format!(
-                "predictor {pname}: the executor sends b3 headers but {} read(s) only Jaeger headers, so each request makes separate traces; give the component a JAEGER_CONFIG_PATH file with propagation: b3, or run `{}`",
+                "predictor {pname}: the executor sends b3 headers but {} read(s) only Jaeger headers, so each request makes separate traces; give the component a JAEGER_CONFIG_PATH file with propagation: b3, or remove JAEGER_TRACE_PROPAGATION_TYPE from the executor (svcOrchSpec.env or the seldon.io/engine-jaeger-trace-propagation-type annotation)",
                 mismatched.join(", "),
-                ctx.command("enable", " --propagation jaeger")
             ),
         );
     }

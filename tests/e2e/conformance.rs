@@ -166,7 +166,13 @@ fn harness_bin() -> PathBuf {
 fn terminate(child: &mut Child, group: bool) {
     let pid = child.id().to_string();
     let target = if group { format!("-{pid}") } else { pid };
-    let _ = Command::new("kill").args(["-TERM", "--", &target]).status();
+    let kill = |sig: &str| {
+        Command::new("kill")
+            .args([sig, "--", &target])
+            .stderr(Stdio::null())
+            .status()
+    };
+    let _ = kill("-TERM");
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         if child.try_wait().ok().flatten().is_some() {
@@ -174,7 +180,7 @@ fn terminate(child: &mut Child, group: bool) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let _ = Command::new("kill").args(["-KILL", "--", &target]).status();
+    let _ = kill("-KILL");
     let _ = child.wait();
 }
 
