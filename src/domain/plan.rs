@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::components::{self as c, Kind};
 use super::env::{self, EnvEdit};
+use super::goparse;
 use super::runtime::{self, EffectiveEnv, Runtime, Verdict};
 use super::sampler::Sampler;
 use super::warning::Warning;
@@ -151,9 +152,8 @@ fn sampler_edits(s: &Sampler) -> Vec<(&'static str, EnvEdit)> {
 /// The executor's edits: its env wins over `seldon.io/engine-*` annotations, so a value set only
 /// by annotation counts as present, and "off" set by annotation is overridden in env.
 fn executor_edits(spec: &Value, p: &Value, intent: &Intent) -> Vec<(&'static str, EnvEdit)> {
-    let svc_env = p.get("svcOrchSpec").and_then(|s| s.get("env"));
-    let present =
-        |v: &str| env::get(svc_env, v).is_some() || c::engine_annotation(spec, v).is_some();
+    let effective = EffectiveEnv::executor(spec, p);
+    let present = |v: &str| effective.get(v).is_some();
     let mut edits = Vec::new();
     match intent {
         Intent::Enable {
@@ -161,9 +161,8 @@ fn executor_edits(spec: &Value, p: &Value, intent: &Intent) -> Vec<(&'static str
             agent_host,
             agent_port,
         } => {
-            let annotation_off = c::engine_annotation(spec, "JAEGER_DISABLED").is_some_and(|v| {
-                !matches!(v.trim(), "0" | "f" | "F" | "false" | "FALSE" | "False")
-            });
+            let annotation_off = c::engine_annotation(spec, "JAEGER_DISABLED")
+                .is_some_and(|v| goparse::parse_bool(v) != Ok(false));
             let off = if annotation_off {
                 EnvEdit::Set("false".into())
             } else {
