@@ -73,7 +73,7 @@ pub enum Command {
     Status(StatusArgs),
     /// Turn tracing on (executor and Python components)
     #[command(
-        after_help = "Examples:\n  kubectl seldon-tracing enable iris\n  kubectl seldon-tracing enable iris --agent-host jaeger-agent.tracing --sampler const:1\n  kubectl seldon-tracing enable --all -n models --dry-run=server\n  kubectl seldon-tracing enable churn --predictor canary"
+        after_help = "Examples:\n  kubectl seldon-tracing enable iris\n  kubectl seldon-tracing enable iris --agent-host jaeger-agent.tracing --sampler const:1\n  kubectl seldon-tracing enable --all -n models --dry-run=server\n  kubectl seldon-tracing enable churn --predictor canary\n  kubectl seldon-tracing enable iris --collector-endpoint http://collector.tracing:14268/api/traces\n  kubectl seldon-tracing enable iris --propagation b3"
     )]
     Enable(EnableArgs),
     /// Turn tracing off, keeping the other tracing settings for a later enable
@@ -177,8 +177,20 @@ pub struct EnableArgs {
     /// Agent UDP port (default: keep the current one, else 6831)
     #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub agent_port: Option<u16>,
+    /// Trace headers of the executor: jaeger (uber-trace-id, the default) or b3 (X-B3-*). Python components read Jaeger headers unless their JAEGER_CONFIG_PATH file says `propagation: b3`
+    #[arg(long, value_enum, value_name = "HEADERS")]
+    pub propagation: Option<Headers>,
+    /// Send the executor's spans to a Jaeger collector over HTTP (JAEGER_ENDPOINT) instead of the agent, e.g. http://jaeger-collector.tracing:14268/api/traces; Python components keep the agent. --agent-host/--agent-port without it switch the executor back to the agent
+    #[arg(long, value_name = "URL", value_parser = parse_collector)]
+    pub collector_endpoint: Option<String>,
     #[command(flatten)]
     pub mutation: Mutation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Headers {
+    Jaeger,
+    B3,
 }
 
 #[derive(Debug, Args)]
@@ -244,6 +256,22 @@ fn parse_host(s: &str) -> Result<String, String> {
     }
 }
 
+/// A collector URL the executor's client accepts (`url.ParseRequestURI`, as `FromEnv` checks
+/// `JAEGER_ENDPOINT`) and can post spans to (http or https).
+fn parse_collector(s: &str) -> Result<String, String> {
+    let example = "e.g. http://jaeger-collector.tracing:14268/api/traces";
+    crate::domain::goparse::parse_request_uri(s)
+        .map_err(|why| format!("'{s}' is refused by the Jaeger client ({why}); {example}"))?;
+    let (scheme, rest) = s.split_once("://").unwrap_or(("", ""));
+    let web = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
+    match rest.split(['/', '?']).next() {
+        Some(host) if web && !host.is_empty() => Ok(s.to_string()),
+        _ => Err(format!(
+            "'{s}' is not an http(s) URL the executor can post spans to; {example}"
+        )),
+    }
+}
+
 /// kubectl's --request-timeout: a bare number of seconds or a duration like 500ms, 10s, 1m, 1h.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let bad = || format!("'{s}' is not a duration (e.g. 0, 30, 10s, 1m)");
@@ -303,6 +331,22 @@ mod tests {
         assert!(parse_host("10.0.0.5").is_ok());
         assert!(parse_host("jaeger agent").is_err());
         assert!(parse_host("http://jaeger").is_err());
+    }
+
+    #[test]
+    fn collector_endpoints_are_http_urls_the_client_accepts() {
+        assert!(parse_collector("http://jaeger-collector.tracing:14268/api/traces").is_ok());
+        assert!(parse_collector("HTTPS://collector/api/traces").is_ok());
+        for bad in [
+            "jaeger-collector:14268/api/traces",
+            "udp://jaeger:6831",
+            "http://",
+            " http://jaeger:14268/api/traces",
+            "http://jaeger:14268/api/%zz",
+            "",
+        ] {
+            assert!(parse_collector(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -4,8 +4,10 @@
 use std::collections::BTreeSet;
 
 use kubectl_seldon_tracing::domain::plan::{AgentHost, Intent, plan};
+use kubectl_seldon_tracing::domain::runtime::Propagation;
 use kubectl_seldon_tracing::domain::sampler::Sampler;
 use kubectl_seldon_tracing::domain::status::{State, status};
+use kubectl_seldon_tracing::domain::warning::Warning;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -17,6 +19,7 @@ const NAMES: &[&str] = &[
     "JAEGER_SAMPLER_PARAM",
     "JAEGER_DISABLED",
     "JAEGER_ENDPOINT",
+    "JAEGER_TRACE_PROPAGATION_TYPE",
     "KAFKA_BROKER",
     "LOG_LEVEL",
     "DB_URL",
@@ -41,7 +44,11 @@ fn env_entry() -> impl Strategy<Value = Value> {
                 "host:6831",
                 "probabilistic",
                 "true",
-                "1e400"
+                "1e400",
+                "b3",
+                "B3",
+                "http://collector:14268/api/traces",
+                "collector:14268"
             ][..]
         )
         .prop_map(|v| json!({"value": v})),
@@ -154,10 +161,21 @@ fn deployment() -> impl Strategy<Value = Value> {
                 "seldon.io/engine-jaeger-disabled",
                 "seldon.io/engine-jaeger-sampler-type",
                 "seldon.io/engine-jaeger-agent-host",
+                "seldon.io/engine-jaeger-trace-propagation-type",
+                "seldon.io/engine-jaeger-endpoint",
                 "team",
             ][..],
         ),
-        prop::sample::select(&["true", "false", "const", "agent"][..]),
+        prop::sample::select(
+            &[
+                "true",
+                "false",
+                "const",
+                "agent",
+                "b3",
+                "http://c/api/traces",
+            ][..],
+        ),
         0..3,
     );
     (predictor(0), prop::option::of(predictor(1)), annotations).prop_map(|(a, b, ann)| {
@@ -188,11 +206,20 @@ fn intent() -> impl Strategy<Value = Intent> {
         Just(AgentHost::Literal("jaeger-agent".into()))
     ]);
     let port = prop::option::of(prop::sample::select(&[6831u16, 6832][..]));
-    (sampler, host, port).prop_map(|(s, agent_host, agent_port)| Intent::Enable {
-        sampler: s.map(|s| s.parse::<Sampler>().expect("valid sampler")),
-        agent_host,
-        agent_port,
-    })
+    let propagation = prop::option::of(prop_oneof![
+        Just(Propagation::B3),
+        Just(Propagation::Jaeger)
+    ]);
+    let collector = prop::option::of(Just("http://jaeger-collector:14268/api/traces".to_string()));
+    (sampler, host, port, propagation, collector).prop_map(
+        |(s, agent_host, agent_port, propagation, collector)| Intent::Enable {
+            sampler: s.map(|s| s.parse::<Sampler>().expect("valid sampler")),
+            agent_host,
+            agent_port,
+            propagation,
+            collector,
+        },
+    )
 }
 
 /// The object after a planned change was stored.
@@ -298,6 +325,22 @@ proptest! {
     }
 
     #[test]
+    fn enable_puts_the_executor_on_the_asked_headers_and_destination(obj in deployment(), i in intent()) {
+        let Intent::Enable { propagation, collector, agent_host, agent_port, .. } = &i else { unreachable!() };
+        let st = status(&applied(&obj, &i), "kubectl-seldon-tracing");
+        for c in st.predictors.iter().flat_map(|p| &p.components).filter(|c| c.name == "executor") {
+            if let Some(want) = propagation {
+                prop_assert_eq!(c.propagation, Some(*want));
+            }
+            if let Some(url) = collector {
+                prop_assert_eq!(&c.agent.value, &format!("collector {url}"));
+            } else if agent_host.is_some() || agent_port.is_some() {
+                prop_assert!(!c.agent.value.starts_with("collector"), "{:?}", c.agent);
+            }
+        }
+    }
+
+    #[test]
     fn after_disable_nothing_traces(obj in deployment(), i in intent()) {
         let off = applied(&applied(&obj, &i), &Intent::Disable);
         let st = status(&off, "kubectl-seldon-tracing");
@@ -356,7 +399,7 @@ fn malformed_objects_are_reported_not_crashed_on() {
     assert!(
         p.warnings
             .iter()
-            .any(|w| w.message.contains("has no graph")),
+            .any(|w| matches!(w, Warning::NoGraph { planned: true, .. })),
         "{:?}",
         p.warnings
     );

@@ -9,11 +9,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
 use crate::cli::{
-    DisableArgs, DryRun, EnableArgs, Mutation, Output, SamplerArgs, Targets, parse_name,
+    DisableArgs, DryRun, EnableArgs, Headers, Mutation, Output, SamplerArgs, Targets, parse_name,
 };
 use crate::cluster::{Applied, Cluster, Query};
 use crate::domain::components::str_at;
 use crate::domain::plan::{AgentHost, Intent, Plan, plan};
+use crate::domain::runtime::Propagation;
 use crate::domain::sampler::{Sampler, SamplerKind};
 use crate::domain::status::{competing_manager_warnings, status};
 use crate::error::{Error, Result};
@@ -51,6 +52,11 @@ pub async fn enable(ctx: &Ctx, a: EnableArgs) -> Result<i32> {
         sampler: a.sampler,
         agent_host,
         agent_port: a.agent_port,
+        propagation: a.propagation.map(|h| match h {
+            Headers::Jaeger => Propagation::Jaeger,
+            Headers::B3 => Propagation::B3,
+        }),
+        collector: a.collector_endpoint,
     };
     mutate(ctx, &a.targets, &a.mutation, intent, ask).await
 }

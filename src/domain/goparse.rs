@@ -41,8 +41,8 @@ pub fn parse_float(s: &str) -> Result<f64, String> {
         "nan" if body.len() == s.len() => return Ok(f64::NAN),
         _ => {}
     }
-    if lower.starts_with("0x") {
-        return parse_hex_float(&lower[2..])
+    if let Some(hex) = lower.strip_prefix("0x") {
+        return parse_hex_float(hex)
             .map(|v| sign * v)
             .or_else(|_| bad());
     }

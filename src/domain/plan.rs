@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::components::{self as c, Kind};
 use super::env::{self, EnvEdit};
 use super::goparse;
-use super::runtime::{self, EffectiveEnv, Runtime, Verdict};
+use super::runtime::{self, EffectiveEnv, Propagation, Runtime, Verdict};
 use super::sampler::Sampler;
 use super::warning::Warning;
 
@@ -26,6 +26,11 @@ pub enum Intent {
         sampler: Option<Sampler>,
         agent_host: Option<AgentHost>,
         agent_port: Option<u16>,
+        /// Trace headers the executor reads and writes (`JAEGER_TRACE_PROPAGATION_TYPE`).
+        propagation: Option<Propagation>,
+        /// The executor's HTTP collector (`JAEGER_ENDPOINT`), already validated as the client
+        /// validates it.
+        collector: Option<String>,
     },
     Disable,
     Sampler(Sampler),
@@ -149,6 +154,16 @@ fn sampler_edits(s: &Sampler) -> Vec<(&'static str, EnvEdit)> {
     ]
 }
 
+/// Takes `var` out of the executor's effective env: removed from env, or, when a
+/// `seldon.io/engine-*` annotation would then supply it, set in env (which wins) to `neutral`.
+fn unset(spec: &Value, var: &str, neutral: &str) -> EnvEdit {
+    if c::engine_annotation(spec, var).is_some() {
+        EnvEdit::Set(neutral.into())
+    } else {
+        EnvEdit::Remove
+    }
+}
+
 /// The executor's edits: its env wins over `seldon.io/engine-*` annotations, so a value set only
 /// by annotation counts as present, and "off" set by annotation is overridden in env.
 fn executor_edits(spec: &Value, p: &Value, intent: &Intent) -> Vec<(&'static str, EnvEdit)> {
@@ -160,6 +175,8 @@ fn executor_edits(spec: &Value, p: &Value, intent: &Intent) -> Vec<(&'static str
             sampler,
             agent_host,
             agent_port,
+            propagation,
+            collector,
         } => {
             let annotation_off = c::engine_annotation(spec, "JAEGER_DISABLED")
                 .is_some_and(|v| goparse::parse_bool(v) != Ok(false));
@@ -169,11 +186,40 @@ fn executor_edits(spec: &Value, p: &Value, intent: &Intent) -> Vec<(&'static str
                 EnvEdit::Remove
             };
             edits.push(("JAEGER_DISABLED", off));
-            if let Some(e) = host_edit(agent_host, present("JAEGER_AGENT_HOST")) {
-                edits.push(("JAEGER_AGENT_HOST", e));
+            // FromEnv prefers a non-empty JAEGER_ENDPOINT to the agent: asking for an agent
+            // host or port means spans go to the agent again.
+            let has_endpoint = effective
+                .get("JAEGER_ENDPOINT")
+                .is_some_and(|v| v.value.literal() != Some(""));
+            let wants_agent = agent_host.is_some() || agent_port.is_some();
+            let to_collector = match collector {
+                Some(url) => {
+                    edits.push(("JAEGER_ENDPOINT", EnvEdit::Set(url.clone())));
+                    true
+                }
+                None if has_endpoint && wants_agent => {
+                    edits.push(("JAEGER_ENDPOINT", unset(spec, "JAEGER_ENDPOINT", "")));
+                    false
+                }
+                None => has_endpoint,
+            };
+            if !to_collector {
+                if let Some(e) = host_edit(agent_host, present("JAEGER_AGENT_HOST")) {
+                    edits.push(("JAEGER_AGENT_HOST", e));
+                }
+                if let Some(e) = port_edit(*agent_port, present("JAEGER_AGENT_PORT")) {
+                    edits.push(("JAEGER_AGENT_PORT", e));
+                }
             }
-            if let Some(e) = port_edit(*agent_port, present("JAEGER_AGENT_PORT")) {
-                edits.push(("JAEGER_AGENT_PORT", e));
+            match propagation {
+                Some(Propagation::B3) => {
+                    edits.push(("JAEGER_TRACE_PROPAGATION_TYPE", EnvEdit::Set("b3".into())))
+                }
+                Some(_) => edits.push((
+                    "JAEGER_TRACE_PROPAGATION_TYPE",
+                    unset(spec, "JAEGER_TRACE_PROPAGATION_TYPE", "jaeger"),
+                )),
+                None => {}
             }
             match sampler {
                 Some(s) => edits.extend(sampler_edits(s)),
@@ -357,19 +403,26 @@ pub fn plan(obj: &Value, intent: &Intent, only: &[String]) -> Result<Plan, Strin
                 &mut changes,
             )?;
         } else if matches!(intent, Intent::Sampler(_)) {
-            warnings.push(Warning::new("no-engine", format!(
-                "predictor {pname} has no executor (seldon.io/no-engine): the sampler applies only to the executor, so nothing changes there"
-            )));
+            warnings.push(Warning::NoEngine {
+                predictor: pname.into(),
+                sampler: true,
+            });
         }
         if p.get("graph").is_none_or(|g| !g.is_object()) {
-            warnings.push(Warning::new(
-                "malformed",
-                format!("predictor {pname} has no graph: only its executor was planned"),
-            ));
+            warnings.push(Warning::NoGraph {
+                predictor: pname.into(),
+                planned: true,
+            });
         }
+        let mut jaeger_headers = Vec::new();
         for node in c::nodes(spec, p) {
             if !node.kind.is_python() {
                 continue;
+            }
+            let own =
+                EffectiveEnv::container(node.container.and_then(|at| c::container_env(p, at)));
+            if runtime::python(&own).propagation == Propagation::Jaeger {
+                jaeger_headers.push(node.name.clone());
             }
             match node.container {
                 Some(pos) => {
@@ -396,6 +449,18 @@ pub fn plan(obj: &Value, intent: &Intent, only: &[String]) -> Result<Plan, Strin
                 }
                 None => {}
             }
+        }
+        if let Intent::Enable {
+            propagation: Some(Propagation::B3),
+            ..
+        } = intent
+            && c::has_engine(p)
+            && !jaeger_headers.is_empty()
+        {
+            warnings.push(Warning::PythonNeedsConfigFile {
+                predictor: pname.into(),
+                components: jaeger_headers,
+            });
         }
     }
     Ok(Plan {

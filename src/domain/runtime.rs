@@ -164,6 +164,15 @@ pub enum Propagation {
     FromFile,
 }
 
+/// A value the client accepts but reads differently than it looks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Note {
+    /// `JAEGER_TRACE_PROPAGATION_TYPE` like `B3` or ` b3`: the executor uses Jaeger headers.
+    NotExactlyB3(String),
+    /// A `JAEGER_AGENT_PORT` Python's `int()` refuses: the Python client sends to 6831.
+    PortNotANumber(String),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Runtime {
     pub verdict: Verdict,
@@ -176,8 +185,8 @@ pub struct Runtime {
     pub udp_port: Option<i64>,
     /// The URL a remote sampler polls, when one is in effect.
     pub sampling_url: Option<String>,
-    /// Notes a careful reader wants (e.g. `B3` meaning Jaeger headers).
-    pub notes: Vec<String>,
+    /// Values the client reads differently than a reader would guess.
+    pub notes: Vec<Note>,
     /// Whether requests through it carry a "sampled" decision on to the next node (true also
     /// when its own spans cannot be delivered).
     pub samples: bool,
@@ -295,9 +304,7 @@ pub fn executor(env: &EffectiveEnv) -> Runtime {
         Some("b3") => Propagation::B3,
         Some(other) => {
             if other.eq_ignore_ascii_case("b3") || other.trim() == "b3" {
-                notes.push(format!(
-                    "JAEGER_TRACE_PROPAGATION_TYPE={other:?} is not exactly \"b3\", so the executor uses Jaeger headers"
-                ));
+                notes.push(Note::NotExactlyB3(other.to_string()));
             }
             Propagation::Jaeger
         }
@@ -496,9 +503,7 @@ pub fn python(env: &EffectiveEnv) -> Runtime {
                 Some(EnvValue::Literal(p)) => match goparse::python_int(p) {
                     Ok(n) => (n.to_string(), i64::try_from(n).ok()),
                     Err(_) => {
-                        notes.push(format!(
-                            "JAEGER_AGENT_PORT {p:?} is not a number, so the Python client sends to its default port 6831"
-                        ));
+                        notes.push(Note::PortNotANumber(p.clone()));
                         ("6831".to_string(), Some(6831))
                     }
                 },

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::components::{self as c, Kind};
 use super::env;
-use super::runtime::{self, EffectiveEnv, Propagation, Runtime, Verdict};
-use super::warning::Warning;
+use super::runtime::{self, EffectiveEnv, Note, Propagation, Runtime, Verdict};
+use super::warning::{Component, Warning};
 
 pub use super::runtime::Source;
 
@@ -140,12 +140,10 @@ impl Ctx<'_> {
         )
     }
 
-    fn warn(&mut self, code: &'static str, msg: String) {
-        self.warnings.push(Warning::new(code, msg));
+    fn warn(&mut self, w: Warning) {
+        self.warnings.push(w);
     }
 }
-
-const PORT_5775: &str = "sends spans to port 5775, Jaeger's deprecated zipkin-compact port that Jaeger v2 and OpenTelemetry collectors do not open; use --agent-port 6831";
 
 /// The state a verdict shows as, and the reason beside it.
 fn state_of(v: &Verdict) -> (State, Option<String>) {
@@ -168,51 +166,50 @@ fn executor_status(spec: &Value, p: &Value, rt: &Runtime, ctx: &mut Ctx) -> Comp
     let tracing_source = env
         .get("JAEGER_DISABLED")
         .map_or(Source::Default, |v| v.source);
+    let predictor = pname.to_string();
     match &rt.verdict {
-        Verdict::Invalid(r) => ctx.warn(
-            "invalid-value",
-            format!(
-                "predictor {pname}: the executor exits at start: {}={:?} is refused ({}); fix it with `{}`",
-                r.var,
-                r.value,
-                r.why,
-                ctx.command("enable", "")
-            ),
-        ),
-        Verdict::Idle(why) => ctx.warn(
-            "samples-nothing",
-            format!(
-                "predictor {pname}: the executor records no spans: {why}; run `{}`",
-                ctx.command("enable", "")
-            ),
-        ),
-        Verdict::Unknown(why) => ctx.warn(
-            "unknown-value",
-            format!("predictor {pname}: the executor's tracing is known only at run time: {why}"),
-        ),
+        Verdict::Invalid(r) => ctx.warn(Warning::InvalidValue {
+            predictor: predictor.clone(),
+            component: Component::Executor,
+            refusal: r.clone(),
+            fix: Some(ctx.command("enable", "")),
+        }),
+        Verdict::Idle(why) => ctx.warn(Warning::SamplesNothing {
+            predictor: predictor.clone(),
+            why: why.clone(),
+            fix: ctx.command("enable", ""),
+        }),
+        Verdict::Unknown(why) => ctx.warn(Warning::UnknownValue {
+            predictor: predictor.clone(),
+            component: Component::Executor,
+            why: why.clone(),
+        }),
         _ => {}
     }
     if env::get(p.get("svcOrchSpec").and_then(|s| s.get("env")), "TRACING").is_some() {
-        ctx.warn(
-            "tracing-ignored",
-            format!("predictor {pname}: TRACING on the executor is ignored; it is switched off only by JAEGER_DISABLED=true"),
-        );
+        ctx.warn(Warning::TracingIgnored {
+            predictor: predictor.clone(),
+        });
     }
     let live = matches!(rt.verdict, Verdict::On);
     if live && rt.udp_port == Some(5775) {
-        ctx.warn(
-            "port-5775",
-            format!("predictor {pname}: executor {PORT_5775}"),
-        );
+        ctx.warn(Warning::Port5775 {
+            predictor: predictor.clone(),
+            component: Component::Executor,
+        });
     }
     if live && rt.propagation == Propagation::B3 {
-        ctx.warn(
-            "b3-self-parent",
-            format!("predictor {pname}: with b3 propagation the executor's root span shows as a child of itself in Jaeger (Seldon Core issue #3889)"),
-        );
+        ctx.warn(Warning::B3SelfParent {
+            predictor: predictor.clone(),
+        });
     }
     for note in &rt.notes {
-        ctx.warn("propagation-not-b3", format!("predictor {pname}: {note}"));
+        if let Note::NotExactlyB3(value) = note {
+            ctx.warn(Warning::PropagationNotB3 {
+                predictor: predictor.clone(),
+                value: value.clone(),
+            });
+        }
     }
     if live
         && env
@@ -220,10 +217,10 @@ fn executor_status(spec: &Value, p: &Value, rt: &Runtime, ctx: &mut Ctx) -> Comp
             .is_none_or(|v| v.value.literal() == Some(""))
         && let Some(url) = &rt.sampling_url
     {
-        ctx.warn(
-            "remote-sampling",
-            format!("predictor {pname}: the executor samples nothing until its first poll of {url} (every JAEGER_SAMPLER_REFRESH_INTERVAL, default 1m) returns a rate; only a Jaeger v1 agent or collector answers in a form it reads (Jaeger v2 does not)"),
-        );
+        ctx.warn(Warning::RemoteSampling {
+            predictor,
+            url: url.clone(),
+        });
     }
     ComponentStatus {
         name: "executor".into(),
@@ -262,43 +259,42 @@ fn python_status(
     }
     let (tracing, reason) = state_of(&verdict);
     let tracing_source = env.get("TRACING").map_or(Source::Default, |v| v.source);
+    let predictor = pname.to_string();
+    let me = || Component::Python(node.name.clone());
     match &verdict {
-        Verdict::Invalid(r) => ctx.warn(
-            "invalid-value",
-            format!(
-                "predictor {pname}: {} exits at start: {}={:?} is refused ({}); use 1 or 0",
-                node.name, r.var, r.value, r.why
-            ),
-        ),
-        Verdict::Unknown(why) => ctx.warn(
-            "unknown-value",
-            format!(
-                "predictor {pname}: the tracing of {} is known only at run time: {why}",
-                node.name
-            ),
-        ),
+        Verdict::Invalid(r) => ctx.warn(Warning::InvalidValue {
+            predictor: predictor.clone(),
+            component: me(),
+            refusal: r.clone(),
+            fix: None,
+        }),
+        Verdict::Unknown(why) => ctx.warn(Warning::UnknownValue {
+            predictor: predictor.clone(),
+            component: me(),
+            why: why.clone(),
+        }),
         _ => {}
     }
     if tracing == State::On && rt.udp_port == Some(5775) {
-        ctx.warn(
-            "port-5775",
-            format!("predictor {pname}: {} {PORT_5775}", node.name),
-        );
+        ctx.warn(Warning::Port5775 {
+            predictor: predictor.clone(),
+            component: me(),
+        });
     }
     for note in &rt.notes {
-        ctx.warn(
-            "python-port-fallback",
-            format!("predictor {pname}: {}: {note}", node.name),
-        );
+        if let Note::PortNotANumber(value) = note {
+            ctx.warn(Warning::PythonPortFallback {
+                predictor: predictor.clone(),
+                component: node.name.clone(),
+                value: value.clone(),
+            });
+        }
     }
     if env.get("JAEGER_SAMPLER_TYPE").is_some() || env.get("JAEGER_SAMPLER_PARAM").is_some() {
-        ctx.warn(
-            "sampler-ignored",
-            format!(
-                "predictor {pname}: JAEGER_SAMPLER_* on {} is ignored (Python components read a sampler only from the file named by JAEGER_CONFIG_PATH)",
-                node.name
-            ),
-        );
+        ctx.warn(Warning::SamplerIgnored {
+            predictor,
+            component: node.name.clone(),
+        });
     }
     ComponentStatus {
         name: node.name.clone(),
@@ -353,21 +349,17 @@ fn warn_unnamed(p: &Value, ctx: &mut Ctx) {
     }
     for (place, list) in lists {
         if list.is_some_and(|l| !l.is_null() && !l.is_array()) {
-            ctx.warn(
-                "env-not-list",
-                format!(
-                    "predictor {pname}: env of {place} is not a list; fix it with kubectl edit"
-                ),
-            );
+            ctx.warn(Warning::EnvNotList {
+                predictor: pname.to_string(),
+                place: place.clone(),
+            });
         }
         for i in env::unnamed_entries(list) {
-            ctx.warn(
-                "unnamed-env",
-                format!(
-                    "predictor {pname}: env entry #{} of {place} has no name (kept as it is)",
-                    i + 1
-                ),
-            );
+            ctx.warn(Warning::UnnamedEnv {
+                predictor: pname.to_string(),
+                place: place.clone(),
+                index: i + 1,
+            });
         }
     }
 }
@@ -380,29 +372,26 @@ fn predictor_status(spec: &Value, p: &Value, ctx: &mut Ctx) -> PredictorStatus {
     if let Some(rt) = &exec_rt {
         components.push(executor_status(spec, p, rt, ctx));
     } else {
-        ctx.warn(
-            "no-engine",
-            format!("predictor {pname}: no executor (seldon.io/no-engine): each component's own sampler decides"),
-        );
+        ctx.warn(Warning::NoEngine {
+            predictor: pname.clone(),
+            sampler: false,
+        });
     }
     if p.get("graph").is_none_or(|g| !g.is_object()) {
-        ctx.warn(
-            "malformed",
-            format!("predictor {pname}: has no graph; the object is malformed and only its executor is shown"),
-        );
+        ctx.warn(Warning::NoGraph {
+            predictor: pname.clone(),
+            planned: false,
+        });
     }
     for node in c::nodes(spec, p) {
         let st = if node.kind.is_python() {
             python_status(p, &node, exec_rt.as_ref(), ctx)
         } else {
             if node.kind == Kind::Unknown {
-                ctx.warn(
-                    "unknown-node",
-                    format!(
-                        "predictor {pname}: graph node {} has no implementation and no container named {} in componentSpecs; the plugin cannot tell what runs it and leaves it alone",
-                        node.name, node.name
-                    ),
-                );
+                ctx.warn(Warning::UnknownNode {
+                    predictor: pname.clone(),
+                    node: node.name.clone(),
+                });
             }
             other_status(node.name.clone(), &node.kind)
         };
@@ -446,30 +435,23 @@ fn warn_joins(pname: &str, components: &[ComponentStatus], ctx: &mut Ctx) {
         .map(|s| s.name.as_str())
         .collect();
     if !mismatched.is_empty() {
-        ctx.warn(
-            "propagation-mismatch",
-            format!(
-                "predictor {pname}: the executor sends b3 headers but {} read(s) only Jaeger headers, so each request makes separate traces; give the component a JAEGER_CONFIG_PATH file with propagation: b3, or remove JAEGER_TRACE_PROPAGATION_TYPE from the executor (svcOrchSpec.env or the seldon.io/engine-jaeger-trace-propagation-type annotation)",
-                mismatched.join(", "),
-            ),
-        );
+        ctx.warn(Warning::PropagationMismatch {
+            predictor: pname.to_string(),
+            components: mismatched.iter().map(|s| s.to_string()).collect(),
+            fix: ctx.command("enable", " --propagation jaeger"),
+        });
     }
     for comp in py {
+        let (predictor, component) = (pname.to_string(), comp.name.clone());
         match (exec.tracing, comp.tracing) {
-            (State::Off, State::On) => ctx.warn(
-                "executor-disabled",
-                format!(
-                    "predictor {pname}: {} is traced while the executor is disabled; every request starts a new trace at {} without the executor's span",
-                    comp.name, comp.name
-                ),
-            ),
-            (State::On, State::Off) => ctx.warn(
-                "component-not-traced",
-                format!(
-                    "predictor {pname}: the executor traces but {} does not; its spans will be missing from each trace",
-                    comp.name
-                ),
-            ),
+            (State::Off, State::On) => ctx.warn(Warning::ExecutorDisabled {
+                predictor,
+                component,
+            }),
+            (State::On, State::Off) => ctx.warn(Warning::ComponentNotTraced {
+                predictor,
+                component,
+            }),
             _ => {}
         }
     }
@@ -522,16 +504,19 @@ pub fn competing_manager_warnings(obj: &Value, ours: &str) -> Vec<Warning> {
             manager != ours && apply && owns
         })
         .filter_map(|e| c::str_at(e, &["manager"]))
-        .map(|m| {
-            Warning::new("managed-by", format!("spec.predictors is also managed by '{m}'; its next sync or apply will revert tracing changes made with this plugin"))
+        .map(|m| Warning::ManagedBy {
+            manager: m.to_string(),
         })
         .collect();
     let argo_tracked = metadata
         .and_then(|m| m.get("annotations"))
         .and_then(|a| a.get("argocd.argoproj.io/tracking-id"))
         .is_some();
-    if argo_tracked && !warnings.iter().any(|w| w.message.contains("'argocd")) {
-        warnings.push(Warning::new("argocd-tracked", "tracked by Argo CD (annotation argocd.argoproj.io/tracking-id): it shows tracing changes as drift from Git, and a sync can put Git's version back; make the change in Git too"));
+    let argo_applies = warnings
+        .iter()
+        .any(|w| matches!(w, Warning::ManagedBy { manager } if manager.starts_with("argocd")));
+    if argo_tracked && !argo_applies {
+        warnings.push(Warning::ArgoCdTracked);
     }
     warnings
 }
@@ -553,10 +538,7 @@ pub fn status(obj: &Value, field_manager: &str) -> DeploymentStatus {
     };
     let predictors: Vec<PredictorStatus> = match spec.get("predictors") {
         Some(Value::Array(ps)) if ps.is_empty() => {
-            ctx.warn(
-                "malformed",
-                "spec.predictors is empty; there is nothing to trace".into(),
-            );
+            ctx.warn(Warning::NoPredictors { missing: false });
             Vec::new()
         }
         Some(Value::Array(ps)) => ps
@@ -564,10 +546,7 @@ pub fn status(obj: &Value, field_manager: &str) -> DeploymentStatus {
             .map(|p| predictor_status(spec, p, &mut ctx))
             .collect(),
         _ => {
-            ctx.warn(
-                "malformed",
-                "spec.predictors is missing or not a list; the object is malformed".into(),
-            );
+            ctx.warn(Warning::NoPredictors { missing: true });
             Vec::new()
         }
     };
@@ -633,19 +612,16 @@ mod tests {
         let d = status(&obj, "kubectl-seldon-tracing");
         assert_eq!(states(&d), [State::Idle, State::Unknown]);
         assert!(
-            d.warnings.iter().any(|w| w.message.contains(
-                "graph node m has no implementation and no container named m in componentSpecs"
-            )),
+            d.warnings
+                .iter()
+                .any(|w| matches!(w, Warning::UnknownNode { node, .. } if node == "m")),
             "{:?}",
             d.warnings
         );
         let empty = json!({"metadata": {"name": "e"}, "spec": {"predictors": []}});
         assert_eq!(
             status(&empty, "kubectl-seldon-tracing").warnings,
-            [Warning::new(
-                "malformed",
-                "spec.predictors is empty; there is nothing to trace"
-            )]
+            [Warning::NoPredictors { missing: false }]
         );
     }
 
@@ -655,8 +631,7 @@ mod tests {
             "argocd.argoproj.io/tracking-id": "models:machinelearning.seldon.io/SeldonDeployment:ns/d"
         }}});
         let w = competing_manager_warnings(&tracked, "kubectl-seldon-tracing");
-        assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].message.starts_with("tracked by Argo CD"), "{w:?}");
+        assert_eq!(w, [Warning::ArgoCdTracked]);
         // Argo CD syncing with server-side apply is already named by its manager entry.
         let mut ssa = tracked.clone();
         ssa["metadata"]["managedFields"] = json!([{
@@ -664,8 +639,12 @@ mod tests {
             "fieldsV1": {"f:spec": {"f:predictors": {}}}
         }]);
         let w = competing_manager_warnings(&ssa, "kubectl-seldon-tracing");
-        assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].message.contains("'argocd-controller'"), "{w:?}");
+        assert_eq!(
+            w,
+            [Warning::ManagedBy {
+                manager: "argocd-controller".into()
+            }]
+        );
         let plain = json!({"metadata": {"name": "d", "annotations": {"team": "fraud"}}});
         assert!(competing_manager_warnings(&plain, "kubectl-seldon-tracing").is_empty());
     }
@@ -679,7 +658,7 @@ mod tests {
         assert!(
             d.warnings
                 .iter()
-                .any(|w| w.code == "samples-nothing" && w.message.contains("enable d -n ns"))
+                .any(|w| matches!(w, Warning::SamplesNothing { fix, .. } if fix == "kubectl seldon-tracing enable d -n ns"))
         );
     }
 
@@ -715,11 +694,9 @@ mod tests {
         );
         assert_eq!(states(&d), [State::Unknown, State::Invalid]);
         assert_eq!(d.summary, Summary::Unknown);
-        assert!(d.warnings.iter().any(|w| {
-            w.code == "invalid-value"
-                && w.message
-                    .contains("m exits at start: TRACING=\"true\" is refused")
-        }));
+        assert!(d.warnings.iter().any(|w| matches!(w,
+            Warning::InvalidValue { component: Component::Python(m), refusal, fix: None, .. }
+                if m == "m" && refusal.var == "TRACING" && refusal.value == "true")));
     }
 
     #[test]
@@ -732,10 +709,12 @@ mod tests {
         assert_eq!(states(&d), [State::Off, State::On]);
         assert_eq!(d.summary, Summary::Partial);
         assert!(
-            d.warnings
-                .iter()
-                .any(|w| w.message.contains("traced while the executor is disabled"))
+            d.warnings.iter().any(
+                |w| matches!(w, Warning::ExecutorDisabled { component, .. } if component == "m")
+            )
         );
-        assert!(d.warnings.iter().any(|w| w.message.contains("port 5775")));
+        assert!(d.warnings.iter().any(
+            |w| matches!(w, Warning::Port5775 { component: Component::Python(m), .. } if m == "m")
+        ));
     }
 }

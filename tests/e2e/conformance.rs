@@ -45,6 +45,9 @@ struct Case {
     no_engine: bool,
     #[serde(rename = "configFile")]
     config_file: Option<String>,
+    /// A plugin command (`[enable, --propagation, b3]`) run on the object before it is judged
+    /// and run; the processes then get the env of the object as stored.
+    command: Option<Vec<String>>,
 }
 
 impl Case {
@@ -59,6 +62,33 @@ impl Case {
             .to_vec()
         })
     }
+}
+
+/// An env list as stored, back in the case notation (`NAME=VALUE`, `NAME=<hostIP>`).
+fn entries(env: &Value) -> Vec<String> {
+    env.as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let name = e["name"].as_str().unwrap_or_default();
+            let host_ip =
+                e.pointer("/valueFrom/fieldRef/fieldPath") == Some(&json!("status.hostIP"));
+            match e["value"].as_str() {
+                _ if host_ip => format!("{name}=<hostIP>"),
+                Some(v) => format!("{name}={v}"),
+                None => panic!("unexpected env entry {e}"),
+            }
+        })
+        .collect()
+}
+
+/// After a plugin command: the case as the object now stands in the control plane.
+fn as_stored(case: &mut Case, obj: &Value) {
+    let p = &obj["spec"]["predictors"][0];
+    case.executor = entries(&p["svcOrchSpec"]["env"]);
+    case.model = Some(entries(
+        &p["componentSpecs"][0]["spec"]["containers"][0]["env"],
+    ));
 }
 
 fn split(entry: &str) -> (&str, &str) {
@@ -371,7 +401,7 @@ fn collect_spans(idx: usize, seen: &mut Observed) {
         if services.iter().any(|s| s == "executor") {
             seen.executor_spans = true;
         }
-        if services.iter().any(|s| *s == module) {
+        if services.contains(&module) {
             seen.joined = true;
         }
     }
@@ -434,7 +464,7 @@ fn disagreements(case: &Case, seen: &Observed, v: &Verdicts) -> Vec<String> {
     };
     if let Some(exec) = &v.executor {
         check(
-            (exec == "invalid") == !seen.executor_started,
+            (exec == "invalid") != seen.executor_started,
             format!(
                 "executor {} but status says {exec}",
                 if seen.executor_started {
@@ -455,7 +485,7 @@ fn disagreements(case: &Case, seen: &Observed, v: &Verdicts) -> Vec<String> {
         }
     }
     check(
-        (v.model == "invalid") == !seen.model_started,
+        (v.model == "invalid") != seen.model_started,
         format!(
             "model {} but status says {}",
             if seen.model_started {
@@ -500,7 +530,12 @@ fn disagreements(case: &Case, seen: &Observed, v: &Verdicts) -> Vec<String> {
 }
 
 fn describe_env(case: &Case) -> String {
-    let mut parts: Vec<String> = case.executor.iter().map(|e| format!("`{e}`")).collect();
+    let mut parts: Vec<String> = case
+        .command
+        .iter()
+        .map(|a| format!("after `{}`:", a.join(" ")))
+        .collect();
+    parts.extend(case.executor.iter().map(|e| format!("`{e}`")));
     parts.extend(case.annotations.iter().map(|(k, v)| format!("`{k}: {v}`")));
     if case.no_engine {
         parts.push("no executor".into());
@@ -546,7 +581,7 @@ const END: &str = "<!-- end of conformance table -->\n";
 
 #[test]
 fn every_verdict_agrees_with_the_real_tracing_clients() {
-    let cases: Vec<Case> =
+    let mut cases: Vec<Case> =
         serde_yaml::from_str(&std::fs::read_to_string(CASES).expect("cases")).expect("cases yaml");
     assert!(cases.len() >= 60, "only {} cases", cases.len());
     let cluster: Cluster = support::atomic();
@@ -560,6 +595,16 @@ fn every_verdict_agrees_with_the_real_tracing_clients() {
     cluster
         .kubectl_in(&["apply", "-f", "-"], &list.to_string())
         .ok();
+    for (i, case) in cases.iter_mut().enumerate() {
+        let Some((verb, args)) = case.command.as_ref().and_then(|c| c.split_first()) else {
+            continue;
+        };
+        let name = format!("c{i:02}");
+        let mut argv = vec![verb.as_str(), name.as_str(), "-n", ns.as_str(), "--yes"];
+        argv.extend(args.iter().map(String::as_str));
+        cluster.plugin(&argv).ok();
+        as_stored(case, &cluster.get(&ns, &name));
+    }
     let status = cluster
         .plugin(&["status", "-n", &ns, "-o", "json"])
         .ok()

@@ -50,6 +50,21 @@ fn every_bad_input_is_refused_and_changes_nothing() {
         (&["sampler", "churn", "const:1:2"], "one colon", 2),
         (&["enable", "churn", "--agent-port", "0"], "--agent-port", 2),
         (
+            &["enable", "churn", "--collector-endpoint", "collector:14268/api/traces"],
+            "refused by the Jaeger client (not an absolute URL",
+            2,
+        ),
+        (
+            &["enable", "churn", "--collector-endpoint", "udp://collector:6831"],
+            "not an http(s) URL",
+            2,
+        ),
+        (
+            &["enable", "churn", "--propagation", "zipkin"],
+            "--propagation",
+            2,
+        ),
+        (
             &["enable", "churn", "--agent-port", "70000"],
             "--agent-port",
             2,

@@ -1,5 +1,7 @@
 //! Pure rendering: rows and documents to strings. Nothing here prints.
 
+mod words;
+
 use comfy_table::{CellAlignment, ColumnConstraint, Table, Width, presets};
 use serde::Serialize;
 use serde_json::Value;
