@@ -9,7 +9,7 @@ use kube::core::Request;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::cli::Global;
+use crate::invocation::Connection;
 use crate::error::{Error, Result};
 
 pub const GROUP: &str = "machinelearning.seldon.io";
@@ -114,7 +114,7 @@ fn kubeconfig_error(e: KubeconfigError) -> Error {
 }
 
 impl Cluster {
-    pub async fn connect(g: &Global) -> Result<Cluster> {
+    pub async fn connect(g: &Connection) -> Result<Cluster> {
         let options = KubeConfigOptions {
             context: g.context.clone(),
             ..Default::default()

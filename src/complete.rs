@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Global, Output};
+use crate::cli::Cli;
+use crate::invocation::Connection;
 use crate::cluster::Cluster;
 
 /// cobra's ShellCompDirectiveNoFileComp / ShellCompDirectiveDefault (files).
@@ -110,12 +111,10 @@ fn flags_of(sub: Option<&str>) -> Vec<String> {
 }
 
 async fn cluster(w: &Words) -> Option<(Cluster, String)> {
-    let g = Global {
+    let g = Connection {
         kubeconfig: w.kubeconfig.clone().map(Into::into),
         context: w.context.clone(),
         namespace: w.namespace.clone(),
-        all_namespaces: false,
-        output: Output::Table,
         request_timeout: Duration::from_secs(3),
     };
     let c = Cluster::connect(&g).await.ok()?;

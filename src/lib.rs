@@ -1,7 +1,8 @@
 //! kubectl-seldon-tracing: see and change Jaeger tracing on Seldon Core v1 SeldonDeployments.
 //!
-//! Layers, data flowing one way: `cli` (clap) -> `commands` -> `cluster` (all I/O) with
-//! `domain` (pure planning and status on raw JSON) and `render` (pure output).
+//! Layers, data flowing one way: `cli` (clap) -> `invocation` (the pure resolver: usage judged
+//! before any I/O) -> `commands` -> `cluster` (all I/O) with `domain` (pure planning and status
+//! on raw JSON) and `render` (pure output).
 
 /// `eprintln!` that never panics: stderr may be a closed pipe (`2>&1 | head`), and a message
 /// that cannot be shown is no reason to abort a half-done bulk change.
@@ -28,5 +29,7 @@ pub mod commands;
 pub mod complete;
 pub mod domain;
 pub mod error;
+pub mod exit;
+pub mod invocation;
 pub mod prompt;
 pub mod render;

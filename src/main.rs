@@ -1,7 +1,8 @@
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use kubectl_seldon_tracing::{cli::Cli, commands, complete, error::Error};
+use kubectl_seldon_tracing::exit::ExitStatus;
+use kubectl_seldon_tracing::{cli::Cli, commands, complete, error::Error, invocation, prompt};
 
 fn runtime() -> Option<tokio::runtime::Runtime> {
     match tokio::runtime::Builder::new_current_thread()
@@ -31,7 +32,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
     let text = e.render().to_string();
     let first = text.lines().next().unwrap_or("error: invalid arguments");
     kubectl_seldon_tracing::say!("{first} (see `kubectl seldon-tracing --help`)");
-    ExitCode::from(2)
+    ExitStatus::Usage.into()
 }
 
 fn main() -> ExitCode {
@@ -45,24 +46,36 @@ fn main() -> ExitCode {
         let _ = commands::print(&out);
         return ExitCode::SUCCESS;
     }
-    // Parse first: --help, --version and bad flags never start a runtime or touch the network.
+    // Parse and judge first: --help, --version and bad arguments never start a runtime or touch
+    // the network, so a usage error exits 2 whether or not a cluster answers.
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    let inv = match invocation::resolve(cli, prompt::interactive()) {
+        Ok(inv) => inv,
+        Err(usage) => {
+            kubectl_seldon_tracing::say!("error: {usage}");
+            return ExitStatus::Usage.into();
+        }
+    };
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };
-    match runtime.block_on(commands::run(cli)) {
-        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+    match runtime.block_on(commands::run(inv)) {
+        Ok(status) => status.into(),
         Err(e @ Error::Cancelled) => {
             kubectl_seldon_tracing::say!("{e}");
-            ExitCode::from(130)
+            ExitStatus::Cancelled.into()
         }
         Err(e) => {
             kubectl_seldon_tracing::say!("error: {e}");
             // Arguments that parse but make no sense exit 2, like the ones clap refuses.
-            ExitCode::from(if matches!(e, Error::Usage(_)) { 2 } else { 1 })
+            match e {
+                Error::Usage(_) => ExitStatus::Usage,
+                _ => ExitStatus::Failure,
+            }
+            .into()
         }
     }
 }

@@ -1,4 +1,4 @@
-//! One function per verb; each returns the process exit code.
+//! One function per verb; each returns how the process ends.
 
 pub mod read;
 pub mod write;
@@ -7,51 +7,43 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::cli::{Cli, Command, Global, Output};
 use crate::cluster::Cluster;
 use crate::error::Result;
+use crate::exit::ExitStatus;
+use crate::invocation::{Action, Invocation, Output, Scope};
 use crate::render::Streamer;
 
 /// What every command that talks to the cluster needs.
 pub struct Ctx {
     pub cluster: Cluster,
-    pub global: Global,
+    /// `-n`, else the kubeconfig context's namespace.
+    namespace: String,
+    pub all_namespaces: bool,
+    pub output: Output,
 }
 
 impl Ctx {
     /// The namespace named by -n, else the kubeconfig context's.
-    pub fn namespace(&self) -> String {
-        self.global
-            .namespace
-            .clone()
-            .unwrap_or_else(|| self.cluster.default_namespace.clone())
+    pub fn namespace(&self) -> &str {
+        &self.namespace
     }
 
     /// None means every namespace (-A).
     pub fn scope(&self) -> Option<&str> {
-        if self.global.all_namespaces {
-            None
-        } else {
-            Some(
-                self.global
-                    .namespace
-                    .as_deref()
-                    .unwrap_or(&self.cluster.default_namespace),
-            )
-        }
+        (!self.all_namespaces).then_some(self.namespace.as_str())
     }
 
-    pub fn print(&self, s: &str) -> Result<i32> {
+    pub fn print(&self, s: &str) -> Result<()> {
         print(s)
     }
 
     /// kubectl's message for an empty table (on stderr, exit 0).
-    pub fn none_found(&self) -> Result<i32> {
+    pub fn none_found(&self) -> ExitStatus {
         match self.scope() {
             Some(ns) => crate::say!("No SeldonDeployments found in {ns} namespace."),
             None => crate::say!("No SeldonDeployments found."),
         }
-        Ok(0)
+        ExitStatus::Success
     }
 }
 
@@ -94,25 +86,25 @@ impl Paged {
                 .unwrap_or_default(),
         };
         self.printed += items.len();
-        print(&text).map(|_| ())
+        print(&text)
     }
 
-    pub fn finish(self, ctx: &Ctx) -> Result<i32> {
+    pub fn finish(self, ctx: &Ctx) -> Result<ExitStatus> {
         match self.stream {
-            Some(s) => print(&s.finish()),
-            None if self.printed == 0 => ctx.none_found(),
-            None => Ok(0),
+            Some(s) => print(&s.finish()).map(|_| ExitStatus::Success),
+            None if self.printed == 0 => Ok(ctx.none_found()),
+            None => Ok(ExitStatus::Success),
         }
     }
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
-pub fn print(s: &str) -> Result<i32> {
+pub fn print(s: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(e.into()),
-        Ok(()) => Ok(0),
+        Ok(()) => Ok(()),
     }
 }
 
@@ -122,26 +114,48 @@ pub fn now_epoch() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-pub async fn run(cli: Cli) -> Result<i32> {
-    let global = cli.global;
-    match cli.command {
-        Command::Completion { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
+pub async fn run(inv: Invocation) -> Result<ExitStatus> {
+    let Invocation {
+        action,
+        connection,
+        scope,
+        output,
+    } = inv;
+    match action {
+        Action::Completion { shell } => {
+            let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut cmd, "kubectl-seldon_tracing", &mut buf);
-            print(&String::from_utf8_lossy(&buf))
+            print(&String::from_utf8_lossy(&buf)).map(|_| ExitStatus::Success)
         }
-        Command::Version { client } => read::version(&global, client).await,
-        command => {
-            let cluster = Cluster::connect(&global).await?;
-            let ctx = Ctx { cluster, global };
-            match command {
-                Command::List(a) => read::list(&ctx, &a).await,
-                Command::Status(a) => read::show_status(&ctx, &a).await,
-                Command::Enable(a) => write::enable(&ctx, a).await,
-                Command::Disable(a) => write::disable(&ctx, a).await,
-                Command::Sampler(a) => write::sampler(&ctx, a).await,
-                Command::Completion { .. } | Command::Version { .. } => Ok(0),
+        Action::Version { client } => read::version(&connection, client).await,
+        action => {
+            let cluster = Cluster::connect(&connection).await?;
+            let namespace = connection
+                .namespace
+                .clone()
+                .unwrap_or_else(|| cluster.default_namespace.clone());
+            let ctx = Ctx {
+                cluster,
+                namespace,
+                all_namespaces: scope == Scope::AllNamespaces,
+                output,
+            };
+            match action {
+                Action::List {
+                    selector,
+                    chunk_size,
+                } => read::list(&ctx, selector.as_deref(), chunk_size).await,
+                Action::Status {
+                    name,
+                    selector,
+                    chunk_size,
+                } => {
+                    read::show_status(&ctx, name.as_deref(), selector.as_deref(), chunk_size)
+                        .await
+                }
+                Action::Write(w) => write::mutate(&ctx, w).await,
+                Action::Completion { .. } | Action::Version { .. } => Ok(ExitStatus::Success),
             }
         }
     }

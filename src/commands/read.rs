@@ -2,11 +2,12 @@
 
 use serde_json::Value;
 
-use crate::cli::{Global, ListArgs, Output, StatusArgs};
 use crate::cluster::{Cluster, Query};
 use crate::domain::components::str_at;
 use crate::domain::status::{DeploymentStatus, status};
 use crate::error::{Error, Result};
+use crate::exit::ExitStatus;
+use crate::invocation::{Connection, FIELD_MANAGER, Output};
 use crate::render::{self, ListItem};
 
 use super::{Ctx, Paged, now_epoch};
@@ -46,19 +47,22 @@ pub fn list_item(obj: &Value, st: &DeploymentStatus) -> ListItem {
     }
 }
 
-pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<i32> {
+pub async fn list(ctx: &Ctx, selector: Option<&str>, chunk_size: u32) -> Result<ExitStatus> {
     let api = ctx.cluster.discover().await?;
-    let wide = ctx.global.output == Output::Wide;
-    let (with_ns, now) = (ctx.global.all_namespaces, now_epoch());
-    let mut out = Paged::new(ctx.global.output, "DeploymentTracingList");
+    let wide = ctx.output == Output::Wide;
+    let (with_ns, now) = (ctx.all_namespaces, now_epoch());
+    let mut out = Paged::new(ctx.output, "DeploymentTracingList");
     let q = Query {
         namespace: ctx.scope(),
-        labels: args.selector.as_deref(),
+        labels: selector,
         name: None,
-        chunk_size: args.chunk_size,
+        chunk_size,
     };
     for_each_page(&ctx.cluster, &api, q, |page| {
-        let items: Vec<ListItem> = page.iter().map(|o| list_item(o, &status(o, ""))).collect();
+        let items: Vec<ListItem> = page
+            .iter()
+            .map(|o| list_item(o, &status(o, FIELD_MANAGER)))
+            .collect();
         out.page(&items, |items, w| {
             render::list_table(items, wide, with_ns, now, w)
         })
@@ -67,15 +71,19 @@ pub async fn list(ctx: &Ctx, args: &ListArgs) -> Result<i32> {
     out.finish(ctx)
 }
 
-pub async fn show_status(ctx: &Ctx, args: &StatusArgs) -> Result<i32> {
+pub async fn show_status(
+    ctx: &Ctx,
+    name: Option<&str>,
+    selector: Option<&str>,
+    chunk_size: u32,
+) -> Result<ExitStatus> {
     let api = ctx.cluster.discover().await?;
-    let fm = "kubectl-seldon-tracing";
-    let wide = ctx.global.output == Output::Wide;
-    let with_ns = ctx.global.all_namespaces;
-    let mut out = Paged::new(ctx.global.output, "TracingStatusList");
+    let wide = ctx.output == Output::Wide;
+    let with_ns = ctx.all_namespaces;
+    let mut out = Paged::new(ctx.output, "TracingStatusList");
     let mut warnings = String::new();
     let mut page = |objs: Vec<Value>| {
-        let items: Vec<DeploymentStatus> = objs.iter().map(|o| status(o, fm)).collect();
+        let items: Vec<DeploymentStatus> = objs.iter().map(|o| status(o, FIELD_MANAGER)).collect();
         warnings.push_str(&render::status_warnings(&items, with_ns));
         out.page(&items, |items, w| {
             render::status_table(items, wide, with_ns, w)
@@ -83,12 +91,12 @@ pub async fn show_status(ctx: &Ctx, args: &StatusArgs) -> Result<i32> {
     };
     let q = Query {
         namespace: ctx.scope(),
-        labels: args.list.selector.as_deref(),
-        name: args.name.as_deref(),
-        chunk_size: args.list.chunk_size,
+        labels: selector,
+        name,
+        chunk_size,
     };
-    match (&args.name, with_ns) {
-        (Some(name), false) => page(vec![ctx.cluster.get(&api, &ctx.namespace(), name).await?])?,
+    match (name, with_ns) {
+        (Some(name), false) => page(vec![ctx.cluster.get(&api, ctx.namespace(), name).await?])?,
         // A name with -A: that name in every namespace (kubectl refuses; an incident wants it).
         (Some(name), true) => {
             let mut found = 0;
@@ -98,7 +106,7 @@ pub async fn show_status(ctx: &Ctx, args: &StatusArgs) -> Result<i32> {
             })
             .await?;
             if found == 0 {
-                return Err(Error::NotFoundAnywhere { name: name.clone() });
+                return Err(Error::NotFoundAnywhere { name: name.into() });
             }
         }
         (None, _) => for_each_page(&ctx.cluster, &api, q, page).await?,
@@ -110,12 +118,12 @@ pub async fn show_status(ctx: &Ctx, args: &StatusArgs) -> Result<i32> {
 }
 
 /// Used by `version`: plugin version, and the server's when it answers.
-pub async fn version(global: &Global, client_only: bool) -> Result<i32> {
+pub async fn version(connection: &Connection, client_only: bool) -> Result<ExitStatus> {
     let mut out = format!("kubectl-seldon-tracing v{}\n", env!("CARGO_PKG_VERSION"));
     if client_only {
-        return super::print(&out);
+        return super::print(&out).map(|_| ExitStatus::Success);
     }
-    let mut g = global.clone();
+    let mut g = connection.clone();
     if g.request_timeout.is_zero() {
         g.request_timeout = std::time::Duration::from_secs(5);
     }
@@ -126,5 +134,5 @@ pub async fn version(global: &Global, client_only: bool) -> Result<i32> {
         },
         Err(e) => crate::say!("Server Version: unavailable ({e})"),
     }
-    super::print(&out)
+    super::print(&out).map(|_| ExitStatus::Success)
 }

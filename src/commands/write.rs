@@ -8,16 +8,13 @@ use futures::{StreamExt, stream};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
-use crate::cli::{
-    DisableArgs, DryRun, EnableArgs, Headers, Mutation, Output, SamplerArgs, Targets, parse_name,
-};
 use crate::cluster::{Applied, Cluster, Query};
 use crate::domain::components::str_at;
-use crate::domain::plan::{AgentHost, Intent, Plan, plan};
-use crate::domain::runtime::Propagation;
-use crate::domain::sampler::{Sampler, SamplerKind};
+use crate::domain::plan::{Intent, Plan, plan};
 use crate::domain::status::{competing_manager_warnings, status};
 use crate::error::{Error, Result};
+use crate::exit::ExitStatus;
+use crate::invocation::{AskSampler, DryRun, Output, Selection, Write};
 use crate::prompt;
 use crate::render::{self, Outcome, Verdict};
 
@@ -26,102 +23,6 @@ use super::read::for_each_page;
 
 /// Attempts per object before giving up on conflicts.
 const MAX_ATTEMPTS: u32 = 5;
-
-/// Whether to ask for the sampler interactively.
-#[derive(Clone, Copy, PartialEq)]
-enum AskSampler {
-    No,
-    /// `enable` in the guided flow: the first choice keeps the current sampler.
-    Optional,
-    /// `sampler` run without TYPE[:PARAM].
-    Required,
-}
-
-pub async fn enable(ctx: &Ctx, a: EnableArgs) -> Result<i32> {
-    let agent_host = match (a.agent_host, a.agent_host_from_node) {
-        (Some(h), _) => Some(AgentHost::Literal(h)),
-        (None, true) => Some(AgentHost::FromNode),
-        (None, false) => None,
-    };
-    let ask = if a.sampler.is_none() {
-        AskSampler::Optional
-    } else {
-        AskSampler::No
-    };
-    let intent = Intent::Enable {
-        sampler: a.sampler,
-        agent_host,
-        agent_port: a.agent_port,
-        propagation: a.propagation.map(|h| match h {
-            Headers::Jaeger => Propagation::Jaeger,
-            Headers::B3 => Propagation::B3,
-        }),
-        collector: a.collector_endpoint,
-    };
-    mutate(ctx, &a.targets, &a.mutation, intent, ask).await
-}
-
-pub async fn disable(ctx: &Ctx, a: DisableArgs) -> Result<i32> {
-    mutate(
-        ctx,
-        &a.targets,
-        &a.mutation,
-        Intent::Disable,
-        AskSampler::No,
-    )
-    .await
-}
-
-/// `sampler NAME... TYPE[:PARAM]`: the last positional is the sampler. On a terminal the
-/// sampler may be left out and is asked for.
-pub async fn sampler(ctx: &Ctx, a: SamplerArgs) -> Result<i32> {
-    let mut args = a.args;
-    let ask_allowed = !a.mutation.yes && prompt::interactive();
-    // The last argument is the sampler when it looks like one (has a ':' or is a type name),
-    // so `sampler iris` means "ask me" on a terminal and "missing the sampler" elsewhere.
-    let looks_like_sampler = |s: &str| {
-        s.contains(':')
-            || SamplerKind::ALL
-                .iter()
-                .any(|k| k.as_str().eq_ignore_ascii_case(s))
-    };
-    let sampler = match args.last() {
-        Some(last) if looks_like_sampler(last) => {
-            let s: Sampler = last.parse().map_err(Error::Usage)?;
-            args.pop();
-            Some(s)
-        }
-        _ if ask_allowed => None,
-        _ => {
-            return Err(Error::Usage(
-                "missing the sampler: pass NAME... TYPE[:PARAM], e.g. `kubectl seldon-tracing sampler iris probabilistic:0.1`".into(),
-            ));
-        }
-    };
-    let names = args
-        .iter()
-        .map(|n| parse_name(n).map_err(Error::Usage))
-        .collect::<Result<Vec<_>>>()?;
-    if !names.is_empty() && (a.all || a.selector.is_some()) {
-        return Err(Error::Usage(
-            "give deployment names or --all/-l, not both".into(),
-        ));
-    }
-    let targets = Targets {
-        names,
-        all: a.all,
-        selector: a.selector,
-        predictors: a.predictors,
-    };
-    let ask = if sampler.is_none() {
-        AskSampler::Required
-    } else {
-        AskSampler::No
-    };
-    // The placeholder is replaced by the answer before anything is planned.
-    let intent = Intent::Sampler(sampler.unwrap_or_else(Sampler::const_on));
-    mutate(ctx, &targets, &a.mutation, intent, ask).await
-}
 
 /// One deployment offered in the interactive picker.
 struct Choice {
@@ -136,18 +37,17 @@ struct Choice {
 async fn pick_targets(
     ctx: &Ctx,
     api: &str,
-    m: &Mutation,
-    t: &Targets,
+    w: &Write,
 ) -> Result<(Vec<(String, String)>, Vec<String>)> {
     let mut choices = Vec::new();
     let q = Query {
         namespace: ctx.scope(),
-        chunk_size: m.chunk_size,
+        chunk_size: w.chunk_size,
         ..Query::default()
     };
     for_each_page(&ctx.cluster, api, q, |page| {
         for obj in page {
-            let st = status(&obj, &m.field_manager);
+            let st = status(&obj, &w.field_manager);
             // No words shared by every row ("tracing", "sampler"): the fuzzy search matches the
             // whole line, and "tra" must find `traced`, not the first row.
             let summary = format!("{:<8}{}", st.summary.as_str(), st.sampler);
@@ -183,7 +83,7 @@ async fn pick_targets(
         .iter()
         .map(|&i| (choices[i].namespace.clone(), choices[i].name.clone()))
         .collect();
-    let mut predictors = t.predictors.clone();
+    let mut predictors = w.predictors.clone();
     if let [only] = picked.as_slice()
         && predictors.is_empty()
         && choices[*only].predictors.len() > 1
@@ -194,34 +94,21 @@ async fn pick_targets(
 }
 
 /// The (namespace, name) pairs a mutation acts on, in the order given or listed.
-async fn resolve(ctx: &Ctx, api: &str, t: &Targets, m: &Mutation) -> Result<Vec<(String, String)>> {
-    if !t.names.is_empty() {
-        if ctx.global.all_namespaces {
-            return Err(Error::Usage(
-                "-A selects every namespace; with deployment names, pass -n NAMESPACE instead"
-                    .into(),
-            ));
+async fn targets(ctx: &Ctx, api: &str, w: &Write) -> Result<Vec<(String, String)>> {
+    let labels = match &w.selection {
+        Selection::Names(names) => {
+            let ns = ctx.namespace();
+            return Ok(names.iter().map(|n| (ns.to_string(), n.clone())).collect());
         }
-        let ns = ctx.namespace();
-        let mut out: Vec<(String, String)> = Vec::new();
-        for n in &t.names {
-            if !out.iter().any(|(_, x)| x == n) {
-                out.push((ns.clone(), n.clone()));
-            }
-        }
-        return Ok(out);
-    }
-    if !t.all && t.selector.is_none() {
-        return Err(Error::Usage(
-            "no SeldonDeployment given: pass NAME..., --all or -l SELECTOR (see kubectl seldon-tracing list)".into(),
-        ));
-    }
+        Selection::Selector(s) => Some(s.as_str()),
+        Selection::All | Selection::Guided => None,
+    };
     let mut out = Vec::new();
     let q = Query {
         namespace: ctx.scope(),
-        labels: t.selector.as_deref(),
+        labels,
         name: None,
-        chunk_size: m.chunk_size,
+        chunk_size: w.chunk_size,
     };
     for_each_page(&ctx.cluster, api, q, |page| {
         for obj in page {
@@ -254,7 +141,8 @@ struct Job<'a> {
     api: &'a str,
     intent: &'a Intent,
     predictors: &'a [String],
-    m: &'a Mutation,
+    field_manager: &'a str,
+    concurrency: usize,
     dry_run: DryRun,
 }
 
@@ -289,7 +177,7 @@ impl Job<'_> {
             let plan = plan(&obj, self.intent, self.predictors).map_err(object_error)?;
             out.warnings = plan.warnings.clone();
             out.warnings
-                .extend(competing_manager_warnings(&obj, &self.m.field_manager));
+                .extend(competing_manager_warnings(&obj, self.field_manager));
             out.changes = plan.changes.clone();
             if plan.changes.is_empty() {
                 return Ok(false);
@@ -302,7 +190,7 @@ impl Job<'_> {
             let server_dry = self.dry_run == DryRun::Server;
             match self
                 .cluster
-                .apply(self.api, ns, name, &body, &self.m.field_manager, server_dry)
+                .apply(self.api, ns, name, &body, self.field_manager, server_dry)
                 .await?
             {
                 Applied::Done(_) => return Ok(true),
@@ -350,7 +238,7 @@ fn run_all<'a>(
 ) -> impl futures::Stream<Item = Outcome> + 'a {
     stream::iter(targets.iter())
         .map(move |(ns, name)| job.one(ns, name))
-        .buffered(usize::from(job.m.concurrency))
+        .buffered(job.concurrency)
 }
 
 /// Shows what would change (on stderr) and asks before writing. Ok(false): declined.
@@ -417,34 +305,29 @@ fn rollout_note(outcomes: &[Outcome]) -> String {
     )
 }
 
-async fn mutate(
-    ctx: &Ctx,
-    t: &Targets,
-    m: &Mutation,
-    mut intent: Intent,
-    ask: AskSampler,
-) -> Result<i32> {
+/// `enable`, `disable`, `sampler`: select, maybe ask and preview, then apply to each target.
+pub async fn mutate(ctx: &Ctx, w: Write) -> Result<ExitStatus> {
     let api = ctx.cluster.discover().await?;
-    let interactive = !m.yes && prompt::interactive();
-    if interactive {
+    if w.interactive {
         prompt::install_interrupt_handler();
     }
-    let guided = interactive && t.names.is_empty() && !t.all && t.selector.is_none();
+    let guided = w.selection == Selection::Guided;
     let (targets, predictors) = if guided {
-        pick_targets(ctx, &api, m, t).await?
+        pick_targets(ctx, &api, &w).await?
     } else {
-        (resolve(ctx, &api, t, m).await?, t.predictors.clone())
+        (targets(ctx, &api, &w).await?, w.predictors.clone())
     };
     if targets.is_empty() {
-        return ctx.none_found();
+        return Ok(ctx.none_found());
     }
-    match (ask, &mut intent) {
-        (AskSampler::Required, Intent::Sampler(s)) if interactive => {
+    let mut intent = w.intent.clone();
+    match (w.ask_sampler, &mut intent) {
+        (AskSampler::Required, Intent::Sampler(s)) => {
             if let Some(chosen) = prompt::pick_sampler(None)? {
                 *s = chosen;
             }
         }
-        (AskSampler::Optional, Intent::Enable { sampler, .. }) if guided => {
+        (AskSampler::Optional, Intent::Enable { sampler, .. }) => {
             *sampler =
                 prompt::pick_sampler(Some("keep the current sampler (const:1 when none is set)"))?;
         }
@@ -455,16 +338,17 @@ async fn mutate(
         api: &api,
         intent: &intent,
         predictors: &predictors,
-        m,
-        dry_run: m.dry_run,
+        field_manager: &w.field_manager,
+        concurrency: w.concurrency,
+        dry_run: w.dry_run,
     };
-    if interactive && m.dry_run == DryRun::None && !preview_and_confirm(&job, &targets).await? {
+    if w.interactive && w.dry_run == DryRun::None && !preview_and_confirm(&job, &targets).await? {
         crate::say!("Not applied; nothing was changed.");
-        return Ok(0);
+        return Ok(ExitStatus::Success);
     }
     prompt::writing_started();
-    let structured = matches!(ctx.global.output, Output::Json | Output::Yaml);
-    let with_ns = ctx.global.all_namespaces;
+    let structured = matches!(ctx.output, Output::Json | Output::Yaml);
+    let with_ns = ctx.all_namespaces;
     let mut results = std::pin::pin!(run_all(&job, &targets));
     let mut outcomes = Vec::new();
     let progress = progress_bar(targets.len());
@@ -514,8 +398,12 @@ async fn mutate(
             }
         );
     }
-    let code = if failed.is_empty() { 0 } else { 1 };
-    if let Some(doc) = render::document(ctx.global.output, "TracingChangeList", &outcomes) {
+    let code = if failed.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    };
+    if let Some(doc) = render::document(ctx.output, "TracingChangeList", &outcomes) {
         ctx.print(&doc)?;
     }
     Ok(code)

@@ -259,6 +259,23 @@ fn list_and_status_report_each_component_in_every_output_format() {
         let all = c.plugin(&["list", "-A"]).ok();
         assert!(all.stdout.starts_with("NAMESPACE"), "{}", all.stdout);
         assert!(all.stdout.contains(&ns));
+        // After the plugin's own apply, list counts exactly the warnings status prints: its own
+        // field manager is never taken for a competitor.
+        c.plugin(&["enable", "--all", "-n", &ns]).ok();
+        let list = c.plugin(&["list", "-n", &ns, "-o", "json"]).ok().json();
+        let status = c.plugin(&["status", "-n", &ns, "-o", "json"]).ok().json();
+        let counts = |doc: &Value, count: &dyn Fn(&Value) -> usize| -> Vec<(String, usize)> {
+            doc["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| (i["name"].as_str().unwrap().to_string(), count(i)))
+                .collect()
+        };
+        let from_list = counts(&list, &|i| i["warningCount"].as_u64().unwrap() as usize);
+        let from_status = counts(&status, &|i| i["warnings"].as_array().unwrap().len());
+        assert_eq!(from_list.len(), 8);
+        assert_eq!(from_list, from_status);
     }
 }
 

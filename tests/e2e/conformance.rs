@@ -645,6 +645,23 @@ fn every_verdict_agrees_with_the_real_tracing_clients() {
                 .expect("a verdict for every case")
         })
         .collect();
+    // A case that disagrees is run once more with fresh processes before it counts: a process
+    // slow to start on a loaded 2-core machine or a span lost on its way must not fail the suite,
+    // while a verdict that is wrong disagrees twice. Spans of the first run stay in Jaeger, so a
+    // rerun can only add what was missed. Every rerun is printed.
+    let retry: Vec<usize> = (0..cases.len())
+        .filter(|&i| !disagreements(&cases[i], &seen[i], per_case[i]).is_empty())
+        .collect();
+    for &i in &retry {
+        eprintln!(
+            "conformance: rerunning {} after: {}",
+            cases[i].id,
+            disagreements(&cases[i], &seen[i], per_case[i]).join("; ")
+        );
+        seen[i] = run_case(&dir, i, &cases[i]);
+        std::thread::sleep(Duration::from_secs(2));
+        collect_spans(i, &mut seen[i]);
+    }
     let mut failures = Vec::new();
     for ((case, s), v) in cases.iter().zip(&seen).zip(&per_case) {
         let d = disagreements(case, s, v);

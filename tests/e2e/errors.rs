@@ -50,7 +50,7 @@ fn every_bad_input_is_refused_and_changes_nothing() {
         (&["sampler", "churn", "const:1:2"], "one colon", 2),
         (&["enable", "churn", "--agent-port", "0"], "--agent-port", 2),
         (
-            &["enable", "churn", "--collector-endpoint", "collector:14268/api/traces"],
+            &["enable", "churn", "--collector-endpoint", "127.0.0.1:14268/api/traces"],
             "refused by the Jaeger client (not an absolute URL",
             2,
         ),
@@ -122,6 +122,20 @@ fn missing_crd_and_unreachable_server_get_one_clear_sentence() {
     run(PLUGIN, &["--kubeconfig", &p, "list"], &[], None)
         .fails()
         .stderr_has("cannot reach the Kubernetes API server at https://127.0.0.1:1");
+    // Usage is judged before connecting: the same exit 2 and sentence as with a live cluster.
+    let usage: &[(&[&str], &str)] = &[
+        (&["enable", "iris", "-A"], "-A selects every namespace"),
+        (&["disable", "--yes"], "no SeldonDeployment given"),
+        (&["sampler", "iris"], "missing the sampler"),
+        (&["sampler", "Iris", "const:1"], "not a valid SeldonDeployment name"),
+        (&["enable", "iris", "--collector-endpoint", "x"], "refused by the Jaeger client"),
+    ];
+    for (args, want) in usage {
+        let mut argv = vec!["--kubeconfig", p.as_str()];
+        argv.extend_from_slice(args);
+        let out = run(PLUGIN, &argv, &[], None).fails_with(2).stderr_has(want);
+        assert!(!out.stderr.contains("cannot reach"), "{args:?}: {}", out.stderr);
+    }
     let version = run(PLUGIN, &["--kubeconfig", &p, "version"], &[], None).ok();
     assert!(version.stdout.starts_with("kubectl-seldon-tracing v"));
     assert!(version.stderr.contains("Server Version: unavailable"));

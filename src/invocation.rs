@@ -1,0 +1,432 @@
+//! The command line judged before any I/O: `resolve` turns what clap parsed into an
+//! `Invocation` (what to do, on which objects, how to connect, how to print) or a usage error.
+//! It is pure, so every usage error exits 2 whether or not a cluster answers, and table tests
+//! cover argv -> Invocation without one. Only this module reads `cli`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::{
+    Cli, Command, DisableArgs, EnableArgs, Headers, ListArgs, Mutation, SamplerArgs, StatusArgs,
+    Targets, parse_name,
+};
+use crate::domain::plan::{AgentHost, Intent};
+use crate::domain::runtime::Propagation;
+use crate::domain::sampler::{Sampler, SamplerKind};
+
+pub use crate::cli::{DryRun, Output};
+
+/// The field manager every read compares against and writes record by default.
+pub const FIELD_MANAGER: &str = "kubectl-seldon-tracing";
+
+/// How to reach the cluster: kubectl's connection flags and nothing else.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Connection {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// `-n`; None means the kubeconfig context's namespace.
+    pub namespace: Option<String>,
+    /// Zero waits forever.
+    pub request_timeout: Duration,
+}
+
+/// Which namespaces a command looks in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `-n NS`, else the context's namespace.
+    Namespace,
+    /// `-A`.
+    AllNamespaces,
+}
+
+/// Which SeldonDeployments a write acts on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Selection {
+    /// Names in the one namespace (duplicates removed, order kept).
+    Names(Vec<String>),
+    /// `--all`: every deployment in scope.
+    All,
+    /// `-l SELECTOR` in scope.
+    Selector(String),
+    /// No target on a terminal: the user picks from a list.
+    Guided,
+}
+
+/// Whether to ask for the sampler interactively.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AskSampler {
+    No,
+    /// `enable` in the guided flow: the first choice keeps the current sampler.
+    Optional,
+    /// `sampler` without TYPE[:PARAM] on a terminal.
+    Required,
+}
+
+/// A write: the intent, its targets and how to carry it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Write {
+    pub intent: Intent,
+    pub ask_sampler: AskSampler,
+    pub selection: Selection,
+    /// Only these predictors; empty means all.
+    pub predictors: Vec<String>,
+    pub dry_run: DryRun,
+    pub field_manager: String,
+    /// Prompts and the preview are allowed (a terminal, no `--yes`).
+    pub interactive: bool,
+    pub concurrency: usize,
+    pub chunk_size: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    List {
+        selector: Option<String>,
+        chunk_size: u32,
+    },
+    Status {
+        name: Option<String>,
+        selector: Option<String>,
+        chunk_size: u32,
+    },
+    Write(Write),
+    Version {
+        client: bool,
+    },
+    Completion {
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    pub action: Action,
+    pub connection: Connection,
+    pub scope: Scope,
+    pub output: Output,
+}
+
+/// A usage error: one line, exit 2.
+pub type Usage = String;
+
+/// Judges the parsed command line. `terminal`: stdin and stderr are terminals, so questions can
+/// be asked (the caller finds out; this function does no I/O).
+pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
+    let g = cli.global;
+    let scope = if g.all_namespaces {
+        Scope::AllNamespaces
+    } else {
+        Scope::Namespace
+    };
+    let action = match cli.command {
+        Command::List(ListArgs {
+            selector,
+            chunk_size,
+        }) => Action::List {
+            selector,
+            chunk_size,
+        },
+        Command::Status(StatusArgs { name, list }) => Action::Status {
+            name,
+            selector: list.selector,
+            chunk_size: list.chunk_size,
+        },
+        Command::Enable(a) => Action::Write(enable(a, scope, terminal)?),
+        Command::Disable(DisableArgs { targets, mutation }) => Action::Write(write(
+            Intent::Disable,
+            AskSampler::No,
+            targets,
+            mutation,
+            scope,
+            terminal,
+        )?),
+        Command::Sampler(a) => Action::Write(sampler(a, scope, terminal)?),
+        Command::Version { client } => Action::Version { client },
+        Command::Completion { shell } => Action::Completion { shell },
+    };
+    Ok(Invocation {
+        action,
+        connection: Connection {
+            kubeconfig: g.kubeconfig,
+            context: g.context,
+            namespace: g.namespace,
+            request_timeout: g.request_timeout,
+        },
+        scope,
+        output: g.output,
+    })
+}
+
+fn enable(a: EnableArgs, scope: Scope, terminal: bool) -> Result<Write, Usage> {
+    let agent_host = match (a.agent_host, a.agent_host_from_node) {
+        (Some(h), _) => Some(AgentHost::Literal(h)),
+        (None, true) => Some(AgentHost::FromNode),
+        (None, false) => None,
+    };
+    let ask = if a.sampler.is_none() {
+        AskSampler::Optional
+    } else {
+        AskSampler::No
+    };
+    let intent = Intent::Enable {
+        sampler: a.sampler,
+        agent_host,
+        agent_port: a.agent_port,
+        propagation: a.propagation.map(|h| match h {
+            Headers::Jaeger => Propagation::Jaeger,
+            Headers::B3 => Propagation::B3,
+        }),
+        collector: a.collector_endpoint,
+    };
+    let mut w = write(intent, ask, a.targets, a.mutation, scope, terminal)?;
+    // The sampler is asked for only while guiding the whole choice.
+    if w.selection != Selection::Guided {
+        w.ask_sampler = AskSampler::No;
+    }
+    Ok(w)
+}
+
+/// `sampler NAME... TYPE[:PARAM]`: the last positional is the sampler when it looks like one
+/// (has a ':' or is a type name), so `sampler iris` means "ask me" on a terminal and "missing
+/// the sampler" elsewhere.
+fn sampler(a: SamplerArgs, scope: Scope, terminal: bool) -> Result<Write, Usage> {
+    let mut args = a.args;
+    let looks_like_sampler = |s: &str| {
+        s.contains(':')
+            || SamplerKind::ALL
+                .iter()
+                .any(|k| k.as_str().eq_ignore_ascii_case(s))
+    };
+    let can_ask = terminal && !a.mutation.yes;
+    let sampler = match args.last() {
+        Some(last) if looks_like_sampler(last) => {
+            let s: Sampler = last.parse()?;
+            args.pop();
+            Some(s)
+        }
+        _ if can_ask => None,
+        _ => {
+            return Err(
+                "missing the sampler: pass NAME... TYPE[:PARAM], e.g. `kubectl seldon-tracing sampler iris probabilistic:0.1`".into(),
+            );
+        }
+    };
+    let names = args
+        .iter()
+        .map(|n| parse_name(n))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !names.is_empty() && (a.all || a.selector.is_some()) {
+        return Err("give deployment names or --all/-l, not both".into());
+    }
+    let targets = Targets {
+        names,
+        all: a.all,
+        selector: a.selector,
+        predictors: a.predictors,
+    };
+    let ask = if sampler.is_none() {
+        AskSampler::Required
+    } else {
+        AskSampler::No
+    };
+    // The placeholder is replaced by the answer before anything is planned.
+    let intent = Intent::Sampler(sampler.unwrap_or_else(Sampler::const_on));
+    write(intent, ask, targets, a.mutation, scope, terminal)
+}
+
+fn write(
+    intent: Intent,
+    ask_sampler: AskSampler,
+    t: Targets,
+    m: Mutation,
+    scope: Scope,
+    terminal: bool,
+) -> Result<Write, Usage> {
+    let interactive = terminal && !m.yes;
+    let selection = match (t.names.is_empty(), t.all, t.selector) {
+        (false, _, _) if scope == Scope::AllNamespaces => {
+            return Err(
+                "-A selects every namespace; with deployment names, pass -n NAMESPACE instead"
+                    .into(),
+            );
+        }
+        (false, _, _) => {
+            let mut names: Vec<String> = Vec::new();
+            for n in t.names {
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+            Selection::Names(names)
+        }
+        (true, _, Some(sel)) => Selection::Selector(sel),
+        (true, true, None) => Selection::All,
+        (true, false, None) if interactive => Selection::Guided,
+        (true, false, None) => {
+            return Err(
+                "no SeldonDeployment given: pass NAME..., --all or -l SELECTOR (see kubectl seldon-tracing list)".into(),
+            );
+        }
+    };
+    Ok(Write {
+        intent,
+        ask_sampler,
+        selection,
+        predictors: t.predictors,
+        dry_run: m.dry_run,
+        field_manager: m.field_manager,
+        interactive,
+        concurrency: usize::from(m.concurrency),
+        chunk_size: m.chunk_size,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn argv(line: &str, terminal: bool) -> Result<Invocation, Usage> {
+        let cli = Cli::try_parse_from(
+            std::iter::once("kubectl-seldon_tracing").chain(line.split_whitespace()),
+        )
+        .map_err(|e| format!("clap: {:?}", e.kind()))?;
+        resolve(cli, terminal)
+    }
+
+    fn write_of(line: &str, terminal: bool) -> Write {
+        match argv(line, terminal).expect(line).action {
+            Action::Write(w) => w,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn selections() {
+        let table: &[(&str, bool, Selection)] = &[
+            (
+                "enable iris churn iris",
+                false,
+                Selection::Names(vec!["iris".into(), "churn".into()]),
+            ),
+            ("disable --all -n models", false, Selection::All),
+            ("disable --all -A --yes", true, Selection::All),
+            (
+                "enable -l team=fraud -A",
+                false,
+                Selection::Selector("team=fraud".into()),
+            ),
+            ("enable", true, Selection::Guided),
+            ("sampler const:1", true, Selection::Guided),
+            (
+                "sampler iris churn ratelimiting:5",
+                false,
+                Selection::Names(vec!["iris".into(), "churn".into()]),
+            ),
+        ];
+        for (line, terminal, want) in table {
+            assert_eq!(&write_of(line, *terminal).selection, want, "{line}");
+        }
+    }
+
+    #[test]
+    fn usage_errors_need_no_cluster() {
+        let table: &[(&str, bool, &str)] = &[
+            ("enable iris -A", false, "-A selects every namespace"),
+            ("disable --yes", true, "no SeldonDeployment given"),
+            ("disable", false, "no SeldonDeployment given"),
+            ("sampler iris", false, "missing the sampler"),
+            ("sampler iris --yes", true, "missing the sampler"),
+            ("sampler --all iris const:1", false, "not both"),
+            ("sampler Iris const:1", false, "not a valid SeldonDeployment name"),
+            ("sampler iris const:2", false, "takes 0 or 1"),
+            ("enable iris --sampler const:2", false, "clap: ValueValidation"),
+            ("enable iris --all", false, "clap: ArgumentConflict"),
+            (
+                "enable iris --collector-endpoint udp://c:1",
+                false,
+                "clap: ValueValidation",
+            ),
+        ];
+        for (line, terminal, want) in table {
+            match argv(line, *terminal) {
+                Err(e) => assert!(e.contains(want), "{line}: {e}"),
+                Ok(i) => panic!("{line}: accepted as {i:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn intents_and_prompts() {
+        let w = write_of(
+            "enable iris --sampler probabilistic:0.5 --agent-host-from-node --propagation b3",
+            false,
+        );
+        assert_eq!(
+            w.intent,
+            Intent::Enable {
+                sampler: Some("probabilistic:0.5".parse().unwrap()),
+                agent_host: Some(AgentHost::FromNode),
+                agent_port: None,
+                propagation: Some(Propagation::B3),
+                collector: None,
+            }
+        );
+        assert_eq!((w.ask_sampler, w.interactive), (AskSampler::No, false));
+        // Guided enable on a terminal asks for the sampler; with names it keeps the current one.
+        assert_eq!(write_of("enable", true).ask_sampler, AskSampler::Optional);
+        assert_eq!(write_of("enable iris", true).ask_sampler, AskSampler::No);
+        assert_eq!(write_of("sampler iris", true).ask_sampler, AskSampler::Required);
+        assert!(!write_of("enable iris --yes", true).interactive);
+        let w = write_of(
+            "disable iris --dry-run --field-manager me --concurrency 3 --predictor canary",
+            false,
+        );
+        assert_eq!(
+            (
+                w.intent,
+                w.dry_run,
+                w.field_manager.as_str(),
+                w.concurrency,
+                w.predictors
+            ),
+            (Intent::Disable, DryRun::Client, "me", 3, vec!["canary".to_string()])
+        );
+    }
+
+    #[test]
+    fn connection_scope_and_output() {
+        let i = argv(
+            "status iris -n models --context kind --kubeconfig /k --request-timeout 5s -o json",
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            i.connection,
+            Connection {
+                kubeconfig: Some("/k".into()),
+                context: Some("kind".into()),
+                namespace: Some("models".into()),
+                request_timeout: Duration::from_secs(5),
+            }
+        );
+        assert_eq!((i.scope, i.output), (Scope::Namespace, Output::Json));
+        assert_eq!(
+            i.action,
+            Action::Status {
+                name: Some("iris".into()),
+                selector: None,
+                chunk_size: 500
+            }
+        );
+        let i = argv("list -A -l team=fraud --chunk-size 50", false).unwrap();
+        assert_eq!(i.scope, Scope::AllNamespaces);
+        assert_eq!(
+            i.action,
+            Action::List {
+                selector: Some("team=fraud".into()),
+                chunk_size: 50
+            }
+        );
+    }
+}
