@@ -4,13 +4,15 @@
 use std::time::Duration;
 
 use kube::api::{GetParams, ListParams, Patch, PatchParams};
+use kube::client::retry::RetryPolicy;
+use kube::client::{Body, ClientBuilder};
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::core::Request;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::invocation::Connection;
 use crate::error::{Error, Result};
+use crate::invocation::Connection;
 
 pub const GROUP: &str = "machinelearning.seldon.io";
 pub const PLURAL: &str = "seldondeployments";
@@ -38,7 +40,7 @@ pub struct Query<'a> {
 }
 
 /// One page of a list call: raw items plus the continue token.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub struct Page {
     #[serde(default)]
     pub items: Vec<Value>,
@@ -46,7 +48,7 @@ pub struct Page {
     metadata: ListMeta,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Debug, Deserialize, Default)]
 struct ListMeta {
     #[serde(rename = "continue", default)]
     cont: Option<String>,
@@ -147,20 +149,38 @@ impl Cluster {
                 (None, _) => host.to_string(),
             }
         });
-        // kube would resend 429/503/504 itself, but it waits exactly the server's Retry-After
-        // (1 s under API Priority and Fairness) until its backoff outgrows that, then up to
-        // 1000 s: a bulk run's requests come back in lockstep, are shed again, and back off for
-        // minutes. `call` resends them with a jittered backoff instead.
+        // kube's default retry layer waits exactly the server's Retry-After (1 s under API
+        // Priority and Fairness) until its backoff outgrows that, then up to 1000 s: a bulk
+        // run's requests come back in lockstep, are shed again, and back off for minutes. The
+        // same layer with our numbers (`retry_policy`) goes on top instead.
         config.default_retry = false;
-        let client =
-            kube::Client::try_from(config).map_err(|e| Error::Kubeconfig(e.to_string()))?;
+        let builder =
+            ClientBuilder::try_from(config).map_err(|e| Error::Kubeconfig(e.to_string()))?;
         Ok(Cluster {
-            client,
+            client: with_retries(builder),
             server,
             proxy,
             default_namespace,
             timeout: g.request_timeout,
         })
+    }
+
+    /// A cluster over any service (the mock API server in tests), with the same retry layer.
+    pub fn over<S, B>(service: S, server: &str, timeout: Duration) -> Cluster
+    where
+        S: tower::Service<http::Request<Body>, Response = http::Response<B>> + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<tower::BoxError> + Send + Sync,
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<tower::BoxError>,
+    {
+        Cluster {
+            client: with_retries(ClientBuilder::new(service, "default")),
+            server: server.into(),
+            proxy: None,
+            default_namespace: "default".into(),
+            timeout,
+        }
     }
 
     fn to_error(&self, failure: Failure, action: &Action) -> Error {
@@ -199,6 +219,9 @@ impl Cluster {
                         status.message
                     ),
                 },
+                410 => Error::ListExpired {
+                    action: action.describe(),
+                },
                 _ => Error::Api {
                     action: action.describe(),
                     message: format!("{} ({})", status.message, status.code),
@@ -231,26 +254,15 @@ impl Cluster {
         }
     }
 
-    /// Sends `req`. When the server sheds load (429 from API Priority and Fairness or the
-    /// in-flight limit; 503 or 504 from an overloaded server or proxy) the request was not
-    /// carried out, so it is sent again after [`shed_wait`], up to [`SHED_RETRIES`] times.
+    /// Sends `req`. Requests the server shed (429 from API Priority and Fairness or the
+    /// in-flight limit; 503 or 504 from an overloaded server or proxy) were not carried out, and
+    /// the retry layer under the client has already resent them (`retry_policy`).
     async fn call<T: serde::de::DeserializeOwned>(
         &self,
         req: std::result::Result<http::Request<Vec<u8>>, kube::core::request::Error>,
     ) -> std::result::Result<T, Failure> {
         let req = req.map_err(|e| Failure::Kube(kube::Error::BuildRequest(e)))?;
-        let mut retry = 0;
-        loop {
-            match self.send_once::<T>(copy_request(&req)).await {
-                Err(Failure::Kube(kube::Error::Api(status)))
-                    if matches!(status.code, 429 | 503 | 504) && retry < SHED_RETRIES =>
-                {
-                    retry += 1;
-                    tokio::time::sleep(shed_wait(retry, random_fraction())).await;
-                }
-                other => return other,
-            }
-        }
+        self.send_once::<T>(req).await
     }
 
     async fn send_once<T: serde::de::DeserializeOwned>(
@@ -398,35 +410,32 @@ impl Cluster {
 
 /// Resends of one request the server shed (client-go allows 10).
 pub const SHED_RETRIES: u32 = 10;
+/// The first wait before a resend; it doubles, with up to twice itself added at random, and
+/// never exceeds [`SHED_MAX_WAIT`]. The random part keeps a bulk run's shed requests from all
+/// coming back at the same moment and being shed again.
+pub const SHED_FIRST_WAIT: Duration = Duration::from_millis(250);
+pub const SHED_MAX_WAIT: Duration = Duration::from_secs(4);
 
-/// The wait before resend number `retry` (1, 2, ...): a base doubling from 250 ms, plus
-/// `fraction` (0..1) of it again, never over 4 s. The random part keeps a bulk run's shed
-/// requests from all coming back at the same moment and being shed again.
-pub fn shed_wait(retry: u32, fraction: f64) -> Duration {
-    let base = Duration::from_millis(250u64 << retry.saturating_sub(1).min(4));
-    (base + base.mul_f64(fraction.clamp(0.0, 1.0))).min(Duration::from_secs(4))
+/// kube's `RetryPolicy` with the numbers above, ignoring Retry-After (see `connect`).
+pub fn retry_policy() -> RetryPolicy {
+    RetryPolicy::new(SHED_FIRST_WAIT, SHED_MAX_WAIT, SHED_RETRIES, false)
+        .expect("the shed backoff numbers are valid")
 }
 
-/// A fraction in 0..1 that differs from call to call (std's per-instance random hash keys).
-fn random_fraction() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
-}
-
-fn copy_request(req: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
-    let mut copy = http::Request::new(req.body().clone());
-    *copy.method_mut() = req.method().clone();
-    *copy.uri_mut() = req.uri().clone();
-    *copy.version_mut() = req.version();
-    *copy.headers_mut() = req.headers().clone();
-    copy
+/// The client over `builder`'s stack with kube's retry layer on top (a Buffer under it, since
+/// retrying needs a service it can clone).
+fn with_retries<S, B>(builder: ClientBuilder<S>) -> kube::Client
+where
+    S: tower::Service<http::Request<Body>, Response = http::Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<tower::BoxError> + Send + Sync,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<tower::BoxError>,
+{
+    builder
+        .with_layer(&tower::buffer::BufferLayer::new(1024))
+        .with_layer(&tower::retry::RetryLayer::new(retry_policy()))
+        .build()
 }
 
 enum Failure {
@@ -472,26 +481,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn shed_requests_wait_a_jittered_doubling_time_capped_at_4s() {
-        let ms = |retry, fraction| shed_wait(retry, fraction).as_millis();
-        assert_eq!((ms(1, 0.0), ms(1, 1.0)), (250, 500));
-        assert_eq!((ms(2, 0.0), ms(2, 0.5)), (500, 750));
-        assert_eq!((ms(3, 0.0), ms(3, 1.0)), (1000, 2000));
-        assert_eq!((ms(4, 0.0), ms(4, 0.9)), (2000, 3800));
-        for retry in 5..=SHED_RETRIES + 5 {
-            assert_eq!(ms(retry, 0.0), 4000);
-            assert_eq!(ms(retry, 1.0), 4000);
-        }
-        let fractions: Vec<f64> = (0..100).map(|_| random_fraction()).collect();
-        assert!(fractions.iter().all(|f| (0.0..1.0).contains(f)));
-        let distinct = fractions
-            .iter()
-            .map(|f| f.to_bits())
-            .collect::<std::collections::HashSet<_>>();
-        assert!(distinct.len() > 90, "{distinct:?}");
-    }
 
     #[test]
     fn prefers_v1_then_the_servers_preference() {

@@ -8,8 +8,8 @@ use std::time::Duration;
 use clap::CommandFactory;
 
 use crate::cli::Cli;
-use crate::invocation::Connection;
 use crate::cluster::Cluster;
+use crate::invocation::Connection;
 
 /// cobra's ShellCompDirectiveNoFileComp / ShellCompDirectiveDefault (files).
 const NO_FILES: u8 = 4;

@@ -46,6 +46,10 @@ pub enum Error {
         action: String,
         after: Duration,
     },
+    #[error(
+        "failed to {action}: the list changed too much while it was read page by page (410 Gone, the continue token expired); run the command again, or read everything at once with --chunk-size 0"
+    )]
+    ListExpired { action: String },
     #[error("failed to {action}: {message}")]
     Api { action: String, message: String },
     #[error("seldondeployment \"{namespace}/{name}\" {message}")]

@@ -338,9 +338,17 @@ mod tests {
             ("sampler iris", false, "missing the sampler"),
             ("sampler iris --yes", true, "missing the sampler"),
             ("sampler --all iris const:1", false, "not both"),
-            ("sampler Iris const:1", false, "not a valid SeldonDeployment name"),
+            (
+                "sampler Iris const:1",
+                false,
+                "not a valid SeldonDeployment name",
+            ),
             ("sampler iris const:2", false, "takes 0 or 1"),
-            ("enable iris --sampler const:2", false, "clap: ValueValidation"),
+            (
+                "enable iris --sampler const:2",
+                false,
+                "clap: ValueValidation",
+            ),
             ("enable iris --all", false, "clap: ArgumentConflict"),
             (
                 "enable iris --collector-endpoint udp://c:1",
@@ -376,7 +384,10 @@ mod tests {
         // Guided enable on a terminal asks for the sampler; with names it keeps the current one.
         assert_eq!(write_of("enable", true).ask_sampler, AskSampler::Optional);
         assert_eq!(write_of("enable iris", true).ask_sampler, AskSampler::No);
-        assert_eq!(write_of("sampler iris", true).ask_sampler, AskSampler::Required);
+        assert_eq!(
+            write_of("sampler iris", true).ask_sampler,
+            AskSampler::Required
+        );
         assert!(!write_of("enable iris --yes", true).interactive);
         let w = write_of(
             "disable iris --dry-run --field-manager me --concurrency 3 --predictor canary",
@@ -390,7 +401,13 @@ mod tests {
                 w.concurrency,
                 w.predictors
             ),
-            (Intent::Disable, DryRun::Client, "me", 3, vec!["canary".to_string()])
+            (
+                Intent::Disable,
+                DryRun::Client,
+                "me",
+                3,
+                vec!["canary".to_string()]
+            )
         );
     }
 

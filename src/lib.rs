@@ -31,5 +31,7 @@ pub mod domain;
 pub mod error;
 pub mod exit;
 pub mod invocation;
+#[cfg(test)]
+mod mock_tests;
 pub mod prompt;
 pub mod render;

@@ -151,8 +151,7 @@ pub async fn run(inv: Invocation) -> Result<ExitStatus> {
                     selector,
                     chunk_size,
                 } => {
-                    read::show_status(&ctx, name.as_deref(), selector.as_deref(), chunk_size)
-                        .await
+                    read::show_status(&ctx, name.as_deref(), selector.as_deref(), chunk_size).await
                 }
                 Action::Write(w) => write::mutate(&ctx, w).await,
                 Action::Completion { .. } | Action::Version { .. } => Ok(ExitStatus::Success),

@@ -136,18 +136,18 @@ fn apply_body(api: &str, obj: &Value, plan: &Plan) -> Value {
     })
 }
 
-struct Job<'a> {
-    cluster: &'a Cluster,
-    api: &'a str,
-    intent: &'a Intent,
-    predictors: &'a [String],
-    field_manager: &'a str,
-    concurrency: usize,
-    dry_run: DryRun,
+pub(crate) struct Job<'a> {
+    pub cluster: &'a Cluster,
+    pub api: &'a str,
+    pub intent: &'a Intent,
+    pub predictors: &'a [String],
+    pub field_manager: &'a str,
+    pub concurrency: usize,
+    pub dry_run: DryRun,
 }
 
 impl Job<'_> {
-    async fn one(&self, ns: &str, name: &str) -> Outcome {
+    pub(crate) async fn one(&self, ns: &str, name: &str) -> Outcome {
         let mut outcome = Outcome {
             namespace: ns.into(),
             name: name.into(),
@@ -205,9 +205,11 @@ impl Job<'_> {
     }
 }
 
-/// Test seam for the conflict-retry path: `SELDON_TRACING_TEST_HOOK_BEFORE_APPLY` names a shell
-/// command run once, after the first read and before the first apply, so an end-to-end test can
-/// change the object in exactly that window. Unset in normal use.
+/// Test seam for the end-to-end tests, compiled only with the `test-seams` feature:
+/// `SELDON_TRACING_TEST_HOOK_BEFORE_APPLY` names a shell command run once, after the first read
+/// and before the first apply, so a test can change the object or hold the plugin in exactly
+/// that window. The conflict loop itself is covered in-process by `mock_tests`.
+#[cfg(feature = "test-seams")]
 fn run_test_hook(attempt: u32) {
     if attempt > 0 {
         return;
@@ -216,6 +218,9 @@ fn run_test_hook(attempt: u32) {
         let _ = std::process::Command::new("sh").arg("-c").arg(cmd).status();
     }
 }
+
+#[cfg(not(feature = "test-seams"))]
+fn run_test_hook(_attempt: u32) {}
 
 /// A progress bar on stderr for several targets, only when stderr is a terminal.
 fn progress_bar(len: usize) -> ProgressBar {

@@ -42,9 +42,7 @@ pub fn parse_float(s: &str) -> Result<f64, String> {
         _ => {}
     }
     if let Some(hex) = lower.strip_prefix("0x") {
-        return parse_hex_float(hex)
-            .map(|v| sign * v)
-            .or_else(|_| bad());
+        return parse_hex_float(hex).map(|v| sign * v).or_else(|_| bad());
     }
     let mut seen_digit = false;
     let mut seen_dot = false;

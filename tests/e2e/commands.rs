@@ -356,6 +356,10 @@ fn restricted_user_gets_the_403_message_and_nothing_changes() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "test-seams"),
+    ignore = "needs the test-seams feature (make test turns it on)"
+)]
 fn a_concurrent_edit_between_read_and_apply_is_retried_and_both_changes_kept() {
     for c in both() {
         let ns = c.namespace("conflict");

@@ -50,12 +50,22 @@ fn every_bad_input_is_refused_and_changes_nothing() {
         (&["sampler", "churn", "const:1:2"], "one colon", 2),
         (&["enable", "churn", "--agent-port", "0"], "--agent-port", 2),
         (
-            &["enable", "churn", "--collector-endpoint", "127.0.0.1:14268/api/traces"],
+            &[
+                "enable",
+                "churn",
+                "--collector-endpoint",
+                "127.0.0.1:14268/api/traces",
+            ],
             "refused by the Jaeger client (not an absolute URL",
             2,
         ),
         (
-            &["enable", "churn", "--collector-endpoint", "udp://collector:6831"],
+            &[
+                "enable",
+                "churn",
+                "--collector-endpoint",
+                "udp://collector:6831",
+            ],
             "not an http(s) URL",
             2,
         ),
@@ -127,14 +137,24 @@ fn missing_crd_and_unreachable_server_get_one_clear_sentence() {
         (&["enable", "iris", "-A"], "-A selects every namespace"),
         (&["disable", "--yes"], "no SeldonDeployment given"),
         (&["sampler", "iris"], "missing the sampler"),
-        (&["sampler", "Iris", "const:1"], "not a valid SeldonDeployment name"),
-        (&["enable", "iris", "--collector-endpoint", "x"], "refused by the Jaeger client"),
+        (
+            &["sampler", "Iris", "const:1"],
+            "not a valid SeldonDeployment name",
+        ),
+        (
+            &["enable", "iris", "--collector-endpoint", "x"],
+            "refused by the Jaeger client",
+        ),
     ];
     for (args, want) in usage {
         let mut argv = vec!["--kubeconfig", p.as_str()];
         argv.extend_from_slice(args);
         let out = run(PLUGIN, &argv, &[], None).fails_with(2).stderr_has(want);
-        assert!(!out.stderr.contains("cannot reach"), "{args:?}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains("cannot reach"),
+            "{args:?}: {}",
+            out.stderr
+        );
     }
     let version = run(PLUGIN, &["--kubeconfig", &p, "version"], &[], None).ok();
     assert!(version.stdout.starts_with("kubectl-seldon-tracing v"));

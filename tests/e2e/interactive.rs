@@ -233,6 +233,10 @@ fn escape_cancels_with_130_and_writes_nothing() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "test-seams"),
+    ignore = "needs the test-seams feature (make test turns it on)"
+)]
 fn ctrl_c_while_writing_does_not_claim_nothing_changed() {
     let c = atomic();
     let ns = c.namespace("pty-ctrlc-writing");

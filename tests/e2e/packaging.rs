@@ -138,3 +138,32 @@ fn a_wrong_sha256_makes_the_install_fail() {
             .exists()
     );
 }
+
+#[test]
+fn the_released_binary_carries_no_test_seam() {
+    let dist = dir_from("SELDON_TRACING_TEST_DIST");
+    let dir = tempdir("unpacked");
+    run(
+        "tar",
+        &[
+            "-xzf",
+            &archive(&dist).display().to_string(),
+            "-C",
+            &dir.display().to_string(),
+        ],
+        &[],
+        None,
+    )
+    .ok();
+    let seam = b"SELDON_TRACING_TEST_HOOK";
+    let has = |path: &std::path::Path| {
+        let bytes = std::fs::read(path).expect("binary");
+        bytes.windows(seam.len()).any(|w| w == seam)
+    };
+    let released = dir.join("kubectl-seldon-tracing");
+    assert!(!has(&released), "the release binary contains the test hook");
+    // The check can fail: the binary the end-to-end tests run has the seam compiled in.
+    if cfg!(feature = "test-seams") {
+        assert!(has(std::path::Path::new(PLUGIN)));
+    }
+}

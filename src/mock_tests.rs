@@ -1,0 +1,339 @@
+//! In-process tests of the client logic against a mock API server (`tower-test`), kube-rs'
+//! own pattern: the test plays the server, answering each request the plugin sends, so the
+//! conflict loop, the retry layer, pagination and error mapping are checked request by request
+//! without a cluster. Time is paused, so backoff waits cost nothing and can be measured.
+
+use std::time::Duration;
+
+use http::{Request, Response};
+use kube::client::Body;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+use tower_test::mock::{Handle, SendResponse};
+
+use crate::cluster::{Applied, Cluster, Query, SHED_RETRIES};
+use crate::commands::write::Job;
+use crate::domain::plan::Intent;
+use crate::error::Error;
+use crate::invocation::DryRun;
+use crate::render::Verdict;
+
+const API: &str = "machinelearning.seldon.io/v1";
+
+type Server = Handle<Request<Body>, Response<Body>>;
+
+fn cluster() -> (Cluster, Server) {
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    (
+        Cluster::over(service, "https://mock", Duration::ZERO),
+        handle,
+    )
+}
+
+/// The next request: method, path with query, and JSON body (Null when empty).
+async fn next(server: &mut Server) -> (String, String, Value, SendResponse<Response<Body>>) {
+    let (req, send) = server.next_request().await.expect("a request");
+    let method = req.method().to_string();
+    let uri = req.uri().to_string();
+    let bytes = req.into_body().collect_bytes().await.expect("body");
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (method, uri, body, send)
+}
+
+fn reply(send: SendResponse<Response<Body>>, code: u16, body: &Value) {
+    let resp = Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .body(Body::from(serde_json::to_vec(body).expect("json")))
+        .expect("response");
+    send.send_response(resp);
+}
+
+fn failure(code: u16, reason: &str, message: &str) -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+           "reason": reason, "message": message, "code": code})
+}
+
+fn iris(rv: &str, replicas: u32) -> Value {
+    json!({
+        "apiVersion": API, "kind": "SeldonDeployment",
+        "metadata": {"name": "iris", "namespace": "models", "resourceVersion": rv},
+        "spec": {"predictors": [{
+            "name": "default", "replicas": replicas,
+            "graph": {"name": "classifier", "type": "MODEL"},
+            "componentSpecs": [{"spec": {"containers": [{"name": "classifier", "image": "me/iris:1"}]}}]
+        }]}
+    })
+}
+
+fn env_names(list: &Value) -> Vec<String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["name"].as_str().map(String::from))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_conflict_rereads_replans_and_applies_on_the_new_version() {
+    let (cluster, mut server) = cluster();
+    let server_side = tokio::spawn(async move {
+        let (m, uri, _, send) = next(&mut server).await;
+        assert_eq!(
+            (m.as_str(), uri.as_str()),
+            (
+                "GET",
+                "/apis/machinelearning.seldon.io/v1/namespaces/models/seldondeployments/iris"
+            )
+        );
+        reply(send, 200, &iris("1", 1));
+        let (m, uri, body, send) = next(&mut server).await;
+        assert_eq!(m, "PATCH");
+        assert!(
+            uri.contains("fieldManager=kubectl-seldon-tracing") && uri.contains("force=true"),
+            "{uri}"
+        );
+        assert_eq!(body["metadata"]["resourceVersion"], "1");
+        // Someone else wrote in between: the server refuses the stale resourceVersion.
+        reply(
+            send,
+            409,
+            &failure(409, "Conflict", "the object has been modified"),
+        );
+        let (m, _, _, send) = next(&mut server).await;
+        assert_eq!(m, "GET", "a conflict must be followed by a fresh read");
+        reply(send, 200, &iris("2", 3));
+        let (m, _, body, send) = next(&mut server).await;
+        assert_eq!(m, "PATCH");
+        // Planned again on version 2: its CAS guard and the other writer's replicas.
+        assert_eq!(body["metadata"]["resourceVersion"], "2");
+        assert_eq!(body["spec"]["predictors"][0]["replicas"], 3);
+        let exec = &body["spec"]["predictors"][0]["svcOrchSpec"]["env"];
+        assert!(
+            env_names(exec).contains(&"JAEGER_SAMPLER_TYPE".to_string()),
+            "{exec}"
+        );
+        reply(send, 200, &body);
+        server
+    });
+    let enable = Intent::Enable {
+        sampler: None,
+        agent_host: None,
+        agent_port: None,
+        propagation: None,
+        collector: None,
+    };
+    let job = Job {
+        cluster: &cluster,
+        api: API,
+        intent: &enable,
+        predictors: &[],
+        field_manager: "kubectl-seldon-tracing",
+        concurrency: 1,
+        dry_run: DryRun::None,
+    };
+    let out = job.one("models", "iris").await;
+    assert_eq!(out.result, Verdict::Changed, "{:?}", out.error);
+    let mut server = server_side.await.expect("server side");
+    // Nothing more was sent.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), server.next_request())
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn endless_conflicts_stop_after_five_attempts_with_a_clear_error() {
+    let (cluster, mut server) = cluster();
+    let server_side = tokio::spawn(async move {
+        for rv in 1..=5 {
+            let (m, _, _, send) = next(&mut server).await;
+            assert_eq!(m, "GET");
+            reply(send, 200, &iris(&rv.to_string(), 1));
+            let (m, _, _, send) = next(&mut server).await;
+            assert_eq!(m, "PATCH");
+            reply(send, 409, &failure(409, "Conflict", "modified"));
+        }
+    });
+    let intent = Intent::Disable;
+    let job = Job {
+        cluster: &cluster,
+        api: API,
+        intent: &intent,
+        predictors: &[],
+        field_manager: "kubectl-seldon-tracing",
+        concurrency: 1,
+        dry_run: DryRun::None,
+    };
+    let out = job.one("models", "iris").await;
+    server_side.await.expect("server side");
+    assert_eq!(out.result, Verdict::Failed);
+    assert_eq!(
+        out.error.as_deref(),
+        Some(
+            "seldondeployment \"models/iris\" kept changing while it was being updated (5 conflicts in a row); try again"
+        )
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn shed_requests_are_resent_with_a_growing_jittered_wait() {
+    let (cluster, mut server) = cluster();
+    let server_side = tokio::spawn(async move {
+        let mut at = Vec::new();
+        for code in [429u16, 503, 504] {
+            let (m, _, _, send) = next(&mut server).await;
+            assert_eq!(m, "GET");
+            at.push(Instant::now());
+            reply(send, code, &failure(code, "TooManyRequests", "shed"));
+        }
+        let (_, _, _, send) = next(&mut server).await;
+        at.push(Instant::now());
+        reply(send, 200, &iris("1", 1));
+        at
+    });
+    let obj = cluster
+        .get(API, "models", "iris")
+        .await
+        .expect("the fourth try answers");
+    assert_eq!(obj["metadata"]["resourceVersion"], "1");
+    let at = server_side.await.expect("server side");
+    let waits: Vec<Duration> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    // 250 ms doubling, plus up to twice as much at random, never over 4 s.
+    let bounds = [(250, 750), (500, 1500), (1000, 3000)];
+    for (w, (lo, hi)) in waits.iter().zip(bounds) {
+        let ms = w.as_millis();
+        assert!(
+            (lo..=hi).contains(&ms),
+            "waited {ms} ms, expected {lo}..={hi}: {waits:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn shedding_that_never_ends_gives_up_after_the_retry_budget() {
+    let (cluster, mut server) = cluster();
+    let server_side = tokio::spawn(async move {
+        let mut seen = 0;
+        while let Ok(Some((_, send))) =
+            tokio::time::timeout(Duration::from_secs(60), server.next_request()).await
+        {
+            seen += 1;
+            reply(send, 429, &failure(429, "TooManyRequests", "shed"));
+        }
+        seen
+    });
+    let started = Instant::now();
+    let err = cluster.get(API, "models", "iris").await.unwrap_err();
+    let took = started.elapsed();
+    drop(cluster);
+    assert_eq!(server_side.await.expect("server side"), SHED_RETRIES + 1);
+    assert!(err.to_string().contains("(429)"), "{err}");
+    // Ten waits of at most 4 s each.
+    assert!(took <= Duration::from_secs(40), "{took:?}");
+}
+
+#[tokio::test]
+async fn a_list_follows_continue_tokens_page_by_page() {
+    let (cluster, mut server) = cluster();
+    let server_side = tokio::spawn(async move {
+        let (_, uri, _, send) = next(&mut server).await;
+        assert!(
+            uri.starts_with("/apis/machinelearning.seldon.io/v1/seldondeployments?"),
+            "{uri}"
+        );
+        assert!(
+            uri.contains("limit=2") && !uri.contains("continue="),
+            "{uri}"
+        );
+        reply(
+            send,
+            200,
+            &json!({"items": [iris("1", 1), iris("2", 1)], "metadata": {"continue": "page-2"}}),
+        );
+        let (_, uri, _, send) = next(&mut server).await;
+        assert!(
+            uri.contains("limit=2") && uri.contains("continue=page-2"),
+            "{uri}"
+        );
+        reply(
+            send,
+            200,
+            &json!({"items": [iris("3", 1)], "metadata": {"continue": ""}}),
+        );
+    });
+    let q = Query {
+        namespace: None,
+        chunk_size: 2,
+        ..Query::default()
+    };
+    let mut pages = Vec::new();
+    crate::commands::read::for_each_page(&cluster, API, q, |items| {
+        pages.push(items.len());
+        Ok(())
+    })
+    .await
+    .expect("list");
+    server_side.await.expect("server side");
+    assert_eq!(pages, [2, 1]);
+}
+
+#[tokio::test]
+async fn refusals_become_one_line_errors_naming_the_object_and_the_fix() {
+    let (cluster, mut server) = cluster();
+    let server_side = tokio::spawn(async move {
+        let answers = [
+            (403, "Forbidden", "user \"dev\" cannot get resource"),
+            (404, "NotFound", "seldondeployments \"iris\" not found"),
+            (410, "Expired", "The provided continue parameter is too old"),
+            (403, "Forbidden", "user \"dev\" cannot patch resource"),
+        ];
+        for (code, reason, message) in answers {
+            let (_, _, _, send) = next(&mut server).await;
+            reply(send, code, &failure(code, reason, message));
+        }
+    });
+    let e = cluster.get(API, "models", "iris").await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Forbidden { verb, namespace, .. } if verb == "get" && namespace == "models"),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .contains("kubectl auth can-i get seldondeployments -n models")
+    );
+    let e = cluster.get(API, "models", "iris").await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "seldondeployment \"iris\" not found in namespace \"models\"; list them with `kubectl seldon-tracing list -n models` or pass -n NAMESPACE"
+    );
+    let q = Query {
+        namespace: Some("models"),
+        chunk_size: 500,
+        ..Query::default()
+    };
+    let e = cluster.list_page(API, &q, Some("stale")).await.unwrap_err();
+    assert!(matches!(e, Error::ListExpired { .. }), "{e:?}");
+    assert!(e.to_string().contains("--chunk-size 0"), "{e}");
+    let e = match cluster
+        .apply(
+            API,
+            "models",
+            "iris",
+            &iris("1", 1),
+            "kubectl-seldon-tracing",
+            false,
+        )
+        .await
+    {
+        Err(e) => e,
+        Ok(Applied::Done(_) | Applied::Conflict) => panic!("a 403 must be an error"),
+    };
+    assert!(
+        matches!(&e, Error::Forbidden { verb, .. } if verb == "patch"),
+        "{e:?}"
+    );
+    server_side.await.expect("server side");
+    assert!(!e.to_string().contains('\n'));
+}
