@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::sampler::Sampler;
+pub use crate::invocation::{DryRun, Output};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,14 +26,6 @@ pub struct Cli {
     pub global: Global,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    Table,
-    Wide,
-    Json,
-    Yaml,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -116,14 +109,6 @@ pub struct StatusArgs {
     pub name: Option<String>,
     #[command(flatten)]
     pub list: ListArgs,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DryRun {
-    None,
-    Server,
-    Client,
 }
 
 #[derive(Debug, Args)]

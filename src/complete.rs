@@ -150,6 +150,14 @@ fn name_of(obj: &serde_json::Value) -> String {
 }
 
 /// The completion output for `words` (the last one is being typed).
+/// The shell's own completion script (`completion SHELL`), generated from the command definition.
+pub fn script(shell: clap_complete::Shell) -> String {
+    let mut cmd = Cli::command();
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "kubectl-seldon_tracing", &mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
 pub async fn complete(words: &[String]) -> String {
     let (current, before) = match words.split_last() {
         Some((c, b)) => (c.as_str(), b),

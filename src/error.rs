@@ -31,7 +31,12 @@ pub enum Error {
     #[error(
         "cannot reach the Kubernetes API server at {server}: {message}; check the cluster and --context"
     )]
-    Unreachable { server: String, message: String },
+    Unreachable {
+        server: String,
+        message: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
     #[error(
         "cannot reach the Kubernetes API server at {server} through the proxy {proxy} (HTTPS_PROXY or the kubeconfig's proxy-url): {message}; check the proxy, or list the server in NO_PROXY"
     )]
@@ -39,6 +44,8 @@ pub enum Error {
         server: String,
         proxy: String,
         message: String,
+        #[source]
+        source: Box<kube::Error>,
     },
     #[error("timed out after {}s waiting for the API server at {server} while trying to {action}; raise --request-timeout or check the cluster", .after.as_secs_f64())]
     Timeout {

@@ -14,7 +14,24 @@ use crate::domain::plan::{AgentHost, Intent};
 use crate::domain::runtime::Propagation;
 use crate::domain::sampler::{Sampler, SamplerKind};
 
-pub use crate::cli::{DryRun, Output};
+/// How results are printed (`-o`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Table,
+    Wide,
+    Json,
+    Yaml,
+}
+
+/// `--dry-run`: none writes; server asks the server to validate without storing; client only
+/// prints the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DryRun {
+    None,
+    Server,
+    Client,
+}
 
 /// The field manager every read compares against and writes record by default.
 pub const FIELD_MANAGER: &str = "kubectl-seldon-tracing";

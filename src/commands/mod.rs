@@ -123,10 +123,7 @@ pub async fn run(inv: Invocation) -> Result<ExitStatus> {
     } = inv;
     match action {
         Action::Completion { shell } => {
-            let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
-            let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut cmd, "kubectl-seldon_tracing", &mut buf);
-            print(&String::from_utf8_lossy(&buf)).map(|_| ExitStatus::Success)
+            print(&crate::complete::script(shell)).map(|_| ExitStatus::Success)
         }
         Action::Version { client } => read::version(&connection, client).await,
         action => {

@@ -1,0 +1,131 @@
+//! Reads: the server version, API discovery, paginated lists and single objects.
+
+use kube::api::{GetParams, ListParams};
+use kube::core::Request;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+use super::{Action, Cluster, GROUP, PLURAL, Page, Query};
+
+impl Cluster {
+    /// The server's version (`/version` gitVersion).
+    pub async fn server_version(&self) -> Result<String> {
+        let v = self.get_path("/version", "read the server version").await?;
+        Ok(v.get("gitVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_string())
+    }
+
+    /// `metadata.name` of every item of a list at `path` (first 500), e.g. namespaces.
+    pub async fn names(&self, path: &str) -> Result<Vec<String>> {
+        let list = self
+            .get_path(&format!("{path}?limit=500"), "list names")
+            .await?;
+        Ok(list["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["metadata"]["name"].as_str().map(str::to_string))
+            .collect())
+    }
+
+    /// The group version to use: v1 when served, else the server's preferred version.
+    pub async fn discover(&self) -> Result<String> {
+        let group = self
+            .get_path(
+                &format!("/apis/{GROUP}"),
+                "discover the SeldonDeployment API",
+            )
+            .await?;
+        let version = choose_version(&group).ok_or_else(|| Error::CrdMissing {
+            server: self.server.clone(),
+        })?;
+        Ok(format!("{GROUP}/{version}"))
+    }
+
+    pub(super) fn request(api_version: &str, namespace: Option<&str>) -> Request {
+        let path = match namespace {
+            Some(ns) => format!("/apis/{api_version}/namespaces/{ns}/{PLURAL}"),
+            None => format!("/apis/{api_version}/{PLURAL}"),
+        };
+        Request::new(path)
+    }
+
+    /// One page of the SeldonDeployments `q` selects.
+    pub async fn list_page(
+        &self,
+        api_version: &str,
+        q: &Query<'_>,
+        cont: Option<&str>,
+    ) -> Result<Page> {
+        let mut lp = ListParams::default();
+        if q.chunk_size > 0 {
+            lp = lp.limit(q.chunk_size);
+        }
+        if let Some(s) = q.labels {
+            lp = lp.labels(s);
+        }
+        if let Some(n) = q.name {
+            lp = lp.fields(&format!("metadata.name={n}"));
+        }
+        if let Some(c) = cont {
+            lp = lp.continue_token(c);
+        }
+        let action = Action {
+            verb: "list",
+            namespace: q.namespace.unwrap_or(""),
+            name: None,
+        };
+        self.checked(Self::request(api_version, q.namespace).list(&lp), &action)
+            .await
+    }
+
+    pub async fn get(&self, api_version: &str, namespace: &str, name: &str) -> Result<Value> {
+        let action = Action {
+            verb: "get",
+            namespace,
+            name: Some(name),
+        };
+        let req = Self::request(api_version, Some(namespace)).get(name, &GetParams::default());
+        self.checked(req, &action).await
+    }
+}
+
+/// From an APIGroup document: `v1` when served, else the server's preferred version, else the
+/// first one listed. None when the group serves no version.
+pub fn choose_version(group: &Value) -> Option<&str> {
+    let versions: Vec<&str> = group
+        .get("versions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.get("version").and_then(Value::as_str))
+        .collect();
+    if versions.contains(&"v1") {
+        return Some("v1");
+    }
+    group
+        .get("preferredVersion")
+        .and_then(|p| p.get("version"))
+        .and_then(Value::as_str)
+        .or(versions.first().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn prefers_v1_then_the_servers_preference() {
+        let all = json!({"versions": [{"version": "v1alpha2"}, {"version": "v1"}], "preferredVersion": {"version": "v1alpha2"}});
+        assert_eq!(choose_version(&all), Some("v1"));
+        let old = json!({"versions": [{"version": "v1alpha2"}, {"version": "v1alpha3"}], "preferredVersion": {"version": "v1alpha3"}});
+        assert_eq!(choose_version(&old), Some("v1alpha3"));
+        let bare = json!({"versions": [{"version": "v1alpha2"}]});
+        assert_eq!(choose_version(&bare), Some("v1alpha2"));
+        assert_eq!(choose_version(&json!({"versions": []})), None);
+    }
+}

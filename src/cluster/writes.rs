@@ -1,0 +1,42 @@
+//! Writes: server-side apply of the plugin's fields, guarded by the resourceVersion read.
+
+use kube::api::{Patch, PatchParams};
+use serde_json::Value;
+
+use crate::error::Result;
+
+use super::errors::Failure;
+use super::{Action, Cluster};
+
+/// Outcome of one apply: stored (or dry-run) object, or a resourceVersion conflict to retry.
+pub enum Applied {
+    Done(Value),
+    Conflict,
+}
+
+impl Cluster {
+    /// Server-side apply of `body` with force; a 409 (stale resourceVersion) comes back as Conflict.
+    pub async fn apply(
+        &self,
+        api_version: &str,
+        namespace: &str,
+        name: &str,
+        body: &Value,
+        field_manager: &str,
+        dry_run: bool,
+    ) -> Result<Applied> {
+        let action = Action {
+            verb: "patch",
+            namespace,
+            name: Some(name),
+        };
+        let mut pp = PatchParams::apply(field_manager).force();
+        pp.dry_run = dry_run;
+        let req = Self::request(api_version, Some(namespace)).patch(name, &pp, &Patch::Apply(body));
+        match self.call::<Value>(req).await {
+            Ok(v) => Ok(Applied::Done(v)),
+            Err(Failure::Kube(kube::Error::Api(s))) if s.code == 409 => Ok(Applied::Conflict),
+            Err(f) => Err(self.to_error(f, &action)),
+        }
+    }
+}

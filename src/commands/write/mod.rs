@@ -1,0 +1,73 @@
+//! `enable`, `disable`, `sampler`: choose the targets, maybe ask and preview, then apply to each
+//! and report. Each step is its own module: `targets` (selection and the picker), `apply` (the
+//! read-plan-apply loop of one object), `preview` (the dry run shown before asking), `report`
+//! (progress, result lines, summary, exit status).
+
+mod apply;
+mod preview;
+mod report;
+mod targets;
+
+use futures::StreamExt;
+
+use crate::domain::plan::Intent;
+use crate::error::Result;
+use crate::exit::ExitStatus;
+use crate::invocation::{AskSampler, DryRun, Selection, Write};
+use crate::prompt;
+
+use super::Ctx;
+pub(crate) use apply::Job;
+use apply::run_all;
+use preview::preview_and_confirm;
+use report::Report;
+
+/// `enable`, `disable`, `sampler`: select, maybe ask and preview, then apply to each target.
+pub async fn mutate(ctx: &Ctx, w: Write) -> Result<ExitStatus> {
+    let api = ctx.cluster.discover().await?;
+    if w.interactive {
+        prompt::install_interrupt_handler();
+    }
+    let guided = w.selection == Selection::Guided;
+    let (targets, predictors) = if guided {
+        targets::pick(ctx, &api, &w).await?
+    } else {
+        (targets::listed(ctx, &api, &w).await?, w.predictors.clone())
+    };
+    if targets.is_empty() {
+        return Ok(ctx.none_found());
+    }
+    let mut intent = w.intent.clone();
+    match (w.ask_sampler, &mut intent) {
+        (AskSampler::Required, Intent::Sampler(s)) => {
+            if let Some(chosen) = prompt::pick_sampler(None)? {
+                *s = chosen;
+            }
+        }
+        (AskSampler::Optional, Intent::Enable { sampler, .. }) => {
+            *sampler =
+                prompt::pick_sampler(Some("keep the current sampler (const:1 when none is set)"))?;
+        }
+        _ => {}
+    }
+    let job = Job {
+        cluster: &ctx.cluster,
+        api: &api,
+        intent: &intent,
+        predictors: &predictors,
+        field_manager: &w.field_manager,
+        concurrency: w.concurrency,
+        dry_run: w.dry_run,
+    };
+    if w.interactive && w.dry_run == DryRun::None && !preview_and_confirm(&job, &targets).await? {
+        crate::say!("Not applied; nothing was changed.");
+        return Ok(ExitStatus::Success);
+    }
+    prompt::writing_started();
+    let mut results = std::pin::pin!(run_all(&job, &targets));
+    let mut report = Report::new(ctx, intent.done(), targets.len());
+    while let Some(o) = results.next().await {
+        report.add(o)?;
+    }
+    report.finish()
+}

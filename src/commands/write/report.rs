@@ -1,0 +1,148 @@
+//! While and after writing: a progress bar on a terminal, one line per object as it finishes
+//! (failures on stderr), the warnings, the `N changed, M unchanged, K failed` summary and the
+//! json/yaml document of all outcomes.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::error::Result;
+use crate::exit::ExitStatus;
+use crate::invocation::Output;
+use crate::render::{self, Outcome, Verdict};
+
+use super::super::Ctx;
+
+/// A progress bar on stderr for several targets, only when stderr is a terminal.
+fn progress_bar(len: usize) -> ProgressBar {
+    if len < 2 || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} seldondeployments {elapsed}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Prints outcomes as they arrive and the summary at the end.
+pub struct Report<'a> {
+    ctx: &'a Ctx,
+    done: &'static str,
+    progress: ProgressBar,
+    outcomes: Vec<Outcome>,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(ctx: &'a Ctx, done: &'static str, targets: usize) -> Self {
+        Report {
+            ctx,
+            done,
+            progress: progress_bar(targets),
+            outcomes: Vec::new(),
+        }
+    }
+
+    /// One finished object: its warnings and its line.
+    pub fn add(&mut self, o: Outcome) -> Result<()> {
+        let structured = matches!(self.ctx.output, Output::Json | Output::Yaml);
+        let with_ns = self.ctx.all_namespaces;
+        let (ctx, done) = (self.ctx, self.done);
+        self.progress.suspend(|| -> Result<()> {
+            for w in &o.warnings {
+                crate::say!("Warning: seldondeployment/{}: {w}", o.name);
+            }
+            if !structured {
+                let line = render::outcome_line(&o, done, with_ns);
+                if o.result == Verdict::Failed {
+                    crate::say_raw!("{line}");
+                } else {
+                    ctx.print(&line)?;
+                }
+            }
+            Ok(())
+        })?;
+        self.progress.inc(1);
+        self.outcomes.push(o);
+        Ok(())
+    }
+
+    /// The summary line (several objects), the json/yaml document, and how the run ends.
+    pub fn finish(self) -> Result<ExitStatus> {
+        self.progress.finish_and_clear();
+        if let Some(line) = summary(&self.outcomes) {
+            crate::say!("{line}");
+        }
+        if let Some(doc) = render::document(self.ctx.output, "TracingChangeList", &self.outcomes) {
+            self.ctx.print(&doc)?;
+        }
+        Ok(
+            if self.outcomes.iter().any(|o| o.result == Verdict::Failed) {
+                ExitStatus::Failure
+            } else {
+                ExitStatus::Success
+            },
+        )
+    }
+}
+
+/// `3 changed, 1 unchanged, 1 failed: models/x` for more than one object.
+fn summary(outcomes: &[Outcome]) -> Option<String> {
+    if outcomes.len() < 2 {
+        return None;
+    }
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.result == Verdict::Failed)
+        .map(|o| format!("{}/{}", o.namespace, o.name))
+        .collect();
+    let changed = outcomes
+        .iter()
+        .filter(|o| o.result == Verdict::Changed)
+        .count();
+    let unchanged = outcomes.len() - changed - failed.len();
+    let names = if failed.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", failed.join(", "))
+    };
+    Some(format!(
+        "{changed} changed, {unchanged} unchanged, {} failed{names}",
+        failed.len()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::invocation::DryRun;
+
+    fn outcome(name: &str, result: Verdict) -> Outcome {
+        Outcome {
+            namespace: "models".into(),
+            name: name.into(),
+            result,
+            dry_run: DryRun::None,
+            changes: Vec::new(),
+            warnings: Vec::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_each_result_and_names_the_failures() {
+        assert_eq!(summary(&[outcome("a", Verdict::Changed)]), None);
+        let all = [
+            outcome("a", Verdict::Changed),
+            outcome("b", Verdict::Unchanged),
+            outcome("c", Verdict::Failed),
+            outcome("d", Verdict::Failed),
+        ];
+        assert_eq!(
+            summary(&all).as_deref(),
+            Some("1 changed, 1 unchanged, 2 failed: models/c, models/d")
+        );
+    }
+}

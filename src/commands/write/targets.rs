@@ -1,0 +1,106 @@
+//! Which SeldonDeployments a write acts on: the names given, a list by `--all` or `-l`, or the
+//! ones the user picks from a list on a terminal.
+
+use crate::domain::components::str_at;
+use crate::domain::status::status;
+use crate::error::Result;
+use crate::invocation::{Selection, Write};
+use crate::prompt;
+
+use super::super::Ctx;
+use super::super::read::for_each_page;
+use crate::cluster::Query;
+
+/// One deployment offered in the interactive picker.
+struct Choice {
+    namespace: String,
+    name: String,
+    predictors: Vec<String>,
+    /// TRACING and SAMPLER as in `list`: "on      const:1"
+    summary: String,
+}
+
+/// Lists the deployments in scope and lets the user pick one or more, then predictors.
+pub async fn pick(ctx: &Ctx, api: &str, w: &Write) -> Result<(Vec<(String, String)>, Vec<String>)> {
+    let mut choices = Vec::new();
+    let q = Query {
+        namespace: ctx.scope(),
+        chunk_size: w.chunk_size,
+        ..Query::default()
+    };
+    for_each_page(&ctx.cluster, api, q, |page| {
+        for obj in page {
+            let st = status(&obj, &w.field_manager);
+            // No words shared by every row ("tracing", "sampler"): the fuzzy search matches the
+            // whole line, and "tra" must find `traced`, not the first row.
+            let summary = format!("{:<8}{}", st.summary.as_str(), st.sampler);
+            let predictors = st.predictors.iter().map(|p| p.name.clone()).collect();
+            choices.push(Choice {
+                namespace: st.namespace,
+                name: st.name,
+                predictors,
+                summary,
+            });
+        }
+        Ok(())
+    })
+    .await?;
+    if choices.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    // NAMESPACE/NAME padded to one width, so the summaries line up like a table.
+    let width = choices
+        .iter()
+        .map(|c| c.namespace.len() + 1 + c.name.len())
+        .max()
+        .unwrap_or(0);
+    let labels: Vec<String> = choices
+        .iter()
+        .map(|c| {
+            let id = format!("{}/{}", c.namespace, c.name);
+            format!("{id:width$}   {}", c.summary)
+        })
+        .collect();
+    let picked = prompt::pick_deployments(&labels)?;
+    let targets: Vec<(String, String)> = picked
+        .iter()
+        .map(|&i| (choices[i].namespace.clone(), choices[i].name.clone()))
+        .collect();
+    let mut predictors = w.predictors.clone();
+    if let [only] = picked.as_slice()
+        && predictors.is_empty()
+        && choices[*only].predictors.len() > 1
+    {
+        predictors = prompt::pick_predictors(&choices[*only].predictors)?;
+    }
+    Ok((targets, predictors))
+}
+
+/// The (namespace, name) pairs a mutation acts on, in the order given or listed.
+pub async fn listed(ctx: &Ctx, api: &str, w: &Write) -> Result<Vec<(String, String)>> {
+    let labels = match &w.selection {
+        Selection::Names(names) => {
+            let ns = ctx.namespace();
+            return Ok(names.iter().map(|n| (ns.to_string(), n.clone())).collect());
+        }
+        Selection::Selector(s) => Some(s.as_str()),
+        Selection::All | Selection::Guided => None,
+    };
+    let mut out = Vec::new();
+    let q = Query {
+        namespace: ctx.scope(),
+        labels,
+        name: None,
+        chunk_size: w.chunk_size,
+    };
+    for_each_page(&ctx.cluster, api, q, |page| {
+        for obj in page {
+            let ns = str_at(&obj, &["metadata", "namespace"]).unwrap_or("");
+            let name = str_at(&obj, &["metadata", "name"]).unwrap_or("");
+            out.push((ns.to_string(), name.to_string()));
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(out)
+}
