@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use kubectl_seldon_tracing::domain::plan::{AgentHost, Intent, plan};
-use kubectl_seldon_tracing::domain::runtime::Propagation;
+use kubectl_seldon_tracing::domain::runtime::{Destination, Propagation};
 use kubectl_seldon_tracing::domain::sampler::Sampler;
 use kubectl_seldon_tracing::domain::status::{State, status};
 use kubectl_seldon_tracing::domain::warning::Warning;
@@ -333,9 +333,10 @@ proptest! {
                 prop_assert_eq!(c.propagation, Some(*want));
             }
             if let Some(url) = collector {
-                prop_assert_eq!(&c.agent.value, &format!("collector {url}"));
+                let to_collector = matches!(&c.spans_to, Some(Destination::Collector { url: u, .. }) if u.literal() == Some(url.as_str()));
+                prop_assert!(to_collector, "{:?}", c.spans_to);
             } else if agent_host.is_some() || agent_port.is_some() {
-                prop_assert!(!c.agent.value.starts_with("collector"), "{:?}", c.agent);
+                prop_assert!(!matches!(c.spans_to, Some(Destination::Collector { .. })), "{:?}", c.spans_to);
             }
         }
     }

@@ -37,7 +37,7 @@ pub fn list_item(obj: &Value, st: &DeploymentStatus) -> ListItem {
         name: st.name.clone(),
         predictors: st.predictors.iter().map(|p| p.name.clone()).collect(),
         tracing: st.summary.as_str().into(),
-        sampler: st.sampler.clone(),
+        samplers: st.samplers.clone(),
         state: str_at(obj, &["status", "state"]).unwrap_or("").into(),
         created: str_at(obj, &["metadata", "creationTimestamp"])
             .unwrap_or("")

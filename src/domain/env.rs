@@ -7,8 +7,29 @@ use serde_json::{Map, Value, json};
 #[derive(Debug, Clone, PartialEq)]
 pub enum EnvValue {
     Literal(String),
-    /// Resolved only at run time (`valueFrom`); the text says from where.
-    Indirect(String),
+    /// Resolved only at run time: the entry's `valueFrom`, as written.
+    Indirect(Value),
+}
+
+/// A literal is its string; a `valueFrom` is `{valueFrom: {...}}` exactly as in the object.
+impl serde::Serialize for EnvValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            EnvValue::Literal(v) => s.serialize_str(v),
+            EnvValue::Indirect(from) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("valueFrom", from)?;
+                m.end()
+            }
+        }
+    }
+}
+
+impl From<&str> for EnvValue {
+    fn from(s: &str) -> Self {
+        EnvValue::Literal(s.to_string())
+    }
 }
 
 impl EnvValue {
@@ -22,7 +43,7 @@ impl EnvValue {
     pub fn display(&self) -> String {
         match self {
             EnvValue::Literal(s) => s.clone(),
-            EnvValue::Indirect(s) => s.clone(),
+            EnvValue::Indirect(from) => describe_value_from(from),
         }
     }
 }
@@ -79,7 +100,7 @@ fn describe_value_from(from: &Value) -> String {
 
 fn value_of(entry: &Value) -> EnvValue {
     match entry.get("valueFrom") {
-        Some(from) if !from.is_null() => EnvValue::Indirect(describe_value_from(from)),
+        Some(from) if !from.is_null() => EnvValue::Indirect(from.clone()),
         _ => EnvValue::Literal(
             entry
                 .get("value")

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::components::{self as c, Kind};
-use super::env::{self, EnvEdit};
+use super::env::{self, EnvEdit, EnvValue};
 use super::goparse;
 use super::runtime::{self, EffectiveEnv, Propagation, Runtime, Verdict};
 use super::sampler::Sampler;
@@ -53,15 +53,19 @@ pub struct Change {
     pub component: String,
     /// Env variable name, or None for an added stub container.
     pub var: Option<String>,
-    pub before: Option<String>,
-    pub after: Option<String>,
+    /// The value before (a string, or `{valueFrom}`); None when the variable was absent.
+    pub before: Option<EnvValue>,
+    /// The value after; None when the variable is removed.
+    pub after: Option<EnvValue>,
 }
 
 impl Change {
     /// One diff line: `+ VAR=v`, `- VAR=v`, `~ VAR: a -> b`, or the stub container.
     pub fn diff_line(&self) -> String {
         let at = format!("{}/{}", self.predictor, self.component);
-        match (&self.var, &self.before, &self.after) {
+        let before = self.before.as_ref().map(EnvValue::display);
+        let after = self.after.as_ref().map(EnvValue::display);
+        match (&self.var, &before, &after) {
             (None, _, _) => format!("+ {at}: stub container (env only) for the prepackaged server"),
             (Some(v), None, Some(a)) => format!("+ {at}: {v}={a}"),
             (Some(v), Some(b), None) => format!("- {at}: {v}={b}"),
@@ -78,14 +82,12 @@ pub struct Plan {
     pub warnings: Vec<Warning>,
 }
 
-fn text(v: Option<env::EnvValue>) -> Option<String> {
-    v.map(|v| v.display())
-}
-
-fn edit_value(edit: &EnvEdit) -> Option<String> {
+fn edit_value(edit: &EnvEdit) -> Option<EnvValue> {
     match edit {
-        EnvEdit::Set(v) => Some(v.clone()),
-        EnvEdit::FromNodeIp => Some("node IP (fieldRef status.hostIP)".into()),
+        EnvEdit::Set(v) => Some(EnvValue::Literal(v.clone())),
+        EnvEdit::FromNodeIp => Some(EnvValue::Indirect(
+            json!({"fieldRef": {"fieldPath": "status.hostIP"}}),
+        )),
         EnvEdit::Remove => None,
     }
 }
@@ -103,7 +105,7 @@ fn edit_env(
     let mut env_list = holder.get("env").cloned().unwrap_or(Value::Null);
     let mut changed = false;
     for (var, edit) in edits {
-        let before = text(env::get(Some(&env_list), var));
+        let before = env::get(Some(&env_list), var);
         if env::apply(&mut env_list, var, edit).map_err(|e| format!("{place}: {e}"))? {
             changed = true;
             changes.push(Change {

@@ -127,9 +127,14 @@ impl EffectiveEnv {
     }
 
     fn display(&self, name: &str) -> Option<String> {
+        self.value(name).map(|v| v.display())
+    }
+
+    /// The value as set, unless it is the empty string (which the clients treat as unset).
+    fn value(&self, name: &str) -> Option<EnvValue> {
         self.get(name)
             .filter(|v| v.value.literal() != Some(""))
-            .map(|v| v.value.display())
+            .map(|v| v.value.clone())
     }
 }
 
@@ -164,6 +169,44 @@ pub enum Propagation {
     FromFile,
 }
 
+/// Which sampler decides: the values as the client reads them, or its default.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SamplerSetting {
+    /// `const`, `probabilistic`, ... as set; the client's default type when `default`; None
+    /// when the sampler is in the file `JAEGER_CONFIG_PATH` names.
+    #[serde(rename = "type")]
+    pub kind: Option<EnvValue>,
+    pub param: Option<EnvValue>,
+    /// Nothing set: the client's own default decides.
+    pub default: bool,
+    pub source: Source,
+}
+
+/// Where spans go.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Destination {
+    /// UDP to a Jaeger agent.
+    Agent {
+        host: EnvValue,
+        port: EnvValue,
+        source: Source,
+    },
+    /// HTTP straight to a collector (`JAEGER_ENDPOINT`).
+    Collector { url: EnvValue, source: Source },
+    /// As the file named by `JAEGER_CONFIG_PATH` says.
+    ConfigFile,
+}
+
+impl Destination {
+    pub fn source(&self) -> Source {
+        match self {
+            Destination::Agent { source, .. } | Destination::Collector { source, .. } => *source,
+            Destination::ConfigFile => Source::File,
+        }
+    }
+}
+
 /// A value the client accepts but reads differently than it looks.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Note {
@@ -176,10 +219,10 @@ pub enum Note {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Runtime {
     pub verdict: Verdict,
-    /// `const:1`, `remote (default)`, ... and where it was set.
-    pub sampler: (String, Source),
-    /// `host:port` of the UDP agent or `collector URL`, and where it was set.
-    pub destination: (String, Source),
+    /// Which sampler decides, and where it was set.
+    pub sampler: SamplerSetting,
+    /// Where spans go, and where that was set.
+    pub destination: Destination,
     pub propagation: Propagation,
     /// The port the spans are sent to over UDP, when literal.
     pub udp_port: Option<i64>,
@@ -291,13 +334,15 @@ pub fn executor(env: &EffectiveEnv) -> Runtime {
         (_, Some(p)) if p.value.literal() != Some("") => p.source,
         _ => Source::Default,
     };
-    let sampler_text = match (
-        env.display("JAEGER_SAMPLER_TYPE"),
-        env.display("JAEGER_SAMPLER_PARAM"),
-    ) {
-        (None, None) => "remote (default)".to_string(),
-        (t, Some(p)) => format!("{}:{p}", t.unwrap_or_else(|| "remote".into())),
-        (Some(t), None) => t,
+    let (set_kind, set_param) = (
+        env.value("JAEGER_SAMPLER_TYPE"),
+        env.value("JAEGER_SAMPLER_PARAM"),
+    );
+    let sampler = SamplerSetting {
+        default: set_kind.is_none() && set_param.is_none(),
+        kind: Some(set_kind.unwrap_or_else(|| EnvValue::Literal("remote".into()))),
+        param: set_param,
+        source: sampler_source,
     };
     let mut notes = Vec::new();
     let propagation = match env.go("JAEGER_TRACE_PROPAGATION_TYPE") {
@@ -310,18 +355,21 @@ pub fn executor(env: &EffectiveEnv) -> Runtime {
         }
         None => Propagation::Jaeger,
     };
-    let (destination, udp_port) = match env.display("JAEGER_ENDPOINT") {
+    let (destination, udp_port) = match env.value("JAEGER_ENDPOINT") {
         Some(url) => (
-            (format!("collector {url}"), env.source("JAEGER_ENDPOINT")),
+            Destination::Collector {
+                url,
+                source: env.source("JAEGER_ENDPOINT"),
+            },
             None,
         ),
         None => {
             let host = env
-                .display("JAEGER_AGENT_HOST")
-                .unwrap_or_else(|| "localhost".into());
+                .value("JAEGER_AGENT_HOST")
+                .unwrap_or_else(|| EnvValue::Literal("localhost".into()));
             let port = env
-                .display("JAEGER_AGENT_PORT")
-                .unwrap_or_else(|| "6831".into());
+                .value("JAEGER_AGENT_PORT")
+                .unwrap_or_else(|| EnvValue::Literal("6831".into()));
             let source = match (
                 env.display("JAEGER_AGENT_HOST"),
                 env.display("JAEGER_AGENT_PORT"),
@@ -333,7 +381,7 @@ pub fn executor(env: &EffectiveEnv) -> Runtime {
             let udp = env
                 .go("JAEGER_AGENT_PORT")
                 .map_or(Some(6831), |p| goparse::parse_int(p).ok());
-            ((format!("{host}:{port}"), source), udp)
+            (Destination::Agent { host, port, source }, udp)
         }
     };
     let sampling_url = env
@@ -345,7 +393,7 @@ pub fn executor(env: &EffectiveEnv) -> Runtime {
         });
     let mut rt = Runtime {
         verdict: Verdict::On,
-        sampler: (sampler_text, sampler_source),
+        sampler,
         destination,
         propagation,
         udp_port,
@@ -470,9 +518,10 @@ pub fn python(env: &EffectiveEnv) -> Runtime {
     let from_file = env.get("JAEGER_CONFIG_PATH").map(|v| v.source);
     let verdict = match env.get("TRACING") {
         None => Verdict::Off,
-        Some(Var { value: EnvValue::Indirect(from), .. }) => {
-            Verdict::Unknown(format!("TRACING comes from {from}"))
-        }
+        Some(Var {
+            value: indirect @ EnvValue::Indirect(_),
+            ..
+        }) => Verdict::Unknown(format!("TRACING comes from {}", indirect.display())),
         Some(Var { value: EnvValue::Literal(v), .. }) => match goparse::python_int(v) {
             Err(why) => Verdict::Invalid(Refusal {
                 var: "TRACING".into(),
@@ -492,14 +541,14 @@ pub fn python(env: &EffectiveEnv) -> Runtime {
     };
     let mut notes = Vec::new();
     let (destination, udp_port) = match from_file {
-        Some(s) => (("from the config file".to_string(), s), None),
+        Some(_) => (Destination::ConfigFile, None),
         None => {
             let host = env
-                .display("JAEGER_AGENT_HOST")
-                .unwrap_or_else(|| "0.0.0.0".into());
+                .value("JAEGER_AGENT_HOST")
+                .unwrap_or_else(|| EnvValue::Literal("0.0.0.0".into()));
             let (port, port_num) = match env.get("JAEGER_AGENT_PORT").map(|v| &v.value) {
                 None => ("5775".to_string(), Some(5775)),
-                Some(EnvValue::Indirect(d)) => (d.clone(), None),
+                Some(indirect @ EnvValue::Indirect(_)) => (indirect.display(), None),
                 Some(EnvValue::Literal(p)) => match goparse::python_int(p) {
                     Ok(n) => (n.to_string(), i64::try_from(n).ok()),
                     Err(_) => {
@@ -508,6 +557,10 @@ pub fn python(env: &EffectiveEnv) -> Runtime {
                     }
                 },
             };
+            let port = match env.get("JAEGER_AGENT_PORT").map(|v| &v.value) {
+                Some(indirect @ EnvValue::Indirect(_)) => indirect.clone(),
+                _ => EnvValue::Literal(port),
+            };
             let source = if env.get("JAEGER_AGENT_HOST").is_some() {
                 env.source("JAEGER_AGENT_HOST")
             } else if env.get("JAEGER_AGENT_PORT").is_some() {
@@ -515,12 +568,22 @@ pub fn python(env: &EffectiveEnv) -> Runtime {
             } else {
                 Source::Default
             };
-            ((format!("{host}:{port}"), source), port_num)
+            (Destination::Agent { host, port, source }, port_num)
         }
     };
     let sampler = match from_file {
-        Some(_) => ("from the config file".to_string(), Source::File),
-        None => ("const:1 (default)".to_string(), Source::Default),
+        Some(_) => SamplerSetting {
+            kind: None,
+            param: None,
+            default: false,
+            source: Source::File,
+        },
+        None => SamplerSetting {
+            kind: Some(EnvValue::Literal("const".into())),
+            param: Some(EnvValue::Literal("1".into())),
+            default: true,
+            source: Source::Default,
+        },
     };
     Runtime {
         verdict,
@@ -657,7 +720,15 @@ mod tests {
                    "seldon.io/engine-jaeger_sampler-type": "probabilistic"}),
         );
         assert_eq!(rt.verdict, Verdict::Idle("the const sampler with JAEGER_SAMPLER_PARAM unset samples nothing (it needs a non-zero param, e.g. const:1)".into()));
-        assert_eq!(rt.sampler, ("const".to_string(), Source::Annotation));
+        assert_eq!(
+            rt.sampler,
+            SamplerSetting {
+                kind: Some(EnvValue::Literal("const".into())),
+                param: None,
+                default: false,
+                source: Source::Annotation
+            }
+        );
     }
 
     #[test]
@@ -675,13 +746,16 @@ mod tests {
             py(&[("TRACING", "true")]).verdict,
             Verdict::Invalid(_)
         ));
+        let agent = |port: &str| Destination::Agent {
+            host: EnvValue::Literal("0.0.0.0".into()),
+            port: EnvValue::Literal(port.into()),
+            source: Source::Env,
+        };
         let rt = py(&[("TRACING", "1"), ("JAEGER_AGENT_PORT", "x")]);
-        assert_eq!(rt.destination.0, "0.0.0.0:6831");
+        assert_eq!(rt.destination, agent("6831"));
         assert_eq!(
-            py(&[("TRACING", "1"), ("JAEGER_AGENT_PORT", " 6831")])
-                .destination
-                .0,
-            "0.0.0.0:6831"
+            py(&[("TRACING", "1"), ("JAEGER_AGENT_PORT", " 6831")]).destination,
+            agent("6831")
         );
     }
 }

@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use super::components::{self as c, Kind};
 use super::env;
-use super::runtime::{self, EffectiveEnv, Note, Propagation, Runtime, Verdict};
+use super::runtime::{
+    self, Destination, EffectiveEnv, Note, Propagation, Runtime, SamplerSetting, Verdict,
+};
 use super::warning::{Component, Warning};
 
 pub use super::runtime::Source;
@@ -44,26 +46,6 @@ impl State {
     }
 }
 
-/// A displayed value and where it came from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Setting {
-    pub value: String,
-    pub source: Source,
-}
-
-impl Setting {
-    fn none() -> Self {
-        Setting {
-            value: "-".into(),
-            source: Source::None,
-        }
-    }
-
-    fn from((value, source): (String, Source)) -> Self {
-        Setting { value, source }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComponentStatus {
     pub name: String,
@@ -71,8 +53,12 @@ pub struct ComponentStatus {
     pub tracing: State,
     #[serde(rename = "tracingSource")]
     pub tracing_source: Source,
-    pub agent: Setting,
-    pub sampler: Setting,
+    /// Where its spans go (executor and Python components).
+    #[serde(rename = "spansTo", skip_serializing_if = "Option::is_none")]
+    pub spans_to: Option<Destination>,
+    /// Which sampler decides (executor and Python components).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sampler: Option<SamplerSetting>,
     /// Why the component is idle, invalid or unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -114,8 +100,9 @@ pub struct DeploymentStatus {
     pub namespace: String,
     pub name: String,
     pub summary: Summary,
-    /// The executor sampler shared by all predictors, `mixed`, or `-` without an executor.
-    pub sampler: String,
+    /// The executors' samplers, each distinct one once, in predictor order (empty without
+    /// an executor; more than one means the predictors differ).
+    pub samplers: Vec<SamplerSetting>,
     pub predictors: Vec<PredictorStatus>,
     pub warnings: Vec<Warning>,
 }
@@ -227,8 +214,8 @@ fn executor_status(spec: &Value, p: &Value, rt: &Runtime, ctx: &mut Ctx) -> Comp
         kind: Kind::Executor.label(),
         tracing,
         tracing_source,
-        agent: Setting::from(rt.destination.clone()),
-        sampler: Setting::from(rt.sampler.clone()),
+        spans_to: Some(rt.destination.clone()),
+        sampler: Some(rt.sampler.clone()),
         reason,
         propagation: Some(rt.propagation),
     }
@@ -301,8 +288,8 @@ fn python_status(
         kind: node.kind.label(),
         tracing,
         tracing_source,
-        agent: Setting::from(rt.destination),
-        sampler: Setting::from(rt.sampler),
+        spans_to: Some(rt.destination),
+        sampler: Some(rt.sampler),
         reason,
         propagation: Some(rt.propagation),
     }
@@ -319,8 +306,8 @@ fn other_status(name: String, kind: &Kind) -> ComponentStatus {
         kind: kind.label(),
         tracing,
         tracing_source: Source::None,
-        agent: Setting::none(),
-        sampler: Setting::none(),
+        spans_to: None,
+        sampler: None,
         reason: None,
         propagation: None,
     }
@@ -552,22 +539,23 @@ pub fn status(obj: &Value, field_manager: &str) -> DeploymentStatus {
     };
     ctx.warnings
         .extend(competing_manager_warnings(obj, field_manager));
-    let samplers: Vec<&str> = predictors
+    let mut samplers: Vec<SamplerSetting> = Vec::new();
+    for exec in predictors
         .iter()
         .flat_map(|p| p.components.iter().filter(|s| s.kind == "executor"))
-        .map(|s| s.sampler.value.as_str())
-        .collect();
-    let sampler = match samplers.split_first() {
-        None => "-".to_string(),
-        Some((first, rest)) if rest.iter().all(|s| s == first) => first.to_string(),
-        Some(_) => "mixed".to_string(),
-    };
+    {
+        if let Some(sm) = &exec.sampler
+            && !samplers.contains(sm)
+        {
+            samplers.push(sm.clone());
+        }
+    }
     let warnings = ctx.warnings;
     DeploymentStatus {
         summary: summarize(&predictors),
         namespace,
         name,
-        sampler,
+        samplers,
         predictors,
         warnings,
     }
@@ -576,6 +564,7 @@ pub fn status(obj: &Value, field_manager: &str) -> DeploymentStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::env::EnvValue;
     use serde_json::json;
 
     fn one(executor_env: Value, model_env: Value, annotations: Value) -> DeploymentStatus {
@@ -654,7 +643,15 @@ mod tests {
         let d = one(json!([]), json!([]), json!({}));
         assert_eq!(states(&d), [State::Idle, State::Off]);
         assert_eq!(d.summary, Summary::Off);
-        assert_eq!(d.sampler, "remote (default)");
+        assert_eq!(
+            d.samplers,
+            [SamplerSetting {
+                kind: Some(EnvValue::Literal("remote".into())),
+                param: None,
+                default: true,
+                source: Source::Default
+            }]
+        );
         assert!(
             d.warnings
                 .iter()
@@ -675,13 +672,16 @@ mod tests {
             json!({"seldon.io/engine-jaeger-sampler-type": "const", "seldon.io/engine-jaeger-sampler-param": "1"}),
         );
         let exec = &annotated.predictors[0].components[0];
+        let lit = |v: &str| Some(EnvValue::Literal(v.into()));
+        assert_eq!(exec.tracing, State::On);
         assert_eq!(
-            (
-                exec.tracing,
-                exec.sampler.value.as_str(),
-                exec.sampler.source
-            ),
-            (State::On, "const:1", Source::Annotation)
+            exec.sampler,
+            Some(SamplerSetting {
+                kind: lit("const"),
+                param: lit("1"),
+                default: false,
+                source: Source::Annotation
+            })
         );
     }
 

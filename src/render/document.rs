@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::invocation::Output;
 
 /// The `apiVersion` of every json/yaml document the plugin prints (docs/output.md).
-pub const OUTPUT_API_VERSION: &str = "seldon-tracing.kubectl.io/v1";
+pub const OUTPUT_API_VERSION: &str = "seldon-tracing.kubectl.io/v2";
 
 /// Writes a json or yaml document `{apiVersion, kind, items}` one item at a time, so a long
 /// list is printed as its pages arrive. The text equals a pretty-printed whole document.

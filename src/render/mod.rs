@@ -14,8 +14,50 @@ pub use table::{table, table_paged};
 pub use time::{age, parse_rfc3339};
 
 use crate::domain::plan::Change;
+use crate::domain::runtime::{Destination, SamplerSetting};
 use crate::domain::status::{DeploymentStatus, Source};
 use crate::invocation::DryRun;
+
+/// `const:1`, `probabilistic`, `remote (default)`, `const:1 (default)`, `from the config file`;
+/// `-` for a component without a sampler.
+pub fn sampler_text(s: Option<&SamplerSetting>) -> String {
+    let Some(s) = s else {
+        return "-".into();
+    };
+    let Some(kind) = &s.kind else {
+        return "from the config file".into();
+    };
+    let text = match &s.param {
+        Some(p) => format!("{}:{}", kind.display(), p.display()),
+        None => kind.display(),
+    };
+    if s.default {
+        format!("{text} (default)")
+    } else {
+        text
+    }
+}
+
+/// The executors' sampler of a deployment: the one they share, `mixed`, or `-` without one.
+pub fn samplers_text(all: &[SamplerSetting]) -> String {
+    match all {
+        [] => "-".into(),
+        [one] => sampler_text(Some(one)),
+        _ => "mixed".into(),
+    }
+}
+
+/// `host:port` of the agent, `collector URL`, `from the config file`; `-` for none.
+pub fn destination_text(d: Option<&Destination>) -> String {
+    match d {
+        None => "-".into(),
+        Some(Destination::Agent { host, port, .. }) => {
+            format!("{}:{}", host.display(), port.display())
+        }
+        Some(Destination::Collector { url, .. }) => format!("collector {}", url.display()),
+        Some(Destination::ConfigFile) => "from the config file".into(),
+    }
+}
 
 /// One row of `list`, also its json/yaml item.
 #[derive(Debug, Clone, Serialize)]
@@ -24,7 +66,8 @@ pub struct ListItem {
     pub name: String,
     pub predictors: Vec<String>,
     pub tracing: String,
-    pub sampler: String,
+    /// The executors' samplers (see `DeploymentStatus::samplers`).
+    pub samplers: Vec<SamplerSetting>,
     pub state: String,
     #[serde(rename = "creationTimestamp")]
     pub created: String,
@@ -69,7 +112,7 @@ pub fn list_table(
                 i.name.clone(),
                 predictors,
                 i.tracing.clone(),
-                i.sampler.clone(),
+                samplers_text(&i.samplers),
                 if i.state.is_empty() {
                     "-".into()
                 } else {
@@ -122,10 +165,16 @@ pub fn status_table(
                     c.name.clone(),
                     c.kind.clone(),
                     c.tracing.as_str().to_string(),
-                    c.agent.value.clone(),
-                    c.sampler.value.clone(),
+                    destination_text(c.spans_to.as_ref()),
+                    sampler_text(c.sampler.as_ref()),
                 ];
-                let sources = [c.tracing_source, c.agent.source, c.sampler.source];
+                let sources = [
+                    c.tracing_source,
+                    c.spans_to
+                        .as_ref()
+                        .map_or(Source::None, Destination::source),
+                    c.sampler.as_ref().map_or(Source::None, |s| s.source),
+                ];
                 if wide {
                     row.extend(sources.iter().map(|s| s.as_str().to_string()));
                 } else {

@@ -242,11 +242,15 @@ fn list_and_status_report_each_component_in_every_output_format() {
             .stdout_has("kind: \"TracingStatusList\"");
         let doc: Value = serde_yaml::from_str(&yaml.stdout).expect("yaml");
         let comps = &doc["items"][0]["predictors"][0]["components"];
+        assert_eq!(doc["apiVersion"], "seldon-tracing.kubectl.io/v2");
         assert_eq!(
-            comps[0]["agent"]["value"],
-            "node IP (fieldRef status.hostIP):6831"
+            comps[0]["spansTo"],
+            serde_json::json!({"kind": "agent", "host": {"valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}}, "port": "6831", "source": "env"})
         );
-        assert_eq!(comps[0]["sampler"]["source"], "env");
+        assert_eq!(
+            comps[0]["sampler"],
+            serde_json::json!({"type": "probabilistic", "param": "0.1", "default": false, "source": "env"})
+        );
         assert_eq!(comps[1]["tracing"], "on");
         let wide = c.plugin(&["status", "-n", &ns, "-o", "wide"]).ok();
         assert!(wide.stdout.contains("SAMPLER-FROM"), "{}", wide.stdout);
