@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::components::{self as c, Kind};
 use super::env::{self, EnvEdit, EnvValue};
 use super::goparse;
-use super::runtime::{self, EffectiveEnv, Propagation, Runtime, Verdict};
+use super::runtime::{self, Destination, EffectiveEnv, Propagation, Runtime, Verdict};
 use super::sampler::Sampler;
 use super::warning::Warning;
 
@@ -190,16 +190,21 @@ fn executor_edits(spec: &Value, p: &Value, intent: &Intent) -> Vec<(&'static str
             edits.push(("JAEGER_DISABLED", off));
             // FromEnv prefers a non-empty JAEGER_ENDPOINT to the agent: asking for an agent
             // host or port means spans go to the agent again.
-            let has_endpoint = effective
+            let endpoint = effective
                 .get("JAEGER_ENDPOINT")
-                .is_some_and(|v| v.value.literal() != Some(""));
+                .filter(|v| v.value.literal() != Some(""));
+            let has_endpoint = endpoint.is_some();
+            // A literal URL the client refuses or cannot post to is replaced by the agent.
+            let unusable = endpoint
+                .and_then(|v| v.value.literal())
+                .is_some_and(|url| !runtime::usable_collector(url));
             let wants_agent = agent_host.is_some() || agent_port.is_some();
             let to_collector = match collector {
                 Some(url) => {
                     edits.push(("JAEGER_ENDPOINT", EnvEdit::Set(url.clone())));
                     true
                 }
-                None if has_endpoint && wants_agent => {
+                None if has_endpoint && (wants_agent || unusable) => {
                     edits.push(("JAEGER_ENDPOINT", unset(spec, "JAEGER_ENDPOINT", "")));
                     false
                 }
@@ -264,13 +269,17 @@ fn repair(spec: &Value, p: &Value, intent: &Intent, edits: &mut Vec<(&'static st
     let enable = matches!(intent, Intent::Enable { .. });
     for _ in 0..6 {
         let rt = simulate(spec, p, edits);
+        let endpoint = || vec![("JAEGER_ENDPOINT", unset(spec, "JAEGER_ENDPOINT", ""))];
         let fix: Vec<(&'static str, EnvEdit)> = match &rt.verdict {
-            Verdict::Idle(_) if enable && rt.samples => {
-                vec![(
+            // Sampled but undeliverable: a collector URL Go cannot post to goes (spans then go
+            // to the agent), else the port is made usable.
+            Verdict::Idle(_) if enable && rt.samples => match &rt.destination {
+                Destination::Collector { .. } => endpoint(),
+                _ => vec![(
                     "JAEGER_AGENT_PORT",
                     EnvEdit::Set(DEFAULT_AGENT_PORT.to_string()),
-                )]
-            }
+                )],
+            },
             Verdict::Idle(_) if enable => sampler_edits(&Sampler::const_on()),
             Verdict::Invalid(r) => match r.var.as_str() {
                 "JAEGER_SAMPLER_TYPE" | "JAEGER_SAMPLER_PARAM" if enable => {
@@ -284,6 +293,8 @@ fn repair(spec: &Value, p: &Value, intent: &Intent, edits: &mut Vec<(&'static st
                     )]
                 }
                 "JAEGER_AGENT_HOST" => vec![("JAEGER_AGENT_HOST", EnvEdit::FromNodeIp)],
+                // FromEnv parses it even when tracing is disabled.
+                "JAEGER_ENDPOINT" => endpoint(),
                 "JAEGER_DISABLED" => vec![(
                     "JAEGER_DISABLED",
                     EnvEdit::Set(if enable { "false" } else { "true" }.into()),

@@ -416,6 +416,11 @@ pub fn executor(env: &EffectiveEnv) -> Runtime {
 const UNDELIVERABLE: &str = "spans cannot be sent";
 
 /// A URL the remote sampler can fetch: Go's HTTP client speaks only http and https.
+/// A `JAEGER_ENDPOINT` the executor starts with and can post spans to.
+pub fn usable_collector(url: &str) -> bool {
+    goparse::parse_request_uri(url).is_ok() && fetchable(url)
+}
+
 fn fetchable(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
     lower.starts_with("http://") || lower.starts_with("https://")
@@ -486,6 +491,16 @@ fn executor_verdict(
             return refuse(env, "JAEGER_SAMPLER_TYPE", "not a sampler type (const, probabilistic, ratelimiting or remote; Go does not trim spaces)".into());
         }
     };
+    if let Some(url) = env.go("JAEGER_ENDPOINT")
+        && !fetchable(url)
+        && sampler == Verdict::On
+    {
+        // ParseRequestURI accepts `collector:14268/api/traces` (scheme "collector"), but Go's
+        // HTTP client posts only to http and https.
+        return Verdict::Idle(format!(
+            "{UNDELIVERABLE}: JAEGER_ENDPOINT {url:?} is not an http:// or https:// URL, so every post of spans fails"
+        ));
+    }
     if env.go("JAEGER_ENDPOINT").is_none() {
         let host = env.go("JAEGER_AGENT_HOST").unwrap_or("localhost");
         if let Err(why) = goparse::split_host_port(host) {
