@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::sampler::Sampler;
-pub use crate::invocation::{DryRun, Output};
+pub use crate::invocation::{DryRun, Expect, Output};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -92,21 +92,42 @@ pub enum Command {
     },
 }
 
+/// Manifests as input: the objects they name in the cluster, or, with --local, the files.
+#[derive(Debug, Args)]
+pub struct Files {
+    /// A manifest file, a directory (read recursively for *.yaml, *.yml, *.json) or - for stdin; repeatable. Without --local it names the objects to act on in the cluster
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    pub filename: Vec<PathBuf>,
+    /// Work on the files only: no cluster, no kubeconfig. Writes print the changed manifests (YAML, or JSON with -o json) or rewrite them with --in-place; comments are not kept
+    #[arg(long, requires = "filename")]
+    pub local: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only deployments whose labels match this selector (e.g. team=fraud)
-    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    #[arg(
+        short = 'l',
+        long,
+        value_name = "SELECTOR",
+        conflicts_with = "filename"
+    )]
     pub selector: Option<String>,
     /// Objects per list request (pagination); 0 reads everything at once
     #[arg(long, default_value_t = 500, value_name = "N")]
     pub chunk_size: u32,
+    #[command(flatten)]
+    pub files: Files,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// SeldonDeployment name (all in the namespace when omitted; in every namespace with -A)
-    #[arg(value_parser = parse_name, conflicts_with = "selector")]
+    #[arg(value_parser = parse_name, conflicts_with_all = ["selector", "filename"])]
     pub name: Option<String>,
+    /// Exit 1, naming each one, when an executor or Python component is not in this state (on: on; off: off or idle); a CI gate
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub expect: Option<Expect>,
     #[command(flatten)]
     pub list: ListArgs,
 }
@@ -114,17 +135,19 @@ pub struct StatusArgs {
 #[derive(Debug, Args)]
 pub struct Targets {
     /// SeldonDeployment names
-    #[arg(value_parser = parse_name)]
+    #[arg(value_parser = parse_name, conflicts_with = "filename")]
     pub names: Vec<String>,
     /// Every SeldonDeployment in the namespace (or every namespace with -A)
-    #[arg(long, conflicts_with = "names")]
+    #[arg(long, conflicts_with_all = ["names", "filename"])]
     pub all: bool,
     /// Deployments whose labels match this selector
-    #[arg(short = 'l', long, value_name = "SELECTOR", conflicts_with = "names")]
+    #[arg(short = 'l', long, value_name = "SELECTOR", conflicts_with_all = ["names", "filename"])]
     pub selector: Option<String>,
     /// Only these predictors (repeatable; default: all)
     #[arg(long = "predictor", value_name = "NAME")]
     pub predictors: Vec<String>,
+    #[command(flatten)]
+    pub files: Files,
 }
 
 #[derive(Debug, Args)]
@@ -144,6 +167,9 @@ pub struct Mutation {
     /// Objects per list request when selecting with --all or -l
     #[arg(long, default_value_t = 500, value_name = "N")]
     pub chunk_size: u32,
+    /// With --local: rewrite the files instead of printing (each one replaced whole, never half-written)
+    #[arg(long, requires = "local")]
+    pub in_place: bool,
 }
 
 #[derive(Debug, Args)]
@@ -200,6 +226,8 @@ pub struct SamplerArgs {
     /// Only these predictors (repeatable; default: all)
     #[arg(long = "predictor", value_name = "NAME")]
     pub predictors: Vec<String>,
+    #[command(flatten)]
+    pub files: Files,
     #[command(flatten)]
     pub mutation: Mutation,
 }

@@ -73,6 +73,9 @@ pub enum Error {
         name: String,
         attempts: u32,
     },
+    /// A manifest that cannot be read, parsed or planned; names the file and document.
+    #[error("{0}")]
+    Manifest(String),
     #[error("cancelled; nothing was changed")]
     Cancelled,
     #[error(

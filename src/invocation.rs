@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{
-    Cli, Command, DisableArgs, EnableArgs, Headers, ListArgs, Mutation, SamplerArgs, StatusArgs,
-    Targets, parse_name,
+    Cli, Command, DisableArgs, EnableArgs, Files, Headers, ListArgs, Mutation, SamplerArgs,
+    StatusArgs, Targets, parse_name,
 };
 use crate::domain::plan::{AgentHost, Intent};
 use crate::domain::runtime::Propagation;
@@ -21,6 +21,36 @@ pub enum Output {
     Wide,
     Json,
     Yaml,
+}
+
+/// `status --expect`: the state every executor and Python component must be in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Expect {
+    /// `on`.
+    On,
+    /// `off` or `idle` (no span leaves it).
+    Off,
+}
+
+/// Where the objects of `list` and `status` come from besides the cluster's lists.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Manifests {
+    /// Names, a selector or everything in scope, read from the cluster.
+    None,
+    /// `-f` without `--local`: the objects the manifests name, read from the cluster.
+    InCluster(Vec<PathBuf>),
+    /// `-f --local`: the manifests themselves; no cluster.
+    Local(Vec<PathBuf>),
+}
+
+impl Manifests {
+    fn of(files: Files) -> Manifests {
+        match (files.filename.is_empty(), files.local) {
+            (true, _) => Manifests::None,
+            (false, false) => Manifests::InCluster(files.filename),
+            (false, true) => Manifests::Local(files.filename),
+        }
+    }
 }
 
 /// `--dry-run`: none writes; server asks the server to validate without storing; client only
@@ -67,6 +97,8 @@ pub enum Selection {
     Selector(String),
     /// No target on a terminal: the user picks from a list.
     Guided,
+    /// `-f`: the objects the manifests name (namespace from each, else `-n`).
+    Manifests(Vec<PathBuf>),
 }
 
 /// Whether to ask for the sampler interactively.
@@ -95,18 +127,33 @@ pub struct Write {
     pub chunk_size: u32,
 }
 
+/// A write on manifest files: the same planner as on live objects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalWrite {
+    pub intent: Intent,
+    pub predictors: Vec<String>,
+    pub paths: Vec<PathBuf>,
+    /// Rewrite the files instead of printing the result.
+    pub in_place: bool,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     List {
         selector: Option<String>,
         chunk_size: u32,
+        manifests: Manifests,
     },
     Status {
         name: Option<String>,
         selector: Option<String>,
         chunk_size: u32,
+        manifests: Manifests,
+        expect: Option<Expect>,
     },
     Write(Write),
+    /// `-f --local`: plan on the manifests and print or rewrite them; no cluster.
+    LocalWrite(LocalWrite),
     Version {
         client: bool,
     },
@@ -139,25 +186,29 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
         Command::List(ListArgs {
             selector,
             chunk_size,
+            files,
         }) => Action::List {
             selector,
             chunk_size,
+            manifests: Manifests::of(files),
         },
-        Command::Status(StatusArgs { name, list }) => Action::Status {
+        Command::Status(StatusArgs { name, list, expect }) => Action::Status {
             name,
             selector: list.selector,
             chunk_size: list.chunk_size,
+            manifests: Manifests::of(list.files),
+            expect,
         },
-        Command::Enable(a) => Action::Write(enable(a, scope, terminal)?),
-        Command::Disable(DisableArgs { targets, mutation }) => Action::Write(write(
+        Command::Enable(a) => enable(a, scope, terminal)?,
+        Command::Disable(DisableArgs { targets, mutation }) => write(
             Intent::Disable,
             AskSampler::No,
             targets,
             mutation,
             scope,
             terminal,
-        )?),
-        Command::Sampler(a) => Action::Write(sampler(a, scope, terminal)?),
+        )?,
+        Command::Sampler(a) => sampler(a, scope, terminal)?,
         Command::Version { client } => Action::Version { client },
         Command::Completion { shell } => Action::Completion { shell },
     };
@@ -174,7 +225,7 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
     })
 }
 
-fn enable(a: EnableArgs, scope: Scope, terminal: bool) -> Result<Write, Usage> {
+fn enable(a: EnableArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> {
     let agent_host = match (a.agent_host, a.agent_host_from_node) {
         (Some(h), _) => Some(AgentHost::Literal(h)),
         (None, true) => Some(AgentHost::FromNode),
@@ -195,18 +246,20 @@ fn enable(a: EnableArgs, scope: Scope, terminal: bool) -> Result<Write, Usage> {
         }),
         collector: a.collector_endpoint,
     };
-    let mut w = write(intent, ask, a.targets, a.mutation, scope, terminal)?;
+    let mut action = write(intent, ask, a.targets, a.mutation, scope, terminal)?;
     // The sampler is asked for only while guiding the whole choice.
-    if w.selection != Selection::Guided {
+    if let Action::Write(w) = &mut action
+        && w.selection != Selection::Guided
+    {
         w.ask_sampler = AskSampler::No;
     }
-    Ok(w)
+    Ok(action)
 }
 
 /// `sampler NAME... TYPE[:PARAM]`: the last positional is the sampler when it looks like one
 /// (has a ':' or is a type name), so `sampler iris` means "ask me" on a terminal and "missing
 /// the sampler" elsewhere.
-fn sampler(a: SamplerArgs, scope: Scope, terminal: bool) -> Result<Write, Usage> {
+fn sampler(a: SamplerArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> {
     let mut args = a.args;
     let looks_like_sampler = |s: &str| {
         s.contains(':')
@@ -214,7 +267,7 @@ fn sampler(a: SamplerArgs, scope: Scope, terminal: bool) -> Result<Write, Usage>
                 .iter()
                 .any(|k| k.as_str().eq_ignore_ascii_case(s))
     };
-    let can_ask = terminal && !a.mutation.yes;
+    let can_ask = terminal && !a.mutation.yes && !a.files.local;
     let sampler = match args.last() {
         Some(last) if looks_like_sampler(last) => {
             let s: Sampler = last.parse()?;
@@ -235,11 +288,15 @@ fn sampler(a: SamplerArgs, scope: Scope, terminal: bool) -> Result<Write, Usage>
     if !names.is_empty() && (a.all || a.selector.is_some()) {
         return Err("give deployment names or --all/-l, not both".into());
     }
+    if !a.files.filename.is_empty() && (!names.is_empty() || a.all || a.selector.is_some()) {
+        return Err("give -f FILE or deployment names, --all or -l, not both".into());
+    }
     let targets = Targets {
         names,
         all: a.all,
         selector: a.selector,
         predictors: a.predictors,
+        files: a.files,
     };
     let ask = if sampler.is_none() {
         AskSampler::Required
@@ -258,8 +315,37 @@ fn write(
     m: Mutation,
     scope: Scope,
     terminal: bool,
-) -> Result<Write, Usage> {
+) -> Result<Action, Usage> {
+    if t.files.local {
+        if m.dry_run != DryRun::None {
+            return Err(
+                "--local never writes to a cluster: leave out --dry-run (without --in-place the result is only printed)".into(),
+            );
+        }
+        if m.in_place && t.files.filename.iter().any(|p| p.as_os_str() == "-") {
+            return Err("--in-place cannot rewrite stdin: pass files or directories".into());
+        }
+        return Ok(Action::LocalWrite(LocalWrite {
+            intent,
+            predictors: t.predictors,
+            paths: t.files.filename,
+            in_place: m.in_place,
+        }));
+    }
     let interactive = terminal && !m.yes;
+    if !t.files.filename.is_empty() {
+        return Ok(Action::Write(Write {
+            intent,
+            ask_sampler: AskSampler::No,
+            selection: Selection::Manifests(t.files.filename),
+            predictors: t.predictors,
+            dry_run: m.dry_run,
+            field_manager: m.field_manager,
+            interactive,
+            concurrency: usize::from(m.concurrency),
+            chunk_size: m.chunk_size,
+        }));
+    }
     let selection = match (t.names.is_empty(), t.all, t.selector) {
         (false, _, _) if scope == Scope::AllNamespaces => {
             return Err(
@@ -285,7 +371,7 @@ fn write(
             );
         }
     };
-    Ok(Write {
+    Ok(Action::Write(Write {
         intent,
         ask_sampler,
         selection,
@@ -295,7 +381,7 @@ fn write(
         interactive,
         concurrency: usize::from(m.concurrency),
         chunk_size: m.chunk_size,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -429,6 +515,72 @@ mod tests {
     }
 
     #[test]
+    fn manifests_select_objects_or_stand_alone() {
+        let i = argv(
+            "enable -f deploy -f extra.yaml --local --in-place --sampler const:1",
+            true,
+        )
+        .unwrap();
+        match i.action {
+            Action::LocalWrite(w) => {
+                assert_eq!(
+                    w.paths,
+                    [PathBuf::from("deploy"), PathBuf::from("extra.yaml")]
+                );
+                assert!(w.in_place);
+                assert!(matches!(
+                    w.intent,
+                    Intent::Enable {
+                        sampler: Some(_),
+                        ..
+                    }
+                ));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            write_of("disable -f deploy -n models", false).selection,
+            Selection::Manifests(vec!["deploy".into()])
+        );
+        let i = argv("status -f deploy --local --expect on", false).unwrap();
+        assert!(matches!(
+            i.action,
+            Action::Status {
+                manifests: Manifests::Local(_),
+                expect: Some(Expect::On),
+                ..
+            }
+        ));
+        let i = argv("list -f a.yaml", false).unwrap();
+        assert!(matches!(
+            i.action,
+            Action::List {
+                manifests: Manifests::InCluster(_),
+                ..
+            }
+        ));
+        let refused: &[(&str, &str)] = &[
+            ("enable -f deploy --local --dry-run", "leave out --dry-run"),
+            ("enable -f - --local --in-place", "cannot rewrite stdin"),
+            ("sampler -f deploy --local", "missing the sampler"),
+            ("sampler iris -f deploy const:1", "not both"),
+            ("enable iris -f deploy", "clap: ArgumentConflict"),
+            (
+                "enable --in-place -f deploy",
+                "clap: MissingRequiredArgument",
+            ),
+            ("status --local", "clap: MissingRequiredArgument"),
+            ("status iris -f deploy", "clap: ArgumentConflict"),
+        ];
+        for (line, want) in refused {
+            match argv(line, true) {
+                Err(e) => assert!(e.contains(want), "{line}: {e}"),
+                Ok(i) => panic!("{line}: accepted as {i:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn connection_scope_and_output() {
         let i = argv(
             "status iris -n models --context kind --kubeconfig /k --request-timeout 5s -o json",
@@ -450,7 +602,9 @@ mod tests {
             Action::Status {
                 name: Some("iris".into()),
                 selector: None,
-                chunk_size: 500
+                chunk_size: 500,
+                manifests: Manifests::None,
+                expect: None,
             }
         );
         let i = argv("list -A -l team=fraud --chunk-size 50", false).unwrap();
@@ -459,7 +613,8 @@ mod tests {
             i.action,
             Action::List {
                 selector: Some("team=fraud".into()),
-                chunk_size: 50
+                chunk_size: 50,
+                manifests: Manifests::None,
             }
         );
     }

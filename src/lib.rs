@@ -31,6 +31,7 @@ pub mod domain;
 pub mod error;
 pub mod exit;
 pub mod invocation;
+pub mod manifests;
 #[cfg(test)]
 mod mock_tests;
 pub mod prompt;

@@ -8,6 +8,7 @@ use kubectl_seldon_tracing::domain::runtime::{Destination, Propagation};
 use kubectl_seldon_tracing::domain::sampler::Sampler;
 use kubectl_seldon_tracing::domain::status::{State, status};
 use kubectl_seldon_tracing::domain::warning::Warning;
+use kubectl_seldon_tracing::manifests;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -383,6 +384,25 @@ proptest! {
             let unique: BTreeSet<&String> = after_names.iter().collect();
             prop_assert_eq!(unique.len(), after_names.len(), "duplicate env name at {}", place);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// `--local` plans on what the YAML writer and reader make of an object: that must be the
+    /// object itself, so the offline plan equals the planner on the live JSON.
+    #[test]
+    fn offline_plans_equal_plans_on_the_json(obj in deployment(), i in intent()) {
+        let text = manifests::to_yaml(std::slice::from_ref(&obj)).expect("yaml");
+        let back = manifests::parse(&text).expect("parse");
+        prop_assert_eq!(back.len(), 1);
+        prop_assert_eq!(&back[0], &obj, "{}", text);
+        prop_assert_eq!(plan(&back[0], &i, &[]).expect("plan"), plan(&obj, &i, &[]).expect("plan"));
+        // And the written result reads back as written.
+        let enabled = applied(&obj, &i);
+        let again = manifests::to_yaml(std::slice::from_ref(&enabled)).expect("yaml");
+        prop_assert_eq!(manifests::parse(&again).expect("parse"), vec![enabled]);
     }
 }
 

@@ -1,5 +1,6 @@
 //! One function per verb; each returns how the process ends.
 
+pub mod local;
 pub mod read;
 pub mod write;
 
@@ -10,7 +11,7 @@ use serde::Serialize;
 use crate::cluster::Cluster;
 use crate::error::Result;
 use crate::exit::ExitStatus;
-use crate::invocation::{Action, Invocation, Output, Scope};
+use crate::invocation::{Action, Invocation, Manifests, Output, Scope};
 use crate::render::Streamer;
 
 /// What every command that talks to the cluster needs.
@@ -89,10 +90,11 @@ impl Paged {
         print(&text)
     }
 
-    pub fn finish(self, ctx: &Ctx) -> Result<ExitStatus> {
+    /// Ends the document; `none` says that nothing was found (tables only).
+    pub fn finish(self, none: impl FnOnce() -> ExitStatus) -> Result<ExitStatus> {
         match self.stream {
             Some(s) => print(&s.finish()).map(|_| ExitStatus::Success),
-            None if self.printed == 0 => Ok(ctx.none_found()),
+            None if self.printed == 0 => Ok(none()),
             None => Ok(ExitStatus::Success),
         }
     }
@@ -126,6 +128,17 @@ pub async fn run(inv: Invocation) -> Result<ExitStatus> {
             print(&crate::complete::script(shell)).map(|_| ExitStatus::Success)
         }
         Action::Version { client } => read::version(&connection, client).await,
+        // Manifests on their own: no kubeconfig, no cluster.
+        Action::List {
+            manifests: Manifests::Local(paths),
+            ..
+        } => local::list(&paths, &connection, output),
+        Action::Status {
+            manifests: Manifests::Local(paths),
+            expect,
+            ..
+        } => local::status(&paths, &connection, output, expect),
+        Action::LocalWrite(w) => local::write(&w, output),
         action => {
             let cluster = Cluster::connect(&connection).await?;
             let namespace = connection
@@ -142,16 +155,27 @@ pub async fn run(inv: Invocation) -> Result<ExitStatus> {
                 Action::List {
                     selector,
                     chunk_size,
-                } => read::list(&ctx, selector.as_deref(), chunk_size).await,
+                    manifests,
+                } => read::list(&ctx, selector.as_deref(), chunk_size, &manifests).await,
                 Action::Status {
                     name,
                     selector,
                     chunk_size,
+                    manifests,
+                    expect,
                 } => {
-                    read::show_status(&ctx, name.as_deref(), selector.as_deref(), chunk_size).await
+                    let which = read::Which {
+                        name: name.as_deref(),
+                        selector: selector.as_deref(),
+                        chunk_size,
+                        manifests: &manifests,
+                    };
+                    read::show_status(&ctx, which, expect).await
                 }
                 Action::Write(w) => write::mutate(&ctx, w).await,
-                Action::Completion { .. } | Action::Version { .. } => Ok(ExitStatus::Success),
+                Action::LocalWrite(_) | Action::Completion { .. } | Action::Version { .. } => {
+                    Ok(ExitStatus::Success)
+                }
             }
         }
     }

@@ -4,10 +4,12 @@ use serde_json::Value;
 
 use crate::cluster::{Cluster, Query};
 use crate::domain::components::str_at;
+use crate::domain::status::unmet as domain_unmet;
 use crate::domain::status::{DeploymentStatus, status};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
-use crate::invocation::{Connection, FIELD_MANAGER, Output};
+use crate::invocation::{Connection, Expect, FIELD_MANAGER, Manifests, Output};
+use crate::manifests;
 use crate::render::{self, ListItem};
 
 use super::{Ctx, Paged, now_epoch};
@@ -47,58 +49,100 @@ pub fn list_item(obj: &Value, st: &DeploymentStatus) -> ListItem {
     }
 }
 
-pub async fn list(ctx: &Ctx, selector: Option<&str>, chunk_size: u32) -> Result<ExitStatus> {
+/// The objects `-f` names, read from the cluster, one page each.
+async fn named_in_files(
+    ctx: &Ctx,
+    api: &str,
+    paths: &[std::path::PathBuf],
+    mut each: impl FnMut(Vec<Value>) -> Result<()>,
+) -> Result<()> {
+    let inputs = manifests::read(paths).map_err(Error::Manifest)?;
+    for (ns, name) in manifests::names(&inputs, ctx.namespace()).map_err(Error::Manifest)? {
+        each(vec![ctx.cluster.get(api, &ns, &name).await?])?;
+    }
+    Ok(())
+}
+
+pub async fn list(
+    ctx: &Ctx,
+    selector: Option<&str>,
+    chunk_size: u32,
+    files: &Manifests,
+) -> Result<ExitStatus> {
     let api = ctx.cluster.discover().await?;
     let wide = ctx.output == Output::Wide;
     let (with_ns, now) = (ctx.all_namespaces, now_epoch());
     let mut out = Paged::new(ctx.output, "DeploymentTracingList");
-    let q = Query {
-        namespace: ctx.scope(),
-        labels: selector,
-        name: None,
-        chunk_size,
-    };
-    for_each_page(&ctx.cluster, &api, q, |page| {
-        let items: Vec<ListItem> = page
+    let page = |objs: Vec<Value>| {
+        let items: Vec<ListItem> = objs
             .iter()
             .map(|o| list_item(o, &status(o, FIELD_MANAGER)))
             .collect();
         out.page(&items, |items, w| {
             render::list_table(items, wide, with_ns, now, w)
         })
-    })
-    .await?;
-    out.finish(ctx)
+    };
+    match files {
+        Manifests::InCluster(paths) => named_in_files(ctx, &api, paths, page).await?,
+        _ => {
+            let q = Query {
+                namespace: ctx.scope(),
+                labels: selector,
+                name: None,
+                chunk_size,
+            };
+            for_each_page(&ctx.cluster, &api, q, page).await?
+        }
+    }
+    out.finish(|| ctx.none_found())
+}
+
+/// Which objects `status` reads from the cluster.
+pub struct Which<'a> {
+    pub name: Option<&'a str>,
+    pub selector: Option<&'a str>,
+    pub chunk_size: u32,
+    pub manifests: &'a Manifests,
 }
 
 pub async fn show_status(
     ctx: &Ctx,
-    name: Option<&str>,
-    selector: Option<&str>,
-    chunk_size: u32,
+    which: Which<'_>,
+    expect: Option<Expect>,
 ) -> Result<ExitStatus> {
     let api = ctx.cluster.discover().await?;
     let wide = ctx.output == Output::Wide;
     let with_ns = ctx.all_namespaces;
     let mut out = Paged::new(ctx.output, "TracingStatusList");
     let mut warnings = String::new();
+    let mut unmet = Vec::new();
     let mut page = |objs: Vec<Value>| {
         let items: Vec<DeploymentStatus> = objs.iter().map(|o| status(o, FIELD_MANAGER)).collect();
         warnings.push_str(&render::status_warnings(&items, with_ns));
+        if let Some(e) = expect {
+            unmet.extend(items.iter().flat_map(|d| domain_unmet(d, e == Expect::On)));
+        }
         out.page(&items, |items, w| {
             render::status_table(items, wide, with_ns, w)
         })
     };
+    let Which {
+        name,
+        selector,
+        chunk_size,
+        manifests,
+    } = which;
     let q = Query {
         namespace: ctx.scope(),
         labels: selector,
         name,
         chunk_size,
     };
-    match (name, with_ns) {
-        (Some(name), false) => page(vec![ctx.cluster.get(&api, ctx.namespace(), name).await?])?,
+    match (name, with_ns, manifests) {
+        (_, _, Manifests::InCluster(paths)) => named_in_files(ctx, &api, paths, page).await?,
+        (Some(name), false, _) => page(vec![ctx.cluster.get(&api, ctx.namespace(), name).await?])?,
         // A name with -A: that name in every namespace (kubectl refuses; an incident wants it).
-        (Some(name), true) => {
+        (Some(name), true, _) => {
             let mut found = 0;
             for_each_page(&ctx.cluster, &api, q, |objs| {
                 found += objs.len();
@@ -109,12 +153,33 @@ pub async fn show_status(
                 return Err(Error::NotFoundAnywhere { name: name.into() });
             }
         }
-        (None, _) => for_each_page(&ctx.cluster, &api, q, page).await?,
+        (None, _, _) => for_each_page(&ctx.cluster, &api, q, page).await?,
     }
     if !out.structured() && !warnings.is_empty() {
         ctx.print(&format!("\n{warnings}"))?;
     }
-    out.finish(ctx)
+    let done = out.finish(|| ctx.none_found())?;
+    Ok(expectation(expect, &unmet).unwrap_or(done))
+}
+
+/// `status --expect`: Failure with one line per component not in the expected state.
+pub fn expectation(expect: Option<Expect>, unmet: &[String]) -> Option<ExitStatus> {
+    let e = expect?;
+    if unmet.is_empty() {
+        return None;
+    }
+    let want = match e {
+        Expect::On => "on",
+        Expect::Off => "off",
+    };
+    crate::say!(
+        "expected tracing {want}, but {} component(s) are not:",
+        unmet.len()
+    );
+    for line in unmet {
+        crate::say!("  {line}");
+    }
+    Some(ExitStatus::Failure)
 }
 
 /// Used by `version`: plugin version, and the server's when it answers.

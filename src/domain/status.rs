@@ -107,15 +107,36 @@ pub struct DeploymentStatus {
     pub warnings: Vec<Warning>,
 }
 
+/// Where the object was read, so the fixes warnings suggest act on the same thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin<'a> {
+    /// The cluster: fixes name the object.
+    Live,
+    /// A manifest file (`--local`): fixes rewrite that file.
+    File(&'a str),
+}
+
 struct Ctx<'a> {
     deployment: &'a str,
     namespace: &'a str,
+    origin: Origin<'a>,
     warnings: Vec<Warning>,
 }
 
 impl Ctx<'_> {
-    /// A plugin command line for this deployment, to paste: `kubectl seldon-tracing VERB NAME -n NS ARGS`.
+    /// A plugin command line to paste: `kubectl seldon-tracing VERB NAME ARGS -n NS` for a live
+    /// object, `kubectl seldon-tracing VERB -f FILE --local --in-place ARGS` for a manifest.
     fn command(&self, verb: &str, args: &str) -> String {
+        match self.origin {
+            // stdin cannot be rewritten: the result goes to stdout.
+            Origin::File("-") => {
+                return format!("kubectl seldon-tracing {verb} -f - --local{args}");
+            }
+            Origin::File(file) => {
+                return format!("kubectl seldon-tracing {verb} -f {file} --local --in-place{args}");
+            }
+            Origin::Live => {}
+        }
         let ns = if self.namespace.is_empty() {
             String::new()
         } else {
@@ -508,8 +529,48 @@ pub fn competing_manager_warnings(obj: &Value, ours: &str) -> Vec<Warning> {
     warnings
 }
 
+/// The executors and Python components of `d` not in the state `status --expect` asks for
+/// (`on`: on; `off`: off or idle), one line each: `ns/name: predictor P: C is S (reason)`.
+pub fn unmet(d: &DeploymentStatus, want_on: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in &d.predictors {
+        for c in p.components.iter().filter(|c| c.propagation.is_some()) {
+            let ok = match c.tracing {
+                State::On => want_on,
+                State::Off | State::Idle => !want_on,
+                _ => false,
+            };
+            if !ok {
+                let why = c
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default();
+                let ns = if d.namespace.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}/", d.namespace)
+                };
+                out.push(format!(
+                    "{ns}{}: predictor {}: {} is {}{why}",
+                    d.name,
+                    p.name,
+                    c.name,
+                    c.tracing.as_str()
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Reads the whole tracing picture of one SeldonDeployment.
 pub fn status(obj: &Value, field_manager: &str) -> DeploymentStatus {
+    status_from(obj, field_manager, Origin::Live)
+}
+
+/// [`status`] of an object read from `origin`.
+pub fn status_from(obj: &Value, field_manager: &str, origin: Origin) -> DeploymentStatus {
     let name = c::str_at(obj, &["metadata", "name"])
         .unwrap_or("")
         .to_string();
@@ -521,6 +582,7 @@ pub fn status(obj: &Value, field_manager: &str) -> DeploymentStatus {
     let mut ctx = Ctx {
         deployment: &name,
         namespace: &namespace,
+        origin,
         warnings: Vec::new(),
     };
     let predictors: Vec<PredictorStatus> = match spec.get("predictors") {

@@ -1,7 +1,8 @@
-//! The `console` examples in docs/commands.md are real: each `$ kubectl seldon-tracing ...` line
-//! is run, in document order, through kubectl plugin discovery against the control plane with the
-//! sample deployments in namespaces `models` and `docs`, and its stdout must equal the text shown
-//! (the AGE column aside, which depends on the clock).
+//! The `console` examples in the docs are real: each `$ kubectl seldon-tracing ...` line is run,
+//! in document order, through kubectl plugin discovery, and its stdout must equal the text shown
+//! (the AGE column aside, which depends on the clock). docs/commands.md runs against the control
+//! plane with the sample deployments in namespaces `models` and `docs`; docs/gitops.md runs
+//! `--local` in a directory holding `deploy/iris.yaml` and `deploy/fraud-graph.yaml`.
 
 use crate::support::*;
 
@@ -87,6 +88,49 @@ fn command_examples_in_the_docs_are_real_output() {
             without_age(&out.stdout),
             without_age(&expected),
             "docs/commands.md: `{}` prints something else",
+            cmd.join(" ")
+        );
+    }
+}
+
+#[test]
+fn gitops_examples_are_real_output() {
+    let dir = tempdir("gitops-docs");
+    let deploy = dir.join("deploy");
+    std::fs::create_dir_all(&deploy).expect("deploy dir");
+    for (stem, file) in [("single-model", "iris.yaml"), ("graph", "fraud-graph.yaml")] {
+        std::fs::copy(sample_path(stem), deploy.join(file)).expect("copy sample");
+    }
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/gitops.md"),
+    )
+    .expect("docs/gitops.md");
+    let examples = examples(&text);
+    assert!(
+        examples.len() >= 4,
+        "found only {} examples",
+        examples.len()
+    );
+    let path = plugin_path();
+    for (cmd, expected) in examples {
+        assert_eq!(cmd[..2], ["kubectl", "seldon-tracing"], "{cmd:?}");
+        let out = std::process::Command::new("kubectl")
+            .args(&cmd[1..])
+            .current_dir(&dir)
+            .env("PATH", &path)
+            .env("KUBECONFIG", "/nonexistent/kubeconfig")
+            .output()
+            .expect("run kubectl");
+        assert!(
+            out.status.success(),
+            "`{}` failed: {}",
+            cmd.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            expected,
+            "docs/gitops.md: `{}` prints something else",
             cmd.join(" ")
         );
     }

@@ -8,6 +8,7 @@ mod control_plane;
 mod docs;
 mod errors;
 mod interactive;
+mod local;
 mod packaging;
 mod proxy;
 mod support;

@@ -3,8 +3,9 @@
 
 use crate::domain::components::str_at;
 use crate::domain::status::status;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::invocation::{Selection, Write};
+use crate::manifests;
 use crate::prompt;
 
 use super::super::Ctx;
@@ -83,6 +84,10 @@ pub async fn listed(ctx: &Ctx, api: &str, w: &Write) -> Result<Vec<(String, Stri
         Selection::Names(names) => {
             let ns = ctx.namespace();
             return Ok(names.iter().map(|n| (ns.to_string(), n.clone())).collect());
+        }
+        Selection::Manifests(paths) => {
+            let inputs = manifests::read(paths).map_err(Error::Manifest)?;
+            return manifests::names(&inputs, ctx.namespace()).map_err(Error::Manifest);
         }
         Selection::Selector(s) => Some(s.as_str()),
         Selection::All | Selection::Guided => None,
