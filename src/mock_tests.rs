@@ -212,6 +212,38 @@ async fn shed_requests_are_resent_with_a_growing_jittered_wait() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn requests_shed_together_come_back_at_different_times() {
+    const N: usize = 8;
+    let (cluster, mut server) = cluster();
+    let server_side = tokio::spawn(async move {
+        for _ in 0..N {
+            let (_, send) = server.next_request().await.expect("a request");
+            reply(send, 429, &failure(429, "TooManyRequests", "shed"));
+        }
+        let mut resent = Vec::new();
+        for _ in 0..N {
+            let (_, send) = server.next_request().await.expect("a resend");
+            resent.push(Instant::now());
+            reply(send, 200, &iris("1", 1));
+        }
+        resent
+    });
+    let gets = (0..N).map(|_| cluster.get(API, "models", "iris"));
+    for r in futures::future::join_all(gets).await {
+        r.expect("answered after one resend");
+    }
+    let mut resent = server_side.await.expect("server side");
+    resent.sort();
+    resent.dedup();
+    // The same wait for all would bring them back together, to be shed together again.
+    assert!(
+        resent.len() >= N - 1,
+        "{} distinct resend times of {N}",
+        resent.len()
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn shedding_that_never_ends_gives_up_after_the_retry_budget() {
     let (cluster, mut server) = cluster();
     let server_side = tokio::spawn(async move {
