@@ -320,13 +320,17 @@ pub fn to_yaml(docs: &[Value]) -> Result<String, String> {
             let q = serde_json::to_string(original).map_err(|e| e.to_string())?;
             text = text.replace(&format!("'{m}'"), &q).replace(&m, &q);
         }
+        if text.contains("__seldon_tracing_quoted_") {
+            return Err("a string could not be quoted for YAML 1.1 readers".into());
+        }
         out.push_str(&text);
     }
     Ok(out)
 }
 
+/// A plain ASCII scalar no manifest holds, so the emitter writes it as is and it can be found.
 fn marker(n: usize) -> String {
-    format!("QUOTE\u{2060}{n}\u{2060}ME")
+    format!("__seldon_tracing_quoted_{n}__")
 }
 
 /// `v` with every string (and key) that needs quoting replaced by a unique marker.
@@ -469,7 +473,7 @@ mod tests {
         assert!(text.contains("value: \"on\"\n"), "{text}");
         assert!(text.contains("value: jaeger-agent\n"), "{text}");
         assert!(text.contains("\"on\": true"), "{text}");
-        assert!(!text.contains('\u{2060}'), "{text}");
+        assert!(!text.contains("__seldon_tracing_quoted_"), "{text}");
         let back = parse(&text).unwrap();
         assert_eq!(back, std::slice::from_ref(&doc));
         // Key order is the input's.

@@ -4,8 +4,7 @@ use serde_json::Value;
 
 use crate::cluster::{Cluster, Query};
 use crate::domain::components::str_at;
-use crate::domain::status::unmet as domain_unmet;
-use crate::domain::status::{DeploymentStatus, status};
+use crate::domain::status::{DeploymentStatus, status, unmet};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::invocation::{Connection, Expect, FIELD_MANAGER, Manifests, Output};
@@ -115,12 +114,12 @@ pub async fn show_status(
     let with_ns = ctx.all_namespaces;
     let mut out = Paged::new(ctx.output, "TracingStatusList");
     let mut warnings = String::new();
-    let mut unmet = Vec::new();
+    let mut not_met = Vec::new();
     let mut page = |objs: Vec<Value>| {
         let items: Vec<DeploymentStatus> = objs.iter().map(|o| status(o, FIELD_MANAGER)).collect();
         warnings.push_str(&render::status_warnings(&items, with_ns));
         if let Some(e) = expect {
-            unmet.extend(items.iter().flat_map(|d| domain_unmet(d, e == Expect::On)));
+            not_met.extend(items.iter().flat_map(|d| unmet(d, e == Expect::On)));
         }
         out.page(&items, |items, w| {
             render::status_table(items, wide, with_ns, w)
@@ -159,7 +158,7 @@ pub async fn show_status(
         ctx.print(&format!("\n{warnings}"))?;
     }
     let done = out.finish(|| ctx.none_found())?;
-    Ok(expectation(expect, &unmet).unwrap_or(done))
+    Ok(expectation(expect, &not_met).unwrap_or(done))
 }
 
 /// `status --expect`: Failure with one line per component not in the expected state.
