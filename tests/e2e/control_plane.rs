@@ -1,6 +1,8 @@
 //! The control plane behaves like the clusters the plugin targets: the CRD, RBAC, and the
 //! server-side-apply semantics the plugin's design depends on.
 
+use serde_json::Value;
+
 use crate::support::*;
 
 /// `kubectl apply --server-side --force-conflicts` of `body` as `manager`.
@@ -208,4 +210,63 @@ fn version_runs_through_kubectl_plugin_discovery() {
         "{}",
         listed.stdout
     );
+}
+
+#[test]
+fn deployments_roll_out_on_the_fake_node_and_namespaces_finish_deleting() {
+    let c = atomic();
+    let ns = c.namespace("rollout");
+    let k = |args: &[&str]| {
+        let mut all = vec!["-n", ns.as_str()];
+        all.extend_from_slice(args);
+        c.kubectl(&all).ok()
+    };
+    k(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=example/web:1",
+        "--replicas=3",
+    ]);
+    k(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+    // A changed pod template rolls: new ReplicaSet, old pods gone, all new pods ready.
+    k(&["set", "env", "deployment/web", "TRACING=1"]);
+    k(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+    let d: Value =
+        serde_json::from_str(&k(&["get", "deployment", "web", "-o", "json"]).stdout).expect("json");
+    let st = &d["status"];
+    assert_eq!(
+        st["observedGeneration"], d["metadata"]["generation"],
+        "{st}"
+    );
+    for field in [
+        "replicas",
+        "updatedReplicas",
+        "readyReplicas",
+        "availableReplicas",
+    ] {
+        assert_eq!(st[field], 3, "{field}: {st}");
+    }
+    let pods = k(&["get", "pods", "-o", "jsonpath={range .items[*]}{.spec.nodeName} {.status.phase} {.spec.containers[0].env[0].value}{\"\\n\"}{end}"]).stdout;
+    let lines: Vec<&str> = pods.lines().collect();
+    assert_eq!(lines, ["kwok-node-0 Running 1"; 3], "{pods}");
+    // The restricted user reads Deployments (rollout state) but cannot change them.
+    let r = c.kubeconfig("restricted");
+    c.kubectl(&["--kubeconfig", &r, "-n", &ns, "get", "deployments"])
+        .ok();
+    c.kubectl(&[
+        "--kubeconfig",
+        &r,
+        "-n",
+        &ns,
+        "scale",
+        "deployment/web",
+        "--replicas=1",
+    ])
+    .fails();
+    // With the namespace controller running, a namespace really goes away.
+    c.kubectl(&["delete", "namespace", &ns, "--wait=true", "--timeout=60s"])
+        .ok();
+    let gone = c.kubectl(&["get", "namespace", &ns, "--ignore-not-found", "-o", "name"]);
+    assert_eq!(gone.stdout.trim(), "", "namespace {ns} is still there");
 }
