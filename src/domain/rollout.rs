@@ -1,0 +1,385 @@
+//! What runs: the Deployments the Seldon v1 operator makes of a predictor, and whether the ones
+//! in the cluster carry the tracing env the SeldonDeployment asks for and have finished rolling.
+//! Names follow operator v1.18.2 (`GetDeploymentName`, `GetServiceOrchestratorName`: a name over
+//! 63 characters becomes `seldon-<md5 of it>`). Only the tracing variables are compared (the
+//! executor also gets `ENGINE_PREDICTOR` and others); `valueFrom` entries compare as references.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::components::{self as c, Kind};
+use super::env::EnvValue;
+use super::runtime::EffectiveEnv;
+
+/// The executor's container in a generated Deployment.
+pub const EXECUTOR_CONTAINER: &str = "seldon-container-engine";
+
+/// One Deployment the operator makes for a predictor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub name: String,
+    /// It runs the executor's container.
+    pub executor: bool,
+    /// The component containers (by name) it runs.
+    pub containers: Vec<String>,
+}
+
+fn md5_hex(s: &str) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A Kubernetes name the way the operator shortens one over 63 characters.
+fn operator_name(name: String) -> String {
+    if name.len() > 63 {
+        format!("seldon-{}", md5_hex(&name))
+    } else {
+        name
+    }
+}
+
+/// The Deployments the operator makes for predictor `p` of `obj`, in componentSpecs order.
+pub fn planned(obj: &Value, p: &Value) -> Vec<Planned> {
+    let sdep = c::str_at(obj, &["metadata", "name"]).unwrap_or("");
+    let null = Value::Null;
+    let spec = obj.get("spec").unwrap_or(&null);
+    let pname = c::predictor_name(p);
+    let engine = c::has_engine(p);
+    let separate = c::str_at(spec, &["annotations", c::SEPARATE_POD]) == Some("true");
+    let mut specs: Vec<&Value> = p
+        .get("componentSpecs")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    // Only prepackaged servers: the operator makes componentSpecs[0] for them.
+    let prepackaged = c::nodes(spec, p)
+        .iter()
+        .any(|n| matches!(n.kind, Kind::Prepackaged(_)));
+    if specs.is_empty() && prepackaged {
+        specs.push(&null);
+    }
+    let mut out = Vec::new();
+    for (i, cs) in specs.iter().enumerate() {
+        let mut containers: Vec<String> = cs
+            .pointer("/spec/containers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|ct| c::str_at(ct, &["name"]).map(String::from))
+            .collect();
+        // The operator adds the server of a prepackaged node without a container to
+        // componentSpecs[0] before it names the Deployment.
+        if i == 0 {
+            for node in c::nodes(spec, p) {
+                if matches!(node.kind, Kind::Prepackaged(_)) && !containers.contains(&node.name) {
+                    containers.push(node.name.clone());
+                }
+            }
+        }
+        let base = match c::str_at(cs, &["metadata", "name"]).filter(|n| !n.is_empty()) {
+            Some(n) => n.to_string(),
+            None => containers.join("-"),
+        };
+        out.push(Planned {
+            name: operator_name(format!("{sdep}-{pname}-{i}-{base}")),
+            executor: engine && !separate && i == 0,
+            containers,
+        });
+    }
+    if engine && (separate || out.is_empty()) {
+        out.push(Planned {
+            name: operator_name(format!("{sdep}-{pname}-svc-orch")),
+            executor: true,
+            containers: Vec::new(),
+        });
+    }
+    out
+}
+
+/// The tracing variables of an effective env: `TRACING` and `JAEGER_*`, each once.
+fn tracing_vars(env: &EffectiveEnv, names: &[&str]) -> Vec<(String, Option<EnvValue>)> {
+    names
+        .iter()
+        .map(|n| (n.to_string(), env.get(n).map(|v| v.value.clone())))
+        .collect()
+}
+
+fn is_tracing(name: &str) -> bool {
+    name == "TRACING" || name.starts_with("JAEGER_")
+}
+
+fn env_names(list: Option<&Value>, out: &mut Vec<String>) {
+    for e in list.and_then(Value::as_array).into_iter().flatten() {
+        if let Some(n) = c::str_at(e, &["name"])
+            && is_tracing(n)
+            && !out.iter().any(|x| x == n)
+        {
+            out.push(n.to_string());
+        }
+    }
+}
+
+/// Whether `live` (a container of a running Deployment) has exactly the tracing variables of
+/// `want` (the effective env the SeldonDeployment asks for), as values or references.
+fn same_tracing(want: &EffectiveEnv, want_list: &[String], live: Option<&Value>) -> bool {
+    let live_env = EffectiveEnv::container(live.and_then(|c| c.get("env")));
+    let mut names: Vec<String> = want_list.to_vec();
+    env_names(live.and_then(|c| c.get("env")), &mut names);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    tracing_vars(want, &names) == tracing_vars(&live_env, &names)
+}
+
+/// The state of what runs for one predictor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RolloutState {
+    /// Every Deployment carries the asked-for tracing env and has finished rolling out.
+    Current,
+    /// The templates carry it; pods are still being replaced.
+    Rolling,
+    /// A template does not carry it yet: the operator has not applied the change.
+    Stale,
+    /// No generated Deployment found.
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentRollout {
+    pub name: String,
+    pub replicas: i64,
+    pub updated: i64,
+    pub ready: i64,
+    pub env_matches: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rollout {
+    pub state: RolloutState,
+    pub deployments: Vec<DeploymentRollout>,
+}
+
+fn int_at(v: &Value, path: &str) -> i64 {
+    v.pointer(path).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// Where predictor `p` of `obj` stands, given the Deployments `live` of its namespace.
+pub fn rollout(obj: &Value, p: &Value, live: &[Value]) -> Rollout {
+    let null = Value::Null;
+    let spec = obj.get("spec").unwrap_or(&null);
+    let exec_env = EffectiveEnv::executor(spec, p);
+    let mut exec_names = Vec::new();
+    env_names(p.pointer("/svcOrchSpec/env"), &mut exec_names);
+    for (key, _) in spec
+        .get("annotations")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(var) = c::engine_annotation_var(key).filter(|v| is_tracing(v))
+            && key != c::SEPARATE_POD
+            && !exec_names.contains(&var)
+        {
+            exec_names.push(var);
+        }
+    }
+    let mut deployments = Vec::new();
+    let mut all_match = true;
+    let mut all_done = true;
+    for want in planned(obj, p) {
+        let Some(d) = live
+            .iter()
+            .find(|d| c::str_at(d, &["metadata", "name"]) == Some(want.name.as_str()))
+        else {
+            continue;
+        };
+        let containers = d
+            .pointer("/spec/template/spec/containers")
+            .and_then(Value::as_array);
+        let live_container = |name: &str| {
+            containers
+                .into_iter()
+                .flatten()
+                .find(|ct| c::str_at(ct, &["name"]) == Some(name))
+        };
+        let mut matches = true;
+        if want.executor {
+            matches &= same_tracing(&exec_env, &exec_names, live_container(EXECUTOR_CONTAINER));
+        }
+        for name in &want.containers {
+            let declared = c::nodes(spec, p)
+                .into_iter()
+                .find(|n| &n.name == name)
+                .and_then(|n| n.container)
+                .and_then(|at| c::container_env(p, at));
+            let wanted = EffectiveEnv::container(declared);
+            let mut names = Vec::new();
+            env_names(declared, &mut names);
+            matches &= same_tracing(&wanted, &names, live_container(name));
+        }
+        let replicas = int_at(d, "/spec/replicas");
+        let updated = int_at(d, "/status/updatedReplicas");
+        let ready = int_at(d, "/status/readyReplicas");
+        let observed = int_at(d, "/status/observedGeneration") >= int_at(d, "/metadata/generation");
+        all_match &= matches;
+        all_done &= observed && updated == replicas && ready == replicas;
+        deployments.push(DeploymentRollout {
+            name: want.name,
+            replicas,
+            updated,
+            ready,
+            env_matches: matches,
+        });
+    }
+    let state = match (deployments.is_empty(), all_match, all_done) {
+        (true, _, _) => RolloutState::Unknown,
+        (false, false, _) => RolloutState::Stale,
+        (false, true, false) => RolloutState::Rolling,
+        (false, true, true) => RolloutState::Current,
+    };
+    Rollout { state, deployments }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sdep(annotations: Value, predictor: Value) -> Value {
+        json!({"metadata": {"name": "iris", "namespace": "models"},
+               "spec": {"annotations": annotations, "predictors": [predictor]}})
+    }
+
+    fn model(env: Value) -> Value {
+        json!({"name": "default",
+               "graph": {"name": "classifier", "type": "MODEL"},
+               "componentSpecs": [{"spec": {"containers": [{"name": "classifier", "image": "me/iris:1", "env": env}]}}],
+               "svcOrchSpec": {"env": [{"name": "JAEGER_SAMPLER_TYPE", "value": "const"}, {"name": "JAEGER_SAMPLER_PARAM", "value": "1"}]}})
+    }
+
+    /// A Deployment as the operator would write it for `model`, with `status`.
+    fn deployment(exec_env: Value, model_env: Value, status: Value) -> Value {
+        json!({"metadata": {"name": "iris-default-0-classifier", "generation": 2},
+               "spec": {"replicas": 2, "template": {"spec": {"containers": [
+                   {"name": "classifier", "env": model_env},
+                   {"name": "seldon-container-engine", "env": exec_env}]}}},
+               "status": status})
+    }
+
+    fn done() -> Value {
+        json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 2})
+    }
+
+    #[test]
+    fn names_follow_the_operator() {
+        let obj = sdep(json!({}), model(json!([])));
+        let p = &obj["spec"]["predictors"][0];
+        assert_eq!(
+            planned(&obj, p),
+            [Planned {
+                name: "iris-default-0-classifier".into(),
+                executor: true,
+                containers: vec!["classifier".into()]
+            }]
+        );
+        let sklearn = sdep(
+            json!({}),
+            json!({"name": "default", "graph": {"name": "income", "implementation": "SKLEARN_SERVER"}}),
+        );
+        assert_eq!(
+            planned(&sklearn, &sklearn["spec"]["predictors"][0]),
+            [Planned {
+                name: "iris-default-0-income".into(),
+                executor: true,
+                containers: vec!["income".into()]
+            }]
+        );
+        let sep = sdep(
+            json!({"seldon.io/engine-separate-pod": "true"}),
+            model(json!([])),
+        );
+        let names: Vec<String> = planned(&sep, &sep["spec"]["predictors"][0])
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
+        assert_eq!(
+            names,
+            ["iris-default-0-classifier", "iris-default-svc-orch"]
+        );
+        // Over 63 characters: seldon-<md5 of the long name>; the digest was computed with
+        // Python's hashlib, as Go's crypto/md5 would give it.
+        let mut long = model(json!([]));
+        long["name"] = json!("a-very-long-predictor-name-that-goes-on-and-on");
+        let obj = sdep(json!({}), long);
+        let d = &planned(&obj, &obj["spec"]["predictors"][0])[0];
+        assert_eq!(d.name, "seldon-9ad7b9bd6f97dc055da1eeab92821054");
+    }
+
+    #[test]
+    fn states_come_from_the_templates_and_the_rollout() {
+        let want_model = json!([{"name": "TRACING", "value": "1"}, {"name": "JAEGER_AGENT_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}}]);
+        let obj = sdep(json!({}), model(want_model.clone()));
+        let p = &obj["spec"]["predictors"][0];
+        let exec = json!([{"name": "ENGINE_PREDICTOR", "value": "e30="}, {"name": "JAEGER_SAMPLER_TYPE", "value": "const"}, {"name": "JAEGER_SAMPLER_PARAM", "value": "1"}]);
+        let current = rollout(
+            &obj,
+            p,
+            &[deployment(exec.clone(), want_model.clone(), done())],
+        );
+        assert_eq!(current.state, RolloutState::Current);
+        assert!(current.deployments[0].env_matches);
+        let rolling = rollout(
+            &obj,
+            p,
+            &[deployment(
+                exec.clone(),
+                want_model.clone(),
+                json!({"observedGeneration": 2, "updatedReplicas": 1, "readyReplicas": 2}),
+            )],
+        );
+        assert_eq!(rolling.state, RolloutState::Rolling);
+        let old_model = json!([{"name": "TRACING", "value": "0"}, {"name": "JAEGER_AGENT_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}}]);
+        let stale = rollout(&obj, p, &[deployment(exec.clone(), old_model, done())]);
+        assert_eq!(stale.state, RolloutState::Stale);
+        assert!(!stale.deployments[0].env_matches);
+        // A tracing variable the live executor has and the object no longer asks for: stale.
+        let mut extra = exec.as_array().unwrap().clone();
+        extra.push(json!({"name": "JAEGER_DISABLED", "value": "true"}));
+        let stale = rollout(
+            &obj,
+            p,
+            &[deployment(json!(extra), want_model.clone(), done())],
+        );
+        assert_eq!(stale.state, RolloutState::Stale);
+        // Other variables do not count; a reference is compared as a reference.
+        let host_literal = json!([{"name": "TRACING", "value": "1"}, {"name": "JAEGER_AGENT_HOST", "value": "10.0.0.5"}, {"name": "LOG_LEVEL", "value": "DEBUG"}]);
+        assert_eq!(
+            rollout(&obj, p, &[deployment(exec.clone(), host_literal, done())]).state,
+            RolloutState::Stale
+        );
+        assert_eq!(rollout(&obj, p, &[]).state, RolloutState::Unknown);
+    }
+
+    #[test]
+    fn annotations_reach_the_executor_after_its_env() {
+        let obj = sdep(
+            json!({"seldon.io/engine-jaeger-agent-port": "6832"}),
+            model(json!([{"name": "TRACING", "value": "1"}])),
+        );
+        let p = &obj["spec"]["predictors"][0];
+        let model_env = json!([{"name": "TRACING", "value": "1"}]);
+        let with = json!([{"name": "JAEGER_SAMPLER_TYPE", "value": "const"}, {"name": "JAEGER_SAMPLER_PARAM", "value": "1"}, {"name": "JAEGER_AGENT_PORT", "value": "6832"}]);
+        let without = json!([{"name": "JAEGER_SAMPLER_TYPE", "value": "const"}, {"name": "JAEGER_SAMPLER_PARAM", "value": "1"}]);
+        assert_eq!(
+            rollout(&obj, p, &[deployment(with, model_env.clone(), done())]).state,
+            RolloutState::Current
+        );
+        assert_eq!(
+            rollout(&obj, p, &[deployment(without, model_env, done())]).state,
+            RolloutState::Stale
+        );
+    }
+}
