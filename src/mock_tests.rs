@@ -369,3 +369,42 @@ async fn refusals_become_one_line_errors_naming_the_object_and_the_fix() {
     server_side.await.expect("server side");
     assert!(!e.to_string().contains('\n'));
 }
+
+#[tokio::test]
+async fn deployments_are_one_paged_list_and_a_403_means_unknown() {
+    let (cluster, mut server) = cluster();
+    let server_side = tokio::spawn(async move {
+        let (_, uri, _, send) = next(&mut server).await;
+        assert!(
+            uri.starts_with("/apis/apps/v1/namespaces/models/deployments?"),
+            "{uri}"
+        );
+        assert!(uri.contains("labelSelector=seldon-deployment-id"), "{uri}");
+        reply(
+            send,
+            200,
+            &json!({"items": [{"metadata": {"name": "a"}}], "metadata": {"continue": "2"}}),
+        );
+        let (_, uri, _, send) = next(&mut server).await;
+        assert!(uri.contains("continue=2"), "{uri}");
+        reply(send, 200, &json!({"items": [{"metadata": {"name": "b"}}]}));
+        let (_, uri, _, send) = next(&mut server).await;
+        assert!(uri.starts_with("/apis/apps/v1/deployments?"), "{uri}");
+        reply(
+            send,
+            403,
+            &failure(403, "Forbidden", "cannot list deployments"),
+        );
+    });
+    let some = cluster
+        .seldon_deployments(Some("models"))
+        .await
+        .expect("list");
+    assert_eq!(some.map(|d| d.len()), Some(2));
+    let none = cluster
+        .seldon_deployments(None)
+        .await
+        .expect("a 403 is not an error");
+    assert!(none.is_none());
+    server_side.await.expect("server side");
+}

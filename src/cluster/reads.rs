@@ -45,6 +45,45 @@ impl Cluster {
         Ok(format!("{GROUP}/{version}"))
     }
 
+    /// The Deployments the Seldon operator made in `namespace` (every namespace when None): one
+    /// paged list with `labelSelector=seldon-deployment-id`. None when the user may not list
+    /// Deployments there.
+    pub async fn seldon_deployments(&self, namespace: Option<&str>) -> Result<Option<Vec<Value>>> {
+        let path = match namespace {
+            Some(ns) => format!("/apis/apps/v1/namespaces/{ns}/deployments"),
+            None => "/apis/apps/v1/deployments".to_string(),
+        };
+        let mut out = Vec::new();
+        let mut cont: Option<String> = None;
+        loop {
+            let mut lp = ListParams::default()
+                .labels("seldon-deployment-id")
+                .limit(500);
+            if let Some(c) = &cont {
+                lp = lp.continue_token(c);
+            }
+            let action = Action {
+                verb: "list deployments in",
+                namespace: namespace.unwrap_or(""),
+                name: None,
+            };
+            match self
+                .checked::<Page>(Request::new(&path).list(&lp), &action)
+                .await
+            {
+                Ok(page) => {
+                    cont = page.next().map(str::to_string);
+                    out.extend(page.items);
+                }
+                Err(Error::Forbidden { .. }) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+            if cont.is_none() {
+                return Ok(Some(out));
+            }
+        }
+    }
+
     pub(super) fn request(api_version: &str, namespace: Option<&str>) -> Request {
         let path = match namespace {
             Some(ns) => format!("/apis/{api_version}/namespaces/{ns}/{PLURAL}"),

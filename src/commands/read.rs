@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::cluster::{Cluster, Query};
 use crate::domain::components::str_at;
-use crate::domain::status::{DeploymentStatus, status, unmet};
+use crate::domain::status::{DeploymentStatus, attach_rollout, status, unmet};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::invocation::{Connection, Expect, FIELD_MANAGER, Manifests, Output};
@@ -115,8 +115,20 @@ pub async fn show_status(
     let mut out = Paged::new(ctx.output, "TracingStatusList");
     let mut warnings = String::new();
     let mut not_met = Vec::new();
+    // What runs: one paged list of the operator's Deployments for the whole scope.
+    let live = ctx.cluster.seldon_deployments(ctx.scope()).await?;
+    if live.is_none() {
+        crate::say!("note: you may not list Deployments here, so ROLLOUT is unknown");
+    }
     let mut page = |objs: Vec<Value>| {
-        let items: Vec<DeploymentStatus> = objs.iter().map(|o| status(o, FIELD_MANAGER)).collect();
+        let items: Vec<DeploymentStatus> = objs
+            .iter()
+            .map(|o| {
+                let mut st = status(o, FIELD_MANAGER);
+                attach_rollout(&mut st, o, live.as_deref());
+                st
+            })
+            .collect();
         warnings.push_str(&render::status_warnings(&items, with_ns));
         if let Some(e) = expect {
             not_met.extend(items.iter().flat_map(|d| unmet(d, e == Expect::On)));

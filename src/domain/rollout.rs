@@ -99,11 +99,30 @@ pub fn planned(obj: &Value, p: &Value) -> Vec<Planned> {
     out
 }
 
+/// A `valueFrom` as the API server stores it in a pod template: `fieldRef.apiVersion` defaults to
+/// `v1` there, while the SeldonDeployment keeps what the user wrote.
+fn defaulted(v: EnvValue) -> EnvValue {
+    match v {
+        EnvValue::Indirect(mut from) => {
+            if let Some(f) = from.get_mut("fieldRef").and_then(Value::as_object_mut) {
+                f.entry("apiVersion").or_insert_with(|| Value::from("v1"));
+            }
+            EnvValue::Indirect(from)
+        }
+        literal => literal,
+    }
+}
+
 /// The tracing variables of an effective env: `TRACING` and `JAEGER_*`, each once.
 fn tracing_vars(env: &EffectiveEnv, names: &[&str]) -> Vec<(String, Option<EnvValue>)> {
     names
         .iter()
-        .map(|n| (n.to_string(), env.get(n).map(|v| v.value.clone())))
+        .map(|n| {
+            (
+                n.to_string(),
+                env.get(n).map(|v| defaulted(v.value.clone())),
+            )
+        })
         .collect()
 }
 
@@ -361,6 +380,17 @@ mod tests {
             RolloutState::Stale
         );
         assert_eq!(rollout(&obj, p, &[]).state, RolloutState::Unknown);
+        // The API server writes fieldRef.apiVersion: v1 into pod templates.
+        let defaulted_model = json!([{"name": "TRACING", "value": "1"}, {"name": "JAEGER_AGENT_HOST", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.hostIP"}}}]);
+        assert_eq!(
+            rollout(
+                &obj,
+                p,
+                &[deployment(exec.clone(), defaulted_model, done())]
+            )
+            .state,
+            RolloutState::Current
+        );
     }
 
     #[test]

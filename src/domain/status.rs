@@ -72,6 +72,9 @@ pub struct PredictorStatus {
     pub name: String,
     pub engine: bool,
     pub components: Vec<ComponentStatus>,
+    /// What runs: the generated Deployments and whether they carry this tracing (cluster reads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<super::rollout::Rollout>,
 }
 
 /// Per deployment: on / off / partial / unknown.
@@ -420,6 +423,7 @@ fn predictor_status(spec: &Value, p: &Value, ctx: &mut Ctx) -> PredictorStatus {
         name: pname,
         engine,
         components,
+        rollout: None,
     }
 }
 
@@ -562,6 +566,36 @@ pub fn unmet(d: &DeploymentStatus, want_on: bool) -> Vec<String> {
         }
     }
     out
+}
+
+/// Fills in each predictor's rollout from the Deployments of the object's namespace (`None`:
+/// they could not be listed, so the state is unknown).
+pub fn attach_rollout(st: &mut DeploymentStatus, obj: &Value, live: Option<&[Value]>) {
+    use super::rollout::{Rollout, RolloutState, rollout};
+    let ns = c::str_at(obj, &["metadata", "namespace"]).unwrap_or("");
+    let in_ns: Vec<Value> = live
+        .into_iter()
+        .flatten()
+        .filter(|d| c::str_at(d, &["metadata", "namespace"]).is_none_or(|n| n == ns))
+        .cloned()
+        .collect();
+    let raw = obj.pointer("/spec/predictors").and_then(Value::as_array);
+    for p in st.predictors.iter_mut() {
+        let Some(praw) = raw
+            .into_iter()
+            .flatten()
+            .find(|x| c::predictor_name(x) == p.name)
+        else {
+            continue;
+        };
+        p.rollout = Some(match live {
+            Some(_) => rollout(obj, praw, &in_ns),
+            None => Rollout {
+                state: RolloutState::Unknown,
+                deployments: Vec::new(),
+            },
+        });
+    }
 }
 
 /// Reads the whole tracing picture of one SeldonDeployment.

@@ -14,6 +14,7 @@ pub use table::{table, table_paged};
 pub use time::{age, parse_rfc3339};
 
 use crate::domain::plan::Change;
+use crate::domain::rollout::{Rollout, RolloutState};
 use crate::domain::runtime::{Destination, SamplerSetting};
 use crate::domain::status::{DeploymentStatus, Source};
 use crate::invocation::DryRun;
@@ -44,6 +45,22 @@ pub fn samplers_text(all: &[SamplerSetting]) -> String {
         [] => "-".into(),
         [one] => sampler_text(Some(one)),
         _ => "mixed".into(),
+    }
+}
+
+/// ROLLOUT: `current`, `rolling 1/3` (pods on the new template of those wanted), `stale`,
+/// `unknown`.
+pub fn rollout_text(r: &Rollout) -> String {
+    match r.state {
+        RolloutState::Current => "current".into(),
+        RolloutState::Rolling => {
+            let (updated, replicas) = r.deployments.iter().fold((0, 0), |(u, n), d| {
+                (u + d.updated.min(d.ready), n + d.replicas)
+            });
+            format!("rolling {updated}/{replicas}")
+        }
+        RolloutState::Stale => "stale".into(),
+        RolloutState::Unknown => "unknown".into(),
     }
 }
 
@@ -154,6 +171,13 @@ pub fn status_table(
     } else {
         ["SOURCE"].as_slice()
     });
+    // What runs, when it was read (the cluster; not --local).
+    let with_rollout = items
+        .iter()
+        .any(|d| d.predictors.iter().any(|p| p.rollout.is_some()));
+    if with_rollout {
+        headers.push("ROLLOUT");
+    }
     let mut rows = Vec::new();
     for d in items {
         for p in &d.predictors {
@@ -168,6 +192,7 @@ pub fn status_table(
                     destination_text(c.spans_to.as_ref()),
                     sampler_text(c.sampler.as_ref()),
                 ];
+                let rollout = p.rollout.as_ref().map(rollout_text);
                 let sources = [
                     c.tracing_source,
                     c.spans_to
@@ -179,6 +204,9 @@ pub fn status_table(
                     row.extend(sources.iter().map(|s| s.as_str().to_string()));
                 } else {
                     row.push(source_summary(sources));
+                }
+                if with_rollout {
+                    row.push(rollout.clone().unwrap_or_else(|| "-".into()));
                 }
                 if !with_namespace {
                     row.remove(0);

@@ -74,6 +74,7 @@ fn command_examples_in_the_docs_are_real_output() {
     );
     let path = plugin_path();
     let kc = c.kubeconfig("admin");
+    let mut actual_outputs = Vec::new();
     for (cmd, expected) in examples {
         assert_eq!(cmd[..2], ["kubectl", "seldon-tracing"], "{cmd:?}");
         let args: Vec<&str> = cmd[1..].iter().map(String::as_str).collect();
@@ -84,6 +85,10 @@ fn command_examples_in_the_docs_are_real_output() {
             None,
         )
         .ok();
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            actual_outputs.push(out.stdout.clone());
+            continue;
+        }
         assert_eq!(
             without_age(&out.stdout),
             without_age(&expected),
@@ -91,6 +96,44 @@ fn command_examples_in_the_docs_are_real_output() {
             cmd.join(" ")
         );
     }
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/commands.md"),
+            with_outputs(&text, &actual_outputs),
+        )
+        .expect("rewrite docs/commands.md");
+    }
+}
+
+/// The document with each console command's output replaced by `outputs`, in order
+/// (`UPDATE_DOCS=1` rewrites docs/commands.md from real runs; review the diff).
+fn with_outputs(text: &str, outputs: &[String]) -> String {
+    let mut out = String::new();
+    let mut next = outputs.iter();
+    let mut in_block = false;
+    let mut skipping = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = line.trim() == "```console";
+            skipping = false;
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        if in_block && line.starts_with("$ ") {
+            out.push_str(line);
+            out.push('\n');
+            out.push_str(next.next().map(String::as_str).unwrap_or(""));
+            skipping = true;
+            continue;
+        }
+        if in_block && skipping {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 #[test]

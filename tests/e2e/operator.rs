@@ -1,0 +1,167 @@
+//! A stand-in for the Seldon Core v1 operator (v1.18.2), test-only: the operator is not served by
+//! the Go module proxy. It reproduces what the operator makes of a SeldonDeployment for tracing
+//! and rollouts, written here from its behaviour (operator/controllers and
+//! apis/machinelearning.seldon.io/v1 at v1.18.2):
+//! - one Deployment per `componentSpecs[i]`, named `<sdep>-<predictor>-<i>-<container names
+//!   joined by ->` (or `componentSpecs[i].metadata.name`), labels `seldon-deployment-id`,
+//!   `seldon-app` (`<sdep>-<predictor>`) and `app.kubernetes.io/managed-by: seldon-core`, an
+//!   owner reference to the SeldonDeployment, `replicas` from the predictor;
+//! - the executor container `seldon-container-engine` in componentSpecs[0]'s Deployment, its env
+//!   `ENGINE_PREDICTOR` (base64 JSON of the predictor), `REQUEST_LOGGER_DEFAULT_ENDPOINT`, then
+//!   `svcOrchSpec.env`, then the `seldon.io/engine-*` annotation variables not named yet;
+//! - the component containers with their env as declared.
+//!
+//! Not reproduced (no test here needs them): names over 63 characters, the separate-pod
+//! executor, prepackaged servers, services, explainers, status.deploymentStatus.
+//! A test calls `reconcile` when the operator should act, and does not when it should lag.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The executor's env as the operator writes it.
+fn executor_env(sdep: &Value, p: &Value) -> Vec<Value> {
+    let mut env = vec![
+        json!({"name": "ENGINE_PREDICTOR", "value": base64(p.to_string().as_bytes())}),
+        json!({"name": "REQUEST_LOGGER_DEFAULT_ENDPOINT", "value": "http://default-broker"}),
+    ];
+    let declared: Vec<Value> = p["svcOrchSpec"]["env"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let named: Vec<String> = declared
+        .iter()
+        .filter_map(|e| e["name"].as_str().map(String::from))
+        .collect();
+    env.extend(declared);
+    let mut annotations: Vec<(&String, &Value)> = sdep["spec"]["annotations"]
+        .as_object()
+        .map(|m| m.iter().collect())
+        .unwrap_or_default();
+    annotations.sort_by(|a, b| a.0.cmp(b.0));
+    let mut added: Vec<String> = Vec::new();
+    for (key, value) in annotations {
+        let Some(suffix) = key.strip_prefix("seldon.io/engine-") else {
+            continue;
+        };
+        if key == "seldon.io/engine-separate-pod" {
+            continue;
+        }
+        let var = suffix.to_ascii_uppercase().replace('-', "_");
+        if !named.contains(&var) && !added.contains(&var) {
+            env.push(json!({"name": var, "value": value}));
+            added.push(var);
+        }
+    }
+    env
+}
+
+/// The Deployments the operator makes of `sdep` (as read from the cluster).
+pub fn deployments(sdep: &Value) -> Vec<Value> {
+    let name = sdep["metadata"]["name"].as_str().expect("name");
+    let mut out = Vec::new();
+    for p in sdep["spec"]["predictors"].as_array().into_iter().flatten() {
+        let pname = p["name"].as_str().expect("predictor name");
+        for (i, cs) in p["componentSpecs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let mut containers: Vec<Value> = cs["spec"]["containers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let names: Vec<&str> = containers
+                .iter()
+                .filter_map(|c| c["name"].as_str())
+                .collect();
+            let dep_name = match cs["metadata"]["name"].as_str() {
+                Some(n) => format!("{name}-{pname}-{i}-{n}"),
+                None => format!("{name}-{pname}-{i}-{}", names.join("-")),
+            };
+            if i == 0 {
+                containers.push(json!({
+                    "name": "seldon-container-engine",
+                    "image": "docker.io/seldonio/seldon-core-executor:1.18.2",
+                    "env": executor_env(sdep, p),
+                }));
+            }
+            let labels = json!({
+                "seldon-deployment-id": name,
+                "seldon-app": format!("{name}-{pname}"),
+                "app.kubernetes.io/managed-by": "seldon-core",
+            });
+            out.push(json!({
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {
+                    "name": dep_name,
+                    "namespace": sdep["metadata"]["namespace"],
+                    "labels": labels,
+                    "ownerReferences": [{
+                        "apiVersion": sdep["apiVersion"], "kind": "SeldonDeployment",
+                        "name": name, "uid": sdep["metadata"]["uid"], "controller": true,
+                    }],
+                },
+                "spec": {
+                    "replicas": p["replicas"].as_i64().unwrap_or(1),
+                    "selector": {"matchLabels": {"seldon-app": format!("{name}-{pname}"), "seldon-deployment-id": name}},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {"containers": containers},
+                    },
+                },
+            }));
+        }
+    }
+    out
+}
+
+/// One reconcile: what the operator would write now, applied (server-side) to the cluster.
+pub fn reconcile(c: &Cluster, ns: &str, name: &str) {
+    let sdep = c.get(ns, name);
+    for d in deployments(&sdep) {
+        c.kubectl_in(
+            &[
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "--field-manager",
+                "seldon-operator-stand-in",
+                "-f",
+                "-",
+            ],
+            &d.to_string(),
+        )
+        .ok();
+    }
+}
+
+#[test]
+fn the_stand_in_encodes_like_the_operator() {
+    assert_eq!(base64(b"{}"), "e30=");
+    assert_eq!(base64(b"seldon"), "c2VsZG9u");
+    assert_eq!(base64(b"ab"), "YWI=");
+}
