@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use crate::cluster::{Cluster, Query};
 use crate::domain::components::str_at;
+use crate::domain::rollout::RolloutState;
 use crate::domain::status::{DeploymentStatus, attach_rollout, status, unmet};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
@@ -45,6 +46,11 @@ pub fn list_item(obj: &Value, st: &DeploymentStatus) -> ListItem {
             .into(),
         api_version: str_at(obj, &["apiVersion"]).unwrap_or("").into(),
         warning_count: st.warnings.len(),
+        rollout: RolloutState::worst(
+            st.predictors
+                .iter()
+                .filter_map(|p| p.rollout.as_ref().map(|r| r.state)),
+        ),
     }
 }
 
@@ -72,10 +78,22 @@ pub async fn list(
     let wide = ctx.output == Output::Wide;
     let (with_ns, now) = (ctx.all_namespaces, now_epoch());
     let mut out = Paged::new(ctx.output, "DeploymentTracingList");
+    // ROLLOUT only in -o wide: the plain list stays one request per page.
+    let live = if wide {
+        ctx.cluster.seldon_deployments(ctx.scope()).await?
+    } else {
+        None
+    };
     let page = |objs: Vec<Value>| {
         let items: Vec<ListItem> = objs
             .iter()
-            .map(|o| list_item(o, &status(o, FIELD_MANAGER)))
+            .map(|o| {
+                let mut st = status(o, FIELD_MANAGER);
+                if wide {
+                    attach_rollout(&mut st, o, live.as_deref());
+                }
+                list_item(o, &st)
+            })
             .collect();
         out.page(&items, |items, w| {
             render::list_table(items, wide, with_ns, now, w)

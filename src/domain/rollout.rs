@@ -165,6 +165,29 @@ pub enum RolloutState {
     Unknown,
 }
 
+impl RolloutState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RolloutState::Current => "current",
+            RolloutState::Rolling => "rolling",
+            RolloutState::Stale => "stale",
+            RolloutState::Unknown => "unknown",
+        }
+    }
+
+    /// The state of several predictors together: stale before rolling before unknown before
+    /// current.
+    pub fn worst(states: impl IntoIterator<Item = RolloutState>) -> Option<RolloutState> {
+        let rank = |s: &RolloutState| match s {
+            RolloutState::Stale => 3,
+            RolloutState::Rolling => 2,
+            RolloutState::Unknown => 1,
+            RolloutState::Current => 0,
+        };
+        states.into_iter().max_by_key(rank)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentRollout {
@@ -380,6 +403,13 @@ mod tests {
             RolloutState::Stale
         );
         assert_eq!(rollout(&obj, p, &[]).state, RolloutState::Unknown);
+        use RolloutState::*;
+        assert_eq!(
+            RolloutState::worst([Current, Unknown, Rolling]),
+            Some(Rolling)
+        );
+        assert_eq!(RolloutState::worst([Current, Stale, Rolling]), Some(Stale));
+        assert_eq!(RolloutState::worst([]), None);
         // The API server writes fieldRef.apiVersion: v1 into pod templates.
         let defaulted_model = json!([{"name": "TRACING", "value": "1"}, {"name": "JAEGER_AGENT_HOST", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.hostIP"}}}]);
         assert_eq!(

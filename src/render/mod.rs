@@ -92,6 +92,9 @@ pub struct ListItem {
     pub api_version: String,
     #[serde(rename = "warningCount")]
     pub warning_count: usize,
+    /// The worst rollout state of its predictors (read for `-o wide` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutState>,
 }
 
 pub fn list_table(
@@ -111,7 +114,7 @@ pub fn list_table(
         "AGE",
     ];
     if wide {
-        headers.extend(["WARNINGS", "API-VERSION"]);
+        headers.extend(["WARNINGS", "API-VERSION", "ROLLOUT"]);
     }
     if !with_namespace {
         headers.remove(0);
@@ -138,7 +141,12 @@ pub fn list_table(
                 age(&i.created, now),
             ];
             if wide {
-                row.extend([i.warning_count.to_string(), i.api_version.clone()]);
+                let rollout = i.rollout.map_or("-", RolloutState::as_str);
+                row.extend([
+                    i.warning_count.to_string(),
+                    i.api_version.clone(),
+                    rollout.to_string(),
+                ]);
             }
             if !with_namespace {
                 row.remove(0);

@@ -69,3 +69,46 @@ fn status_follows_the_operator_and_the_rollout() {
         "current"
     );
 }
+
+#[test]
+fn only_the_changed_predictor_goes_stale_and_list_wide_shows_the_worst() {
+    let c = atomic();
+    let ns = c.namespace("rollout-two");
+    c.samples(&ns, &["canary"]);
+    reconcile(&c, &ns, "churn");
+    let states = |c: &Cluster| -> Vec<String> {
+        let st = c
+            .plugin(&["status", "churn", "-n", &ns, "-o", "json"])
+            .ok()
+            .json();
+        st["items"][0]["predictors"]
+            .as_array()
+            .expect("predictors")
+            .iter()
+            .map(|p| p["rollout"]["state"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let mut settled = false;
+    for _ in 0..60 {
+        if states(&c) == ["current", "current"] {
+            settled = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    assert!(settled, "{:?}", states(&c));
+    c.plugin(&["enable", "churn", "-n", &ns, "--predictor", "canary"])
+        .ok();
+    assert_eq!(states(&c), ["current", "stale"]);
+    let wide = c.plugin(&["list", "-n", &ns, "-o", "wide"]).ok();
+    let header = wide.stdout.lines().next().unwrap_or("");
+    assert!(header.ends_with("ROLLOUT"), "{}", wide.stdout);
+    assert!(
+        wide.stdout.lines().nth(1).unwrap_or("").ends_with("stale"),
+        "{}",
+        wide.stdout
+    );
+    // The plain list does not read Deployments and has no ROLLOUT.
+    let plain = c.plugin(&["list", "-n", &ns]).ok();
+    assert!(!plain.stdout.contains("ROLLOUT"), "{}", plain.stdout);
+}
