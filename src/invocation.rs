@@ -397,6 +397,14 @@ mod tests {
         resolve(cli, terminal)
     }
 
+    /// `line` must be refused with an error containing `want`.
+    fn assert_refused(line: &str, terminal: bool, want: &str) {
+        match argv(line, terminal) {
+            Err(e) => assert!(e.contains(want), "{line}: {e}"),
+            Ok(i) => panic!("{line}: accepted as {i:?}"),
+        }
+    }
+
     fn write_of(line: &str, terminal: bool) -> Write {
         match argv(line, terminal).expect(line).action {
             Action::Write(w) => w,
@@ -460,10 +468,7 @@ mod tests {
             ),
         ];
         for (line, terminal, want) in table {
-            match argv(line, *terminal) {
-                Err(e) => assert!(e.contains(want), "{line}: {e}"),
-                Ok(i) => panic!("{line}: accepted as {i:?}"),
-            }
+            assert_refused(line, *terminal, want);
         }
     }
 
@@ -573,10 +578,7 @@ mod tests {
             ("status iris -f deploy", "clap: ArgumentConflict"),
         ];
         for (line, want) in refused {
-            match argv(line, true) {
-                Err(e) => assert!(e.contains(want), "{line}: {e}"),
-                Ok(i) => panic!("{line}: accepted as {i:?}"),
-            }
+            assert_refused(line, true, want);
         }
     }
 

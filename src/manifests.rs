@@ -333,28 +333,25 @@ fn marker(n: usize) -> String {
     format!("__seldon_tracing_quoted_{n}__")
 }
 
+/// `s`, or a marker standing for it when it needs quoting (remembered in `quoted`).
+fn quote_or_keep(s: &str, quoted: &mut Vec<String>) -> String {
+    if yaml11_ambiguous(s) {
+        quoted.push(s.to_string());
+        marker(quoted.len() - 1)
+    } else {
+        s.to_string()
+    }
+}
+
 /// `v` with every string (and key) that needs quoting replaced by a unique marker.
 fn mark(v: &Value, quoted: &mut Vec<String>) -> Value {
-    let mut q = |s: &str| -> String {
-        if yaml11_ambiguous(s) {
-            quoted.push(s.to_string());
-            marker(quoted.len() - 1)
-        } else {
-            s.to_string()
-        }
-    };
     match v {
-        Value::String(s) => Value::String(q(s)),
+        Value::String(s) => Value::String(quote_or_keep(s, quoted)),
         Value::Array(a) => Value::Array(a.iter().map(|x| mark(x, quoted)).collect()),
         Value::Object(m) => {
             let mut out = serde_json::Map::new();
             for (k, x) in m {
-                let key = if yaml11_ambiguous(k) {
-                    quoted.push(k.clone());
-                    marker(quoted.len() - 1)
-                } else {
-                    k.clone()
-                };
+                let key = quote_or_keep(k, quoted);
                 out.insert(key, mark(x, quoted));
             }
             Value::Object(out)

@@ -427,15 +427,25 @@ pub fn plan(obj: &Value, intent: &Intent, only: &[String]) -> Result<Plan, Strin
                 planned: true,
             });
         }
+        // Only `enable --propagation b3` warns about components that read Jaeger headers.
+        let b3 = matches!(
+            intent,
+            Intent::Enable {
+                propagation: Some(Propagation::B3),
+                ..
+            }
+        ) && c::has_engine(p);
         let mut jaeger_headers = Vec::new();
         for node in c::nodes(spec, p) {
             if !node.kind.is_python() {
                 continue;
             }
-            let own =
-                EffectiveEnv::container(node.container.and_then(|at| c::container_env(p, at)));
-            if runtime::python(&own).propagation == Propagation::Jaeger {
-                jaeger_headers.push(node.name.clone());
+            if b3 {
+                let own =
+                    EffectiveEnv::container(node.container.and_then(|at| c::container_env(p, at)));
+                if runtime::python(&own).propagation == Propagation::Jaeger {
+                    jaeger_headers.push(node.name.clone());
+                }
             }
             match node.container {
                 Some(pos) => {
@@ -463,13 +473,7 @@ pub fn plan(obj: &Value, intent: &Intent, only: &[String]) -> Result<Plan, Strin
                 None => {}
             }
         }
-        if let Intent::Enable {
-            propagation: Some(Propagation::B3),
-            ..
-        } = intent
-            && c::has_engine(p)
-            && !jaeger_headers.is_empty()
-        {
+        if b3 && !jaeger_headers.is_empty() {
             warnings.push(Warning::PythonNeedsConfigFile {
                 predictor: pname.into(),
                 components: jaeger_headers,

@@ -54,11 +54,13 @@ pub fn planned(obj: &Value, p: &Value) -> Vec<Planned> {
         .and_then(Value::as_array)
         .map(|a| a.iter().collect())
         .unwrap_or_default();
-    // Only prepackaged servers: the operator makes componentSpecs[0] for them.
-    let prepackaged = c::nodes(spec, p)
-        .iter()
-        .any(|n| matches!(n.kind, Kind::Prepackaged(_)));
-    if specs.is_empty() && prepackaged {
+    // Prepackaged servers: the operator adds them to componentSpecs[0] (making it if absent).
+    let prepackaged: Vec<String> = c::nodes(spec, p)
+        .into_iter()
+        .filter(|n| matches!(n.kind, Kind::Prepackaged(_)))
+        .map(|n| n.name)
+        .collect();
+    if specs.is_empty() && !prepackaged.is_empty() {
         specs.push(&null);
     }
     let mut out = Vec::new();
@@ -70,12 +72,12 @@ pub fn planned(obj: &Value, p: &Value) -> Vec<Planned> {
             .flatten()
             .filter_map(|ct| c::str_at(ct, &["name"]).map(String::from))
             .collect();
-        // The operator adds the server of a prepackaged node without a container to
-        // componentSpecs[0] before it names the Deployment.
+        // The server of a prepackaged node without a container joins componentSpecs[0]
+        // before the operator names the Deployment.
         if i == 0 {
-            for node in c::nodes(spec, p) {
-                if matches!(node.kind, Kind::Prepackaged(_)) && !containers.contains(&node.name) {
-                    containers.push(node.name.clone());
+            for name in &prepackaged {
+                if !containers.contains(name) {
+                    containers.push(name.clone());
                 }
             }
         }
@@ -228,6 +230,7 @@ pub fn rollout(obj: &Value, p: &Value, live: &[Value]) -> Rollout {
             exec_names.push(var);
         }
     }
+    let nodes = c::nodes(spec, p);
     let mut deployments = Vec::new();
     let mut all_match = true;
     let mut all_done = true;
@@ -252,8 +255,8 @@ pub fn rollout(obj: &Value, p: &Value, live: &[Value]) -> Rollout {
             matches &= same_tracing(&exec_env, &exec_names, live_container(EXECUTOR_CONTAINER));
         }
         for name in &want.containers {
-            let declared = c::nodes(spec, p)
-                .into_iter()
+            let declared = nodes
+                .iter()
                 .find(|n| &n.name == name)
                 .and_then(|n| n.container)
                 .and_then(|at| c::container_env(p, at));
