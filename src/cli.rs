@@ -128,6 +128,12 @@ pub struct StatusArgs {
     /// Exit 1, naming each one, when an executor or Python component is not in this state (on: on; off: off or idle); a CI gate
     #[arg(long, value_enum, value_name = "on|off")]
     pub expect: Option<Expect>,
+    /// Keep watching: print the rows of each SeldonDeployment again when it or its Deployments change, until Ctrl-C or --timeout
+    #[arg(short = 'w', long, conflicts_with = "expect")]
+    pub watch: bool,
+    /// With --watch: stop after this long, e.g. 10m (default: until Ctrl-C)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "watch")]
+    pub timeout: Option<Duration>,
     #[command(flatten)]
     pub list: ListArgs,
 }
@@ -170,6 +176,12 @@ pub struct Mutation {
     /// With --local: rewrite the files instead of printing (each one replaced whole, never half-written)
     #[arg(long, requires = "local")]
     pub in_place: bool,
+    /// After writing, wait until the pods of every predictor addressed run the new tracing env; exit 1 at --timeout
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits, e.g. 90s, 5m
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration, requires = "wait")]
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Args)]

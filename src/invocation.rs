@@ -125,6 +125,15 @@ pub struct Write {
     pub interactive: bool,
     pub concurrency: usize,
     pub chunk_size: u32,
+    /// `--wait`: how long to wait for the rollout after writing.
+    pub wait: Option<Duration>,
+}
+
+/// `status --watch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watch {
+    /// Stop after this long; None: until Ctrl-C.
+    pub timeout: Option<Duration>,
 }
 
 /// A write on manifest files: the same planner as on live objects.
@@ -150,6 +159,7 @@ pub enum Action {
         chunk_size: u32,
         manifests: Manifests,
         expect: Option<Expect>,
+        watch: Option<Watch>,
     },
     Write(Write),
     /// `-f --local`: plan on the manifests and print or rewrite them; no cluster.
@@ -192,13 +202,29 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
             chunk_size,
             manifests: Manifests::of(files),
         },
-        Command::Status(StatusArgs { name, list, expect }) => Action::Status {
+        Command::Status(StatusArgs {
             name,
-            selector: list.selector,
-            chunk_size: list.chunk_size,
-            manifests: Manifests::of(list.files),
+            list,
             expect,
-        },
+            watch,
+            timeout,
+        }) => {
+            let manifests = Manifests::of(list.files);
+            if watch && matches!(manifests, Manifests::Local(_)) {
+                return Err(
+                    "--watch follows the cluster; --local reads only the files: leave one out"
+                        .into(),
+                );
+            }
+            Action::Status {
+                name,
+                selector: list.selector,
+                chunk_size: list.chunk_size,
+                manifests,
+                expect,
+                watch: watch.then_some(Watch { timeout }),
+            }
+        }
         Command::Enable(a) => enable(a, scope, terminal)?,
         Command::Disable(DisableArgs { targets, mutation }) => write(
             Intent::Disable,
@@ -316,6 +342,16 @@ fn write(
     scope: Scope,
     terminal: bool,
 ) -> Result<Action, Usage> {
+    let wait = m.wait.then_some(m.timeout);
+    if wait.is_some() && t.files.local {
+        return Err(
+            "--wait follows a rollout in the cluster; --local writes only files: leave out --wait"
+                .into(),
+        );
+    }
+    if wait.is_some() && m.dry_run != DryRun::None {
+        return Err("--dry-run changes nothing, so there is no rollout to --wait for".into());
+    }
     if t.files.local {
         if m.dry_run != DryRun::None {
             return Err(
@@ -344,6 +380,7 @@ fn write(
             interactive,
             concurrency: usize::from(m.concurrency),
             chunk_size: m.chunk_size,
+            wait,
         }));
     }
     let selection = match (t.names.is_empty(), t.all, t.selector) {
@@ -381,6 +418,7 @@ fn write(
         interactive,
         concurrency: usize::from(m.concurrency),
         chunk_size: m.chunk_size,
+        wait,
     }))
 }
 
@@ -466,10 +504,66 @@ mod tests {
                 false,
                 "clap: ValueValidation",
             ),
+            (
+                "enable iris --wait --dry-run",
+                false,
+                "no rollout to --wait for",
+            ),
+            ("enable -f d --local --wait", false, "leave out --wait"),
+            (
+                "enable iris --timeout 1m",
+                false,
+                "clap: MissingRequiredArgument",
+            ),
+            (
+                "disable iris --wait --timeout soon",
+                false,
+                "clap: ValueValidation",
+            ),
+            (
+                "status --watch --expect on",
+                false,
+                "clap: ArgumentConflict",
+            ),
+            (
+                "status --timeout 1m",
+                false,
+                "clap: MissingRequiredArgument",
+            ),
+            (
+                "status -w -f d --local",
+                false,
+                "--local reads only the files",
+            ),
         ];
         for (line, terminal, want) in table {
             assert_refused(line, *terminal, want);
         }
+    }
+
+    #[test]
+    fn waiting_and_watching() {
+        assert_eq!(write_of("enable iris", false).wait, None);
+        assert_eq!(
+            write_of("enable iris --wait", false).wait,
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            write_of("sampler iris const:1 --wait --timeout 90s", false).wait,
+            Some(Duration::from_secs(90))
+        );
+        let watch = |line: &str| match argv(line, false).expect(line).action {
+            Action::Status { watch, .. } => watch,
+            other => panic!("{line}: {other:?}"),
+        };
+        assert_eq!(watch("status"), None);
+        assert_eq!(watch("status -w"), Some(Watch { timeout: None }));
+        assert_eq!(
+            watch("status iris --watch --timeout 10m"),
+            Some(Watch {
+                timeout: Some(Duration::from_secs(600))
+            })
+        );
     }
 
     #[test]
@@ -607,6 +701,7 @@ mod tests {
                 chunk_size: 500,
                 manifests: Manifests::None,
                 expect: None,
+                watch: None,
             }
         );
         let i = argv("list -A -l team=fraud --chunk-size 50", false).unwrap();

@@ -408,3 +408,142 @@ async fn deployments_are_one_paged_list_and_a_403_means_unknown() {
     assert!(none.is_none());
     server_side.await.expect("server side");
 }
+
+/// Newline-delimited watch events as one response body that then ends (the server's timeout).
+fn events(send: SendResponse<Response<Body>>, events: &[Value]) {
+    let body: String = events.iter().map(|e| format!("{e}\n")).collect();
+    let resp = Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(Body::from(body.into_bytes()))
+        .expect("response");
+    send.send_response(resp);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_watch_lists_then_follows_versions_bookmarks_410s_and_dropped_connections() {
+    use crate::cluster::{Change, Resource};
+    use futures::StreamExt;
+    let (cluster, mut server) = cluster();
+    let server_side = tokio::spawn(async move {
+        let (_, uri, _, send) = next(&mut server).await;
+        assert!(
+            uri.starts_with("/apis/apps/v1/namespaces/models/deployments?"),
+            "{uri}"
+        );
+        assert!(!uri.contains("watch=true"), "a list first: {uri}");
+        reply(
+            send,
+            200,
+            &json!({"metadata": {"resourceVersion": "10"}, "items": [{"metadata": {"name": "x"}}]}),
+        );
+        let (_, uri, _, send) = next(&mut server).await;
+        assert!(
+            uri.contains("watch=true") && uri.contains("resourceVersion=10"),
+            "{uri}"
+        );
+        assert!(uri.contains("allowWatchBookmarks=true"), "{uri}");
+        assert!(uri.contains("labelSelector=seldon-deployment-id"), "{uri}");
+        events(
+            send,
+            &[
+                json!({"type": "ADDED", "object": {"metadata": {"name": "a", "resourceVersion": "11"}}}),
+                json!({"type": "BOOKMARK", "object": {"kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"resourceVersion": "12"}}}),
+            ],
+        );
+        // The watch ended: reopened from the bookmark's version, which is too old by now.
+        let (_, uri, _, send) = next(&mut server).await;
+        assert!(uri.contains("resourceVersion=12"), "{uri}");
+        events(
+            send,
+            &[
+                json!({"type": "ERROR", "object": failure(410, "Expired", "too old resource version")}),
+            ],
+        );
+        // 410: start over with a list.
+        let (_, uri, _, send) = next(&mut server).await;
+        assert!(!uri.contains("watch=true"), "a list after 410: {uri}");
+        reply(
+            send,
+            200,
+            &json!({"metadata": {"resourceVersion": "20"}, "items": [{"metadata": {"name": "y"}}]}),
+        );
+        // The connection drops while opening the next watch; it is opened again after a wait.
+        let (req, send) = server.next_request().await.expect("watch");
+        assert!(req.uri().to_string().contains("resourceVersion=20"));
+        send.send_error(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        let (_, uri, _, send) = next(&mut server).await;
+        assert!(uri.contains("resourceVersion=20"), "{uri}");
+        events(
+            send,
+            &[
+                json!({"type": "DELETED", "object": {"metadata": {"name": "y", "resourceVersion": "21"}}}),
+            ],
+        );
+    });
+    let res = Resource {
+        path: "/apis/apps/v1/namespaces/models/deployments".into(),
+        labels: Some("seldon-deployment-id".into()),
+        fields: None,
+        verb: "watch deployments in",
+        namespace: Some("models".into()),
+    };
+    let name = |v: &Value| v["metadata"]["name"].as_str().unwrap_or("").to_string();
+    let seen: Vec<String> = cluster
+        .watch(res)
+        .take(4)
+        .map(|c| match c.expect("no error") {
+            Change::Listed(items) => format!(
+                "listed {}",
+                items.iter().map(name).collect::<Vec<_>>().join(",")
+            ),
+            Change::Applied(o) => format!("applied {}", name(&o)),
+            Change::Deleted(o) => format!("deleted {}", name(&o)),
+        })
+        .collect()
+        .await;
+    assert_eq!(seen, ["listed x", "applied a", "listed y", "deleted y"]);
+    server_side.await.expect("server side");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_watch_that_keeps_failing_ends_with_the_one_line_error() {
+    use crate::cluster::Resource;
+    use futures::StreamExt;
+    let (cluster, mut server) = cluster();
+    let server_side = tokio::spawn(async move {
+        let (_, _, _, send) = next(&mut server).await;
+        reply(
+            send,
+            200,
+            &json!({"metadata": {"resourceVersion": "1"}, "items": []}),
+        );
+        // Every watch request refused: after 5 failures (waits of 0.5, 1, 2, 4, 8 s) it gives up.
+        for _ in 0..6 {
+            let (_, uri, _, send) = next(&mut server).await;
+            assert!(uri.contains("watch=true"), "{uri}");
+            reply(send, 500, &failure(500, "InternalError", "etcd is down"));
+        }
+    });
+    let started = Instant::now();
+    let all: Vec<_> = cluster
+        .watch(Resource {
+            path: "/apis/apps/v1/deployments".into(),
+            labels: None,
+            fields: None,
+            verb: "watch deployments in",
+            namespace: None,
+        })
+        .collect()
+        .await;
+    assert_eq!(all.len(), 2, "the list, then one error, then the end");
+    let err = all[1].as_ref().expect_err("an error").to_string();
+    assert!(err.contains("etcd is down"), "{err}");
+    assert!(!err.contains('\n'), "{err}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(15_500),
+        "{:?}",
+        started.elapsed()
+    );
+    server_side.await.expect("server side");
+}

@@ -4,6 +4,7 @@
 
 mod errors;
 mod reads;
+mod watch;
 mod writes;
 
 use std::time::Duration;
@@ -20,6 +21,7 @@ use crate::invocation::Connection;
 pub use errors::Action;
 use errors::{Failure, kubeconfig_error};
 pub use reads::choose_version;
+pub use watch::{Change, Resource};
 pub use writes::Applied;
 
 pub const GROUP: &str = "machinelearning.seldon.io";
@@ -60,6 +62,8 @@ pub struct Page {
 struct ListMeta {
     #[serde(rename = "continue", default)]
     cont: Option<String>,
+    #[serde(rename = "resourceVersion", default)]
+    resource_version: Option<String>,
 }
 
 impl Page {

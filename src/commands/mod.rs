@@ -1,7 +1,9 @@
 //! One function per verb; each returns how the process ends.
 
+pub mod live;
 pub mod local;
 pub mod read;
+pub mod watch;
 pub mod write;
 
 use std::io::Write;
@@ -163,6 +165,7 @@ pub async fn run(inv: Invocation) -> Result<ExitStatus> {
                     chunk_size,
                     manifests,
                     expect,
+                    watch,
                 } => {
                     let which = read::Which {
                         name: name.as_deref(),
@@ -170,7 +173,10 @@ pub async fn run(inv: Invocation) -> Result<ExitStatus> {
                         chunk_size,
                         manifests: &manifests,
                     };
-                    read::show_status(&ctx, which, expect).await
+                    match watch {
+                        Some(w) => watch::watch_status(&ctx, which, w).await,
+                        None => read::show_status(&ctx, which, expect).await,
+                    }
                 }
                 Action::Write(w) => write::mutate(&ctx, w).await,
                 Action::LocalWrite(_) | Action::Completion { .. } | Action::Version { .. } => {

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::cluster::{Cluster, Query};
 use crate::domain::components::str_at;
-use crate::domain::rollout::RolloutState;
+use crate::domain::rollout::{Deployments, RolloutState};
 use crate::domain::status::{DeploymentStatus, attach_rollout, status, unmet};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
@@ -80,7 +80,10 @@ pub async fn list(
     let mut out = Paged::new(ctx.output, "DeploymentTracingList");
     // ROLLOUT only in -o wide: the plain list stays one request per page.
     let live = if wide {
-        ctx.cluster.seldon_deployments(ctx.scope()).await?
+        ctx.cluster
+            .seldon_deployments(ctx.scope())
+            .await?
+            .map(Deployments::new)
     } else {
         None
     };
@@ -90,7 +93,7 @@ pub async fn list(
             .map(|o| {
                 let mut st = status(o, FIELD_MANAGER);
                 if wide {
-                    attach_rollout(&mut st, o, live.as_deref());
+                    attach_rollout(&mut st, o, live.as_ref());
                 }
                 list_item(o, &st)
             })
@@ -134,7 +137,11 @@ pub async fn show_status(
     let mut warnings = String::new();
     let mut not_met = Vec::new();
     // What runs: one paged list of the operator's Deployments for the whole scope.
-    let live = ctx.cluster.seldon_deployments(ctx.scope()).await?;
+    let live = ctx
+        .cluster
+        .seldon_deployments(ctx.scope())
+        .await?
+        .map(Deployments::new);
     if live.is_none() {
         crate::say!("note: you may not list Deployments here, so ROLLOUT is unknown");
     }
@@ -143,7 +150,7 @@ pub async fn show_status(
             .iter()
             .map(|o| {
                 let mut st = status(o, FIELD_MANAGER);
-                attach_rollout(&mut st, o, live.as_deref());
+                attach_rollout(&mut st, o, live.as_ref());
                 st
             })
             .collect();

@@ -4,6 +4,8 @@
 //! 63 characters becomes `seldon-<md5 of it>`). Only the tracing variables are compared (the
 //! executor also gets `ENGINE_PREDICTOR` and others); `valueFrom` entries compare as references.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -198,20 +200,122 @@ pub struct DeploymentRollout {
     pub updated: i64,
     pub ready: i64,
     pub env_matches: bool,
+    /// The operator has not made this Deployment (yet).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub missing: bool,
+    /// The Deployment controller has seen the template and every pod runs it.
+    #[serde(skip)]
+    pub settled: bool,
+}
+
+impl DeploymentRollout {
+    /// The state of this one Deployment.
+    pub fn state(&self) -> RolloutState {
+        match (self.missing, self.env_matches, self.settled) {
+            (true, _, _) | (false, false, _) => RolloutState::Stale,
+            (false, true, false) => RolloutState::Rolling,
+            (false, true, true) => RolloutState::Current,
+        }
+    }
+}
+
+/// Why a predictor is not `current` (worded in `render::words`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holdup {
+    /// The SeldonDeployment's `status.state` is Failed: the operator refused or could not apply it.
+    OperatorFailed { description: String },
+    /// The operator has not made this Deployment.
+    NotMade { deployment: String },
+    /// This Deployment's pod template lacks the asked-for tracing env: not applied yet.
+    OldTemplate { deployment: String },
+    /// The Deployment controller has not seen the new template yet.
+    NotObserved { deployment: String },
+    /// Pods are being replaced.
+    Rolling {
+        deployment: String,
+        updated: i64,
+        ready: i64,
+        replicas: i64,
+    },
+    /// No Deployment of the predictor was found.
+    NoneFound,
+    /// The user may not list Deployments.
+    NotPermitted,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rollout {
     pub state: RolloutState,
+    /// Why it is not current; None when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Holdup>,
     pub deployments: Vec<DeploymentRollout>,
+}
+
+impl Rollout {
+    /// What the user may not see: no permission to list Deployments.
+    pub fn not_permitted() -> Rollout {
+        Rollout {
+            state: RolloutState::Unknown,
+            reason: Some(Holdup::NotPermitted),
+            deployments: Vec::new(),
+        }
+    }
+}
+
+/// The operator's Deployments as read from the cluster, by namespace and name.
+#[derive(Debug, Default, Clone)]
+pub struct Deployments {
+    by_namespace: HashMap<String, HashMap<String, Value>>,
+}
+
+impl Deployments {
+    pub fn new(items: Vec<Value>) -> Deployments {
+        let mut all = Deployments::default();
+        for d in items {
+            all.insert(d);
+        }
+        all
+    }
+
+    fn key(d: &Value) -> (String, String) {
+        let at = |f| c::str_at(d, &["metadata", f]).unwrap_or("").to_string();
+        (at("namespace"), at("name"))
+    }
+
+    pub fn insert(&mut self, d: Value) {
+        let (ns, name) = Self::key(&d);
+        self.by_namespace.entry(ns).or_default().insert(name, d);
+    }
+
+    pub fn remove(&mut self, d: &Value) {
+        let (ns, name) = Self::key(d);
+        if let Some(m) = self.by_namespace.get_mut(&ns) {
+            m.remove(&name);
+        }
+    }
+
+    pub fn get(&self, namespace: &str, name: &str) -> Option<&Value> {
+        self.by_namespace.get(namespace)?.get(name)
+    }
 }
 
 fn int_at(v: &Value, path: &str) -> i64 {
     v.pointer(path).and_then(Value::as_i64).unwrap_or(0)
 }
 
-/// Where predictor `p` of `obj` stands, given the Deployments `live` of its namespace.
-pub fn rollout(obj: &Value, p: &Value, live: &[Value]) -> Rollout {
+/// The SeldonDeployment's `status.description` when its `status.state` is Failed.
+fn failed(obj: &Value) -> Option<String> {
+    (c::str_at(obj, &["status", "state"]) == Some("Failed")).then(|| {
+        c::str_at(obj, &["status", "description"])
+            .unwrap_or("")
+            .to_string()
+    })
+}
+
+/// Where predictor `p` of `obj` stands, given the operator's Deployments `live`.
+pub fn rollout(obj: &Value, p: &Value, live: &Deployments) -> Rollout {
+    let namespace = c::str_at(obj, &["metadata", "namespace"]).unwrap_or("");
     let null = Value::Null;
     let spec = obj.get("spec").unwrap_or(&null);
     let exec_env = EffectiveEnv::executor(spec, p);
@@ -232,13 +336,17 @@ pub fn rollout(obj: &Value, p: &Value, live: &[Value]) -> Rollout {
     }
     let nodes = c::nodes(spec, p);
     let mut deployments = Vec::new();
-    let mut all_match = true;
-    let mut all_done = true;
     for want in planned(obj, p) {
-        let Some(d) = live
-            .iter()
-            .find(|d| c::str_at(d, &["metadata", "name"]) == Some(want.name.as_str()))
-        else {
+        let Some(d) = live.get(namespace, &want.name) else {
+            deployments.push(DeploymentRollout {
+                name: want.name,
+                replicas: 0,
+                updated: 0,
+                ready: 0,
+                env_matches: false,
+                missing: true,
+                settled: false,
+            });
             continue;
         };
         let containers = d
@@ -269,23 +377,67 @@ pub fn rollout(obj: &Value, p: &Value, live: &[Value]) -> Rollout {
         let updated = int_at(d, "/status/updatedReplicas");
         let ready = int_at(d, "/status/readyReplicas");
         let observed = int_at(d, "/status/observedGeneration") >= int_at(d, "/metadata/generation");
-        all_match &= matches;
-        all_done &= observed && updated == replicas && ready == replicas;
         deployments.push(DeploymentRollout {
             name: want.name,
             replicas,
             updated,
             ready,
             env_matches: matches,
+            missing: false,
+            settled: observed && updated == replicas && ready == replicas,
         });
     }
-    let state = match (deployments.is_empty(), all_match, all_done) {
-        (true, _, _) => RolloutState::Unknown,
-        (false, false, _) => RolloutState::Stale,
-        (false, true, false) => RolloutState::Rolling,
-        (false, true, true) => RolloutState::Current,
+    let (state, reason) = judge(obj, |name| live.get(namespace, name), &deployments);
+    Rollout {
+        state,
+        reason,
+        deployments,
+    }
+}
+
+/// The predictor's state from its Deployments', and the first thing holding it up.
+fn judge<'a>(
+    obj: &Value,
+    live: impl Fn(&str) -> Option<&'a Value>,
+    deployments: &[DeploymentRollout],
+) -> (RolloutState, Option<Holdup>) {
+    if deployments.iter().all(|d| d.missing) {
+        return (RolloutState::Unknown, Some(Holdup::NoneFound));
+    }
+    let state = RolloutState::worst(deployments.iter().map(DeploymentRollout::state))
+        .unwrap_or(RolloutState::Unknown);
+    let first = |s: RolloutState| deployments.iter().find(|d| d.state() == s);
+    let reason = match state {
+        RolloutState::Current | RolloutState::Unknown => None,
+        RolloutState::Stale => Some(match (failed(obj), first(RolloutState::Stale)) {
+            (Some(description), _) => Holdup::OperatorFailed { description },
+            (None, Some(d)) if d.missing => Holdup::NotMade {
+                deployment: d.name.clone(),
+            },
+            (None, d) => Holdup::OldTemplate {
+                deployment: d.map(|d| d.name.clone()).unwrap_or_default(),
+            },
+        }),
+        RolloutState::Rolling => first(RolloutState::Rolling).map(|d| {
+            let raw = live(&d.name);
+            let observed = raw.is_none_or(|x| {
+                int_at(x, "/status/observedGeneration") >= int_at(x, "/metadata/generation")
+            });
+            if observed {
+                Holdup::Rolling {
+                    deployment: d.name.clone(),
+                    updated: d.updated,
+                    ready: d.ready,
+                    replicas: d.replicas,
+                }
+            } else {
+                Holdup::NotObserved {
+                    deployment: d.name.clone(),
+                }
+            }
+        }),
     };
-    Rollout { state, deployments }
+    (state, reason)
 }
 
 #[cfg(test)]
@@ -312,6 +464,19 @@ mod tests {
                    {"name": "classifier", "env": model_env},
                    {"name": "seldon-container-engine", "env": exec_env}]}}},
                "status": status})
+    }
+
+    /// The Deployments of namespace `models`.
+    fn live<const N: usize>(items: [Value; N]) -> Deployments {
+        Deployments::new(
+            items
+                .into_iter()
+                .map(|mut d| {
+                    d["metadata"]["namespace"] = json!("models");
+                    d
+                })
+                .collect(),
+        )
     }
 
     fn done() -> Value {
@@ -372,22 +537,26 @@ mod tests {
         let current = rollout(
             &obj,
             p,
-            &[deployment(exec.clone(), want_model.clone(), done())],
+            &live([deployment(exec.clone(), want_model.clone(), done())]),
         );
         assert_eq!(current.state, RolloutState::Current);
         assert!(current.deployments[0].env_matches);
         let rolling = rollout(
             &obj,
             p,
-            &[deployment(
+            &live([deployment(
                 exec.clone(),
                 want_model.clone(),
                 json!({"observedGeneration": 2, "updatedReplicas": 1, "readyReplicas": 2}),
-            )],
+            )]),
         );
         assert_eq!(rolling.state, RolloutState::Rolling);
         let old_model = json!([{"name": "TRACING", "value": "0"}, {"name": "JAEGER_AGENT_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}}]);
-        let stale = rollout(&obj, p, &[deployment(exec.clone(), old_model, done())]);
+        let stale = rollout(
+            &obj,
+            p,
+            &live([deployment(exec.clone(), old_model, done())]),
+        );
         assert_eq!(stale.state, RolloutState::Stale);
         assert!(!stale.deployments[0].env_matches);
         // A tracing variable the live executor has and the object no longer asks for: stale.
@@ -396,16 +565,24 @@ mod tests {
         let stale = rollout(
             &obj,
             p,
-            &[deployment(json!(extra), want_model.clone(), done())],
+            &live([deployment(json!(extra), want_model.clone(), done())]),
         );
         assert_eq!(stale.state, RolloutState::Stale);
         // Other variables do not count; a reference is compared as a reference.
         let host_literal = json!([{"name": "TRACING", "value": "1"}, {"name": "JAEGER_AGENT_HOST", "value": "10.0.0.5"}, {"name": "LOG_LEVEL", "value": "DEBUG"}]);
         assert_eq!(
-            rollout(&obj, p, &[deployment(exec.clone(), host_literal, done())]).state,
+            rollout(
+                &obj,
+                p,
+                &live([deployment(exec.clone(), host_literal, done())])
+            )
+            .state,
             RolloutState::Stale
         );
-        assert_eq!(rollout(&obj, p, &[]).state, RolloutState::Unknown);
+        assert_eq!(
+            rollout(&obj, p, &Deployments::default()).state,
+            RolloutState::Unknown
+        );
         use RolloutState::*;
         assert_eq!(
             RolloutState::worst([Current, Unknown, Rolling]),
@@ -419,7 +596,7 @@ mod tests {
             rollout(
                 &obj,
                 p,
-                &[deployment(exec.clone(), defaulted_model, done())]
+                &live([deployment(exec.clone(), defaulted_model, done())])
             )
             .state,
             RolloutState::Current
@@ -437,12 +614,92 @@ mod tests {
         let with = json!([{"name": "JAEGER_SAMPLER_TYPE", "value": "const"}, {"name": "JAEGER_SAMPLER_PARAM", "value": "1"}, {"name": "JAEGER_AGENT_PORT", "value": "6832"}]);
         let without = json!([{"name": "JAEGER_SAMPLER_TYPE", "value": "const"}, {"name": "JAEGER_SAMPLER_PARAM", "value": "1"}]);
         assert_eq!(
-            rollout(&obj, p, &[deployment(with, model_env.clone(), done())]).state,
+            rollout(
+                &obj,
+                p,
+                &live([deployment(with, model_env.clone(), done())])
+            )
+            .state,
             RolloutState::Current
         );
         assert_eq!(
-            rollout(&obj, p, &[deployment(without, model_env, done())]).state,
+            rollout(&obj, p, &live([deployment(without, model_env, done())])).state,
             RolloutState::Stale
+        );
+    }
+
+    #[test]
+    fn the_reason_names_what_holds_the_predictor_up() {
+        let model_env = json!([{"name": "TRACING", "value": "1"}]);
+        let exec = json!([{"name": "JAEGER_SAMPLER_TYPE", "value": "const"}, {"name": "JAEGER_SAMPLER_PARAM", "value": "1"}]);
+        let mut obj = sdep(
+            json!({"seldon.io/engine-separate-pod": "true"}),
+            model(model_env.clone()),
+        );
+        let p = obj["spec"]["predictors"][0].clone();
+        // The model's Deployment is there, the executor's is not made yet.
+        let mut model_only = deployment(exec.clone(), model_env.clone(), done());
+        model_only["spec"]["template"]["spec"]["containers"]
+            .as_array_mut()
+            .unwrap()
+            .pop();
+        let r = rollout(&obj, &p, &live([model_only.clone()]));
+        assert_eq!(r.state, RolloutState::Stale);
+        assert_eq!(
+            r.reason,
+            Some(Holdup::NotMade {
+                deployment: "iris-default-svc-orch".into()
+            })
+        );
+        assert!(r.deployments[1].missing);
+        // The operator says why: Failed wins over the Deployment-level reason.
+        obj["status"] = json!({"state": "Failed", "description": "admission webhook refused it"});
+        assert_eq!(
+            rollout(&obj, &p, &live([model_only.clone()])).reason,
+            Some(Holdup::OperatorFailed {
+                description: "admission webhook refused it".into()
+            })
+        );
+        // A template the controller has not seen yet, then pods rolling.
+        let obj = sdep(json!({}), model(model_env.clone()));
+        let p = &obj["spec"]["predictors"][0];
+        let unseen = deployment(
+            exec.clone(),
+            model_env.clone(),
+            json!({"observedGeneration": 1, "updatedReplicas": 2, "readyReplicas": 2}),
+        );
+        let r = rollout(&obj, p, &live([unseen]));
+        assert_eq!(r.state, RolloutState::Rolling);
+        assert_eq!(
+            r.reason,
+            Some(Holdup::NotObserved {
+                deployment: "iris-default-0-classifier".into()
+            })
+        );
+        let rolling = deployment(
+            exec.clone(),
+            model_env.clone(),
+            json!({"observedGeneration": 2, "updatedReplicas": 1, "readyReplicas": 1}),
+        );
+        assert_eq!(
+            rollout(&obj, p, &live([rolling])).reason,
+            Some(Holdup::Rolling {
+                deployment: "iris-default-0-classifier".into(),
+                updated: 1,
+                ready: 1,
+                replicas: 2
+            })
+        );
+        let r = rollout(&obj, p, &live([deployment(exec, model_env, done())]));
+        assert_eq!((r.state, r.reason), (RolloutState::Current, None));
+        let none = rollout(&obj, p, &Deployments::default());
+        assert_eq!(none.reason, Some(Holdup::NoneFound));
+        // Another namespace's Deployment of the same name is not this one.
+        let mut elsewhere = deployment(json!([]), json!([]), done());
+        elsewhere["metadata"]["namespace"] = json!("other");
+        assert_eq!(
+            rollout(&obj, p, &Deployments::new(vec![elsewhere])).state,
+            RolloutState::Unknown
         );
     }
 }

@@ -568,17 +568,14 @@ pub fn unmet(d: &DeploymentStatus, want_on: bool) -> Vec<String> {
     out
 }
 
-/// Fills in each predictor's rollout from the Deployments of the object's namespace (`None`:
-/// they could not be listed, so the state is unknown).
-pub fn attach_rollout(st: &mut DeploymentStatus, obj: &Value, live: Option<&[Value]>) {
-    use super::rollout::{Rollout, RolloutState, rollout};
-    let ns = c::str_at(obj, &["metadata", "namespace"]).unwrap_or("");
-    let in_ns: Vec<Value> = live
-        .into_iter()
-        .flatten()
-        .filter(|d| c::str_at(d, &["metadata", "namespace"]).is_none_or(|n| n == ns))
-        .cloned()
-        .collect();
+/// Fills in each predictor's rollout from the operator's Deployments (`None`: they could not be
+/// listed, so the state is unknown).
+pub fn attach_rollout(
+    st: &mut DeploymentStatus,
+    obj: &Value,
+    live: Option<&super::rollout::Deployments>,
+) {
+    use super::rollout::{Rollout, rollout};
     let raw = obj.pointer("/spec/predictors").and_then(Value::as_array);
     for p in st.predictors.iter_mut() {
         let Some(praw) = raw
@@ -589,11 +586,8 @@ pub fn attach_rollout(st: &mut DeploymentStatus, obj: &Value, live: Option<&[Val
             continue;
         };
         p.rollout = Some(match live {
-            Some(_) => rollout(obj, praw, &in_ns),
-            None => Rollout {
-                state: RolloutState::Unknown,
-                deployments: Vec::new(),
-            },
+            Some(live) => rollout(obj, praw, live),
+            None => Rollout::not_permitted(),
         });
     }
 }

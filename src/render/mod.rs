@@ -14,7 +14,7 @@ pub use table::{table, table_paged};
 pub use time::{age, parse_rfc3339};
 
 use crate::domain::plan::Change;
-use crate::domain::rollout::{Rollout, RolloutState};
+use crate::domain::rollout::{Holdup, Rollout, RolloutState};
 use crate::domain::runtime::{Destination, SamplerSetting};
 use crate::domain::status::{DeploymentStatus, Source};
 use crate::invocation::DryRun;
@@ -58,6 +58,9 @@ pub fn rollout_text(r: &Rollout) -> String {
                 (u + d.updated.min(d.ready), n + d.replicas)
             });
             format!("rolling {updated}/{replicas}")
+        }
+        RolloutState::Stale if matches!(r.reason, Some(Holdup::OperatorFailed { .. })) => {
+            "stale (Failed)".into()
         }
         RolloutState::Stale => "stale".into(),
         RolloutState::Unknown => "unknown".into(),
@@ -240,6 +243,20 @@ pub fn status_warnings(items: &[DeploymentStatus], with_namespace: bool) -> Stri
         };
         for w in &d.warnings {
             out.push_str(&format!("Warning: {who}: {w}\n"));
+        }
+        // Why what runs is behind (stale only: unknown is the one note above the table).
+        for p in &d.predictors {
+            if let Some(r) = p
+                .rollout
+                .as_ref()
+                .filter(|r| r.state == RolloutState::Stale)
+                && let Some(why) = &r.reason
+            {
+                out.push_str(&format!(
+                    "Rollout: {who}: predictor {}: stale: {why}\n",
+                    p.name
+                ));
+            }
         }
     }
     out

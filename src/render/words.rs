@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
+use crate::domain::rollout::Holdup;
 use crate::domain::warning::{Component, Warning};
 
 const PORT_5775: &str = "sends spans to port 5775, Jaeger's deprecated zipkin-compact port that Jaeger v2 and OpenTelemetry collectors do not open; use --agent-port 6831";
@@ -145,6 +146,55 @@ impl Serialize for Warning {
         st.serialize_field("code", self.code())?;
         st.serialize_field("message", &self.to_string())?;
         st.end()
+    }
+}
+
+/// Why a predictor is not current, in one clause (after `stale: ` and the like).
+impl fmt::Display for Holdup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Holdup::OperatorFailed { description } if description.is_empty() => {
+                f.write_str("the operator reports the SeldonDeployment Failed")
+            }
+            Holdup::OperatorFailed { description } => write!(
+                f,
+                "the operator reports the SeldonDeployment Failed: {description}"
+            ),
+            Holdup::NotMade { deployment } => write!(
+                f,
+                "the operator has not made Deployment {deployment} yet"
+            ),
+            Holdup::OldTemplate { deployment } => write!(
+                f,
+                "Deployment {deployment} still runs the old tracing env: the operator has not applied the change"
+            ),
+            Holdup::NotObserved { deployment } => write!(
+                f,
+                "the Deployment controller has not picked up the new template of {deployment} yet"
+            ),
+            Holdup::Rolling {
+                deployment,
+                updated,
+                ready,
+                replicas,
+            } => write!(
+                f,
+                "Deployment {deployment}: {updated} of {replicas} pods updated, {ready} ready"
+            ),
+            Holdup::NoneFound => f.write_str(
+                "no Deployment of this predictor found: the operator has not made them (is it running?)",
+            ),
+            Holdup::NotPermitted => {
+                f.write_str("you may not list Deployments in this namespace")
+            }
+        }
+    }
+}
+
+/// The sentence, as `rollout.reason` in json/yaml.
+impl Serialize for Holdup {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 

@@ -15,7 +15,12 @@ fn spawn(c: &Cluster, args: &[&str]) -> PtySession {
 }
 
 /// `strip`: drop escape codes from what the test reads (false to check the terminal codes).
-fn spawn_raw(c: &Cluster, args: &[&str], strip: bool, env: &[(&str, &str)]) -> PtySession {
+pub(crate) fn spawn_raw(
+    c: &Cluster,
+    args: &[&str],
+    strip: bool,
+    env: &[(&str, &str)],
+) -> PtySession {
     let mut cmd = Command::new(PLUGIN);
     cmd.arg("--kubeconfig")
         .arg(c.kubeconfig("admin"))
@@ -29,12 +34,12 @@ fn spawn_raw(c: &Cluster, args: &[&str], strip: bool, env: &[(&str, &str)]) -> P
 }
 
 /// Types `keys` and flushes (rexpect buffers writes).
-fn keys(p: &mut PtySession, keys: &str) {
+pub(crate) fn keys(p: &mut PtySession, keys: &str) {
     p.send(keys).expect("send keys");
     p.flush().expect("flush keys");
 }
 
-fn exit_code(p: &mut PtySession) -> i32 {
+pub(crate) fn exit_code(p: &mut PtySession) -> i32 {
     match p.process_mut().wait().expect("wait") {
         WaitStatus::Exited(_, code) => code,
         other => panic!("plugin did not exit normally: {other:?}"),

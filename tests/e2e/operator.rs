@@ -11,9 +11,17 @@
 //!   `svcOrchSpec.env`, then the `seldon.io/engine-*` annotation variables not named yet;
 //! - the component containers with their env as declared.
 //!
-//! Not reproduced (no test here needs them): names over 63 characters, the separate-pod
-//! executor, prepackaged servers, services, explainers, status.deploymentStatus.
-//! A test calls `reconcile` when the operator should act, and does not when it should lag.
+//! - with `seldon.io/engine-separate-pod: "true"`, the executor in a Deployment of its own,
+//!   `<sdep>-<predictor>-svc-orch`, and none in componentSpecs[0]'s.
+//!
+//! Not reproduced (no test here needs them): names over 63 characters, prepackaged servers,
+//! services, explainers, status.deploymentStatus.
+//! A test calls `reconcile` when the operator should act once, or starts an [`Operator`] that
+//! reconciles continuously and can be held back (an operator that lags or is down).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -77,12 +85,59 @@ fn executor_env(sdep: &Value, p: &Value) -> Vec<Value> {
     env
 }
 
+fn executor(sdep: &Value, p: &Value) -> Value {
+    json!({
+        "name": "seldon-container-engine",
+        "image": "docker.io/seldonio/seldon-core-executor:1.18.2",
+        "env": executor_env(sdep, p),
+    })
+}
+
+/// A Deployment of `sdep`'s predictor `pname` running `containers`.
+fn deployment(
+    sdep: &Value,
+    pname: &str,
+    dep_name: &str,
+    replicas: i64,
+    containers: Vec<Value>,
+) -> Value {
+    let name = sdep["metadata"]["name"].as_str().expect("name");
+    let labels = json!({
+        "seldon-deployment-id": name,
+        "seldon-app": format!("{name}-{pname}"),
+        "app.kubernetes.io/managed-by": "seldon-core",
+    });
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": dep_name,
+            "namespace": sdep["metadata"]["namespace"],
+            "labels": labels,
+            "ownerReferences": [{
+                "apiVersion": sdep["apiVersion"], "kind": "SeldonDeployment",
+                "name": name, "uid": sdep["metadata"]["uid"], "controller": true,
+            }],
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"seldon-app": format!("{name}-{pname}"), "seldon-deployment-id": name}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": containers},
+            },
+        },
+    })
+}
+
 /// The Deployments the operator makes of `sdep` (as read from the cluster).
 pub fn deployments(sdep: &Value) -> Vec<Value> {
     let name = sdep["metadata"]["name"].as_str().expect("name");
+    let separate = sdep["spec"]["annotations"]["seldon.io/engine-separate-pod"] == "true";
     let mut out = Vec::new();
     for p in sdep["spec"]["predictors"].as_array().into_iter().flatten() {
         let pname = p["name"].as_str().expect("predictor name");
+        let replicas = p["replicas"].as_i64().unwrap_or(1);
         for (i, cs) in p["componentSpecs"]
             .as_array()
             .into_iter()
@@ -101,39 +156,20 @@ pub fn deployments(sdep: &Value) -> Vec<Value> {
                 Some(n) => format!("{name}-{pname}-{i}-{n}"),
                 None => format!("{name}-{pname}-{i}-{}", names.join("-")),
             };
-            if i == 0 {
-                containers.push(json!({
-                    "name": "seldon-container-engine",
-                    "image": "docker.io/seldonio/seldon-core-executor:1.18.2",
-                    "env": executor_env(sdep, p),
-                }));
+            if i == 0 && !separate {
+                containers.push(executor(sdep, p));
             }
-            let labels = json!({
-                "seldon-deployment-id": name,
-                "seldon-app": format!("{name}-{pname}"),
-                "app.kubernetes.io/managed-by": "seldon-core",
-            });
-            out.push(json!({
-                "apiVersion": "apps/v1",
-                "kind": "Deployment",
-                "metadata": {
-                    "name": dep_name,
-                    "namespace": sdep["metadata"]["namespace"],
-                    "labels": labels,
-                    "ownerReferences": [{
-                        "apiVersion": sdep["apiVersion"], "kind": "SeldonDeployment",
-                        "name": name, "uid": sdep["metadata"]["uid"], "controller": true,
-                    }],
-                },
-                "spec": {
-                    "replicas": p["replicas"].as_i64().unwrap_or(1),
-                    "selector": {"matchLabels": {"seldon-app": format!("{name}-{pname}"), "seldon-deployment-id": name}},
-                    "template": {
-                        "metadata": {"labels": labels},
-                        "spec": {"containers": containers},
-                    },
-                },
-            }));
+            out.push(deployment(sdep, pname, &dep_name, replicas, containers));
+        }
+        if separate {
+            let dep_name = format!("{name}-{pname}-svc-orch");
+            out.push(deployment(
+                sdep,
+                pname,
+                &dep_name,
+                replicas,
+                vec![executor(sdep, p)],
+            ));
         }
     }
     out
@@ -156,6 +192,71 @@ pub fn reconcile(c: &Cluster, ns: &str, name: &str) {
             &d.to_string(),
         )
         .ok();
+    }
+}
+
+/// The stand-in running continuously: it reconciles the named SeldonDeployments every 200 ms
+/// unless held back; stopped when dropped.
+pub struct Operator {
+    held: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    reconciles: Arc<AtomicUsize>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Operator {
+    pub fn start(c: &Cluster, ns: &str, names: &[&str], held: bool) -> Operator {
+        let held = Arc::new(AtomicBool::new(held));
+        let stop = Arc::new(AtomicBool::new(false));
+        let reconciles = Arc::new(AtomicUsize::new(0));
+        let (h, s, r) = (held.clone(), stop.clone(), reconciles.clone());
+        let c = c.clone();
+        let ns = ns.to_string();
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                if !h.load(Ordering::SeqCst) {
+                    for n in &names {
+                        reconcile(&c, &ns, n);
+                    }
+                    r.fetch_add(1, Ordering::SeqCst);
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        Operator {
+            held,
+            stop,
+            reconciles,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn release(&self) {
+        self.held.store(false, Ordering::SeqCst);
+    }
+
+    /// Lets it go `after` from now (from another thread).
+    pub fn release_after(&self, after: Duration) {
+        let held = self.held.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(after);
+            held.store(false, Ordering::SeqCst);
+        });
+    }
+
+    /// Reconcile rounds finished so far.
+    pub fn reconciles(&self) -> usize {
+        self.reconciles.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 

@@ -171,6 +171,44 @@ impl Cluster {
         run(PLUGIN, &all, &[], None)
     }
 
+    /// A user that admin impersonates (kubeconfig `as:`), allowed only `verbs` on
+    /// SeldonDeployments in `ns`; returns the name to pass to [`Cluster::plugin_as`].
+    pub fn impersonating(&self, ns: &str, user: &str, verbs: &str) -> String {
+        let who = format!("{user}-{ns}");
+        self.kubectl(&[
+            "create",
+            "role",
+            &who,
+            "-n",
+            ns,
+            "--verb",
+            verbs,
+            "--resource",
+            "seldondeployments.machinelearning.seldon.io",
+        ])
+        .ok();
+        self.kubectl(&[
+            "create",
+            "rolebinding",
+            &who,
+            "-n",
+            ns,
+            "--role",
+            &who,
+            "--user",
+            &who,
+        ])
+        .ok();
+        let admin = std::fs::read_to_string(self.kubeconfig("admin")).expect("admin kubeconfig");
+        assert!(
+            admin.contains("\n  user:\n"),
+            "unexpected kubeconfig layout:\n{admin}"
+        );
+        let config = admin.replacen("\n  user:\n", &format!("\n  user:\n    as: {who}\n"), 1);
+        std::fs::write(self.kubeconfig(&who), config).expect("write kubeconfig");
+        who
+    }
+
     pub fn plugin(&self, args: &[&str]) -> Run {
         self.plugin_as("admin", args)
     }

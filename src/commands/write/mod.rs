@@ -7,6 +7,7 @@ mod apply;
 mod preview;
 mod report;
 mod targets;
+mod wait;
 
 use futures::StreamExt;
 
@@ -15,6 +16,7 @@ use crate::error::Result;
 use crate::exit::ExitStatus;
 use crate::invocation::{AskSampler, DryRun, Selection, Write};
 use crate::prompt;
+use crate::render::Verdict;
 
 use super::Ctx;
 pub(crate) use apply::Job;
@@ -69,5 +71,20 @@ pub async fn mutate(ctx: &Ctx, w: Write) -> Result<ExitStatus> {
     while let Some(o) = results.next().await {
         report.add(o)?;
     }
-    report.finish()
+    let (status, outcomes) = report.finish()?;
+    let Some(timeout) = w.wait else {
+        return Ok(status);
+    };
+    // Wait for every object written or already as asked; a failed one has already failed the run.
+    let waiting: Vec<(String, String)> = outcomes
+        .iter()
+        .filter(|o| o.result != Verdict::Failed)
+        .map(|o| (o.namespace.clone(), o.name.clone()))
+        .collect();
+    let rolled = wait::until_current(ctx, &api, &waiting, &predictors, timeout).await?;
+    Ok(if status == ExitStatus::Success {
+        rolled
+    } else {
+        status
+    })
 }

@@ -69,8 +69,9 @@ impl<'a> Report<'a> {
         Ok(())
     }
 
-    /// The summary line (several objects), the json/yaml document, and how the run ends.
-    pub fn finish(self) -> Result<ExitStatus> {
+    /// The summary line (several objects), the json/yaml document, and how the run ends, with
+    /// the outcomes.
+    pub fn finish(self) -> Result<(ExitStatus, Vec<Outcome>)> {
         self.progress.finish_and_clear();
         if let Some(line) = summary(&self.outcomes) {
             crate::say!("{line}");
@@ -78,13 +79,12 @@ impl<'a> Report<'a> {
         if let Some(doc) = render::document(self.ctx.output, "TracingChangeList", &self.outcomes) {
             self.ctx.print(&doc)?;
         }
-        Ok(
-            if self.outcomes.iter().any(|o| o.result == Verdict::Failed) {
-                ExitStatus::Failure
-            } else {
-                ExitStatus::Success
-            },
-        )
+        let status = if self.outcomes.iter().any(|o| o.result == Verdict::Failed) {
+            ExitStatus::Failure
+        } else {
+            ExitStatus::Success
+        };
+        Ok((status, self.outcomes))
     }
 }
 

@@ -1,0 +1,275 @@
+//! What the cluster holds now, kept current by two watches: the SeldonDeployments in scope and
+//! the Deployments the operator made of them. `--wait` and `status --watch` read it after every
+//! change instead of polling.
+
+use std::collections::BTreeMap;
+
+use futures::{Stream, StreamExt};
+use serde_json::Value;
+
+use crate::cluster::{Change, Cluster, GROUP, PLURAL, Resource};
+use crate::domain::components::str_at;
+use crate::domain::rollout::Deployments;
+use crate::domain::status::{DeploymentStatus, attach_rollout, status};
+use crate::error::{Error, Result};
+use crate::invocation::FIELD_MANAGER;
+
+/// `(namespace, name)`.
+pub type Key = (String, String);
+
+/// A change seen by one of the two watches.
+pub enum Event {
+    SeldonDeployments(Change),
+    Deployments(Change),
+    /// The user may not list Deployments: rollout states are unknown.
+    DeploymentsForbidden,
+}
+
+/// Which SeldonDeployments to watch.
+pub struct Scope<'a> {
+    /// None: every namespace.
+    pub namespace: Option<&'a str>,
+    pub labels: Option<&'a str>,
+    /// Only this name.
+    pub name: Option<&'a str>,
+}
+
+fn key_of(obj: &Value) -> Key {
+    let at = |f| str_at(obj, &["metadata", f]).unwrap_or("").to_string();
+    (at("namespace"), at("name"))
+}
+
+/// The changes of the SeldonDeployments of `scope` and of their Deployments, as they happen.
+pub fn events<'a>(
+    cluster: &'a Cluster,
+    api: &str,
+    scope: &Scope<'_>,
+) -> impl Stream<Item = Result<Event>> + 'a {
+    let within = |ns: Option<&str>, rest: &str| match ns {
+        Some(ns) => format!("/namespaces/{ns}/{rest}"),
+        None => format!("/{rest}"),
+    };
+    let sdeps = Resource {
+        path: format!("/apis/{api}{}", within(scope.namespace, PLURAL)),
+        labels: scope.labels.map(str::to_string),
+        fields: scope.name.map(|n| format!("metadata.name={n}")),
+        verb: "watch",
+        namespace: scope.namespace.map(str::to_string),
+    };
+    let deployments = Resource {
+        path: format!("/apis/apps/v1{}", within(scope.namespace, "deployments")),
+        labels: Some("seldon-deployment-id".into()),
+        fields: None,
+        verb: "watch deployments in",
+        namespace: scope.namespace.map(str::to_string),
+    };
+    debug_assert!(api.starts_with(GROUP));
+    let sdeps = cluster
+        .watch(sdeps)
+        .map(|r| r.map(Event::SeldonDeployments));
+    let deployments = cluster.watch(deployments).map(|r| match r {
+        Ok(c) => Ok(Event::Deployments(c)),
+        Err(Error::Forbidden { .. }) => Ok(Event::DeploymentsForbidden),
+        Err(e) => Err(e),
+    });
+    futures::stream::select(sdeps, deployments)
+}
+
+/// The SeldonDeployments whose view an event may have changed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Touched {
+    All,
+    These(Vec<Key>),
+}
+
+/// The two collections as last seen.
+#[derive(Default)]
+pub struct Live {
+    seldon: BTreeMap<Key, Value>,
+    /// The operator's Deployments (a predictor's are found by the names the operator gives
+    /// them, as `status` does).
+    deployments: Deployments,
+    /// None until the Deployments are listed; Some(false) when they may not be.
+    deployments_readable: Option<bool>,
+    seldon_listed: bool,
+}
+
+fn namespace_of(d: &Value) -> String {
+    str_at(d, &["metadata", "namespace"])
+        .unwrap_or("")
+        .to_string()
+}
+
+impl Live {
+    /// Takes in one event; says whose view it may have changed.
+    pub fn apply(&mut self, event: Event) -> Touched {
+        match event {
+            Event::SeldonDeployments(Change::Listed(items)) => {
+                self.seldon = items.into_iter().map(|o| (key_of(&o), o)).collect();
+                self.seldon_listed = true;
+                Touched::All
+            }
+            Event::SeldonDeployments(Change::Applied(o)) => {
+                let k = key_of(&o);
+                self.seldon.insert(k.clone(), o);
+                Touched::These(vec![k])
+            }
+            Event::SeldonDeployments(Change::Deleted(o)) => {
+                let k = key_of(&o);
+                self.seldon.remove(&k);
+                Touched::These(vec![k])
+            }
+            Event::Deployments(Change::Listed(items)) => {
+                self.deployments = Deployments::new(items);
+                self.deployments_readable = Some(true);
+                Touched::All
+            }
+            Event::Deployments(Change::Applied(d)) => {
+                let touched = self.owners(&d);
+                self.deployments.insert(d);
+                touched
+            }
+            Event::Deployments(Change::Deleted(d)) => {
+                let touched = self.owners(&d);
+                self.deployments.remove(&d);
+                touched
+            }
+            Event::DeploymentsForbidden => {
+                self.deployments_readable = Some(false);
+                Touched::All
+            }
+        }
+    }
+
+    /// The SeldonDeployment a Deployment belongs to (the operator's `seldon-deployment-id`
+    /// label), else every one in its namespace.
+    fn owners(&self, d: &Value) -> Touched {
+        let ns = namespace_of(d);
+        let label = d
+            .pointer("/metadata/labels/seldon-deployment-id")
+            .and_then(Value::as_str);
+        if let Some(owner) = label {
+            let k = (ns.clone(), owner.to_string());
+            if self.seldon.contains_key(&k) {
+                return Touched::These(vec![k]);
+            }
+        }
+        Touched::These(
+            self.seldon
+                .keys()
+                .filter(|(n, _)| *n == ns)
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// Both collections have been listed (or the Deployments refused).
+    pub fn ready(&self) -> bool {
+        self.seldon_listed && self.deployments_readable.is_some()
+    }
+
+    /// False when the user may not list Deployments.
+    pub fn deployments_readable(&self) -> bool {
+        self.deployments_readable != Some(false)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.seldon.keys()
+    }
+
+    pub fn object(&self, key: &Key) -> Option<&Value> {
+        self.seldon.get(key)
+    }
+
+    /// The status of one SeldonDeployment with its rollout; None when it is gone.
+    pub fn status(&self, key: &Key) -> Option<DeploymentStatus> {
+        let obj = self.seldon.get(key)?;
+        let mut st = status(obj, FIELD_MANAGER);
+        let live = self.deployments_readable().then_some(&self.deployments);
+        attach_rollout(&mut st, obj, live);
+        Some(st)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rollout::RolloutState;
+    use serde_json::json;
+
+    fn sdep(ns: &str, name: &str) -> Value {
+        json!({"metadata": {"name": name, "namespace": ns},
+               "spec": {"predictors": [{"name": "default",
+                   "graph": {"name": "classifier", "type": "MODEL"},
+                   "componentSpecs": [{"spec": {"containers": [{"name": "classifier"}]}}]}]}})
+    }
+
+    fn deployment(ns: &str, owner: &str, ready: i64) -> Value {
+        json!({"metadata": {"name": format!("{owner}-default-0-classifier"), "namespace": ns,
+                            "generation": 1, "labels": {"seldon-deployment-id": owner}},
+               "spec": {"replicas": 1, "template": {"spec": {"containers": [
+                   {"name": "classifier"}, {"name": "seldon-container-engine"}]}}},
+               "status": {"observedGeneration": 1, "updatedReplicas": ready, "readyReplicas": ready}})
+    }
+
+    fn state(live: &Live, ns: &str, name: &str) -> Option<RolloutState> {
+        let st = live.status(&(ns.into(), name.into()))?;
+        st.predictors[0].rollout.as_ref().map(|r| r.state)
+    }
+
+    #[test]
+    fn events_keep_both_collections_and_say_whom_they_touch() {
+        let mut live = Live::default();
+        let a = || ("models".to_string(), "a".to_string());
+        assert_eq!(
+            live.apply(Event::SeldonDeployments(Change::Listed(vec![
+                sdep("models", "a"),
+                sdep("models", "b"),
+                sdep("other", "a"),
+            ]))),
+            Touched::All
+        );
+        assert!(!live.ready(), "the Deployments are not listed yet");
+        live.apply(Event::Deployments(Change::Listed(vec![])));
+        assert!(live.ready());
+        assert_eq!(state(&live, "models", "a"), Some(RolloutState::Unknown));
+        // A Deployment touches its owner (by the operator's label) in its namespace only.
+        assert_eq!(
+            live.apply(Event::Deployments(Change::Applied(deployment(
+                "models", "a", 0
+            )))),
+            Touched::These(vec![a()])
+        );
+        assert_eq!(state(&live, "models", "a"), Some(RolloutState::Rolling));
+        assert_eq!(state(&live, "other", "a"), Some(RolloutState::Unknown));
+        live.apply(Event::Deployments(Change::Applied(deployment(
+            "models", "a", 1,
+        ))));
+        assert_eq!(state(&live, "models", "a"), Some(RolloutState::Current));
+        // Without the label: every SeldonDeployment of its namespace may be the owner.
+        let mut unlabelled = deployment("models", "b", 1);
+        unlabelled["metadata"]["labels"] = json!({});
+        let Touched::These(keys) = live.apply(Event::Deployments(Change::Applied(unlabelled)))
+        else {
+            panic!("not all");
+        };
+        assert_eq!(keys.len(), 2);
+        live.apply(Event::Deployments(Change::Deleted(deployment(
+            "models", "a", 1,
+        ))));
+        assert_eq!(state(&live, "models", "a"), Some(RolloutState::Unknown));
+        live.apply(Event::SeldonDeployments(Change::Deleted(sdep(
+            "models", "a",
+        ))));
+        assert!(live.status(&a()).is_none());
+        assert_eq!(live.keys().count(), 2);
+        // No permission to list Deployments: ready, and every rollout unknown.
+        live.apply(Event::DeploymentsForbidden);
+        assert!(live.ready() && !live.deployments_readable());
+        let st = live.status(&("models".into(), "b".into())).expect("b");
+        assert_eq!(
+            st.predictors[0].rollout.as_ref().map(|r| r.reason.clone()),
+            Some(Some(crate::domain::rollout::Holdup::NotPermitted))
+        );
+    }
+}
