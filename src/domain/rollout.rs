@@ -203,7 +203,11 @@ pub struct DeploymentRollout {
     /// The operator has not made this Deployment (yet).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub missing: bool,
-    /// The Deployment controller has seen the template and every pod runs it.
+    /// Pods of an older template still running (being replaced or terminating).
+    #[serde(skip)]
+    pub old: i64,
+    /// The Deployment controller has seen the template, every pod runs it and is ready, and no
+    /// old pod is left (`kubectl rollout status`'s test, with ready for available).
     #[serde(skip)]
     pub settled: bool,
 }
@@ -236,6 +240,8 @@ pub enum Holdup {
         updated: i64,
         ready: i64,
         replicas: i64,
+        /// Pods of the old template still running.
+        old: i64,
     },
     /// No Deployment of the predictor was found.
     NoneFound,
@@ -345,6 +351,7 @@ pub fn rollout(obj: &Value, p: &Value, live: &Deployments) -> Rollout {
                 ready: 0,
                 env_matches: false,
                 missing: true,
+                old: 0,
                 settled: false,
             });
             continue;
@@ -376,7 +383,9 @@ pub fn rollout(obj: &Value, p: &Value, live: &Deployments) -> Rollout {
         let replicas = int_at(d, "/spec/replicas");
         let updated = int_at(d, "/status/updatedReplicas");
         let ready = int_at(d, "/status/readyReplicas");
+        let total = int_at(d, "/status/replicas");
         let observed = int_at(d, "/status/observedGeneration") >= int_at(d, "/metadata/generation");
+        let old = (total - updated).max(0);
         deployments.push(DeploymentRollout {
             name: want.name,
             replicas,
@@ -384,7 +393,8 @@ pub fn rollout(obj: &Value, p: &Value, live: &Deployments) -> Rollout {
             ready,
             env_matches: matches,
             missing: false,
-            settled: observed && updated == replicas && ready == replicas,
+            old,
+            settled: observed && updated == replicas && old == 0 && ready >= updated,
         });
     }
     let (state, reason) = judge(obj, |name| live.get(namespace, name), &deployments);
@@ -429,6 +439,7 @@ fn judge<'a>(
                     updated: d.updated,
                     ready: d.ready,
                     replicas: d.replicas,
+                    old: d.old,
                 }
             } else {
                 Holdup::NotObserved {
@@ -679,7 +690,7 @@ mod tests {
         let rolling = deployment(
             exec.clone(),
             model_env.clone(),
-            json!({"observedGeneration": 2, "updatedReplicas": 1, "readyReplicas": 1}),
+            json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1, "readyReplicas": 1}),
         );
         assert_eq!(
             rollout(&obj, p, &live([rolling])).reason,
@@ -687,9 +698,19 @@ mod tests {
                 deployment: "iris-default-0-classifier".into(),
                 updated: 1,
                 ready: 1,
-                replicas: 2
+                replicas: 2,
+                old: 1,
             })
         );
+        // Every wanted pod updated and ready, but an old one still runs (surge): not current.
+        let surge = deployment(
+            exec.clone(),
+            model_env.clone(),
+            json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 2, "readyReplicas": 3}),
+        );
+        let r = rollout(&obj, p, &live([surge]));
+        assert_eq!(r.state, RolloutState::Rolling);
+        assert!(matches!(r.reason, Some(Holdup::Rolling { old: 1, .. })));
         let r = rollout(&obj, p, &live([deployment(exec, model_env, done())]));
         assert_eq!((r.state, r.reason), (RolloutState::Current, None));
         let none = rollout(&obj, p, &Deployments::default());

@@ -177,10 +177,18 @@ impl fmt::Display for Holdup {
                 updated,
                 ready,
                 replicas,
-            } => write!(
-                f,
-                "Deployment {deployment}: {updated} of {replicas} pods updated, {ready} ready"
-            ),
+                old,
+            } => {
+                write!(
+                    f,
+                    "Deployment {deployment}: {updated} of {replicas} pods updated, {ready} ready"
+                )?;
+                match old {
+                    0 => Ok(()),
+                    1 => f.write_str(", 1 old pod still running"),
+                    n => write!(f, ", {n} old pods still running"),
+                }
+            }
             Holdup::NoneFound => f.write_str(
                 "no Deployment of this predictor found: the operator has not made them (is it running?)",
             ),

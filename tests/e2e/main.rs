@@ -8,6 +8,7 @@ mod control_plane;
 mod docs;
 mod errors;
 mod interactive;
+mod kube;
 mod local;
 mod operator;
 mod packaging;

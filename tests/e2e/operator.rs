@@ -11,11 +11,15 @@
 //!   `svcOrchSpec.env`, then the `seldon.io/engine-*` annotation variables not named yet;
 //! - the component containers with their env as declared.
 //!
-//! - with `seldon.io/engine-separate-pod: "true"`, the executor in a Deployment of its own,
-//!   `<sdep>-<predictor>-svc-orch`, and none in componentSpecs[0]'s.
+//! - with `seldon.io/engine-separate-pod: "true"` (or no componentSpecs at all), the executor in
+//!   a Deployment of its own, `<sdep>-<predictor>-svc-orch`; with the predictor annotation
+//!   `seldon.io/no-engine: "true"`, no executor;
+//! - a prepackaged Python server's container (SKLEARN/XGBOOST/MLFLOW/TENSORFLOW_SERVER) added to
+//!   componentSpecs[0] (made when absent) unless a container of its name is there, which is
+//!   merged (its env kept, the server image filled in).
 //!
-//! Not reproduced (no test here needs them): names over 63 characters, prepackaged servers,
-//! services, explainers, status.deploymentStatus.
+//! Not reproduced (no test here needs them): names over 63 characters, the server's own env and
+//! model-initializer, services, explainers, status.deploymentStatus.
 //! A test calls `reconcile` when the operator should act once, or starts an [`Operator`] that
 //! reconciles continuously and can be held back (an operator that lags or is down).
 
@@ -25,7 +29,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::*;
+use crate::kube::Cluster;
 
 fn base64(bytes: &[u8]) -> String {
     const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -130,6 +134,26 @@ fn deployment(
     })
 }
 
+/// Prepackaged servers running Seldon's Python wrapper: the operator adds their container.
+const PREPACKAGED: &[&str] = &[
+    "SKLEARN_SERVER",
+    "XGBOOST_SERVER",
+    "MLFLOW_SERVER",
+    "TENSORFLOW_SERVER",
+];
+
+/// The graph nodes (depth first) that name a prepackaged server.
+fn prepackaged(node: &Value, out: &mut Vec<String>) {
+    if let (Some(name), Some(imp)) = (node["name"].as_str(), node["implementation"].as_str())
+        && PREPACKAGED.contains(&imp)
+    {
+        out.push(name.to_string());
+    }
+    for child in node["children"].as_array().into_iter().flatten() {
+        prepackaged(child, out);
+    }
+}
+
 /// The Deployments the operator makes of `sdep` (as read from the cluster).
 pub fn deployments(sdep: &Value) -> Vec<Value> {
     let name = sdep["metadata"]["name"].as_str().expect("name");
@@ -138,16 +162,34 @@ pub fn deployments(sdep: &Value) -> Vec<Value> {
     for p in sdep["spec"]["predictors"].as_array().into_iter().flatten() {
         let pname = p["name"].as_str().expect("predictor name");
         let replicas = p["replicas"].as_i64().unwrap_or(1);
-        for (i, cs) in p["componentSpecs"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        let engine = p["annotations"]["seldon.io/no-engine"] != "true";
+        let mut servers = Vec::new();
+        prepackaged(&p["graph"], &mut servers);
+        let mut specs: Vec<Value> = p["componentSpecs"].as_array().cloned().unwrap_or_default();
+        // A prepackaged server's container joins componentSpecs[0], made when absent.
+        if specs.is_empty() && !servers.is_empty() {
+            specs.push(json!({}));
+        }
+        for (i, cs) in specs.iter().enumerate() {
             let mut containers: Vec<Value> = cs["spec"]["containers"]
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
+            if i == 0 {
+                for server in &servers {
+                    match containers.iter_mut().find(|c| c["name"] == server.as_str()) {
+                        // A container of that name (e.g. an env-only stub) is merged in.
+                        Some(c) if c["image"].is_null() => {
+                            c["image"] = json!("seldonio/sklearnserver:1.18.2");
+                        }
+                        Some(_) => {}
+                        None => containers.push(json!({
+                            "name": server,
+                            "image": "seldonio/sklearnserver:1.18.2",
+                        })),
+                    }
+                }
+            }
             let names: Vec<&str> = containers
                 .iter()
                 .filter_map(|c| c["name"].as_str())
@@ -156,12 +198,12 @@ pub fn deployments(sdep: &Value) -> Vec<Value> {
                 Some(n) => format!("{name}-{pname}-{i}-{n}"),
                 None => format!("{name}-{pname}-{i}-{}", names.join("-")),
             };
-            if i == 0 && !separate {
+            if i == 0 && engine && !separate {
                 containers.push(executor(sdep, p));
             }
             out.push(deployment(sdep, pname, &dep_name, replicas, containers));
         }
-        if separate {
+        if engine && (separate || specs.is_empty()) {
             let dep_name = format!("{name}-{pname}-svc-orch");
             out.push(deployment(
                 sdep,
@@ -195,8 +237,23 @@ pub fn reconcile(c: &Cluster, ns: &str, name: &str) {
     }
 }
 
-/// The stand-in running continuously: it reconciles the named SeldonDeployments every 200 ms
-/// unless held back; stopped when dropped.
+/// Every SeldonDeployment's name in `ns`.
+fn every_name(c: &Cluster, ns: &str) -> Vec<String> {
+    let list = c
+        .kubectl(&[
+            "get",
+            "sdep",
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ])
+        .ok();
+    list.stdout.split_whitespace().map(String::from).collect()
+}
+
+/// The stand-in running continuously: it reconciles the named SeldonDeployments (every one in
+/// the namespace when `names` is empty) every 200 ms unless held back; stopped when dropped.
 pub struct Operator {
     held: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
@@ -216,7 +273,12 @@ impl Operator {
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::SeqCst) {
                 if !h.load(Ordering::SeqCst) {
-                    for n in &names {
+                    let all = if names.is_empty() {
+                        every_name(&c, &ns)
+                    } else {
+                        names.clone()
+                    };
+                    for n in &all {
                         reconcile(&c, &ns, n);
                     }
                     r.fetch_add(1, Ordering::SeqCst);

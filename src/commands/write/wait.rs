@@ -51,15 +51,19 @@ impl Standing {
     }
 }
 
-/// `stale (old tracing env)`, `rolling 1/3 updated, 0 ready`, `current`, `not made yet`.
+/// `stale (old tracing env)`, `rolling: 1/3 updated, 0 ready`, `current`, `not made yet`.
 fn deployment_text(d: &DeploymentRollout) -> String {
     if d.missing {
         return "not made yet".into();
     }
     match d.state() {
         RolloutState::Stale => "stale (old tracing env)".into(),
+        RolloutState::Rolling if d.old > 0 => format!(
+            "rolling: {}/{} updated, {} old still running",
+            d.updated, d.replicas, d.old
+        ),
         RolloutState::Rolling => format!(
-            "rolling {}/{} updated, {} ready",
+            "rolling: {}/{} updated, {} ready",
             d.updated, d.replicas, d.ready
         ),
         _ => "current".into(),

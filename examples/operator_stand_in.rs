@@ -1,0 +1,29 @@
+//! The Seldon operator stand-in of the end-to-end tests (tests/e2e/operator.rs, which says what
+//! it reproduces) as a program, for `make demo`: it reconciles every SeldonDeployment of a
+//! namespace every 200 ms, so their Deployments are made and, on the demo's control plane
+//! (kube-controller-manager, kube-scheduler and kwok), rolled out. Test-only: never packaged.
+//!
+//! Usage: operator_stand_in CLUSTER_DIR NAMESPACE   (runs until killed)
+
+#[path = "../tests/e2e/kube.rs"]
+#[allow(dead_code)]
+mod kube;
+#[path = "../tests/e2e/operator.rs"]
+#[allow(dead_code)]
+mod operator;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [dir, namespace] = args.as_slice() else {
+        eprintln!("usage: operator_stand_in CLUSTER_DIR NAMESPACE");
+        std::process::exit(2);
+    };
+    let cluster = kube::Cluster {
+        dir: dir.into(),
+        variant: "atomic",
+    };
+    let _running = operator::Operator::start(&cluster, namespace, &[], false);
+    loop {
+        std::thread::park();
+    }
+}
