@@ -179,6 +179,8 @@ fn enable_wait_returns_only_after_the_operator_applied_and_the_pods_rolled() {
         after["spec"]["replicas"]
     );
     assert_eq!(after["status"]["readyReplicas"], after["spec"]["replicas"]);
+    // No pod of the old template is left (it would still serve with the old env).
+    assert_eq!(after["status"]["replicas"], after["spec"]["replicas"]);
     assert_eq!(rollout(&c, &ns, "iris")["state"], "current");
     // Without a terminal: one line per Deployment state, from stale to current.
     let lines: Vec<&str> = run
