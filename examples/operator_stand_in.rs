@@ -4,6 +4,9 @@
 //! (kube-controller-manager, kube-scheduler and kwok), rolled out. Test-only: never packaged.
 //!
 //! Usage: operator_stand_in CLUSTER_DIR NAMESPACE   (runs until killed)
+//!        operator_stand_in --render                 (stdin: a JSON list of SeldonDeployments as
+//!                                                    read from a cluster; stdout: a JSON list of
+//!                                                    the Deployments it would make; for make bench)
 
 #[path = "../tests/e2e/kube.rs"]
 #[allow(dead_code)]
@@ -14,6 +17,13 @@ mod operator;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--render") {
+        let sdeps: Vec<serde_json::Value> =
+            serde_json::from_reader(std::io::stdin().lock()).expect("a JSON list on stdin");
+        let made: Vec<serde_json::Value> = sdeps.iter().flat_map(operator::deployments).collect();
+        serde_json::to_writer(std::io::stdout().lock(), &made).expect("write stdout");
+        return;
+    }
     let [dir, namespace] = args.as_slice() else {
         eprintln!("usage: operator_stand_in CLUSTER_DIR NAMESPACE");
         std::process::exit(2);

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """`make bench`: the plugin against kubectl and raw HTTP on a local control plane.
 
-Usage: bench.py CLUSTER_DIR PLUGIN_BINARY OUT_MARKDOWN
+Usage: bench.py CLUSTER_DIR PLUGIN_BINARY STAND_IN_BINARY OUT_MARKDOWN
+STAND_IN_BINARY is the operator stand-in (examples/operator_stand_in.rs): its --render mode
+makes the Deployments of the N=2000 step with the rollout state.
 Prints a table of medians and writes it, with the machine it ran on, to OUT_MARKDOWN.
 Each comparison is measured side by side in the same run, against the same objects.
 """
@@ -20,7 +22,7 @@ import urllib.request
 
 def main():
     """Measure, print and write the table (see the module docstring)."""
-    cluster, plugin, out_md = sys.argv[1], sys.argv[2], sys.argv[3]
+    cluster, plugin, stand_in, out_md = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     kc = os.path.join(cluster, "admin.kubeconfig")
     server = open(os.path.join(cluster, "server")).read().strip()
@@ -113,6 +115,54 @@ def main():
         create_many(items)
         created = n
 
+    def requests():
+        """LIST requests the server has served so far, by resource (its own metrics)."""
+        counts = {}
+        for line in api("GET", "/metrics").decode().splitlines():
+            if line.startswith("apiserver_request_total{") and 'verb="LIST"' in line:
+                resource = line.split('resource="', 1)[1].split('"', 1)[0]
+                counts[resource] = counts.get(resource, 0) + float(line.rsplit(" ", 1)[1])
+        return counts
+
+    def with_deployments(without):
+        """status -A with every SeldonDeployment's Deployments present, against `without`."""
+        sdeps = json.loads(api("GET", "/apis/machinelearning.seldon.io/v1/seldondeployments"))["items"]
+        made = json.loads(subprocess.run([stand_in, "--render"], input=json.dumps(sdeps), check=True,
+                                         capture_output=True, text=True).stdout)
+        for d in made:
+            # Full-size objects, but no pods: 2000+ simulated pods would load the 2 cores the
+            # measurement shares with the control plane.
+            d["spec"]["replicas"] = 0
+
+        def post(d):
+            api("POST", f"/apis/apps/v1/namespaces/{d['metadata']['namespace']}/deployments", d)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(post, made))
+        # Let the Deployment controller catch up (it writes each status once) before timing.
+        for _ in range(600):
+            listed = json.loads(api("GET", "/apis/apps/v1/deployments?labelSelector=seldon-deployment-id"))["items"]
+            if all(d.get("status", {}).get("observedGeneration") == d["metadata"]["generation"] for d in listed):
+                break
+            time.sleep(0.5)
+        took = median(status_cmd)
+        before = requests()
+        subprocess.run(status_cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+        after = requests()
+        delta = {r: int(after.get(r, 0) - before.get(r, 0)) for r in after}
+        states = {}
+        doc = json.loads(subprocess.run(status_cmd, env=env, check=True, capture_output=True, text=True).stdout)
+        for item in doc["items"]:
+            for p in item["predictors"]:
+                state = p.get("rollout", {}).get("state", "-")
+                states[state] = states.get(state, 0) + 1
+        row(f"status -A -o json, N=2000 with their {len(made)} Deployments (s)", f"{took:.3f}")
+        row("  with / without Deployments", f"{took / without:.2f}", "<= 1.5", ok(took / without <= 1.5))
+        row("  LIST requests per run: seldondeployments / deployments",
+            f"{delta.get('seldondeployments', 0)} / {delta.get('deployments', 0)}")
+        row("  predictors by rollout state", ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
+        for ns in NAMESPACES:
+            api("DELETE", f"/apis/apps/v1/namespaces/{ns}/deployments?labelSelector=seldon-deployment-id")
+
     status_cmd = [plugin, "status", "-A", "-o", "json"]
     curl_cmd = ["curl", "-sf", "--cacert", f"{pki}/ca.crt", "--cert", f"{pki}/admin.crt",
                 "--key", f"{pki}/admin.key", "-o", "/dev/null",
@@ -137,6 +187,7 @@ def main():
                                         env=env, check=True, capture_output=True, text=True).stdout)
                      for extra in ([], ["-H", "Accept-Encoding: gzip"])]
             row("one page of 500 on the wire, plain / gzip (KB)", f"{sizes[0] / 1000:.0f} / {sizes[1] / 1000:.0f}")
+            with_deployments(growth[n])
     per_k = {n: growth[n] / n * 1000 for n in growth}
     row("status -A per 1000 objects at N=500 / 2000 / 5000 (s)",
         " / ".join(f"{per_k[n]:.3f}" for n in sorted(per_k)))
