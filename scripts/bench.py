@@ -160,6 +160,8 @@ def main():
         row("  LIST requests per run: seldondeployments / deployments",
             f"{delta.get('seldondeployments', 0)} / {delta.get('deployments', 0)}")
         row("  predictors by rollout state", ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
+        rss = peak_rss_mb(status_cmd)
+        row("  peak RSS of that run (MB)", f"{rss:.1f}", "<= 64", ok(rss <= 64))
         for ns in NAMESPACES:
             api("DELETE", f"/apis/apps/v1/namespaces/{ns}/deployments?labelSelector=seldon-deployment-id")
 

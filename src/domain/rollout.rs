@@ -289,9 +289,39 @@ impl Deployments {
         (at("namespace"), at("name"))
     }
 
+    /// Keeps only what the rollout reads (names, generations, the containers' env, the status):
+    /// a Deployment's managedFields and the executor's ENGINE_PREDICTOR dwarf it.
     pub fn insert(&mut self, d: Value) {
         let (ns, name) = Self::key(&d);
-        self.by_namespace.entry(ns).or_default().insert(name, d);
+        let containers: Vec<Value> = d
+            .pointer("/spec/template/spec/containers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|ct| {
+                let env: Vec<Value> = ct
+                    .get("env")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|e| c::str_at(e, &["name"]).is_some_and(is_tracing))
+                    .cloned()
+                    .collect();
+                serde_json::json!({"name": ct.get("name"), "env": env})
+            })
+            .collect();
+        let status = |f: &str| d.pointer(&format!("/status/{f}")).cloned();
+        let kept = serde_json::json!({
+            "metadata": {"name": name, "namespace": ns, "generation": d.pointer("/metadata/generation")},
+            "spec": {"replicas": d.pointer("/spec/replicas"), "template": {"spec": {"containers": containers}}},
+            "status": {
+                "observedGeneration": status("observedGeneration"),
+                "replicas": status("replicas"),
+                "updatedReplicas": status("updatedReplicas"),
+                "readyReplicas": status("readyReplicas"),
+            },
+        });
+        self.by_namespace.entry(ns).or_default().insert(name, kept);
     }
 
     pub fn remove(&mut self, d: &Value) {
