@@ -397,12 +397,12 @@ async fn deployments_are_one_paged_list_and_a_403_means_unknown() {
         );
     });
     let some = cluster
-        .seldon_deployments(Some("models"))
+        .seldon_deployments(Some("models"), None)
         .await
         .expect("list");
     assert_eq!(some.map(|d| d.len()), Some(2));
     let none = cluster
-        .seldon_deployments(None)
+        .seldon_deployments(None, None)
         .await
         .expect("a 403 is not an error");
     assert!(none.is_none());

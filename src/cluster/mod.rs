@@ -20,7 +20,7 @@ use crate::invocation::Connection;
 
 pub use errors::Action;
 use errors::{Failure, kubeconfig_error};
-pub use reads::choose_version;
+pub use reads::{choose_version, owner_selector};
 pub use watch::{Change, Resource};
 pub use writes::Applied;
 

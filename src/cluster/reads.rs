@@ -45,10 +45,15 @@ impl Cluster {
         Ok(format!("{GROUP}/{version}"))
     }
 
-    /// The Deployments the Seldon operator made in `namespace` (every namespace when None): one
-    /// paged list with `labelSelector=seldon-deployment-id`. None when the user may not list
-    /// Deployments there.
-    pub async fn seldon_deployments(&self, namespace: Option<&str>) -> Result<Option<Vec<Value>>> {
+    /// The Deployments the Seldon operator made in `namespace` (every namespace when None), of
+    /// the SeldonDeployment `owner` only when given: one paged list selected by the operator's
+    /// `seldon-deployment-id` label. None when the user may not list Deployments there.
+    pub async fn seldon_deployments(
+        &self,
+        namespace: Option<&str>,
+        owner: Option<&str>,
+    ) -> Result<Option<Vec<Value>>> {
+        let selector = owner_selector(owner);
         let path = match namespace {
             Some(ns) => format!("/apis/apps/v1/namespaces/{ns}/deployments"),
             None => "/apis/apps/v1/deployments".to_string(),
@@ -56,9 +61,7 @@ impl Cluster {
         let mut out = Vec::new();
         let mut cont: Option<String> = None;
         loop {
-            let mut lp = ListParams::default()
-                .labels("seldon-deployment-id")
-                .limit(500);
+            let mut lp = ListParams::default().labels(&selector).limit(500);
             if let Some(c) = &cont {
                 lp = lp.continue_token(c);
             }
@@ -132,6 +135,16 @@ impl Cluster {
     }
 }
 
+/// The label selector of the operator's Deployments: `seldon-deployment-id`, or
+/// `seldon-deployment-id=NAME` for one SeldonDeployment. The operator writes a name over 63
+/// characters (too long for a label value) as `seldon-<md5>`, so such an owner is not narrowed.
+pub fn owner_selector(owner: Option<&str>) -> String {
+    match owner {
+        Some(name) if name.len() <= 63 => format!("seldon-deployment-id={name}"),
+        _ => "seldon-deployment-id".into(),
+    }
+}
+
 /// From an APIGroup document: `v1` when served, else the server's preferred version, else the
 /// first one listed. None when the group serves no version.
 pub fn choose_version(group: &Value) -> Option<&str> {
@@ -156,6 +169,14 @@ pub fn choose_version(group: &Value) -> Option<&str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn one_owner_narrows_the_deployments_unless_its_name_is_too_long_for_a_label() {
+        assert_eq!(owner_selector(None), "seldon-deployment-id");
+        assert_eq!(owner_selector(Some("iris")), "seldon-deployment-id=iris");
+        let long = "a".repeat(64);
+        assert_eq!(owner_selector(Some(&long)), "seldon-deployment-id");
+    }
 
     #[test]
     fn prefers_v1_then_the_servers_preference() {

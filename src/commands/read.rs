@@ -81,7 +81,7 @@ pub async fn list(
     // ROLLOUT only in -o wide: the plain list stays one request per page.
     let live = if wide {
         ctx.cluster
-            .seldon_deployments(ctx.scope())
+            .seldon_deployments(ctx.scope(), None)
             .await?
             .map(Deployments::new)
     } else {
@@ -136,10 +136,12 @@ pub async fn show_status(
     let mut out = Paged::new(ctx.output, "TracingStatusList");
     let mut warnings = String::new();
     let mut not_met = Vec::new();
-    // What runs: one paged list of the operator's Deployments for the whole scope.
+    // What runs: one paged list of the operator's Deployments for the whole scope (of the one
+    // object when a name is given in one namespace).
+    let owner = which.name.filter(|_| !with_ns);
     let live = ctx
         .cluster
-        .seldon_deployments(ctx.scope())
+        .seldon_deployments(ctx.scope(), owner)
         .await?
         .map(Deployments::new);
     if live.is_none() {

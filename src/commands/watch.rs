@@ -95,7 +95,15 @@ pub async fn watch_status(ctx: &Ctx, which: Which<'_>, w: Watch) -> Result<ExitS
                 shown.remove(&key);
                 continue;
             };
-            let view = serde_json::to_string(&st).unwrap_or_default();
+            // What this output shows of it: a table prints again only when its rows read
+            // differently (not when, say, ready goes from 1 to 2 inside `rolling 1/2`).
+            let view = if structured {
+                serde_json::to_string(&st).unwrap_or_default()
+            } else {
+                let rows =
+                    render::status_table(std::slice::from_ref(&st), wide, with_ns, &mut Vec::new());
+                rows.split_whitespace().collect::<Vec<_>>().join(" ")
+            };
             if shown.get(&key) != Some(&view) {
                 shown.insert(key, view);
                 changed.push(st);
