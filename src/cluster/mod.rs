@@ -59,11 +59,11 @@ pub struct Page {
 }
 
 #[derive(Debug, Deserialize, Default)]
-struct ListMeta {
+pub(crate) struct ListMeta {
     #[serde(rename = "continue", default)]
-    cont: Option<String>,
+    pub(crate) cont: Option<String>,
     #[serde(rename = "resourceVersion", default)]
-    resource_version: Option<String>,
+    pub(crate) resource_version: Option<String>,
 }
 
 impl Page {

@@ -1,5 +1,6 @@
 //! `list` and `status`: paginated reads, rows computed page by page.
 
+use futures::StreamExt;
 use serde_json::Value;
 
 use crate::cluster::{Cluster, Query};
@@ -14,6 +15,26 @@ use crate::render::{self, ListItem};
 
 use super::{Ctx, Paged, now_epoch};
 
+/// The pages of SeldonDeployments `q` selects, read one request at a time as they are pulled;
+/// ends after the last page or the first error.
+pub fn pages<'a>(
+    cluster: &'a Cluster,
+    api_version: &'a str,
+    q: Query<'a>,
+) -> impl futures::Stream<Item = Result<Vec<Value>>> + 'a {
+    // None: done; Some(None): the first page; Some(Some(token)): the next one.
+    futures::stream::unfold(Some(None::<String>), move |state| async move {
+        let cont = state?;
+        match cluster.list_page(api_version, &q, cont.as_deref()).await {
+            Ok(page) => {
+                let next = page.next().map(|c| Some(c.to_string()));
+                Some((Ok(page.items), next))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    })
+}
+
 /// Calls `each` with every page of SeldonDeployments `q` selects: one page in memory at a time.
 pub async fn for_each_page(
     cluster: &Cluster,
@@ -21,15 +42,11 @@ pub async fn for_each_page(
     q: Query<'_>,
     mut each: impl FnMut(Vec<Value>) -> Result<()>,
 ) -> Result<()> {
-    let mut cont: Option<String> = None;
-    loop {
-        let page = cluster.list_page(api_version, &q, cont.as_deref()).await?;
-        cont = page.next().map(str::to_string);
-        each(page.items)?;
-        if cont.is_none() {
-            return Ok(());
-        }
+    let mut all = std::pin::pin!(pages(cluster, api_version, q));
+    while let Some(page) = all.next().await {
+        each(page?)?;
     }
+    Ok(())
 }
 
 /// The `list` row of one object, from its status.
@@ -117,6 +134,10 @@ pub async fn list(
     out.finish(|| ctx.none_found())
 }
 
+/// Pages of SeldonDeployments `status` reads ahead while the Deployments list is read: the two
+/// overlap, at the cost of holding at most this many pages.
+const READ_AHEAD: usize = 4;
+
 /// Which objects `status` reads from the cluster.
 pub struct Which<'a> {
     pub name: Option<&'a str>,
@@ -136,14 +157,48 @@ pub async fn show_status(
     let mut out = Paged::new(ctx.output, "TracingStatusList");
     let mut warnings = String::new();
     let mut not_met = Vec::new();
+    let Which {
+        name,
+        selector,
+        chunk_size,
+        manifests,
+    } = which;
+    let q = Query {
+        namespace: ctx.scope(),
+        labels: selector,
+        name,
+        chunk_size,
+    };
     // What runs: one paged list of the operator's Deployments for the whole scope (of the one
-    // object when a name is given in one namespace).
-    let owner = which.name.filter(|_| !with_ns);
-    let live = ctx
-        .cluster
-        .seldon_deployments(ctx.scope(), owner)
-        .await?
-        .map(Deployments::new);
+    // object when a name is given in one namespace), read while the first pages of
+    // SeldonDeployments are: the two lists overlap instead of adding up.
+    let owner = name.filter(|_| !with_ns);
+    let deployments = ctx.cluster.seldon_deployments(ctx.scope(), owner);
+    let listing = !matches!(manifests, Manifests::InCluster(_)) && (name.is_none() || with_ns);
+    let mut rest = std::pin::pin!(pages(&ctx.cluster, &api, q).fuse());
+    let (live, ahead, one) = match (listing, name) {
+        (true, _) => {
+            let read_ahead = async {
+                let mut ahead = Vec::new();
+                while ahead.len() < READ_AHEAD {
+                    match rest.next().await {
+                        Some(page) => ahead.push(page),
+                        None => break,
+                    }
+                }
+                ahead
+            };
+            let (live, ahead) = tokio::join!(deployments, read_ahead);
+            (live?, ahead, None)
+        }
+        (false, Some(name)) if !matches!(manifests, Manifests::InCluster(_)) => {
+            let get = ctx.cluster.get(&api, ctx.namespace(), name);
+            let (live, obj) = tokio::join!(deployments, get);
+            (live?, Vec::new(), Some(obj?))
+        }
+        (false, _) => (deployments.await?, Vec::new(), None),
+    };
+    let live = live.map(Deployments::new);
     if live.is_none() {
         crate::say!("note: you may not list Deployments here, so ROLLOUT is unknown");
     }
@@ -164,34 +219,26 @@ pub async fn show_status(
             render::status_table(items, wide, with_ns, w)
         })
     };
-    let Which {
-        name,
-        selector,
-        chunk_size,
-        manifests,
-    } = which;
-    let q = Query {
-        namespace: ctx.scope(),
-        labels: selector,
-        name,
-        chunk_size,
-    };
-    match (name, with_ns, manifests) {
-        (_, _, Manifests::InCluster(paths)) => named_in_files(ctx, &api, paths, page).await?,
-        (Some(name), false, _) => page(vec![ctx.cluster.get(&api, ctx.namespace(), name).await?])?,
-        // A name with -A: that name in every namespace (kubectl refuses; an incident wants it).
-        (Some(name), true, _) => {
+    match (manifests, one) {
+        (Manifests::InCluster(paths), _) => named_in_files(ctx, &api, paths, page).await?,
+        (_, Some(obj)) => page(vec![obj])?,
+        (_, None) => {
             let mut found = 0;
-            for_each_page(&ctx.cluster, &api, q, |objs| {
+            for objs in ahead {
+                let objs = objs?;
                 found += objs.len();
-                page(objs)
-            })
-            .await?;
-            if found == 0 {
+                page(objs)?;
+            }
+            while let Some(objs) = rest.next().await {
+                let objs = objs?;
+                found += objs.len();
+                page(objs)?;
+            }
+            // A name with -A: that name in every namespace (kubectl refuses; an incident wants it).
+            if let Some(name) = name.filter(|_| found == 0) {
                 return Err(Error::NotFoundAnywhere { name: name.into() });
             }
         }
-        (None, _, _) => for_each_page(&ctx.cluster, &api, q, page).await?,
     }
     if !out.structured() && !warnings.is_empty() {
         ctx.print(&format!("\n{warnings}"))?;

@@ -48,8 +48,14 @@ pub async fn watch_status(ctx: &Ctx, which: Which<'_>, w: Watch) -> Result<ExitS
         }
         _ => None,
     };
+    // The files may name other namespaces than -n: watch theirs (all when several).
+    let namespaces: BTreeSet<&str> = only.iter().flatten().map(|(ns, _)| ns.as_str()).collect();
     let scope = Scope {
-        namespace: ctx.scope(),
+        namespace: match (&only, namespaces.len()) {
+            (None, _) => ctx.scope(),
+            (Some(_), 1) => namespaces.first().copied(),
+            (Some(_), _) => None,
+        },
         labels: which.selector,
         name: which.name,
     };
