@@ -87,3 +87,14 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A failure to reach the server at all (refused, reset, TLS cut short, timed out), as while
+    /// it restarts; worth trying again once it has answered before (`Cluster::patiently`).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Error::Unreachable { .. } | Error::ProxyUnreachable { .. } | Error::Timeout { .. }
+        )
+    }
+}

@@ -547,3 +547,136 @@ async fn a_watch_that_keeps_failing_ends_with_the_one_line_error() {
     );
     server_side.await.expect("server side");
 }
+
+fn enable() -> Intent {
+    Intent::Enable {
+        sampler: None,
+        agent_host: None,
+        agent_port: None,
+        propagation: None,
+        collector: None,
+    }
+}
+
+fn job<'a>(cluster: &'a Cluster, intent: &'a Intent) -> Job<'a> {
+    Job {
+        cluster,
+        api: API,
+        intent,
+        predictors: &[],
+        field_manager: "kubectl-seldon-tracing",
+        concurrency: 1,
+        dry_run: DryRun::None,
+    }
+}
+
+/// A connection cut: what the server side of the mock does to a request it never answers.
+fn cut(send: SendResponse<Response<Body>>) {
+    send.send_error(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_apply_whose_answer_was_lost_is_decided_by_the_next_read() {
+    let (cluster, mut server) = cluster();
+    let intent = enable();
+    // The object as it is once the lost apply has been carried out.
+    let mut applied = iris("2", 1);
+    applied["spec"]["predictors"] = json!(
+        crate::domain::plan::plan(&iris("1", 1), &intent, &[])
+            .expect("plan")
+            .predictors
+    );
+    let server_side = tokio::spawn(async move {
+        let (_, _, _, send) = next(&mut server).await;
+        reply(send, 200, &iris("1", 1));
+        let (m, _, _, send) = next(&mut server).await;
+        assert_eq!(m, "PATCH");
+        // Carried out, but the connection drops before the answer (the server restarting).
+        cut(send);
+        // The restart takes a moment: the next read is refused twice, then answered.
+        for _ in 0..2 {
+            let (m, _, _, send) = next(&mut server).await;
+            assert_eq!(m, "GET");
+            cut(send);
+        }
+        let (m, _, _, send) = next(&mut server).await;
+        assert_eq!(m, "GET");
+        reply(send, 200, &applied);
+        server
+    });
+    let started = Instant::now();
+    let out = job(&cluster, &intent).one("models", "iris").await;
+    assert_eq!(out.result, Verdict::Changed, "{:?}", out.error);
+    assert!(
+        !out.changes.is_empty(),
+        "the changes of the apply are reported"
+    );
+    // Waited 250-500 ms, then 500-1000 ms between the refused reads.
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(750) && took <= Duration::from_millis(1500),
+        "{took:?}"
+    );
+    let mut server = server_side.await.expect("server side");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), server.next_request())
+            .await
+            .is_err(),
+        "nothing is applied twice"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_outage_longer_than_the_budget_fails_the_waiting_and_the_next_objects_at_once() {
+    use crate::cluster::OUTAGE_BUDGET;
+    let (cluster, mut server) = cluster();
+    let intent = enable();
+    let server_side = tokio::spawn(async move {
+        let (_, _, _, send) = next(&mut server).await;
+        reply(send, 200, &iris("1", 1));
+        // From here on the server is gone: every request is cut.
+        while let Some((_, send)) = server.next_request().await {
+            cut(send);
+        }
+    });
+    let started = Instant::now();
+    let out = job(&cluster, &intent).one("models", "iris").await;
+    let took = started.elapsed();
+    assert_eq!(out.result, Verdict::Failed);
+    let error = out.error.unwrap_or_default();
+    assert!(error.contains("cannot reach"), "{error}");
+    // Its apply was sent before the outage and never answered: the error says it may have landed.
+    assert!(error.contains("may have been changed"), "{error}");
+    assert!(
+        took >= OUTAGE_BUDGET && took <= OUTAGE_BUDGET + Duration::from_secs(9),
+        "{took:?}"
+    );
+    // The outage is older than the budget: the next object fails without waiting.
+    let started = Instant::now();
+    let next_one = job(&cluster, &intent).one("models", "iris").await;
+    assert_eq!(next_one.result, Verdict::Failed);
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    server_side.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_never_answered_is_not_waited_for() {
+    let (cluster, mut server) = cluster();
+    let intent = enable();
+    let server_side = tokio::spawn(async move {
+        let (_, send) = server.next_request().await.expect("a request");
+        cut(send);
+        server
+    });
+    let started = Instant::now();
+    let out = job(&cluster, &intent).one("models", "iris").await;
+    assert_eq!(out.result, Verdict::Failed);
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    let mut server = server_side.await.expect("server side");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), server.next_request())
+            .await
+            .is_err(),
+        "one request, no retry"
+    );
+}

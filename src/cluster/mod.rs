@@ -29,6 +29,8 @@ pub const PLURAL: &str = "seldondeployments";
 
 pub struct Cluster {
     client: kube::Client,
+    /// Whether the server has answered, and since when it has not (see `patiently`).
+    health: Health,
     pub server: String,
     /// The proxy requests go through (HTTPS_PROXY or the kubeconfig's proxy-url, after NO_PROXY).
     proxy: Option<String>,
@@ -115,6 +117,7 @@ impl Cluster {
             ClientBuilder::try_from(config).map_err(|e| Error::Kubeconfig(e.to_string()))?;
         Ok(Cluster {
             client: with_retries(builder),
+            health: Health::default(),
             server,
             proxy,
             default_namespace,
@@ -131,6 +134,7 @@ impl Cluster {
     ) -> Cluster {
         Cluster {
             client: with_retries(ClientBuilder::new(service, "default")),
+            health: Health::default(),
             server: server.into(),
             proxy: None,
             default_namespace: "default".into(),
@@ -168,7 +172,34 @@ impl Cluster {
         req: std::result::Result<http::Request<Vec<u8>>, kube::core::request::Error>,
         action: &Action<'_>,
     ) -> Result<T> {
-        self.call(req).await.map_err(|f| self.to_error(f, action))
+        let answer = self.call(req).await.map_err(|f| self.to_error(f, action));
+        if !matches!(&answer, Err(e) if e.is_transient()) {
+            self.health.answered();
+        }
+        answer
+    }
+
+    /// Runs `op` again after it fails to reach the server (refused, reset, timed out: a server
+    /// restarting), waiting 250 ms doubling to 4 s plus up to as much again at random, until it
+    /// gets an answer or the server has been unreachable for [`OUTAGE_BUDGET`]. The budget is
+    /// the process's, not each request's: once the outage is older than that, every request
+    /// still waiting fails and new ones fail at once, so a run ends soon after. A server that has
+    /// not answered yet in this run is not waited for: a wrong address fails at once.
+    pub async fn patiently<T, F, Fut>(&self, mut op: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut wait = SHED_FIRST_WAIT;
+        loop {
+            match op().await {
+                Err(e) if e.is_transient() && self.health.within(OUTAGE_BUDGET) => {
+                    tokio::time::sleep(wait + jitter(wait)).await;
+                    wait = (wait * 2).min(SHED_MAX_WAIT);
+                }
+                other => return other,
+            }
+        }
     }
 
     async fn get_path(&self, path: &str, verb: &str) -> Result<Value> {
@@ -182,6 +213,47 @@ impl Cluster {
         };
         self.checked(req, &action).await
     }
+}
+
+/// How long the server may stay unreachable while a run waits for it (see `Cluster::patiently`).
+pub const OUTAGE_BUDGET: Duration = Duration::from_secs(30);
+
+/// Whether the server has answered in this run, and since when it has been unreachable.
+#[derive(Default)]
+struct Health {
+    answered: std::sync::atomic::AtomicBool,
+    down_since: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Health {
+    /// The server answered (any HTTP status).
+    fn answered(&self) {
+        self.answered
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut d) = self.down_since.lock() {
+            *d = None;
+        }
+    }
+
+    /// A request just failed to reach it: whether to keep waiting (it answered before, and the
+    /// outage is younger than `budget`).
+    fn within(&self, budget: Duration) -> bool {
+        if !self.answered.load(std::sync::atomic::Ordering::SeqCst) {
+            return false;
+        }
+        let Ok(mut d) = self.down_since.lock() else {
+            return false;
+        };
+        let since = *d.get_or_insert_with(tokio::time::Instant::now);
+        since.elapsed() < budget
+    }
+}
+
+/// A random share of `max`, so requests cut off together do not all come back together.
+fn jitter(max: Duration) -> Duration {
+    use std::hash::BuildHasher;
+    let r = std::collections::hash_map::RandomState::new().hash_one(std::time::Instant::now());
+    max.mul_f64((r % 1000) as f64 / 1000.0)
 }
 
 /// Resends of one request the server shed (client-go allows 10).

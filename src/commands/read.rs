@@ -15,8 +15,9 @@ use crate::render::{self, ListItem};
 
 use super::{Ctx, Paged, now_epoch};
 
-/// The pages of SeldonDeployments `q` selects, read one request at a time as they are pulled;
-/// ends after the last page or the first error.
+/// The pages of SeldonDeployments `q` selects, read one request at a time as they are pulled
+/// (waiting out a server restart, see `Cluster::patiently`); ends after the last page or the
+/// first error.
 pub fn pages<'a>(
     cluster: &'a Cluster,
     api_version: &'a str,
@@ -25,7 +26,10 @@ pub fn pages<'a>(
     // None: done; Some(None): the first page; Some(Some(token)): the next one.
     futures::stream::unfold(Some(None::<String>), move |state| async move {
         let cont = state?;
-        match cluster.list_page(api_version, &q, cont.as_deref()).await {
+        let page = cluster
+            .patiently(|| cluster.list_page(api_version, &q, cont.as_deref()))
+            .await;
+        match page {
             Ok(page) => {
                 let next = page.next().map(|c| Some(c.to_string()));
                 Some((Ok(page.items), next))

@@ -7,6 +7,7 @@ mod conformance;
 mod control_plane;
 mod docs;
 mod errors;
+mod faults;
 mod interactive;
 mod kube;
 mod local;

@@ -31,6 +31,11 @@ pub fn bare() -> Cluster {
     cluster_from("SELDON_TRACING_TEST_BARE", "no-crd")
 }
 
+/// The control plane whose kube-apiserver the fault tests stop and start (no other test uses it).
+pub fn faults() -> Cluster {
+    cluster_from("SELDON_TRACING_TEST_FAULTS", "atomic")
+}
+
 /// Both control planes: atomic env lists and env lists as maps keyed by name.
 pub fn both() -> Vec<Cluster> {
     vec![

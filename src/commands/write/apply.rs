@@ -14,6 +14,9 @@ use crate::render::{Outcome, Verdict};
 
 /// Attempts per object before giving up on conflicts.
 const MAX_ATTEMPTS: u32 = 5;
+/// Applies per object whose answer may be lost (connection cut after sending) before the error
+/// stands, should the server keep answering reads but not writes.
+const MAX_LOST_ANSWERS: u32 = 10;
 
 /// The apply body: only what the plugin owns, plus the resourceVersion that makes it a CAS.
 fn apply_body(api: &str, obj: &Value, plan: &Plan) -> Value {
@@ -58,10 +61,34 @@ impl Job<'_> {
         outcome
     }
 
-    /// Read, plan, apply; on a resourceVersion conflict start over from a fresh read.
+    /// Read, plan, apply; on a resourceVersion conflict start over from a fresh read. A server
+    /// that cannot be reached is waited for (`Cluster::patiently`); an apply whose answer was
+    /// lost is decided by the next read: already as asked means it was applied.
     async fn attempt(&self, ns: &str, name: &str, out: &mut Outcome) -> Result<bool> {
-        for attempt in 0..MAX_ATTEMPTS {
-            let obj = self.cluster.get(self.api, ns, name).await?;
+        let mut conflicts = 0;
+        let mut lost = 0;
+        // The changes of an apply whose answer never came.
+        let mut unanswered: Option<Vec<crate::domain::plan::Change>> = None;
+        let mut attempt = 0;
+        loop {
+            let read = self
+                .cluster
+                .patiently(|| self.cluster.get(self.api, ns, name))
+                .await;
+            let obj = match read {
+                Ok(obj) => obj,
+                // Say so when the last apply may have been carried out after all.
+                Err(e) if unanswered.is_some() => {
+                    return Err(Error::Object {
+                        namespace: ns.into(),
+                        name: name.into(),
+                        message: format!(
+                            "may have been changed: an apply was sent but its answer was lost, then {e}; run the command again to see (it changes only what is not yet as asked)"
+                        ),
+                    });
+                }
+                Err(e) => return Err(e),
+            };
             let object_error = |message: String| Error::Object {
                 namespace: ns.into(),
                 name: name.into(),
@@ -73,6 +100,11 @@ impl Job<'_> {
                 .extend(competing_manager_warnings(&obj, self.field_manager));
             out.changes = plan.changes.clone();
             if plan.changes.is_empty() {
+                // As asked now; after an apply that got no answer, that apply made it so.
+                if let Some(changes) = unanswered {
+                    out.changes = changes;
+                    return Ok(true);
+                }
                 return Ok(false);
             }
             if self.dry_run == DryRun::Client {
@@ -80,21 +112,30 @@ impl Job<'_> {
             }
             let body = apply_body(self.api, &obj, &plan);
             run_test_hook(attempt);
+            attempt += 1;
             let server_dry = self.dry_run == DryRun::Server;
             match self
                 .cluster
                 .apply(self.api, ns, name, &body, self.field_manager, server_dry)
-                .await?
+                .await
             {
-                Applied::Done(_) => return Ok(true),
-                Applied::Conflict => continue,
+                Ok(Applied::Done(_)) => return Ok(true),
+                Ok(Applied::Conflict) => conflicts += 1,
+                // Sent, maybe carried out, answer lost: the next read tells.
+                Err(e) if e.is_transient() && lost < MAX_LOST_ANSWERS => {
+                    lost += 1;
+                    unanswered = Some(plan.changes.clone());
+                }
+                Err(e) => return Err(e),
+            }
+            if conflicts == MAX_ATTEMPTS {
+                return Err(Error::Conflicts {
+                    namespace: ns.into(),
+                    name: name.into(),
+                    attempts: MAX_ATTEMPTS,
+                });
             }
         }
-        Err(Error::Conflicts {
-            namespace: ns.into(),
-            name: name.into(),
-            attempts: MAX_ATTEMPTS,
-        })
     }
 }
 
