@@ -78,6 +78,8 @@ pub enum Error {
     Manifest(String),
     #[error("cancelled; nothing was changed")]
     Cancelled,
+    #[error("not written: interrupted (Ctrl-C) before its write")]
+    Interrupted,
     #[error(
         "cannot read the answer from the terminal ({0}); pass the names and values as arguments instead"
     )]

@@ -21,16 +21,48 @@ pub fn interactive() -> bool {
 /// Inside a prompt the terminal is raw, so `console` reads byte 0x03, raises SIGINT itself *and*
 /// returns an `Interrupted` error to the prompting thread. Both paths end in [`cancel`], and the
 /// first one to get there is the only one that prints and exits.
+///
+/// While objects are being written, the first Ctrl-C does not exit: it stops further writes
+/// (see [`stopping`]) so the run can report what was done; a second one exits at once.
 pub fn install_interrupt_handler() {
-    let _ = ctrlc::set_handler(|| cancel());
+    if !HANDLER.swap(true, Ordering::SeqCst) {
+        let _ = ctrlc::set_handler(on_interrupt);
+    }
 }
 
+static HANDLER: AtomicBool = AtomicBool::new(false);
 static CANCELLING: AtomicBool = AtomicBool::new(false);
 static WRITING: AtomicBool = AtomicBool::new(false);
+static STOP: AtomicBool = AtomicBool::new(false);
+static WRITTEN: AtomicBool = AtomicBool::new(false);
 
-/// From here on Ctrl-C can no longer promise that nothing was changed.
+fn on_interrupt() {
+    if WRITING.load(Ordering::SeqCst) && !STOP.swap(true, Ordering::SeqCst) {
+        crate::say_raw!(
+            "\x1b[?25h\ninterrupted while writing; objects already applied keep the change; \
+             no further object is written (Ctrl-C again to quit now)\n"
+        );
+        return;
+    }
+    cancel()
+}
+
+/// From here on Ctrl-C can no longer promise that nothing was changed: it stops the writes
+/// instead (the handler is installed now when no prompt installed it before).
 pub fn writing_started() {
     WRITING.store(true, Ordering::SeqCst);
+    install_interrupt_handler();
+}
+
+/// The writes are over (a `--wait` may follow): Ctrl-C exits, saying the changes are written.
+pub fn writing_finished() {
+    WRITTEN.store(true, Ordering::SeqCst);
+    WRITING.store(false, Ordering::SeqCst);
+}
+
+/// Ctrl-C was pressed while writing: write nothing more.
+pub fn stopping() -> bool {
+    STOP.load(Ordering::SeqCst)
 }
 
 /// Shows the cursor, says what was (not) changed, and exits 130; a second caller waits for the
@@ -45,6 +77,10 @@ pub fn cancel() -> ! {
         crate::say_raw!(
             "\x1b[?25h\ninterrupted while writing; objects already applied keep the change \
              (run `kubectl seldon-tracing status` to see which)\n"
+        );
+    } else if WRITTEN.load(Ordering::SeqCst) {
+        crate::say_raw!(
+            "\x1b[?25h\ninterrupted; the changes are written (see them with `kubectl seldon-tracing status`)\n"
         );
     } else {
         crate::say_raw!("\x1b[?25h\n{}\n", Error::Cancelled);

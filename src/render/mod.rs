@@ -269,6 +269,8 @@ pub enum Verdict {
     Changed,
     Unchanged,
     Failed,
+    /// Not written: Ctrl-C came first.
+    Interrupted,
 }
 
 /// Result of one mutation, also its json/yaml item.
@@ -334,6 +336,7 @@ pub fn outcome_line(o: &Outcome, done: &str, with_namespace: bool) -> String {
             "failed{suffix}: {}",
             o.error.as_deref().unwrap_or("unknown error")
         ),
+        Verdict::Interrupted => "not changed: interrupted before its write".to_string(),
     };
     let mut line = format!("{ns}seldondeployment/{} {what}\n", o.name);
     if o.dry_run != DryRun::None {

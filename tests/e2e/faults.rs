@@ -56,52 +56,93 @@ fn enabled(c: &Cluster, ns: &str) -> BTreeMap<String, bool> {
         .collect()
 }
 
-/// Runs `enable --all -n ns --concurrency 2 -o json`; after `cut_after` kills kube-apiserver and
-/// starts it again `down_for` later. Returns the exit code and the report's items by name.
+/// A running `enable --all -n NS --concurrency 2 --yes -o json` whose pipes are drained while it
+/// runs (a report that fills a pipe would block it from ending).
+struct Running {
+    child: std::process::Child,
+    stdout: std::thread::JoinHandle<Vec<u8>>,
+    stderr: std::thread::JoinHandle<Vec<u8>>,
+}
+
+/// How a run ended: its exit code, the report's items by name, and its stderr.
+struct Ended {
+    code: Option<i32>,
+    report: BTreeMap<String, Value>,
+    stderr: String,
+}
+
+impl Running {
+    fn enable_all(c: &Cluster, ns: &str) -> Running {
+        let kc = c.kubeconfig("admin");
+        let mut child = Command::new(PLUGIN)
+            .args(["--kubeconfig", &kc, "enable", "--all", "-n", ns])
+            .args(["--concurrency", "2", "--yes", "-o", "json"])
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the plugin");
+        let drain = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut all = Vec::new();
+                pipe.read_to_end(&mut all)
+                    .expect("read the plugin's output");
+                all
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+        let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
+        Running {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn running(&mut self) -> bool {
+        self.child.try_wait().expect("poll the plugin").is_none()
+    }
+
+    fn wait(mut self) -> Ended {
+        let status = self.child.wait().expect("wait for the plugin");
+        let stdout = self.stdout.join().expect("stdout");
+        let stderr = String::from_utf8_lossy(&self.stderr.join().expect("stderr")).into_owned();
+        let report: Value = serde_json::from_slice(&stdout)
+            .unwrap_or_else(|e| panic!("the report is not JSON ({e}); stderr:\n{stderr}"));
+        let report = report["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| (i["name"].as_str().unwrap_or("").to_string(), i.clone()))
+            .collect();
+        Ended {
+            code: status.code(),
+            report,
+            stderr,
+        }
+    }
+}
+
+/// Runs `enable --all` on `ns`; after `cut_after` kills kube-apiserver and starts it again
+/// `down_for` later. Also says when the plugin ended while the server was still down.
 fn enable_through_an_outage(
     c: &Cluster,
     ns: &str,
     cut_after: Duration,
     down_for: Duration,
-) -> (
-    Option<i32>,
-    BTreeMap<String, Value>,
-    String,
-    Option<Duration>,
-) {
-    let kc = c.kubeconfig("admin");
-    let child = Command::new(PLUGIN)
-        .args(["--kubeconfig", &kc, "enable", "--all", "-n", ns])
-        .args(["--concurrency", "2", "--yes", "-o", "json"])
-        .env_remove("KUBECONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the plugin");
-    // Drain both pipes while it runs: a report that fills a pipe would block it from ending.
-    let mut child = child;
-    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut all = Vec::new();
-            pipe.read_to_end(&mut all)
-                .expect("read the plugin's output");
-            all
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
+) -> (Ended, Option<Duration>) {
+    let mut run = Running::enable_all(c, ns);
     std::thread::sleep(cut_after);
     assert!(
-        child.try_wait().expect("poll the plugin").is_none(),
+        run.running(),
         "the run ended before the server was cut: nothing was tested"
     );
     let stopped = Instant::now();
     testcluster(c, "stop-apiserver");
-    // When the plugin ends while the server is still down (it gave up).
     let mut gave_up = None;
     while stopped.elapsed() < down_for {
-        if gave_up.is_none() && child.try_wait().expect("poll the plugin").is_some() {
+        if gave_up.is_none() && !run.running() {
             gave_up = Some(stopped.elapsed());
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -111,18 +152,7 @@ fn enable_through_an_outage(
         "kube-apiserver was down for {:?}; the plugin ended {gave_up:?} into the outage",
         stopped.elapsed()
     );
-    let status = child.wait().expect("wait for the plugin");
-    let stdout = stdout.join().expect("stdout");
-    let stderr = String::from_utf8_lossy(&stderr.join().expect("stderr")).into_owned();
-    let report: Value = serde_json::from_slice(&stdout)
-        .unwrap_or_else(|e| panic!("the report is not JSON ({e}); stderr:\n{stderr}"));
-    let items = report["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|i| (i["name"].as_str().unwrap_or("").to_string(), i.clone()))
-        .collect();
-    (status.code(), items, stderr, gave_up)
+    (run.wait(), gave_up)
 }
 
 #[test]
@@ -132,8 +162,14 @@ fn a_three_second_restart_during_a_bulk_enable_fails_no_object() {
     let ns = c.namespace("fault-short");
     many(&c, &ns, 600);
     let started = Instant::now();
-    let (code, report, stderr, gave_up) =
-        enable_through_an_outage(&c, &ns, Duration::from_millis(1500), Duration::from_secs(3));
+    let (
+        Ended {
+            code,
+            report,
+            stderr,
+        },
+        gave_up,
+    ) = enable_through_an_outage(&c, &ns, Duration::from_millis(1500), Duration::from_secs(3));
     eprintln!("600 objects through a restart in {:?}", started.elapsed());
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(gave_up, None, "it must wait for the server: {stderr}");
@@ -153,7 +189,14 @@ fn a_restart_longer_than_the_budget_fails_the_rest_truthfully_and_a_rerun_finish
     many(&c, &ns, 600);
     let before = enabled(&c, &ns);
     assert!(before.values().all(|on| !on));
-    let (code, report, stderr, gave_up) = enable_through_an_outage(
+    let (
+        Ended {
+            code,
+            report,
+            stderr,
+        },
+        gave_up,
+    ) = enable_through_an_outage(
         &c,
         &ns,
         Duration::from_millis(1500),
@@ -204,4 +247,58 @@ fn a_restart_longer_than_the_budget_fails_the_rest_truthfully_and_a_rerun_finish
         rerun.stderr
     );
     assert!(enabled(&c, &ns).values().all(|on| *on));
+}
+
+#[test]
+fn ctrl_c_stops_further_writes_and_reports_what_was_done() {
+    let _one = SERVER.lock().unwrap_or_else(|e| e.into_inner());
+    let c = faults();
+    let ns = c.namespace("fault-ctrl-c");
+    many(&c, &ns, 400);
+    let mut run = Running::enable_all(&c, &ns);
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(
+        run.running(),
+        "the run ended before Ctrl-C: nothing was tested"
+    );
+    let pid = run.child.id().to_string();
+    crate::support::run("kill", &["-INT", &pid], &[], None).ok();
+    let Ended {
+        code,
+        report,
+        stderr,
+    } = run.wait();
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted while writing; objects already applied keep the change"),
+        "{stderr}"
+    );
+    // Every object is in the report, written or not, and the cluster agrees with it.
+    assert_eq!(report.len(), 400);
+    let states = enabled(&c, &ns);
+    let (mut changed, mut stopped) = (0, 0);
+    for (name, item) in &report {
+        let on = states.get(name) == Some(&true);
+        match item["result"].as_str() {
+            Some("changed") => {
+                changed += 1;
+                assert!(on, "{name} reported changed but is not enabled");
+            }
+            Some("interrupted") => {
+                stopped += 1;
+                assert!(!on, "{name} reported not written but is enabled");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    assert!(
+        changed > 0 && stopped > 0,
+        "{changed} changed, {stopped} stopped"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{changed} changed, 0 unchanged, 0 failed, {stopped} not written (interrupted)"
+        )),
+        "{stderr}"
+    );
 }

@@ -56,7 +56,12 @@ impl Job<'_> {
         match self.attempt(ns, name, &mut outcome).await {
             Ok(true) => outcome.result = Verdict::Changed,
             Ok(false) => outcome.result = Verdict::Unchanged,
-            Err(e) => outcome.error = Some(e.to_string()),
+            Err(e) => {
+                if matches!(e, Error::Interrupted) {
+                    outcome.result = Verdict::Interrupted;
+                }
+                outcome.error = Some(e.to_string());
+            }
         }
         outcome
     }
@@ -113,6 +118,9 @@ impl Job<'_> {
             let body = apply_body(self.api, &obj, &plan);
             run_test_hook(attempt);
             attempt += 1;
+            if crate::prompt::stopping() {
+                return Err(Error::Interrupted);
+            }
             let server_dry = self.dry_run == DryRun::Server;
             match self
                 .cluster
@@ -156,12 +164,15 @@ fn run_test_hook(attempt: u32) {
 #[cfg(not(feature = "test-seams"))]
 fn run_test_hook(_attempt: u32) {}
 
-/// Runs `job` on every target, at most `--concurrency` at a time, yielding in target order.
+/// Runs `job` on every target, at most `--concurrency` at a time, yielding in target order;
+/// after Ctrl-C it starts no further target, so it may yield fewer than given.
 pub fn run_all<'a>(
     job: &'a Job<'a>,
     targets: &'a [(String, String)],
 ) -> impl futures::Stream<Item = Outcome> + 'a {
     stream::iter(targets.iter())
+        // After Ctrl-C no further object is started (see `prompt::stopping`).
+        .take_while(|_| futures::future::ready(!crate::prompt::stopping()))
         .map(move |(ns, name)| job.one(ns, name))
         .buffered(job.concurrency)
 }

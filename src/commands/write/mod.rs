@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::exit::ExitStatus;
 use crate::invocation::{AskSampler, DryRun, Selection, Write};
 use crate::prompt;
-use crate::render::Verdict;
+use crate::render::{Outcome, Verdict};
 
 use super::Ctx;
 pub(crate) use apply::Job;
@@ -68,11 +68,26 @@ pub async fn mutate(ctx: &Ctx, w: Write) -> Result<ExitStatus> {
     prompt::writing_started();
     let mut results = std::pin::pin!(run_all(&job, &targets));
     let mut report = Report::new(ctx, intent.done(), targets.len());
+    let mut seen = 0;
     while let Some(o) = results.next().await {
         report.add(o)?;
+        seen += 1;
     }
+    // After Ctrl-C the rest was never started: reported, not left out.
+    for (ns, name) in &targets[seen..] {
+        report.add(Outcome {
+            namespace: ns.clone(),
+            name: name.clone(),
+            result: Verdict::Interrupted,
+            dry_run: w.dry_run,
+            changes: Vec::new(),
+            warnings: Vec::new(),
+            error: Some(crate::error::Error::Interrupted.to_string()),
+        })?;
+    }
+    prompt::writing_finished();
     let (status, outcomes) = report.finish()?;
-    let Some(timeout) = w.wait else {
+    let Some(timeout) = w.wait.filter(|_| status != ExitStatus::Cancelled) else {
         return Ok(status);
     };
     // Wait for every object written or already as asked; a failed one has already failed the run.

@@ -56,7 +56,7 @@ impl<'a> Report<'a> {
             }
             if !structured {
                 let line = render::outcome_line(&o, done, with_ns);
-                if o.result == Verdict::Failed {
+                if matches!(o.result, Verdict::Failed | Verdict::Interrupted) {
                     crate::say_raw!("{line}");
                 } else {
                     ctx.print(&line)?;
@@ -79,7 +79,10 @@ impl<'a> Report<'a> {
         if let Some(doc) = render::document(self.ctx.output, "TracingChangeList", &self.outcomes) {
             self.ctx.print(&doc)?;
         }
-        let status = if self.outcomes.iter().any(|o| o.result == Verdict::Failed) {
+        let any = |v: Verdict| self.outcomes.iter().any(|o| o.result == v);
+        let status = if any(Verdict::Interrupted) {
+            ExitStatus::Cancelled
+        } else if any(Verdict::Failed) {
             ExitStatus::Failure
         } else {
             ExitStatus::Success
@@ -98,18 +101,19 @@ fn summary(outcomes: &[Outcome]) -> Option<String> {
         .filter(|o| o.result == Verdict::Failed)
         .map(|o| format!("{}/{}", o.namespace, o.name))
         .collect();
-    let changed = outcomes
-        .iter()
-        .filter(|o| o.result == Verdict::Changed)
-        .count();
-    let unchanged = outcomes.len() - changed - failed.len();
+    let count = |v: Verdict| outcomes.iter().filter(|o| o.result == v).count();
+    let (changed, unchanged) = (count(Verdict::Changed), count(Verdict::Unchanged));
+    let interrupted = match count(Verdict::Interrupted) {
+        0 => String::new(),
+        n => format!(", {n} not written (interrupted)"),
+    };
     let names = if failed.is_empty() {
         String::new()
     } else {
         format!(": {}", failed.join(", "))
     };
     Some(format!(
-        "{changed} changed, {unchanged} unchanged, {} failed{names}",
+        "{changed} changed, {unchanged} unchanged, {} failed{interrupted}{names}",
         failed.len()
     ))
 }
@@ -143,6 +147,15 @@ mod tests {
         assert_eq!(
             summary(&all).as_deref(),
             Some("1 changed, 1 unchanged, 2 failed: models/c, models/d")
+        );
+        let stopped = [
+            outcome("a", Verdict::Changed),
+            outcome("b", Verdict::Interrupted),
+            outcome("c", Verdict::Interrupted),
+        ];
+        assert_eq!(
+            summary(&stopped).as_deref(),
+            Some("1 changed, 0 unchanged, 0 failed, 2 not written (interrupted)")
         );
     }
 }
