@@ -3,7 +3,7 @@ SHELL := bash
 CARGO ?= cargo
 PREFIX ?= $(HOME)/.local
 
-.PHONY: demo test build install tools bench dist
+.PHONY: demo test build install tools bench dist fuzz
 
 ## make demo: the main job on a throwaway local control plane (list, status, enable, status, disable)
 demo:
@@ -33,3 +33,7 @@ bench:
 ## make dist: release archive for this platform and the krew manifest dist/seldon-tracing.yaml
 dist:
 	scripts/dist
+
+## make fuzz: each cargo-fuzz target for FUZZ_SECONDS (default 600) on nightly; prints runs and runs/s
+fuzz:
+	scripts/fuzz

@@ -30,6 +30,8 @@ pub mod complete;
 pub mod domain;
 pub mod error;
 pub mod exit;
+#[doc(hidden)]
+pub mod invariants;
 pub mod invocation;
 pub mod manifests;
 #[cfg(test)]
