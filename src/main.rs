@@ -17,8 +17,8 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
-/// Help and version go out whole; a usage error is its first line (clap adds a usage block and
-/// tips below it), with a pointer to --help, and exit code 2.
+/// Help and version go out whole; a usage error is its first paragraph on one line (clap adds a
+/// usage block and tips below it), with a pointer to --help, and exit code 2.
 fn usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind::{
         DisplayHelp, DisplayHelpOnMissingArgumentOrSubcommand, DisplayVersion,
@@ -30,7 +30,17 @@ fn usage_error(e: clap::Error) -> ExitCode {
         e.exit();
     }
     let text = e.render().to_string();
-    let first = text.lines().next().unwrap_or("error: invalid arguments");
+    // The first paragraph: some errors list what they mean on the lines below the first
+    // (`the following required arguments were not provided:` and the arguments).
+    let first: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let first = match first.join(" ") {
+        t if t.is_empty() => "error: invalid arguments".to_string(),
+        t => t,
+    };
     kubectl_seldon_tracing::say!("{first} (see `kubectl seldon-tracing --help`)");
     ExitStatus::Usage.into()
 }

@@ -381,6 +381,11 @@ pub fn plan(obj: &Value, intent: &Intent, only: &[String]) -> Result<Plan, Strin
         .get("predictors")
         .and_then(Value::as_array)
         .ok_or("spec.predictors is missing or not a list")?;
+    if live.is_empty() {
+        return Err(
+            "has no predictors: Seldon runs nothing for it; add one to spec.predictors".into(),
+        );
+    }
     let names: Vec<&str> = live.iter().map(c::predictor_name).collect();
     for want in only {
         if !names.contains(&want.as_str()) {

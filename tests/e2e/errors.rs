@@ -101,6 +101,57 @@ fn every_bad_input_is_refused_and_changes_nothing() {
             1,
         ),
         (&["enable"], "pass NAME..., --all or -l SELECTOR", 2),
+        // Names with odd characters, refused before anything is read.
+        (
+            &["enable", "churn;rm"],
+            "not a valid SeldonDeployment name",
+            2,
+        ),
+        (
+            &["enable", "../churn"],
+            "not a valid SeldonDeployment name",
+            2,
+        ),
+        (&["enable", "chürn"], "not a valid SeldonDeployment name", 2),
+        (&["status", "-churn"], "unexpected argument '-c'", 2),
+        // More arguments refused before any I/O.
+        (
+            &["enable", "churn", "--wait", "--dry-run"],
+            "no rollout to --wait for",
+            2,
+        ),
+        (
+            &["enable", "churn", "--timeout", "1m"],
+            "the following required arguments were not provided: --wait",
+            2,
+        ),
+        (
+            &["status", "--watch", "--expect", "on"],
+            "cannot be used with",
+            2,
+        ),
+        (&["list", "-o", "xml"], "invalid value 'xml'", 2),
+        (
+            &["enable", "churn", "--concurrency", "0"],
+            "--concurrency",
+            2,
+        ),
+        (
+            &["status", "--request-timeout", "soon"],
+            "is not a duration",
+            2,
+        ),
+        // What only the server can judge: a label selector it cannot parse; a file that is not there.
+        (
+            &["enable", "-l", "team in (a"],
+            "failed to list seldondeployments",
+            1,
+        ),
+        (
+            &["enable", "-f", "/nonexistent/deploy.yaml"],
+            "/nonexistent/deploy.yaml",
+            1,
+        ),
     ];
     for (args, want, code) in cases {
         let mut all: Vec<&str> = args.to_vec();
@@ -308,4 +359,74 @@ fn kubeconfig_problems_say_what_to_pass() {
     )
     .fails_with(1)
     .stderr_has("it sets no current-context; pass --context");
+}
+
+/// Objects the CRD lets through but Seldon would refuse: a one-line error naming the object and
+/// what is wrong, exit 1, and the object stays exactly as it was. (The test CRD's schema already
+/// refuses predictors or env that are not lists; `plan` covers those too, see its unit tests.)
+#[test]
+fn objects_seldon_would_refuse_get_one_line_and_stay_as_they_were() {
+    let c = atomic();
+    let ns = c.namespace("badobjects");
+    let objects: &[(&str, &str, &str)] = &[(
+        "no-predictors",
+        r#"{"predictors": []}"#,
+        "has no predictors",
+    )];
+    for (name, spec, want) in objects {
+        let obj = format!(
+            r#"{{"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment", "metadata": {{"name": "{name}"}}, "spec": {spec}}}"#
+        );
+        c.kubectl_in(&["create", "-n", &ns, "-f", "-"], &obj).ok();
+        let before = c.get(&ns, name);
+        let out = c
+            .plugin(&["enable", name, "-n", &ns])
+            .fails_with(1)
+            .stderr_has(want)
+            .stderr_has(name);
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        assert_eq!(c.get(&ns, name), before, "{name} changed");
+    }
+}
+
+/// Very large objects are handled, not refused: 1,000 predictors, and one of about 1 MiB.
+#[test]
+fn a_thousand_predictors_and_a_one_mebibyte_object_are_enabled_whole() {
+    let c = atomic();
+    let ns = c.namespace("bigobjects");
+    let predictor = |i: usize| {
+        format!(
+            r#"{{"name": "p{i}", "graph": {{"name": "m", "type": "MODEL"}}, "componentSpecs": [{{"spec": {{"containers": [{{"name": "m", "image": "x"}}]}}}}]}}"#
+        )
+    };
+    let many: Vec<String> = (0..1000).map(predictor).collect();
+    let wide = format!(
+        r#"{{"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment", "metadata": {{"name": "wide"}}, "spec": {{"predictors": [{}]}}}}"#,
+        many.join(",")
+    );
+    // About 1 MiB: one predictor whose model carries a large unrelated env value.
+    let blob = "x".repeat(1 << 20);
+    let big = format!(
+        r#"{{"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment", "metadata": {{"name": "big"}}, "spec": {{"predictors": [{{"name": "default", "graph": {{"name": "m", "type": "MODEL"}}, "componentSpecs": [{{"spec": {{"containers": [{{"name": "m", "image": "x", "env": [{{"name": "BLOB", "value": "{blob}"}}]}}]}}}}]}}]}}}}"#
+    );
+    for obj in [&wide, &big] {
+        c.kubectl_in(&["create", "-n", &ns, "-f", "-"], obj).ok();
+    }
+    c.plugin(&["enable", "wide", "big", "-n", &ns]).ok();
+    let st = c
+        .plugin(&["status", "-n", &ns, "--expect", "on", "-o", "json"])
+        .ok()
+        .json();
+    let predictors: usize = st["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["predictors"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(predictors, 1001);
+    // The large value is kept byte for byte.
+    let big_after = c.get(&ns, "big");
+    let env =
+        &big_after["spec"]["predictors"][0]["componentSpecs"][0]["spec"]["containers"][0]["env"];
+    assert_eq!(env[0]["value"].as_str().map(str::len), Some(1 << 20));
 }
