@@ -108,7 +108,31 @@ pub fn run(program: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<&st
         pipe.write_all(input.as_bytes()).expect("write stdin");
     }
     let out = child.wait_with_output().expect("wait for child");
-    Run::from(format!("{program} {}", args.join(" ")), out)
+    let run = Run::from(format!("{program} {}", args.join(" ")), out);
+    keep_output(&run);
+    run
+}
+
+/// Credentials the tests hand the plugin; `scripts/check-secrets` fails `make test` when one of
+/// them (or a test control plane's client key) appears in any output kept below.
+pub const PROXY_PASSWORD: &str = "pr0xy-pa55w0rd-9d2c";
+pub const BEARER_TOKEN: &str = "b3arer-t0ken-6b1f0e77";
+
+/// Appends a run's command and both streams to $SELDON_TRACING_TEST_OUTPUTS/<pid>.log, when set
+/// (`make test` sets it and greps the lot for the test credentials afterwards).
+fn keep_output(run: &Run) {
+    let Some(dir) = std::env::var_os("SELDON_TRACING_TEST_OUTPUTS") else {
+        return;
+    };
+    let path = std::path::Path::new(&dir).join(format!("{}.log", std::process::id()));
+    let text = format!("$ {}\n{}\n{}\n", run.what, run.stdout, run.stderr);
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(text.as_bytes());
+    }
 }
 
 impl Cluster {

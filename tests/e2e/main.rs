@@ -15,5 +15,6 @@ mod operator;
 mod packaging;
 mod proxy;
 mod rollout;
+mod secrets;
 mod support;
 mod throttling;

@@ -31,7 +31,8 @@ use serde_json::{Value, json};
 
 use crate::kube::Cluster;
 
-fn base64(bytes: &[u8]) -> String {
+/// Standard base64 with padding (also the tests' way to write kubeconfig data).
+pub fn base64(bytes: &[u8]) -> String {
     const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {

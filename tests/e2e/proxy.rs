@@ -170,7 +170,7 @@ fn https_proxy_is_used_and_no_proxy_bypasses_it() {
         &list,
         &[(
             "HTTPS_PROXY",
-            &format!("http://bob:secret@127.0.0.1:{port}"),
+            &format!("http://bob:{PROXY_PASSWORD}@127.0.0.1:{port}"),
         )],
         None,
     )
@@ -178,7 +178,7 @@ fn https_proxy_is_used_and_no_proxy_bypasses_it() {
     .stderr_has(&format!(
         "through the proxy http://127.0.0.1:{port} (HTTPS_PROXY"
     ));
-    assert!(!out.stderr.contains("secret"), "{}", out.stderr);
+    assert!(!out.stderr.contains(PROXY_PASSWORD), "{}", out.stderr);
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
 }
 

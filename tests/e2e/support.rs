@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::Value;
 
-pub use crate::kube::{Cluster, Run, run};
+pub use crate::kube::{BEARER_TOKEN, Cluster, PROXY_PASSWORD, Run, run};
 
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 pub const PLUGIN: &str = env!("CARGO_BIN_EXE_kubectl-seldon-tracing");
