@@ -3,6 +3,7 @@
 
 mod commands;
 mod completion;
+mod concurrency;
 mod conformance;
 mod control_plane;
 mod docs;
