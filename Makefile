@@ -3,7 +3,7 @@ SHELL := bash
 CARGO ?= cargo
 PREFIX ?= $(HOME)/.local
 
-.PHONY: demo test build install tools bench dist fuzz
+.PHONY: demo test build install tools bench dist fuzz soak
 
 ## make demo: the main job on a throwaway local control plane (list, status, enable, status, disable)
 demo:
@@ -37,3 +37,7 @@ dist:
 ## make fuzz: each cargo-fuzz target for FUZZ_SECONDS (default 600) on nightly; prints runs and runs/s
 fuzz:
 	scripts/fuzz
+
+## make soak: 5000 objects, 3 enable/sampler/disable cycles under throttling with a background writer
+soak:
+	scripts/soak

@@ -108,10 +108,9 @@ fn rejected(c: &Cluster) -> u64 {
 /// Objects changed by the throttled user in one bulk run.
 const OBJECTS: usize = 200;
 
-#[test]
-fn a_bulk_change_finishes_when_the_server_sheds_load() {
-    let c = atomic();
-    let ns = c.namespace("throttled");
+/// Sets up the throttled user (cluster-admin, at the `e2e-throttled` priority level) and waits
+/// until the server classifies its requests there; returns its kubeconfig.
+fn throttled_user(c: &Cluster, ns: &str) -> String {
     c.kubectl_in(&["apply", "-f", "-"], PRIORITY).ok();
     c.kubectl(&[
         "create",
@@ -121,17 +120,7 @@ fn a_bulk_change_finishes_when_the_server_sheds_load() {
         "--user=e2e-throttled",
     ])
     .ok();
-    let kc = throttled_kubeconfig(&c);
-    let sample = std::fs::read_to_string(sample_path("single-model")).expect("sample");
-    let many: String = (0..OBJECTS)
-        .map(|i| {
-            format!(
-                "{}\n---\n",
-                sample.replace("name: iris", &format!("name: m-{i}"))
-            )
-        })
-        .collect();
-    c.kubectl_in(&["create", "-n", &ns, "-f", "-"], &many).ok();
+    let kc = throttled_kubeconfig(c);
     // The server applies new flow-control objects asynchronously: wait until the user's
     // requests are classified into the new priority level.
     let uid = c
@@ -161,6 +150,32 @@ fn a_bulk_change_finishes_when_the_server_sheds_load() {
         false
     });
     assert!(classified, "the test FlowSchema never took effect");
+    kc
+}
+
+/// `n` copies of the single-model sample, `m-0` ..., created 500 to a request.
+fn many(c: &Cluster, ns: &str, n: usize) {
+    let sample = std::fs::read_to_string(sample_path("single-model")).expect("sample");
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let docs: String = chunk
+            .iter()
+            .map(|i| {
+                format!(
+                    "{}\n---\n",
+                    sample.replace("name: iris", &format!("name: m-{i}"))
+                )
+            })
+            .collect();
+        c.kubectl_in(&["create", "-n", ns, "-f", "-"], &docs).ok();
+    }
+}
+
+#[test]
+fn a_bulk_change_finishes_when_the_server_sheds_load() {
+    let c = atomic();
+    let ns = c.namespace("throttled");
+    let kc = throttled_user(&c, &ns);
+    many(&c, &ns, OBJECTS);
 
     let before = rejected(&c);
     let started = std::time::Instant::now();
@@ -201,4 +216,109 @@ fn a_bulk_change_finishes_when_the_server_sheds_load() {
             "m-{i} was not enabled"
         );
     }
+}
+
+/// 409 answers to applies of seldondeployments so far (the server's metrics).
+fn conflicts(c: &Cluster) -> u64 {
+    let metrics = c.kubectl(&["get", "--raw", "/metrics"]).ok().stdout;
+    metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("apiserver_request_total{")
+                && l.contains(r#"code="409""#)
+                && l.contains(r#"resource="seldondeployments""#)
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+fn env_number(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The soak: repeated enable / sampler / disable cycles over many objects by the throttled user
+/// while an admin relabels every object in a loop, checking after every step that every object is
+/// in the state the step asked for and nothing else was lost. `make test` runs a short form (200
+/// objects, 1 cycle); `make soak` the long one (SELDON_TRACING_SOAK_OBJECTS=5000, _CYCLES=3).
+#[test]
+fn soak_cycles_under_throttling_with_a_background_writer() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let objects = env_number("SELDON_TRACING_SOAK_OBJECTS", 200);
+    let cycles = env_number("SELDON_TRACING_SOAK_CYCLES", 1);
+    let c = atomic();
+    let ns = c.namespace("soak");
+    let kc = throttled_user(&c, &ns);
+    many(&c, &ns, objects);
+    let (shed0, conflicts0) = (rejected(&c), conflicts(&c));
+    let started = std::time::Instant::now();
+    let stop = AtomicBool::new(false);
+    let rounds = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        // The background writer: relabels every object, round after round, as admin.
+        s.spawn(|| {
+            while !stop.load(Ordering::SeqCst) {
+                let round = rounds.load(Ordering::SeqCst) + 1;
+                c.kubectl(&[
+                    "label",
+                    "sdep",
+                    "--all",
+                    "-n",
+                    &ns,
+                    &format!("soak=r{round}"),
+                    "--overwrite",
+                ])
+                .ok();
+                rounds.store(round, Ordering::SeqCst);
+            }
+        });
+        let steps: [(&[&str], &str); 3] = [
+            (&["enable", "--all"], "on"),
+            (&["sampler", "--all", "probabilistic:0.25"], "on"),
+            (&["disable", "--all"], "off"),
+        ];
+        for cycle in 0..cycles {
+            for (args, want) in steps {
+                let mut all = vec!["--kubeconfig", kc.as_str()];
+                all.extend_from_slice(args);
+                all.extend(["-n", &ns, "--yes"]);
+                let out = run(PLUGIN, &all, &[], None).ok();
+                assert!(
+                    out.stderr.contains(", 0 failed"),
+                    "cycle {cycle} {args:?}: {}",
+                    out.stderr
+                );
+                // Every object in the state asked for, as the real clients would read it.
+                c.plugin(&["status", "-n", &ns, "--expect", want]).ok();
+            }
+        }
+        stop.store(true, Ordering::SeqCst);
+    });
+    let took = started.elapsed();
+    // Nothing the writer did was lost: its last round's label is on every object; the plugin
+    // left replicas and every other field alone.
+    let last = format!("r{}", rounds.load(Ordering::SeqCst));
+    let list = c
+        .kubectl(&["get", "sdep", "-n", &ns, "-o", "json"])
+        .ok()
+        .json();
+    for o in list["items"].as_array().expect("items") {
+        let name = o["metadata"]["name"].as_str().unwrap_or("?");
+        assert_eq!(o["metadata"]["labels"]["soak"], last.as_str(), "{name}");
+        assert_eq!(o["spec"]["predictors"][0]["replicas"], 1, "{name}");
+        let exec = env_pairs(&executor_env(o, 0));
+        assert!(
+            exec.contains(&"JAEGER_SAMPLER_PARAM=0.25".to_string()),
+            "{name}: {exec:?}"
+        );
+    }
+    eprintln!(
+        "soak: {objects} objects, {cycles} cycles of enable/sampler/disable in {:.1} s; {} requests shed, {} conflicts retried, {} relabel rounds, 0 failures",
+        took.as_secs_f64(),
+        rejected(&c) - shed0,
+        conflicts(&c) - conflicts0,
+        rounds.load(Ordering::SeqCst),
+    );
 }
