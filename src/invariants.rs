@@ -269,7 +269,7 @@ struct Recipe<'a> {
 }
 
 /// Nodes one input may make: huge env lists and deep graphs, but not gigabytes.
-const RECIPE_NODES: usize = 200_000;
+const RECIPE_NODES: usize = 50_000;
 
 fn nodes(v: &Value) -> usize {
     1 + match v {

@@ -7,39 +7,14 @@ use std::time::Duration;
 
 use crate::support::*;
 
-/// `n` copies of the single-model sample, `m-0` ... in `ns`.
-fn many(c: &Cluster, ns: &str, n: usize) {
-    let sample = std::fs::read_to_string(sample_path("single-model")).expect("sample");
-    let docs: Vec<String> = (0..n)
-        .map(|i| sample.replace("name: iris", &format!("name: m-{i}")))
-        .collect();
-    c.kubectl_in(&["apply", "-n", ns, "-f", "-"], &docs.join("\n---\n"))
-        .ok();
-}
-
-/// 409 answers the server has given to applies and patches of seldondeployments (its metrics).
-fn conflicts(c: &Cluster) -> u64 {
-    let metrics = c.kubectl(&["get", "--raw", "/metrics"]).ok().stdout;
-    metrics
-        .lines()
-        .filter(|l| {
-            l.starts_with("apiserver_request_total{")
-                && l.contains(r#"code="409""#)
-                && l.contains(r#"resource="seldondeployments""#)
-                && (l.contains(r#"verb="APPLY""#) || l.contains(r#"verb="PATCH""#))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
-}
-
 #[test]
 fn two_runs_and_kubectl_at_once_lose_nothing() {
     let c = atomic();
     let ns = c.namespace("concurrent");
     const N: usize = 120;
     const REPLICA_EDITS: usize = 12;
-    many(&c, &ns, N);
-    let conflicts_before = conflicts(&c);
+    c.many(&ns, N);
+    let conflicts_before = c.conflicts();
     let writers = std::thread::scope(|s| {
         let enable =
             s.spawn(|| c.plugin(&["enable", "--all", "-n", &ns, "--concurrency", "1", "--yes"]));
@@ -101,7 +76,7 @@ fn two_runs_and_kubectl_at_once_lose_nothing() {
     });
     let (enable, sampler) = writers;
     // The writers did collide: the server refused stale writes, and they were done again.
-    let collided = conflicts(&c) - conflicts_before;
+    let collided = c.conflicts() - conflicts_before;
     eprintln!("409 Conflict answers during the run: {collided}");
     // Both runs finished every object (conflicts were re-read and re-planned, not failed).
     for run in [&enable, &sampler] {

@@ -22,19 +22,6 @@ fn testcluster(c: &Cluster, what: &str) {
     run(script, &[what, &dir], &[], None).ok();
 }
 
-/// `n` copies of the single-model sample, `m-0` ... in `ns`, created in one request per 100.
-fn many(c: &Cluster, ns: &str, n: usize) {
-    let sample = std::fs::read_to_string(sample_path("single-model")).expect("sample");
-    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
-        let docs: Vec<String> = chunk
-            .iter()
-            .map(|i| sample.replace("name: iris", &format!("name: m-{i}")))
-            .collect();
-        c.kubectl_in(&["apply", "-n", ns, "-f", "-"], &docs.join("\n---\n"))
-            .ok();
-    }
-}
-
 /// Whether each object's executor has the sampler `enable` writes (JAEGER_SAMPLER_TYPE).
 fn enabled(c: &Cluster, ns: &str) -> BTreeMap<String, bool> {
     let list = c
@@ -160,7 +147,7 @@ fn a_three_second_restart_during_a_bulk_enable_fails_no_object() {
     let _one = SERVER.lock().unwrap_or_else(|e| e.into_inner());
     let c = faults();
     let ns = c.namespace("fault-short");
-    many(&c, &ns, 600);
+    c.many(&ns, 600);
     let started = Instant::now();
     let (
         Ended {
@@ -186,7 +173,7 @@ fn a_restart_longer_than_the_budget_fails_the_rest_truthfully_and_a_rerun_finish
     let _one = SERVER.lock().unwrap_or_else(|e| e.into_inner());
     let c = faults();
     let ns = c.namespace("fault-long");
-    many(&c, &ns, 600);
+    c.many(&ns, 600);
     let before = enabled(&c, &ns);
     assert!(before.values().all(|on| !on));
     let (
@@ -254,7 +241,7 @@ fn ctrl_c_stops_further_writes_and_reports_what_was_done() {
     let _one = SERVER.lock().unwrap_or_else(|e| e.into_inner());
     let c = faults();
     let ns = c.namespace("fault-ctrl-c");
-    many(&c, &ns, 400);
+    c.many(&ns, 400);
     let mut run = Running::enable_all(&c, &ns);
     std::thread::sleep(Duration::from_millis(1000));
     assert!(

@@ -107,6 +107,37 @@ impl Cluster {
         ns
     }
 
+    /// `n` copies of the single-model sample, `m-0` ... `m-<n-1>`, in `ns` (500 per request).
+    pub fn many(&self, ns: &str, n: usize) {
+        let sample = std::fs::read_to_string(sample_path("single-model")).expect("sample");
+        for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+            let docs: Vec<String> = chunk
+                .iter()
+                .map(|i| sample.replace("name: iris", &format!("name: m-{i}")))
+                .collect();
+            self.kubectl_in(&["create", "-n", ns, "-f", "-"], &docs.join("\n---\n"))
+                .ok();
+        }
+    }
+
+    /// The sum of the server's metric samples (`/metrics`) named `metric` whose labels contain
+    /// every one of `labels`.
+    pub fn metric(&self, metric: &str, labels: &[&str]) -> u64 {
+        let metrics = self.kubectl(&["get", "--raw", "/metrics"]).ok().stdout;
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(&format!("{metric}{{")))
+            .filter(|l| labels.iter().all(|want| l.contains(want)))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    }
+
+    /// 409 answers to applies and patches of seldondeployments so far.
+    pub fn conflicts(&self) -> u64 {
+        let applies = [r#"code="409""#, r#"resource="seldondeployments""#];
+        self.metric("apiserver_request_total", &applies)
+    }
+
     /// Creates sample deployments (file stems under tests/fixtures/samples) in `ns`.
     pub fn samples(&self, ns: &str, names: &[&str]) {
         for n in names {

@@ -94,15 +94,8 @@ fn throttled_kubeconfig(c: &Cluster) -> String {
 
 /// Requests rejected so far at the test's priority level, from the server's own metrics.
 fn rejected(c: &Cluster) -> u64 {
-    let metrics = c.kubectl(&["get", "--raw", "/metrics"]).ok().stdout;
-    metrics
-        .lines()
-        .filter(|l| {
-            l.starts_with("apiserver_flowcontrol_rejected_requests_total{")
-                && l.contains("priority_level=\"e2e-throttled\"")
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
+    let level = r#"priority_level="e2e-throttled""#;
+    c.metric("apiserver_flowcontrol_rejected_requests_total", &[level])
 }
 
 /// Objects changed by the throttled user in one bulk run.
@@ -153,29 +146,12 @@ fn throttled_user(c: &Cluster, ns: &str) -> String {
     kc
 }
 
-/// `n` copies of the single-model sample, `m-0` ..., created 500 to a request.
-fn many(c: &Cluster, ns: &str, n: usize) {
-    let sample = std::fs::read_to_string(sample_path("single-model")).expect("sample");
-    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
-        let docs: String = chunk
-            .iter()
-            .map(|i| {
-                format!(
-                    "{}\n---\n",
-                    sample.replace("name: iris", &format!("name: m-{i}"))
-                )
-            })
-            .collect();
-        c.kubectl_in(&["create", "-n", ns, "-f", "-"], &docs).ok();
-    }
-}
-
 #[test]
 fn a_bulk_change_finishes_when_the_server_sheds_load() {
     let c = atomic();
     let ns = c.namespace("throttled");
     let kc = throttled_user(&c, &ns);
-    many(&c, &ns, OBJECTS);
+    c.many(&ns, OBJECTS);
 
     let before = rejected(&c);
     let started = std::time::Instant::now();
@@ -218,20 +194,6 @@ fn a_bulk_change_finishes_when_the_server_sheds_load() {
     }
 }
 
-/// 409 answers to applies of seldondeployments so far (the server's metrics).
-fn conflicts(c: &Cluster) -> u64 {
-    let metrics = c.kubectl(&["get", "--raw", "/metrics"]).ok().stdout;
-    metrics
-        .lines()
-        .filter(|l| {
-            l.starts_with("apiserver_request_total{")
-                && l.contains(r#"code="409""#)
-                && l.contains(r#"resource="seldondeployments""#)
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
-}
-
 fn env_number(var: &str, default: usize) -> usize {
     std::env::var(var)
         .ok()
@@ -251,8 +213,8 @@ fn soak_cycles_under_throttling_with_a_background_writer() {
     let c = atomic();
     let ns = c.namespace("soak");
     let kc = throttled_user(&c, &ns);
-    many(&c, &ns, objects);
-    let (shed0, conflicts0) = (rejected(&c), conflicts(&c));
+    c.many(&ns, objects);
+    let (shed0, conflicts0) = (rejected(&c), c.conflicts());
     let started = std::time::Instant::now();
     let stop = AtomicBool::new(false);
     let rounds = AtomicUsize::new(0);
@@ -318,7 +280,7 @@ fn soak_cycles_under_throttling_with_a_background_writer() {
         "soak: {objects} objects, {cycles} cycles of enable/sampler/disable in {:.1} s; {} requests shed, {} conflicts retried, {} relabel rounds, 0 failures",
         took.as_secs_f64(),
         rejected(&c) - shed0,
-        conflicts(&c) - conflicts0,
+        c.conflicts() - conflicts0,
         rounds.load(Ordering::SeqCst),
     );
 }
