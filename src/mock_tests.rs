@@ -116,23 +116,8 @@ async fn a_conflict_rereads_replans_and_applies_on_the_new_version() {
         reply(send, 200, &body);
         server
     });
-    let enable = Intent::Enable {
-        sampler: None,
-        agent_host: None,
-        agent_port: None,
-        propagation: None,
-        collector: None,
-    };
-    let job = Job {
-        cluster: &cluster,
-        api: API,
-        intent: &enable,
-        predictors: &[],
-        field_manager: "kubectl-seldon-tracing",
-        concurrency: 1,
-        dry_run: DryRun::None,
-    };
-    let out = job.one("models", "iris").await;
+    let intent = enable();
+    let out = job(&cluster, &intent).one("models", "iris").await;
     assert_eq!(out.result, Verdict::Changed, "{:?}", out.error);
     let mut server = server_side.await.expect("server side");
     // Nothing more was sent.
@@ -157,16 +142,7 @@ async fn endless_conflicts_stop_after_five_attempts_with_a_clear_error() {
         }
     });
     let intent = Intent::Disable;
-    let job = Job {
-        cluster: &cluster,
-        api: API,
-        intent: &intent,
-        predictors: &[],
-        field_manager: "kubectl-seldon-tracing",
-        concurrency: 1,
-        dry_run: DryRun::None,
-    };
-    let out = job.one("models", "iris").await;
+    let out = job(&cluster, &intent).one("models", "iris").await;
     server_side.await.expect("server side");
     assert_eq!(out.result, Verdict::Failed);
     assert_eq!(

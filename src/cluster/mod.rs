@@ -53,24 +53,30 @@ pub struct Query<'a> {
 
 /// One page of a list call: raw items plus the continue token.
 #[derive(Debug, Deserialize)]
-pub struct Page {
-    #[serde(default)]
-    pub items: Vec<Value>,
+#[serde(bound(deserialize = "T: serde::de::DeserializeOwned"))]
+pub struct Page<T = Value> {
+    #[serde(default = "Vec::new")]
+    pub items: Vec<T>,
     #[serde(default)]
     metadata: ListMeta,
 }
 
 #[derive(Debug, Deserialize, Default)]
-pub(crate) struct ListMeta {
+struct ListMeta {
     #[serde(rename = "continue", default)]
-    pub(crate) cont: Option<String>,
+    cont: Option<String>,
     #[serde(rename = "resourceVersion", default)]
-    pub(crate) resource_version: Option<String>,
+    resource_version: Option<String>,
 }
 
-impl Page {
+impl<T> Page<T> {
     pub fn next(&self) -> Option<&str> {
         self.metadata.cont.as_deref().filter(|c| !c.is_empty())
+    }
+
+    /// The list's resourceVersion, to watch from.
+    fn version(&self) -> Option<String> {
+        self.metadata.resource_version.clone()
     }
 }
 

@@ -54,39 +54,14 @@ impl Cluster {
         namespace: Option<&str>,
         owner: Option<&str>,
     ) -> Result<Option<Vec<Value>>> {
-        let selector = owner_selector(owner);
-        let path = match namespace {
-            Some(ns) => format!("/apis/apps/v1/namespaces/{ns}/deployments"),
-            None => "/apis/apps/v1/deployments".to_string(),
-        };
-        let action = Action {
-            verb: "list deployments in",
-            namespace: namespace.unwrap_or(""),
-            name: None,
-        };
-        let mut out = Vec::new();
-        let mut cont: Option<String> = None;
-        loop {
-            let mut lp = ListParams::default().labels(&selector).limit(500);
-            if let Some(c) = &cont {
-                lp = lp.continue_token(c);
-            }
-            match self
-                .checked::<DeploymentPage>(Request::new(&path).list(&lp), &action)
-                .await
-            {
-                Ok(page) => {
-                    cont = page.metadata.cont.filter(|c| !c.is_empty());
-                    out.extend(page.items.into_iter().map(LiveDeployment::into_value));
-                }
-                Err(Error::Forbidden { .. }) => return Ok(None),
-                Err(e) => return Err(e),
-            }
-            if cont.is_none() {
-                break;
-            }
+        let res = super::Resource::deployments(namespace, owner);
+        match self.list_all::<LiveDeployment>(&res).await {
+            Ok((items, _)) => Ok(Some(
+                items.into_iter().map(LiveDeployment::into_value).collect(),
+            )),
+            Err(Error::Forbidden { .. }) => Ok(None),
+            Err(e) => Err(e),
         }
-        Ok(Some(out))
     }
 
     pub(super) fn request(api_version: &str, namespace: Option<&str>) -> Request {
@@ -137,17 +112,9 @@ impl Cluster {
     }
 }
 
-/// A page of Deployments read into only what the rollout looks at: parsing skips the rest
+/// A Deployment read into only what the rollout looks at: parsing skips the rest
 /// (managedFields, the pod template's other fields) instead of building it as JSON values, which
 /// took most of `status -A`'s time with thousands of Deployments.
-#[derive(Deserialize)]
-struct DeploymentPage {
-    #[serde(default)]
-    items: Vec<LiveDeployment>,
-    #[serde(default)]
-    metadata: super::ListMeta,
-}
-
 #[derive(Deserialize)]
 struct LiveDeployment {
     metadata: LiveMeta,

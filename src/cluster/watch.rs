@@ -29,6 +29,24 @@ pub struct Resource {
     pub namespace: Option<String>,
 }
 
+impl Resource {
+    /// The Deployments the Seldon operator made in `namespace` (all when None), of the
+    /// SeldonDeployment `owner` only when given (see [`super::owner_selector`]).
+    pub fn deployments(namespace: Option<&str>, owner: Option<&str>) -> Resource {
+        let path = match namespace {
+            Some(ns) => format!("/apis/apps/v1/namespaces/{ns}/deployments"),
+            None => "/apis/apps/v1/deployments".to_string(),
+        };
+        Resource {
+            path,
+            labels: Some(super::owner_selector(owner)),
+            fields: None,
+            verb: "list deployments in",
+            namespace: namespace.map(str::to_string),
+        }
+    }
+}
+
 /// What changed in the collection.
 #[derive(Debug, Clone)]
 pub enum Change {
@@ -75,7 +93,11 @@ impl Cluster {
         })
     }
 
-    async fn list_all(&self, res: &Resource) -> Result<(Vec<Value>, Option<String>)> {
+    /// Every item of `res`, read in pages of 500, and the resourceVersion of the last page.
+    pub(super) async fn list_all<T: serde::de::DeserializeOwned>(
+        &self,
+        res: &Resource,
+    ) -> Result<(Vec<T>, Option<String>)> {
         let action = Action {
             verb: res.verb,
             namespace: res.namespace.as_deref().unwrap_or(""),
@@ -93,13 +115,14 @@ impl Cluster {
             if let Some(c) = &cont {
                 lp = lp.continue_token(c);
             }
-            let page: Page = self
+            let page: Page<T> = self
                 .checked(Request::new(&res.path).list(&lp), &action)
                 .await?;
             cont = page.next().map(str::to_string);
+            let version = page.version();
             items.extend(page.items);
             if cont.is_none() {
-                return Ok((items, page.metadata.resource_version));
+                return Ok((items, version));
             }
         }
     }
@@ -168,7 +191,7 @@ impl State<'_> {
     async fn next(&mut self) -> Result<Change> {
         loop {
             let Some(version) = self.version.clone() else {
-                let (items, version) = self.cluster.list_all(&self.res).await?;
+                let (items, version) = self.cluster.list_all::<Value>(&self.res).await?;
                 self.version = version;
                 self.failures = 0;
                 return Ok(Change::Listed(items));

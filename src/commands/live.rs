@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 
-use crate::cluster::{Change, Cluster, GROUP, PLURAL, Resource, owner_selector};
+use crate::cluster::{Change, Cluster, GROUP, PLURAL, Resource};
 use crate::domain::components::str_at;
 use crate::domain::rollout::Deployments;
 use crate::domain::status::{DeploymentStatus, attach_rollout, status};
@@ -57,11 +57,8 @@ pub fn events<'a>(
         namespace: scope.namespace.map(str::to_string),
     };
     let deployments = Resource {
-        path: format!("/apis/apps/v1{}", within(scope.namespace, "deployments")),
-        labels: Some(owner_selector(scope.name)),
-        fields: None,
         verb: "watch deployments in",
-        namespace: scope.namespace.map(str::to_string),
+        ..Resource::deployments(scope.namespace, scope.name)
     };
     debug_assert!(api.starts_with(GROUP));
     let sdeps = cluster

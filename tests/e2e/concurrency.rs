@@ -33,16 +33,7 @@ fn two_runs_and_kubectl_at_once_lose_nothing() {
         // kubectl relabels every object, three rounds, while the runs go on.
         let labels = s.spawn(|| {
             for round in 0..3 {
-                c.kubectl(&[
-                    "label",
-                    "sdep",
-                    "--all",
-                    "-n",
-                    &ns,
-                    &format!("round=r{round}"),
-                    "--overwrite",
-                ])
-                .ok();
+                c.relabel_all(&ns, &format!("round=r{round}"));
             }
         });
         // ... and edits replicas inside spec.predictors on some objects, one at a time.

@@ -120,6 +120,13 @@ impl Cluster {
         }
     }
 
+    /// `kubectl label sdep --all -n ns KEY=VALUE --overwrite`, as admin: a writer of fields the
+    /// plugin does not own.
+    pub fn relabel_all(&self, ns: &str, label: &str) {
+        self.kubectl(&["label", "sdep", "--all", "-n", ns, label, "--overwrite"])
+            .ok();
+    }
+
     /// The sum of the server's metric samples (`/metrics`) named `metric` whose labels contain
     /// every one of `labels`.
     pub fn metric(&self, metric: &str, labels: &[&str]) -> u64 {

@@ -223,16 +223,7 @@ fn soak_cycles_under_throttling_with_a_background_writer() {
         s.spawn(|| {
             while !stop.load(Ordering::SeqCst) {
                 let round = rounds.load(Ordering::SeqCst) + 1;
-                c.kubectl(&[
-                    "label",
-                    "sdep",
-                    "--all",
-                    "-n",
-                    &ns,
-                    &format!("soak=r{round}"),
-                    "--overwrite",
-                ])
-                .ok();
+                c.relabel_all(&ns, &format!("soak=r{round}"));
                 rounds.store(round, Ordering::SeqCst);
             }
         });
