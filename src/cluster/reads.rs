@@ -64,6 +64,23 @@ impl Cluster {
         }
     }
 
+    /// The ReplicaSets of those Deployments (see [`Cluster::seldon_deployments`]), each read
+    /// into only what the rollout looks at. None when the user may not list ReplicaSets.
+    pub async fn seldon_replica_sets(
+        &self,
+        namespace: Option<&str>,
+        owner: Option<&str>,
+    ) -> Result<Option<Vec<Value>>> {
+        let res = super::Resource::replica_sets(namespace, owner);
+        match self.list_all::<LiveReplicaSet>(&res).await {
+            Ok((items, _)) => Ok(Some(
+                items.into_iter().map(LiveReplicaSet::into_value).collect(),
+            )),
+            Err(Error::Forbidden { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     pub(super) fn request(api_version: &str, namespace: Option<&str>) -> Request {
         let path = match namespace {
             Some(ns) => format!("/apis/{api_version}/namespaces/{ns}/{PLURAL}"),
@@ -163,14 +180,7 @@ struct LiveContainer {
 impl LiveDeployment {
     /// The Deployment as the JSON the domain reads (`rollout::Deployments` keeps less still).
     fn into_value(self) -> Value {
-        let containers: Vec<Value> = self
-            .spec
-            .template
-            .spec
-            .containers
-            .into_iter()
-            .map(|c| serde_json::json!({"name": c.name, "env": c.env}))
-            .collect();
+        let containers = containers_value(self.spec.template.spec.containers);
         serde_json::json!({
             "metadata": {"name": self.metadata.name, "namespace": self.metadata.namespace,
                          "generation": self.metadata.generation},
@@ -179,6 +189,62 @@ impl LiveDeployment {
             "status": self.status,
         })
     }
+}
+
+/// A ReplicaSet read into what the rollout looks at: its owner, its revision, its template's
+/// containers and its pod counts.
+#[derive(Deserialize)]
+struct LiveReplicaSet {
+    metadata: RsMeta,
+    #[serde(default)]
+    spec: LiveSpec,
+    #[serde(default)]
+    status: RsStatus,
+}
+
+#[derive(Deserialize)]
+struct RsMeta {
+    name: String,
+    #[serde(default)]
+    namespace: String,
+    #[serde(default)]
+    annotations: RsAnnotations,
+    #[serde(default, rename = "ownerReferences")]
+    owner_references: Vec<Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct RsAnnotations {
+    #[serde(default, rename = "deployment.kubernetes.io/revision")]
+    revision: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct RsStatus {
+    #[serde(default)]
+    replicas: Option<i64>,
+    #[serde(default, rename = "readyReplicas")]
+    ready_replicas: Option<i64>,
+}
+
+impl LiveReplicaSet {
+    /// The ReplicaSet as the JSON `rollout::Deployments::insert_replica_set` reads.
+    fn into_value(self) -> Value {
+        serde_json::json!({
+            "metadata": {"name": self.metadata.name, "namespace": self.metadata.namespace,
+                         "annotations": {"deployment.kubernetes.io/revision": self.metadata.annotations.revision},
+                         "ownerReferences": self.metadata.owner_references},
+            "spec": {"template": {"spec": {"containers": containers_value(self.spec.template.spec.containers)}}},
+            "status": {"replicas": self.status.replicas, "readyReplicas": self.status.ready_replicas},
+        })
+    }
+}
+
+fn containers_value(containers: Vec<LiveContainer>) -> Vec<Value> {
+    containers
+        .into_iter()
+        .map(|c| serde_json::json!({"name": c.name, "env": c.env}))
+        .collect()
 }
 
 /// The label selector of the operator's Deployments: `seldon-deployment-id`, or

@@ -47,6 +47,19 @@ impl Resource {
     }
 }
 
+impl Resource {
+    /// The ReplicaSets of those Deployments: the Deployment controller gives them the pod
+    /// template's labels, which carry the same `seldon-deployment-id`.
+    pub fn replica_sets(namespace: Option<&str>, owner: Option<&str>) -> Resource {
+        let d = Resource::deployments(namespace, owner);
+        Resource {
+            path: d.path.replace("/deployments", "/replicasets"),
+            verb: "list replicasets in",
+            ..d
+        }
+    }
+}
+
 /// What changed in the collection.
 #[derive(Debug, Clone)]
 pub enum Change {

@@ -1,5 +1,6 @@
-//! What the cluster holds now, kept current by two watches: the SeldonDeployments in scope and
-//! the Deployments the operator made of them. `--wait` and `status --watch` read it after every
+//! What the cluster holds now, kept current by three watches: the SeldonDeployments in scope,
+//! the Deployments the operator made of them and those Deployments' ReplicaSets (what the pods
+//! run). `--wait` and `status --watch` read it after every
 //! change instead of polling.
 
 use std::collections::BTreeMap;
@@ -23,6 +24,9 @@ pub enum Event {
     Deployments(Change),
     /// The user may not list Deployments: rollout states are unknown.
     DeploymentsForbidden,
+    ReplicaSets(Change),
+    /// The user may not list ReplicaSets: rollouts are judged from the Deployments' counters.
+    ReplicaSetsForbidden,
 }
 
 /// Which SeldonDeployments to watch.
@@ -69,7 +73,16 @@ pub fn events<'a>(
         Err(Error::Forbidden { .. }) => Ok(Event::DeploymentsForbidden),
         Err(e) => Err(e),
     });
-    futures::stream::select(sdeps, deployments)
+    let replica_sets = Resource {
+        verb: "watch replicasets in",
+        ..Resource::replica_sets(scope.namespace, scope.name)
+    };
+    let replica_sets = cluster.watch(replica_sets).map(|r| match r {
+        Ok(c) => Ok(Event::ReplicaSets(c)),
+        Err(Error::Forbidden { .. }) => Ok(Event::ReplicaSetsForbidden),
+        Err(e) => Err(e),
+    });
+    futures::stream::select(sdeps, futures::stream::select(deployments, replica_sets))
 }
 
 /// The SeldonDeployments whose view an event may have changed.
@@ -88,6 +101,8 @@ pub struct Live {
     deployments: Deployments,
     /// None until the Deployments are listed; Some(false) when they may not be.
     deployments_readable: Option<bool>,
+    /// The ReplicaSets have been listed, or may not be.
+    replica_sets_seen: bool,
     seldon_listed: bool,
 }
 
@@ -117,7 +132,7 @@ impl Live {
                 Touched::These(vec![k])
             }
             Event::Deployments(Change::Listed(items)) => {
-                self.deployments = Deployments::new(items);
+                self.deployments.set_deployments(items);
                 self.deployments_readable = Some(true);
                 Touched::All
             }
@@ -135,11 +150,31 @@ impl Live {
                 self.deployments_readable = Some(false);
                 Touched::All
             }
+            Event::ReplicaSets(Change::Listed(items)) => {
+                self.deployments.set_replica_sets(items);
+                self.replica_sets_seen = true;
+                Touched::All
+            }
+            Event::ReplicaSets(Change::Applied(rs)) => {
+                let touched = self.owners(&rs);
+                self.deployments.insert_replica_set(rs);
+                touched
+            }
+            Event::ReplicaSets(Change::Deleted(rs)) => {
+                let touched = self.owners(&rs);
+                self.deployments.remove_replica_set(&rs);
+                touched
+            }
+            Event::ReplicaSetsForbidden => {
+                self.deployments.forget_replica_sets();
+                self.replica_sets_seen = true;
+                Touched::All
+            }
         }
     }
 
-    /// The SeldonDeployment a Deployment belongs to (the operator's `seldon-deployment-id`
-    /// label), else every one in its namespace.
+    /// The SeldonDeployment a Deployment or ReplicaSet belongs to (the operator's
+    /// `seldon-deployment-id` label), else every one in its namespace.
     fn owners(&self, d: &Value) -> Touched {
         let ns = namespace_of(d);
         let label = d
@@ -160,9 +195,11 @@ impl Live {
         )
     }
 
-    /// Both collections have been listed (or the Deployments refused).
+    /// Every collection has been listed (or refused).
     pub fn ready(&self) -> bool {
-        self.seldon_listed && self.deployments_readable.is_some()
+        self.seldon_listed
+            && (self.deployments_readable == Some(false)
+                || (self.deployments_readable.is_some() && self.replica_sets_seen))
     }
 
     /// False when the user may not list Deployments.
@@ -209,6 +246,18 @@ mod tests {
                "status": {"observedGeneration": 1, "updatedReplicas": ready, "readyReplicas": ready}})
     }
 
+    /// The ReplicaSet of revision `revision` of `owner`'s Deployment, with `pods` pods of which
+    /// `ready` are ready.
+    fn replica_set(ns: &str, owner: &str, revision: i64, pods: i64, ready: i64) -> Value {
+        json!({"metadata": {"name": format!("{owner}-default-0-classifier-{revision}"), "namespace": ns,
+                            "labels": {"seldon-deployment-id": owner},
+                            "annotations": {"deployment.kubernetes.io/revision": revision.to_string()},
+                            "ownerReferences": [{"kind": "Deployment", "name": format!("{owner}-default-0-classifier"), "controller": true}]},
+               "spec": {"template": {"spec": {"containers": [
+                   {"name": "classifier"}, {"name": "seldon-container-engine"}]}}},
+               "status": {"replicas": pods, "readyReplicas": ready}})
+    }
+
     fn state(live: &Live, ns: &str, name: &str) -> Option<RolloutState> {
         let st = live.status(&(ns.into(), name.into()))?;
         st.predictors[0].rollout.as_ref().map(|r| r.state)
@@ -228,6 +277,8 @@ mod tests {
         );
         assert!(!live.ready(), "the Deployments are not listed yet");
         live.apply(Event::Deployments(Change::Listed(vec![])));
+        assert!(!live.ready(), "the ReplicaSets are not listed yet");
+        live.apply(Event::ReplicaSets(Change::Listed(vec![])));
         assert!(live.ready());
         assert_eq!(state(&live, "models", "a"), Some(RolloutState::Unknown));
         // A Deployment touches its owner (by the operator's label) in its namespace only.
@@ -239,9 +290,35 @@ mod tests {
         );
         assert_eq!(state(&live, "models", "a"), Some(RolloutState::Rolling));
         assert_eq!(state(&live, "other", "a"), Some(RolloutState::Unknown));
+        // The Deployment's own counters say ready, but what the pods run is read from its
+        // ReplicaSets: none yet, then an unready pod, then a ready one.
         live.apply(Event::Deployments(Change::Applied(deployment(
             "models", "a", 1,
         ))));
+        assert_eq!(state(&live, "models", "a"), Some(RolloutState::Rolling));
+        assert_eq!(
+            live.apply(Event::ReplicaSets(Change::Applied(replica_set(
+                "models", "a", 1, 1, 0
+            )))),
+            Touched::These(vec![a()])
+        );
+        assert_eq!(state(&live, "models", "a"), Some(RolloutState::Rolling));
+        live.apply(Event::ReplicaSets(Change::Applied(replica_set(
+            "models", "a", 1, 1, 1,
+        ))));
+        assert_eq!(state(&live, "models", "a"), Some(RolloutState::Current));
+        // A second ReplicaSet whose pod still starts: the newest is not ready, the old still
+        // runs. Deleting it leaves the first one current again.
+        live.apply(Event::ReplicaSets(Change::Applied(replica_set(
+            "models", "a", 2, 1, 0,
+        ))));
+        assert_eq!(state(&live, "models", "a"), Some(RolloutState::Rolling));
+        live.apply(Event::ReplicaSets(Change::Deleted(replica_set(
+            "models", "a", 2, 1, 0,
+        ))));
+        assert_eq!(state(&live, "models", "a"), Some(RolloutState::Current));
+        // Without permission for ReplicaSets, the Deployment's counters decide.
+        live.apply(Event::ReplicaSetsForbidden);
         assert_eq!(state(&live, "models", "a"), Some(RolloutState::Current));
         // Without the label: every SeldonDeployment of its namespace may be the owner.
         let mut unlabelled = deployment("models", "b", 1);

@@ -101,10 +101,7 @@ pub async fn list(
     let mut out = Paged::new(ctx.output, "DeploymentTracingList");
     // ROLLOUT only in -o wide: the plain list stays one request per page.
     let live = if wide {
-        ctx.cluster
-            .seldon_deployments(ctx.scope(), None)
-            .await?
-            .map(Deployments::new)
+        workloads(&ctx.cluster, ctx.scope(), None).await?
     } else {
         None
     };
@@ -136,6 +133,29 @@ pub async fn list(
         }
     }
     out.finish(|| ctx.none_found())
+}
+
+/// What runs in `namespace` (all when None), of the SeldonDeployment `owner` only when given:
+/// the operator's Deployments and their ReplicaSets, listed side by side. None when the user may
+/// not list Deployments; without permission for ReplicaSets the rollout is judged from the
+/// Deployments' counters.
+pub async fn workloads(
+    cluster: &crate::cluster::Cluster,
+    namespace: Option<&str>,
+    owner: Option<&str>,
+) -> Result<Option<Deployments>> {
+    let (deployments, replica_sets) = tokio::join!(
+        cluster.seldon_deployments(namespace, owner),
+        cluster.seldon_replica_sets(namespace, owner)
+    );
+    let Some(deployments) = deployments? else {
+        return Ok(None);
+    };
+    let live = Deployments::new(deployments);
+    Ok(Some(match replica_sets? {
+        Some(sets) => live.with_replica_sets(sets),
+        None => live,
+    }))
 }
 
 /// Pages of SeldonDeployments `status` reads ahead while the Deployments list is read: the two
@@ -177,7 +197,7 @@ pub async fn show_status(
     // object when a name is given in one namespace), read while the first pages of
     // SeldonDeployments are: the two lists overlap instead of adding up.
     let owner = name.filter(|_| !with_ns);
-    let deployments = ctx.cluster.seldon_deployments(ctx.scope(), owner);
+    let deployments = workloads(&ctx.cluster, ctx.scope(), owner);
     let listing = !matches!(manifests, Manifests::InCluster(_)) && (name.is_none() || with_ns);
     let mut rest = std::pin::pin!(pages(&ctx.cluster, &api, q).fuse());
     let (live, ahead, one) = match (listing, name) {
@@ -202,7 +222,6 @@ pub async fn show_status(
         }
         (false, _) => (deployments.await?, Vec::new(), None),
     };
-    let live = live.map(Deployments::new);
     if live.is_none() {
         crate::say!("note: you may not list Deployments here, so ROLLOUT is unknown");
     }

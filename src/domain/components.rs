@@ -111,6 +111,16 @@ fn container_at(p: &Value, at: (usize, usize)) -> Option<&Value> {
         .get(at.1)
 }
 
+/// Whether the operator runs `implementation` as a prepackaged server (v1.18.2's `IsPrepack`):
+/// any implementation but the built-in units and `UNKNOWN_IMPLEMENTATION`, whatever the protocol
+/// and whether or not the server can trace. Such a node without a container gets one, appended to
+/// `componentSpecs[0]`.
+pub fn is_prepack(implementation: &str) -> bool {
+    !implementation.is_empty()
+        && implementation != "UNKNOWN_IMPLEMENTATION"
+        && !BUILT_IN.contains(&implementation)
+}
+
 fn classify(spec: &Value, p: &Value, node: &Value, container: Option<(usize, usize)>) -> Kind {
     let protocol = protocol(spec);
     let v2 = matches!(protocol.as_str(), "v2" | "kfserving");
@@ -118,7 +128,7 @@ fn classify(spec: &Value, p: &Value, node: &Value, container: Option<(usize, usi
     if BUILT_IN.contains(&implementation) {
         return Kind::BuiltIn(implementation.into());
     }
-    if !implementation.is_empty() && implementation != "UNKNOWN_IMPLEMENTATION" {
+    if is_prepack(implementation) {
         if v2 {
             return Kind::Unsupported(format!("{implementation} on MLServer/v2"));
         }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::components::{self as c, Kind};
+use super::components as c;
 use super::env::EnvValue;
 use super::runtime::EffectiveEnv;
 
@@ -44,6 +44,15 @@ fn operator_name(name: String) -> String {
 }
 
 /// The Deployments the operator makes for predictor `p` of `obj`, in componentSpecs order.
+///
+/// As v1.18.2 does it: every graph node whose implementation is a prepackaged server
+/// ([`c::is_prepack`], traceable or not: TRITON_SERVER and MLServer-backed servers too) and that
+/// has no container gets one, appended to `componentSpecs[0]` (made when absent) in graph
+/// order, before the Deployments are named. A componentSpec without containers makes no
+/// Deployment (its index still counts). The executor sits in componentSpecs[0]'s Deployment;
+/// only `seldon.io/engine-separate-pod: "true"` gives it one of its own (`-svc-orch`). A
+/// predictor with neither containers nor prepackaged servers gets nothing: the operator refuses
+/// it (no Deployment to put the executor in).
 pub fn planned(obj: &Value, p: &Value) -> Vec<Planned> {
     let sdep = c::str_at(obj, &["metadata", "name"]).unwrap_or("");
     let null = Value::Null;
@@ -56,13 +65,14 @@ pub fn planned(obj: &Value, p: &Value) -> Vec<Planned> {
         .and_then(Value::as_array)
         .map(|a| a.iter().collect())
         .unwrap_or_default();
-    // Prepackaged servers: the operator adds them to componentSpecs[0] (making it if absent).
-    let prepackaged: Vec<String> = c::nodes(spec, p)
-        .into_iter()
-        .filter(|n| matches!(n.kind, Kind::Prepackaged(_)))
-        .map(|n| n.name)
-        .collect();
-    if specs.is_empty() && !prepackaged.is_empty() {
+    let mut servers: Vec<String> = Vec::new();
+    for n in c::nodes(spec, p) {
+        let prepack = c::str_at(n.json, &["implementation"]).is_some_and(c::is_prepack);
+        if prepack && n.container.is_none() && !servers.contains(&n.name) {
+            servers.push(n.name);
+        }
+    }
+    if specs.is_empty() && !servers.is_empty() {
         specs.push(&null);
     }
     let mut out = Vec::new();
@@ -74,14 +84,11 @@ pub fn planned(obj: &Value, p: &Value) -> Vec<Planned> {
             .flatten()
             .filter_map(|ct| c::str_at(ct, &["name"]).map(String::from))
             .collect();
-        // The server of a prepackaged node without a container joins componentSpecs[0]
-        // before the operator names the Deployment.
         if i == 0 {
-            for name in &prepackaged {
-                if !containers.contains(name) {
-                    containers.push(name.clone());
-                }
-            }
+            containers.extend(servers.iter().cloned());
+        }
+        if containers.is_empty() {
+            continue;
         }
         let base = match c::str_at(cs, &["metadata", "name"]).filter(|n| !n.is_empty()) {
             Some(n) => n.to_string(),
@@ -93,7 +100,7 @@ pub fn planned(obj: &Value, p: &Value) -> Vec<Planned> {
             containers,
         });
     }
-    if engine && (separate || out.is_empty()) {
+    if engine && separate {
         out.push(Planned {
             name: operator_name(format!("{sdep}-{pname}-svc-orch")),
             executor: true,
@@ -206,10 +213,28 @@ pub struct DeploymentRollout {
     /// Pods of an older template still running (being replaced or terminating).
     #[serde(skip)]
     pub old: i64,
-    /// The Deployment controller has seen the template, every pod runs it and is ready, and no
-    /// old pod is left (`kubectl rollout status`'s test, with ready for available).
+    /// Every wanted pod runs the new template and is ready, and no old pod is left: judged from
+    /// the ReplicaSets when they were read (the newest one's template and pods), else from the
+    /// Deployment's own counters (`kubectl rollout status`'s test, with ready for available).
     #[serde(skip)]
     pub settled: bool,
+    /// The Deployment controller has not made a ReplicaSet of the new template yet (or, without
+    /// ReplicaSets, has not observed the new generation).
+    #[serde(skip)]
+    pub unobserved: bool,
+    /// `metadata.generation` runs ahead of `status.observedGeneration` although the pods already
+    /// run the new template: the Seldon operator's rewrite loop (DOMAIN.md), worth a note, not
+    /// a wait. Only known when the ReplicaSets were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generation_ahead: Option<GenerationAhead>,
+}
+
+/// A Deployment's generation running ahead of what its controller observed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerationAhead {
+    pub generation: i64,
+    pub observed_generation: i64,
 }
 
 impl DeploymentRollout {
@@ -232,8 +257,10 @@ pub enum Holdup {
     NotMade { deployment: String },
     /// This Deployment's pod template lacks the asked-for tracing env: not applied yet.
     OldTemplate { deployment: String },
-    /// The Deployment controller has not seen the new template yet.
+    /// The Deployment controller has not seen the new template yet (no ReplicaSet of it).
     NotObserved { deployment: String },
+    /// The predictor has no container and no prepackaged server: the operator makes nothing.
+    NothingToRun,
     /// Pods are being replaced.
     Rolling {
         deployment: String,
@@ -259,6 +286,16 @@ pub struct Rollout {
 }
 
 impl Rollout {
+    /// The Deployments whose generation runs ahead while their pods already run what is asked
+    /// (the operator's rewrite loop).
+    pub fn looping(&self) -> impl Iterator<Item = (&str, GenerationAhead)> {
+        self.deployments
+            .iter()
+            .filter_map(|d| d.generation_ahead.map(|g| (d.name.as_str(), g)))
+    }
+}
+
+impl Rollout {
     /// What the user may not see: no permission to list Deployments.
     pub fn not_permitted() -> Rollout {
         Rollout {
@@ -269,10 +306,47 @@ impl Rollout {
     }
 }
 
-/// The operator's Deployments as read from the cluster, by namespace and name.
+/// The operator's Deployments as read from the cluster, by namespace and name, and (when they
+/// could be read) their ReplicaSets, by namespace and owning Deployment.
 #[derive(Debug, Default, Clone)]
 pub struct Deployments {
     by_namespace: HashMap<String, HashMap<String, Value>>,
+    /// None: the ReplicaSets were not read (no permission), so rollouts are judged from the
+    /// Deployments' counters.
+    replica_sets: Option<HashMap<String, HashMap<String, Vec<Value>>>>,
+}
+
+/// The tracing env of a pod template's containers: `[{name, env}]`, other variables dropped.
+fn trimmed_containers(template: Option<&Value>) -> Vec<Value> {
+    template
+        .and_then(|t| t.pointer("/spec/containers"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|ct| {
+            let env: Vec<Value> = ct
+                .get("env")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|e| c::str_at(e, &["name"]).is_some_and(is_tracing))
+                .cloned()
+                .collect();
+            serde_json::json!({"name": ct.get("name"), "env": env})
+        })
+        .collect()
+}
+
+/// The Deployment a ReplicaSet belongs to: its controller owner reference of kind Deployment.
+fn owner_of(rs: &Value) -> Option<&str> {
+    rs.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|o| {
+            c::str_at(o, &["kind"]) == Some("Deployment")
+                && o.get("controller").and_then(Value::as_bool) == Some(true)
+        })
+        .and_then(|o| c::str_at(o, &["name"]))
 }
 
 impl Deployments {
@@ -284,6 +358,28 @@ impl Deployments {
         all
     }
 
+    /// The same with the ReplicaSets listed in the same scope.
+    pub fn with_replica_sets(mut self, items: Vec<Value>) -> Deployments {
+        self.set_replica_sets(items);
+        self
+    }
+
+    /// Every Deployment, as listed again (the ReplicaSets stay).
+    pub fn set_deployments(&mut self, items: Vec<Value>) {
+        self.by_namespace.clear();
+        for d in items {
+            self.insert(d);
+        }
+    }
+
+    /// Every ReplicaSet, as listed again.
+    pub fn set_replica_sets(&mut self, items: Vec<Value>) {
+        self.replica_sets = Some(HashMap::new());
+        for rs in items {
+            self.insert_replica_set(rs);
+        }
+    }
+
     fn key(d: &Value) -> (String, String) {
         let at = |f| c::str_at(d, &["metadata", f]).unwrap_or("").to_string();
         (at("namespace"), at("name"))
@@ -293,23 +389,7 @@ impl Deployments {
     /// a Deployment's managedFields and the executor's ENGINE_PREDICTOR dwarf it.
     pub fn insert(&mut self, d: Value) {
         let (ns, name) = Self::key(&d);
-        let containers: Vec<Value> = d
-            .pointer("/spec/template/spec/containers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|ct| {
-                let env: Vec<Value> = ct
-                    .get("env")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter(|e| c::str_at(e, &["name"]).is_some_and(is_tracing))
-                    .cloned()
-                    .collect();
-                serde_json::json!({"name": ct.get("name"), "env": env})
-            })
-            .collect();
+        let containers = trimmed_containers(d.pointer("/spec/template"));
         let status = |f: &str| d.pointer(&format!("/status/{f}")).cloned();
         let kept = serde_json::json!({
             "metadata": {"name": name, "namespace": ns, "generation": d.pointer("/metadata/generation")},
@@ -331,10 +411,64 @@ impl Deployments {
         }
     }
 
+    /// Keeps a ReplicaSet (its name, revision, tracing env and pod counts) under the
+    /// Deployment that controls it; one without such an owner is not the operator's.
+    pub fn insert_replica_set(&mut self, rs: Value) {
+        let (ns, name) = Self::key(&rs);
+        let Some(owner) = owner_of(&rs) else { return };
+        let revision = c::str_at(&rs, &["metadata", "annotations", REVISION])
+            .and_then(|r| r.parse::<i64>().ok())
+            .unwrap_or(0);
+        let kept = serde_json::json!({
+            "name": name,
+            "revision": revision,
+            "containers": trimmed_containers(rs.pointer("/spec/template")),
+            "replicas": int_at(&rs, "/status/replicas"),
+            "ready": int_at(&rs, "/status/readyReplicas"),
+        });
+        let owned = self
+            .replica_sets
+            .get_or_insert_with(HashMap::new)
+            .entry(ns)
+            .or_default()
+            .entry(owner.to_string())
+            .or_default();
+        owned.retain(|x| x["name"] != name.as_str());
+        owned.push(kept);
+    }
+
+    pub fn remove_replica_set(&mut self, rs: &Value) {
+        let (ns, name) = Self::key(rs);
+        let (Some(owner), Some(all)) = (owner_of(rs), self.replica_sets.as_mut()) else {
+            return;
+        };
+        if let Some(owned) = all.get_mut(&ns).and_then(|m| m.get_mut(owner)) {
+            owned.retain(|x| x["name"] != name.as_str());
+        }
+    }
+
+    /// From now on, judge without ReplicaSets (they may not be read).
+    pub fn forget_replica_sets(&mut self) {
+        self.replica_sets = None;
+    }
+
     pub fn get(&self, namespace: &str, name: &str) -> Option<&Value> {
         self.by_namespace.get(namespace)?.get(name)
     }
+
+    /// The ReplicaSets of Deployment `name`: None when ReplicaSets were not read.
+    fn replica_sets_of(&self, namespace: &str, name: &str) -> Option<&[Value]> {
+        let all = self.replica_sets.as_ref()?;
+        Some(
+            all.get(namespace)
+                .and_then(|m| m.get(name))
+                .map_or(&[][..], Vec::as_slice),
+        )
+    }
 }
+
+/// The Deployment controller's revision annotation on a ReplicaSet.
+const REVISION: &str = "deployment.kubernetes.io/revision";
 
 fn int_at(v: &Value, path: &str) -> i64 {
     v.pointer(path).and_then(Value::as_i64).unwrap_or(0)
@@ -371,24 +505,9 @@ pub fn rollout(obj: &Value, p: &Value, live: &Deployments) -> Rollout {
         }
     }
     let nodes = c::nodes(spec, p);
-    let mut deployments = Vec::new();
-    for want in planned(obj, p) {
-        let Some(d) = live.get(namespace, &want.name) else {
-            deployments.push(DeploymentRollout {
-                name: want.name,
-                replicas: 0,
-                updated: 0,
-                ready: 0,
-                env_matches: false,
-                missing: true,
-                old: 0,
-                settled: false,
-            });
-            continue;
-        };
-        let containers = d
-            .pointer("/spec/template/spec/containers")
-            .and_then(Value::as_array);
+    // Whether a pod template's containers (trimmed: `[{name, env}]`) carry the tracing env the
+    // SeldonDeployment asks for `want`'s containers.
+    let carries = |want: &Planned, containers: Option<&Vec<Value>>| {
         let live_container = |name: &str| {
             containers
                 .into_iter()
@@ -410,24 +529,94 @@ pub fn rollout(obj: &Value, p: &Value, live: &Deployments) -> Rollout {
             env_names(declared, &mut names);
             matches &= same_tracing(&wanted, &names, live_container(name));
         }
+        matches
+    };
+    let planned = planned(obj, p);
+    let mut deployments = Vec::new();
+    for want in &planned {
+        let Some(d) = live.get(namespace, &want.name) else {
+            deployments.push(DeploymentRollout {
+                name: want.name.clone(),
+                replicas: 0,
+                updated: 0,
+                ready: 0,
+                env_matches: false,
+                missing: true,
+                old: 0,
+                settled: false,
+                unobserved: false,
+                generation_ahead: None,
+            });
+            continue;
+        };
+        let env_matches = carries(
+            want,
+            d.pointer("/spec/template/spec/containers")
+                .and_then(Value::as_array),
+        );
         let replicas = int_at(d, "/spec/replicas");
-        let updated = int_at(d, "/status/updatedReplicas");
-        let ready = int_at(d, "/status/readyReplicas");
-        let total = int_at(d, "/status/replicas");
-        let observed = int_at(d, "/status/observedGeneration") >= int_at(d, "/metadata/generation");
-        let old = (total - updated).max(0);
-        deployments.push(DeploymentRollout {
-            name: want.name,
+        let generation = int_at(d, "/metadata/generation");
+        let observed_generation = int_at(d, "/status/observedGeneration");
+        let mut r = DeploymentRollout {
+            name: want.name.clone(),
             replicas,
-            updated,
-            ready,
-            env_matches: matches,
+            updated: 0,
+            ready: 0,
+            env_matches,
             missing: false,
-            old,
-            settled: observed && updated == replicas && old == 0 && ready >= updated,
-        });
+            old: 0,
+            settled: false,
+            unobserved: false,
+            generation_ahead: None,
+        };
+        match live.replica_sets_of(namespace, &want.name) {
+            // What the pods run: the newest ReplicaSet's template and its pods, and whether any
+            // older ReplicaSet still has pods. Generation counters do not enter: the real
+            // operator can keep a Deployment's generation running ahead for good.
+            Some(sets) => {
+                let newest = sets.iter().max_by_key(|rs| int_at(rs, "/revision"));
+                let new_matches = newest.is_some_and(|rs| {
+                    carries(want, rs.get("containers").and_then(Value::as_array))
+                });
+                if new_matches && let Some(rs) = newest {
+                    r.updated = int_at(rs, "/replicas");
+                    r.ready = int_at(rs, "/ready");
+                }
+                r.old = sets
+                    .iter()
+                    .filter(|rs| newest.is_none_or(|n| !std::ptr::eq(*rs, n)))
+                    .map(|rs| int_at(rs, "/replicas"))
+                    .sum();
+                r.unobserved = !new_matches;
+                r.settled = env_matches
+                    && new_matches
+                    && r.updated == replicas
+                    && r.ready >= replicas
+                    && r.old == 0;
+                if r.settled && generation > observed_generation {
+                    r.generation_ahead = Some(GenerationAhead {
+                        generation,
+                        observed_generation,
+                    });
+                }
+            }
+            None => {
+                r.updated = int_at(d, "/status/updatedReplicas");
+                r.ready = int_at(d, "/status/readyReplicas");
+                let total = int_at(d, "/status/replicas");
+                r.old = (total - r.updated).max(0);
+                r.unobserved = observed_generation < generation;
+                r.settled =
+                    !r.unobserved && r.updated == replicas && r.old == 0 && r.ready >= r.updated;
+            }
+        }
+        deployments.push(r);
     }
-    let (state, reason) = judge(obj, |name| live.get(namespace, name), &deployments);
+    let (state, reason) = if planned.is_empty() {
+        (RolloutState::Unknown, Some(Holdup::NothingToRun))
+    } else {
+        judge(obj, &deployments)
+    };
     Rollout {
         state,
         reason,
@@ -436,11 +625,7 @@ pub fn rollout(obj: &Value, p: &Value, live: &Deployments) -> Rollout {
 }
 
 /// The predictor's state from its Deployments', and the first thing holding it up.
-fn judge<'a>(
-    obj: &Value,
-    live: impl Fn(&str) -> Option<&'a Value>,
-    deployments: &[DeploymentRollout],
-) -> (RolloutState, Option<Holdup>) {
+fn judge(obj: &Value, deployments: &[DeploymentRollout]) -> (RolloutState, Option<Holdup>) {
     if deployments.iter().all(|d| d.missing) {
         return (RolloutState::Unknown, Some(Holdup::NoneFound));
     }
@@ -459,21 +644,17 @@ fn judge<'a>(
             },
         }),
         RolloutState::Rolling => first(RolloutState::Rolling).map(|d| {
-            let raw = live(&d.name);
-            let observed = raw.is_none_or(|x| {
-                int_at(x, "/status/observedGeneration") >= int_at(x, "/metadata/generation")
-            });
-            if observed {
+            if d.unobserved {
+                Holdup::NotObserved {
+                    deployment: d.name.clone(),
+                }
+            } else {
                 Holdup::Rolling {
                     deployment: d.name.clone(),
                     updated: d.updated,
                     ready: d.ready,
                     replicas: d.replicas,
                     old: d.old,
-                }
-            } else {
-                Holdup::NotObserved {
-                    deployment: d.name.clone(),
                 }
             }
         }),
@@ -567,6 +748,260 @@ mod tests {
         let obj = sdep(json!({}), long);
         let d = &planned(&obj, &obj["spec"]["predictors"][0])[0];
         assert_eq!(d.name, "seldon-9ad7b9bd6f97dc055da1eeab92821054");
+    }
+
+    fn names(obj: &Value) -> Vec<(String, bool, Vec<String>)> {
+        planned(obj, &obj["spec"]["predictors"][0])
+            .into_iter()
+            .map(|d| (d.name, d.executor, d.containers))
+            .collect()
+    }
+
+    fn one(name: &str, executor: bool, containers: &[&str]) -> (String, bool, Vec<String>) {
+        (
+            name.into(),
+            executor,
+            containers.iter().map(|c| c.to_string()).collect(),
+        )
+    }
+
+    /// The three predictors the real v1.18.2 operator named differently from this planner
+    /// (DOMAIN.md, issue 17): prepackaged servers that cannot trace still join componentSpecs[0].
+    #[test]
+    fn every_prepackaged_server_joins_the_first_deployment_whatever_the_protocol() {
+        let v2 = |graph: Value, specs: Value| {
+            let mut p = json!({"name": "default", "graph": graph});
+            if !specs.is_null() {
+                p["componentSpecs"] = specs;
+            }
+            json!({"metadata": {"name": "iris", "namespace": "models"},
+                   "spec": {"protocol": "v2", "predictors": [p]}})
+        };
+        let sklearn = v2(
+            json!({"name": "classifier", "implementation": "SKLEARN_SERVER", "modelUri": "gs://m"}),
+            Value::Null,
+        );
+        assert_eq!(
+            names(&sklearn),
+            [one("iris-default-0-classifier", true, &["classifier"])]
+        );
+        let triton = v2(
+            json!({"name": "mnist", "implementation": "TRITON_SERVER", "modelUri": "gs://m"}),
+            Value::Null,
+        );
+        assert_eq!(
+            names(&triton),
+            [one("iris-default-0-mnist", true, &["mnist"])]
+        );
+        let mut gpt2 = v2(
+            json!({"name": "tokeniser-encoder", "children": [
+                {"name": "gpt2", "implementation": "TRITON_SERVER", "modelUri": "gs://m", "children": [
+                    {"name": "tokeniser-decoder"}]}]}),
+            json!([{"spec": {"containers": [
+                {"name": "tokeniser-encoder", "image": "me/tok:1"},
+                {"name": "tokeniser-decoder", "image": "me/tok:1"}]}}]),
+        );
+        gpt2["metadata"]["name"] = json!("gpt2");
+        assert_eq!(
+            names(&gpt2),
+            [one(
+                "gpt2-default-0-tokeniser-encoder-tokeniser-decoder-gpt2",
+                true,
+                &["tokeniser-encoder", "tokeniser-decoder", "gpt2"]
+            )]
+        );
+        // Servers that cannot trace stay unsupported for tracing all the same.
+        let nodes = c::nodes(&gpt2["spec"], &gpt2["spec"]["predictors"][0]);
+        assert!(matches!(nodes[1].kind, c::Kind::Unsupported(_)));
+        // TF Serving under the tensorflow protocol and any implementation the plugin does not
+        // know are prepackaged servers to the operator too.
+        let mut tf = triton.clone();
+        tf["spec"]["protocol"] = json!("tensorflow");
+        tf["spec"]["predictors"][0]["graph"]["implementation"] = json!("TENSORFLOW_SERVER");
+        assert_eq!(names(&tf), [one("iris-default-0-mnist", true, &["mnist"])]);
+        let mut custom = triton;
+        custom["spec"]["predictors"][0]["graph"]["implementation"] = json!("MY_OWN_SERVER");
+        assert_eq!(
+            names(&custom),
+            [one("iris-default-0-mnist", true, &["mnist"])]
+        );
+    }
+
+    #[test]
+    fn the_executor_gets_a_deployment_of_its_own_only_when_asked() {
+        let separate = json!({"metadata": {"name": "iris", "namespace": "models"},
+            "spec": {"annotations": {"seldon.io/engine-separate-pod": "true"}, "predictors": [
+                {"name": "default", "graph": {"name": "classifier", "implementation": "SKLEARN_SERVER"}}]}});
+        assert_eq!(
+            names(&separate),
+            [
+                one("iris-default-0-classifier", false, &["classifier"]),
+                one("iris-default-svc-orch", true, &[])
+            ]
+        );
+        // No container and no prepackaged server: the operator makes nothing (it refuses to
+        // place the executor), and no `-svc-orch` is invented.
+        let built_in = json!({"metadata": {"name": "iris", "namespace": "models"},
+            "spec": {"predictors": [{"name": "default", "graph": {"name": "m", "implementation": "SIMPLE_MODEL"}}]}});
+        assert!(names(&built_in).is_empty());
+        let r = rollout(
+            &built_in,
+            &built_in["spec"]["predictors"][0],
+            &Deployments::default(),
+        );
+        assert_eq!(
+            (r.state, r.reason),
+            (RolloutState::Unknown, Some(Holdup::NothingToRun))
+        );
+        // The no-engine annotation: the model's Deployment without the executor.
+        let no_engine = json!({"metadata": {"name": "iris", "namespace": "models"},
+            "spec": {"predictors": [{"name": "default", "annotations": {"seldon.io/no-engine": "true"},
+                "graph": {"name": "classifier", "implementation": "XGBOOST_SERVER"}}]}});
+        assert_eq!(
+            names(&no_engine),
+            [one("iris-default-0-classifier", false, &["classifier"])]
+        );
+    }
+
+    #[test]
+    fn a_mixed_graph_keeps_containers_where_they_are_and_appends_servers_in_graph_order() {
+        // An A/B test (built in) over a stubbed SKLEARN_SERVER, a Triton server and a custom
+        // model that lives in componentSpecs[1]: only the server without a container is
+        // appended, after componentSpecs[0]'s own containers; the stub keeps its place; a
+        // componentSpec without containers makes no Deployment but keeps its index.
+        let obj = json!({"metadata": {"name": "ab", "namespace": "models"}, "spec": {"predictors": [{
+            "name": "main",
+            "graph": {"name": "split", "implementation": "RANDOM_ABTEST", "children": [
+                {"name": "sk", "implementation": "SKLEARN_SERVER", "modelUri": "gs://a"},
+                {"name": "tr", "implementation": "TRITON_SERVER", "modelUri": "gs://b"},
+                {"name": "custom", "type": "MODEL"},
+                {"name": "tr", "implementation": "TRITON_SERVER", "modelUri": "gs://b"}]},
+            "componentSpecs": [
+                {"spec": {"containers": [{"name": "sk", "env": [{"name": "TRACING", "value": "1"}]}]}},
+                {"spec": {"containers": []}},
+                {"spec": {"containers": [{"name": "custom", "image": "me/m:1"}]}}]}]}});
+        assert_eq!(
+            names(&obj),
+            [
+                one("ab-main-0-sk-tr", true, &["sk", "tr"]),
+                one("ab-main-2-custom", false, &["custom"])
+            ]
+        );
+    }
+
+    /// A ReplicaSet of `owner` (trimmed or not: the same reader) at `revision`, its template
+    /// carrying `model_env` for the model and `exec_env` for the executor.
+    fn replica_set(
+        revision: i64,
+        exec_env: Value,
+        model_env: Value,
+        pods: i64,
+        ready: i64,
+    ) -> Value {
+        json!({"metadata": {"name": format!("iris-default-0-classifier-{revision}"), "namespace": "models",
+                            "annotations": {"deployment.kubernetes.io/revision": revision.to_string()},
+                            "ownerReferences": [{"kind": "Deployment", "name": "iris-default-0-classifier", "controller": true}]},
+               "spec": {"template": {"spec": {"containers": [
+                   {"name": "classifier", "env": model_env},
+                   {"name": "seldon-container-engine", "env": exec_env}]}}},
+               "status": {"replicas": pods, "readyReplicas": ready}})
+    }
+
+    #[test]
+    fn what_runs_is_judged_from_the_replica_sets_not_the_generation() {
+        let model_env = json!([{"name": "TRACING", "value": "1"}]);
+        let old_env = json!([{"name": "TRACING", "value": "0"}]);
+        let exec = json!([{"name": "JAEGER_SAMPLER_TYPE", "value": "const"}, {"name": "JAEGER_SAMPLER_PARAM", "value": "1"}]);
+        let obj = sdep(json!({}), model(model_env.clone()));
+        let p = &obj["spec"]["predictors"][0];
+        // The operator's loop: generation far ahead of what the controller observed, while
+        // the newest ReplicaSet runs the asked-for env on every pod and no old pod is left.
+        let churning = deployment(
+            exec.clone(),
+            model_env.clone(),
+            json!({"observedGeneration": 60, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 2}),
+        );
+        let mut churning = churning;
+        churning["metadata"]["generation"] = json!(512);
+        let sets = |rs: Vec<Value>| live([churning.clone()]).with_replica_sets(rs);
+        let settled = sets(vec![
+            replica_set(1, exec.clone(), old_env.clone(), 0, 0),
+            replica_set(2, exec.clone(), model_env.clone(), 2, 2),
+        ]);
+        let r = rollout(&obj, p, &settled);
+        assert_eq!((r.state, r.reason.clone()), (RolloutState::Current, None));
+        assert_eq!(
+            r.looping().collect::<Vec<_>>(),
+            [(
+                "iris-default-0-classifier",
+                GenerationAhead {
+                    generation: 512,
+                    observed_generation: 60
+                }
+            )]
+        );
+        // Without ReplicaSets the same Deployment would wait for the controller for ever.
+        let r = rollout(&obj, p, &live([churning.clone()]));
+        assert_eq!(r.state, RolloutState::Rolling);
+        // The old ReplicaSet still has a pod: rolling, naming it.
+        let r = rollout(
+            &obj,
+            p,
+            &sets(vec![
+                replica_set(1, exec.clone(), old_env.clone(), 1, 1),
+                replica_set(2, exec.clone(), model_env.clone(), 2, 2),
+            ]),
+        );
+        assert_eq!(r.state, RolloutState::Rolling);
+        assert!(matches!(
+            r.reason,
+            Some(Holdup::Rolling {
+                old: 1,
+                updated: 2,
+                ..
+            })
+        ));
+        assert_eq!(r.looping().count(), 0, "no note while pods roll");
+        // A new pod not ready yet.
+        let r = rollout(
+            &obj,
+            p,
+            &sets(vec![replica_set(2, exec.clone(), model_env.clone(), 2, 1)]),
+        );
+        assert!(matches!(r.reason, Some(Holdup::Rolling { ready: 1, .. })));
+        // The Deployment carries the new env but its newest ReplicaSet is still the old
+        // template: the controller has not made the new one yet.
+        let r = rollout(
+            &obj,
+            p,
+            &sets(vec![replica_set(1, exec.clone(), old_env.clone(), 2, 2)]),
+        );
+        assert_eq!(
+            (r.state, r.reason),
+            (
+                RolloutState::Rolling,
+                Some(Holdup::NotObserved {
+                    deployment: "iris-default-0-classifier".into()
+                })
+            )
+        );
+        // No ReplicaSet at all: the same.
+        assert_eq!(rollout(&obj, p, &sets(vec![])).state, RolloutState::Rolling);
+        // The Deployment's template is old: stale, whatever the ReplicaSets say.
+        let old_template = live([deployment(exec.clone(), old_env.clone(), done())])
+            .with_replica_sets(vec![replica_set(2, exec.clone(), model_env.clone(), 2, 2)]);
+        assert_eq!(rollout(&obj, p, &old_template).state, RolloutState::Stale);
+        // A ReplicaSet of another Deployment (or none) does not count; removing one does.
+        let mut other = replica_set(3, exec.clone(), old_env.clone(), 5, 0);
+        other["metadata"]["ownerReferences"][0]["name"] = json!("someone-else");
+        let mut with_other = sets(vec![replica_set(2, exec.clone(), model_env.clone(), 2, 2)]);
+        with_other.insert_replica_set(other);
+        assert_eq!(rollout(&obj, p, &with_other).state, RolloutState::Current);
+        let stray = replica_set(3, exec.clone(), old_env.clone(), 1, 1);
+        with_other.insert_replica_set(stray.clone());
+        assert_eq!(rollout(&obj, p, &with_other).state, RolloutState::Rolling);
+        with_other.remove_replica_set(&stray);
+        assert_eq!(rollout(&obj, p, &with_other).state, RolloutState::Current);
     }
 
     #[test]

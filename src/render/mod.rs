@@ -7,6 +7,8 @@ mod table;
 mod time;
 mod words;
 
+pub use words::generation_ahead_note;
+
 use serde::Serialize;
 
 pub use document::{OUTPUT_API_VERSION, Streamer, document, yaml};
@@ -255,6 +257,13 @@ pub fn status_warnings(items: &[DeploymentStatus], with_namespace: bool) -> Stri
                 out.push_str(&format!(
                     "Rollout: {who}: predictor {}: stale: {why}\n",
                     p.name
+                ));
+            }
+            for (deployment, g) in p.rollout.iter().flat_map(|r| r.looping()) {
+                out.push_str(&format!(
+                    "Note: {who}: predictor {}: {}\n",
+                    p.name,
+                    words::generation_ahead_note(deployment, g)
                 ));
             }
         }

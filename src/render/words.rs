@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
-use crate::domain::rollout::Holdup;
+use crate::domain::rollout::{GenerationAhead, Holdup};
 use crate::domain::warning::{Component, Warning};
 
 const PORT_5775: &str = "sends spans to port 5775, Jaeger's deprecated zipkin-compact port that Jaeger v2 and OpenTelemetry collectors do not open; use --agent-port 6831";
@@ -189,6 +189,9 @@ impl fmt::Display for Holdup {
                     n => write!(f, ", {n} old pods still running"),
                 }
             }
+            Holdup::NothingToRun => f.write_str(
+                "no graph node runs in a container and none is a prepackaged server: the operator makes no Deployment for this predictor (give a node a container in componentSpecs)",
+            ),
             Holdup::NoneFound => f.write_str(
                 "no Deployment of this predictor found: the operator has not made them (is it running?)",
             ),
@@ -197,6 +200,15 @@ impl fmt::Display for Holdup {
             }
         }
     }
+}
+
+/// The note on a Deployment whose generation runs ahead while its pods already run what is
+/// asked: nothing to wait for, and where the loop comes from.
+pub fn generation_ahead_note(deployment: &str, g: GenerationAhead) -> String {
+    format!(
+        "Deployment {deployment} is at generation {} but its controller observed {}, while its pods already run the asked-for template: the Seldon operator keeps rewriting it (a loop seen with v1.18.2; no pod restarts), so what runs was judged from its ReplicaSets",
+        g.generation, g.observed_generation
+    )
 }
 
 /// The sentence, as `rollout.reason` in json/yaml.

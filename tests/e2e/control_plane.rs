@@ -270,3 +270,77 @@ fn deployments_roll_out_on_the_fake_node_and_namespaces_finish_deleting() {
     let gone = c.kubectl(&["get", "namespace", &ns, "--ignore-not-found", "-o", "name"]);
     assert_eq!(gone.stdout.trim(), "", "namespace {ns} is still there");
 }
+
+/// The fake node keeps a lease (kwok renews it as a kubelet would), so kube-controller-manager
+/// never marks it unhealthy: a pod that became Ready is still Ready at twice the node-monitor
+/// grace period (shortened in the test control plane so this takes seconds). Without the lease
+/// every pod turned unready about one grace period after `up`.
+#[test]
+fn the_fake_node_keeps_its_lease_and_pods_stay_ready_past_the_grace_period() {
+    let c = atomic();
+    let grace: u64 = std::fs::read_to_string(c.dir.join("node-grace-seconds"))
+        .expect("testcluster writes the grace period it starts kube-controller-manager with")
+        .trim()
+        .parse()
+        .expect("seconds");
+    let ns = c.namespace("lease");
+    let k = |args: &[&str]| {
+        let mut all = vec!["-n", ns.as_str()];
+        all.extend_from_slice(args);
+        c.kubectl(&all).ok()
+    };
+    k(&["create", "deployment", "steady", "--image=example/steady:1"]);
+    k(&["rollout", "status", "deployment/steady", "--timeout=60s"]);
+    let ready_since = std::time::Instant::now();
+    let ready = |what: &str| {
+        k(&[
+            "get",
+            what,
+            "-o",
+            "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}",
+        ])
+        .stdout
+    };
+    std::thread::sleep(std::time::Duration::from_secs(2 * grace));
+    assert!(ready_since.elapsed().as_secs() >= 2 * grace);
+    assert_eq!(ready("pods").trim(), "True", "the pod lost Ready");
+    let node = c
+        .kubectl(&[
+            "get",
+            "node",
+            "kwok-node-0",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status} {.spec.taints}",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(node.trim(), "True", "node Ready and untainted: {node}");
+    // The lease exists and was renewed within the grace period.
+    let lease: Value = serde_json::from_str(
+        &c.kubectl(&[
+            "get",
+            "lease",
+            "kwok-node-0",
+            "-n",
+            "kube-node-lease",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .stdout,
+    )
+    .expect("lease json");
+    let renewed = lease["spec"]["renewTime"].as_str().expect("renewTime");
+    let now = run("date", &["-u", "+%s"], &[], None).ok().stdout;
+    let at = run("date", &["-u", "-d", renewed, "+%s"], &[], None)
+        .ok()
+        .stdout;
+    let since: i64 = now.trim().parse::<i64>().unwrap() - at.trim().parse::<i64>().unwrap();
+    assert!(
+        since <= grace as i64,
+        "lease last renewed {since}s ago ({renewed})"
+    );
+    let st: Value = serde_json::from_str(&k(&["get", "deployment", "steady", "-o", "json"]).stdout)
+        .expect("json");
+    assert_eq!(st["status"]["availableReplicas"], 1, "{}", st["status"]);
+}

@@ -244,6 +244,11 @@ pub async fn until_current(
                         last.len(),
                         started.elapsed().as_secs_f64()
                     );
+                    for s in &last {
+                        for (d, g) in s.rollout.iter().flat_map(Rollout::looping) {
+                            crate::say!("note: {}: {}", s.who(), crate::render::generation_ahead_note(d, g));
+                        }
+                    }
                     return Ok(ExitStatus::Success);
                 }
             }
