@@ -102,6 +102,7 @@ def main():
     def ok(cond):
         return "met" if cond else "MISSED"
 
+    bench_started = time.perf_counter()
     NAMESPACES = [f"bench-{i}" for i in range(5)]
     for ns in NAMESPACES:
         ensure_namespace(ns)
@@ -157,8 +158,8 @@ def main():
                 states[state] = states.get(state, 0) + 1
         row(f"status -A -o json, N=2000 with their {len(made)} Deployments (s)", f"{took:.3f}")
         row("  with / without Deployments", f"{took / without:.2f}", "<= 1.5", ok(took / without <= 1.5))
-        row("  LIST requests per run: seldondeployments / deployments",
-            f"{delta.get('seldondeployments', 0)} / {delta.get('deployments', 0)}")
+        row("  LIST requests per run: seldondeployments / deployments / replicasets",
+            f"{delta.get('seldondeployments', 0)} / {delta.get('deployments', 0)} / {delta.get('replicasets', 0)}")
         row("  predictors by rollout state", ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
         rss = peak_rss_mb(status_cmd)
         row("  peak RSS of that run (MB)", f"{rss:.1f}", "<= 64", ok(rss <= 64))
@@ -181,7 +182,7 @@ def main():
             row("kubectl get sdep -A -o json, N=2000 (s)", f"{kubectl_get:.3f}")
             row("curl of the same list, N=2000 (s)", f"{curl_at[n]:.3f}")
             ratio = growth[n] / kubectl_get
-            row("plugin status / kubectl get, N=2000", f"{ratio:.2f}", "<= 1.0", ok(ratio <= 1.0))
+            row("plugin status / kubectl get, N=2000", f"{ratio:.2f}", "<= 0.40", ok(ratio <= 0.40))
             row("plugin status / curl, N=2000 (the floor)", f"{growth[n] / curl_at[n]:.2f}")
             # What gzip (which the plugin asks for, like kubectl) saves on one page of 500.
             page = f"{server}/apis/machinelearning.seldon.io/v1/seldondeployments?limit=500"
@@ -217,7 +218,7 @@ def main():
 
     rss_status = peak_rss_mb([plugin, "status", "-A", "-o", "json"])
     rss_list = peak_rss_mb([plugin, "list", "-A"])
-    row("peak RSS status -A -o json, N=5000 (MB)", f"{rss_status:.1f}", "<= 64", ok(rss_status <= 64))
+    row("peak RSS status -A -o json, N=5000 (MB)", f"{rss_status:.1f}", "<= 32", ok(rss_status <= 32))
     row("peak RSS list -A, N=5000 (MB)", f"{rss_list:.1f}", "<= 32", ok(rss_list <= 32))
 
     # Bulk enable on 500 single-model deployments, each run on fresh objects.
@@ -272,7 +273,7 @@ def main():
     row("enable --all on 500, default concurrency (s)", f"{default_enable:.2f}")
     row("enable --all on 500, --concurrency 1 (s)", f"{serial_enable:.2f}")
     row("shell loop of kubectl patch --type=json on 500 (s, one run)", f"{loop:.2f}")
-    row("speed-up vs kubectl patch loop", f"{loop / default_enable:.1f}x", ">= 10x", ok(loop / default_enable >= 10))
+    row("speed-up vs kubectl patch loop", f"{loop / default_enable:.1f}x", ">= 20x", ok(loop / default_enable >= 20))
     row("speed-up of default concurrency vs --concurrency 1", f"{serial_enable / default_enable:.1f}x")
     wall, mine, apiserver, etcd = sorted(cpu_split)[len(cpu_split) // 2]
     row("CPU s during enable --all: plugin / kube-apiserver / etcd (median run)",
@@ -305,6 +306,8 @@ def main():
             mem = "unknown memory"
         return f"{platform.system()} {platform.release()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, {mem}"
 
+    row("whole benchmark, from the first object created (s)", f"{time.perf_counter() - bench_started:.0f}")
+
     with open(out_md, "w") as f:
         f.write("# Benchmarks\n\n")
         f.write("Written by `make bench` (scripts/bench.py); rerun it to refresh. Medians of "
@@ -331,10 +334,10 @@ def main():
                        f"raw curl's {curl_m[0] * 1000:.0f} -> {curl_m[1] * 1000:.0f} ms, so the growth is {whose}")
         f.write(f"- `status -A` takes {fixed_text}{slope * 1e6:.0f} ms per 1000 objects; {verdict}. "
                 "Memory stays bounded: besides the operator's Deployments (kept trimmed to their tracing env), "
-                "`status` holds at most the 4 pages (`--chunk-size`, 500) it reads ahead while the Deployments "
+                "`status` holds at most the 2 pages (`--chunk-size`, 500) it reads ahead while the Deployments "
                 "list is read, so the two lists overlap.\n")
-        f.write("- With Deployments present, `status -A` reads them in one paged list per scope (the LIST count "
-                "above), not one request per object. They are about four times the bytes of the "
+        f.write("- With Deployments present, `status -A` reads them and their ReplicaSets in one paged list each "
+                "per scope (the LIST counts above), not one request per object. They are about four times the bytes of the "
                 "SeldonDeployments (the executor's env embeds the whole predictor, and managedFields); parsing "
                 "skips all but the containers' env and the rollout counters.\n")
         busy = (mine + apiserver + etcd) / (wall * (os.cpu_count() or 1))

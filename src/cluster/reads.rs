@@ -114,8 +114,13 @@ impl Cluster {
             namespace: q.namespace.unwrap_or(""),
             name: None,
         };
-        self.checked(Self::request(api_version, q.namespace).list(&lp), &action)
-            .await
+        let page: Page<Lean> = self
+            .checked(Self::request(api_version, q.namespace).list(&lp), &action)
+            .await?;
+        Ok(Page {
+            items: page.items.into_iter().map(|l| l.0).collect(),
+            metadata: page.metadata,
+        })
     }
 
     pub async fn get(&self, api_version: &str, namespace: &str, name: &str) -> Result<Value> {
@@ -126,6 +131,104 @@ impl Cluster {
         };
         let req = Self::request(api_version, Some(namespace)).get(name, &GetParams::default());
         self.checked(req, &action).await
+    }
+}
+
+/// A listed SeldonDeployment: the object as JSON, except that each `metadata.managedFields`
+/// entry keeps only its manager, its operation and whether it owns `spec.predictors` (the only
+/// thing read from it: who would revert a change). A manager's field set repeats the shape of
+/// the whole spec (about a quarter of a listed object's bytes with one manager, more with
+/// several); skipping it while parsing saves building it and holding it.
+struct Lean(Value);
+
+impl<'de> Deserialize<'de> for Lean {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Lean, D::Error> {
+        d.deserialize_map(ObjectVisitor { metadata: false })
+            .map(Lean)
+    }
+}
+
+/// A JSON object whose `metadata` (at the top, when `metadata` is false) is read by the same
+/// visitor with `managedFields` trimmed.
+struct ObjectVisitor {
+    /// This is the object's `metadata`.
+    metadata: bool,
+}
+
+impl<'de> serde::de::Visitor<'de> for ObjectVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = match (self.metadata, key.as_str()) {
+                (false, "metadata") => map.next_value_seed(MetadataSeed)?,
+                (true, "managedFields") => {
+                    let entries: Vec<ManagedEntry> = map.next_value()?;
+                    Value::Array(entries.into_iter().map(ManagedEntry::into_value).collect())
+                }
+                _ => map.next_value()?,
+            };
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+struct MetadataSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for MetadataSeed {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Value, D::Error> {
+        d.deserialize_map(ObjectVisitor { metadata: true })
+    }
+}
+
+#[derive(Deserialize)]
+struct ManagedEntry {
+    #[serde(default)]
+    manager: Option<String>,
+    #[serde(default)]
+    operation: Option<String>,
+    #[serde(default, rename = "fieldsV1")]
+    fields: Option<ManagedFields>,
+}
+
+#[derive(Deserialize)]
+struct ManagedFields {
+    #[serde(default, rename = "f:spec")]
+    spec: Option<ManagedSpec>,
+}
+
+#[derive(Deserialize)]
+struct ManagedSpec {
+    #[serde(default, rename = "f:predictors")]
+    predictors: Option<serde::de::IgnoredAny>,
+}
+
+impl ManagedEntry {
+    fn into_value(self) -> Value {
+        let owns = self
+            .fields
+            .and_then(|f| f.spec)
+            .is_some_and(|s| s.predictors.is_some());
+        let fields = if owns {
+            serde_json::json!({"f:spec": {"f:predictors": {}}})
+        } else {
+            serde_json::json!({})
+        };
+        serde_json::json!({"manager": self.manager, "operation": self.operation, "fieldsV1": fields})
     }
 }
 
@@ -288,6 +391,51 @@ mod tests {
         assert_eq!(owner_selector(Some("iris")), "seldon-deployment-id=iris");
         let long = "a".repeat(64);
         assert_eq!(owner_selector(Some(&long)), "seldon-deployment-id");
+    }
+
+    #[test]
+    fn listed_objects_keep_everything_but_the_managers_field_sets() {
+        let text = r#"{"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment",
+            "metadata": {"name": "iris", "namespace": "models", "labels": {"a": "b"},
+              "managedFields": [
+                {"manager": "argocd-controller", "operation": "Apply", "apiVersion": "v1",
+                 "fieldsV1": {"f:spec": {"f:predictors": {}, "f:annotations": {".": {}}}}},
+                {"manager": "kubectl-create", "operation": "Update",
+                 "fieldsV1": {"f:metadata": {"f:labels": {"f:a": {}}}}},
+                {"manager": "odd"}]},
+            "spec": {"predictors": [{"name": "default", "managedFields": [1]}]},
+            "status": {"state": "Available"}}"#;
+        let lean: Lean = serde_json::from_str(text).expect("parses");
+        let full: Value = serde_json::from_str(text).expect("parses");
+        assert_eq!(
+            lean.0["metadata"]["managedFields"],
+            json!([
+                {"manager": "argocd-controller", "operation": "Apply", "fieldsV1": {"f:spec": {"f:predictors": {}}}},
+                {"manager": "kubectl-create", "operation": "Update", "fieldsV1": {}},
+                {"manager": "odd", "operation": null, "fieldsV1": {}}])
+        );
+        // Everything else as parsed whole, in order; a key of that name elsewhere is kept.
+        let mut rest = lean.0.clone();
+        let mut whole = full.clone();
+        rest["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("managedFields");
+        whole["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("managedFields");
+        assert_eq!(rest, whole);
+        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&lean.0), keys(&full));
+        assert_eq!(keys(&lean.0["metadata"]), keys(&full["metadata"]));
+        // The warning it feeds sees the same owner as with the whole entries.
+        use crate::domain::status::competing_manager_warnings;
+        assert_eq!(
+            competing_manager_warnings(&lean.0, "kubectl-seldon-tracing"),
+            competing_manager_warnings(&full, "kubectl-seldon-tracing")
+        );
+        assert!(serde_json::from_str::<Lean>("[1]").is_err());
     }
 
     #[test]

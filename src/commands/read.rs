@@ -158,9 +158,10 @@ pub async fn workloads(
     }))
 }
 
-/// Pages of SeldonDeployments `status` reads ahead while the Deployments list is read: the two
-/// overlap, at the cost of holding at most this many pages.
-const READ_AHEAD: usize = 4;
+/// Pages of SeldonDeployments `status` reads ahead while the Deployments and ReplicaSets lists
+/// are read: they overlap, at the cost of holding at most this many pages. 4 pages held 34.5 MB
+/// peak at 5,000 objects; 2 hold 23.9 MB with the same wall time (issue 17, measured here).
+const READ_AHEAD: usize = 2;
 
 /// Which objects `status` reads from the cluster.
 pub struct Which<'a> {

@@ -38,7 +38,6 @@ impl Streamer {
     }
 
     pub fn item<T: Serialize>(&mut self, item: &T) -> String {
-        let value = serde_json::to_value(item).unwrap_or(Value::Null);
         let mut out = match self.count {
             0 if self.output == Output::Json => self.header() + "[\n",
             0 => self.header() + "\n",
@@ -47,10 +46,9 @@ impl Streamer {
         };
         self.count += 1;
         if self.output == Output::Json {
-            let text = serde_json::to_string_pretty(&value).unwrap_or_default();
-            let lines: Vec<String> = text.lines().map(|l| format!("    {l}")).collect();
-            out.push_str(&lines.join("\n"));
+            indented_json(item, &mut out);
         } else {
+            let value = serde_json::to_value(item).unwrap_or(Value::Null);
             for (i, line) in yaml(&value).lines().enumerate() {
                 out.push_str(if i == 0 { "- " } else { "  " });
                 out.push_str(line);
@@ -67,6 +65,29 @@ impl Streamer {
             (_, 0) => self.header() + " []\n",
             _ => String::new(),
         }
+    }
+}
+
+/// `value` pretty-printed (two spaces a level) with every line indented four spaces more, as an
+/// item of the document's `items` list: serialized straight from the item (no `Value` in
+/// between; with serde_json's `preserve_order` both give the same key order).
+fn indented_json<T: Serialize>(value: &T, out: &mut String) {
+    let mut buf = Vec::with_capacity(4096);
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"  ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    if value.serialize(&mut ser).is_err() {
+        return;
+    }
+    // serde_json escapes every control character inside strings, so each newline in `buf`
+    // separates two lines of the document.
+    let text = String::from_utf8(buf).unwrap_or_default();
+    out.reserve(text.len() + text.len() / 4);
+    out.push_str("    ");
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push_str("\n    ");
+        }
+        out.push_str(line);
     }
 }
 
