@@ -336,8 +336,9 @@ def main():
                 "Memory stays bounded: besides the operator's Deployments (kept trimmed to their tracing env), "
                 "`status` holds at most the 2 pages (`--chunk-size`, 500) it reads ahead while the Deployments "
                 "list is read, so the two lists overlap.\n")
-        f.write("- With Deployments present, `status -A` reads them and their ReplicaSets in one paged list each "
-                "per scope (the LIST counts above), not one request per object. They are about four times the bytes of the "
+        f.write("- With Deployments present, `status -A` reads them in one paged list per scope (the LIST counts "
+                "above), not one request per object; their ReplicaSets only when a Deployment's controller has "
+                "not observed its latest generation (none here, once the controller has caught up). They are about four times the bytes of the "
                 "SeldonDeployments (the executor's env embeds the whole predictor, and managedFields); parsing "
                 "skips all but the containers' env and the rollout counters.\n")
         busy = (mine + apiserver + etcd) / (wall * (os.cpu_count() or 1))

@@ -136,26 +136,32 @@ pub async fn list(
 }
 
 /// What runs in `namespace` (all when None), of the SeldonDeployment `owner` only when given:
-/// the operator's Deployments and their ReplicaSets, listed side by side. None when the user may
-/// not list Deployments; without permission for ReplicaSets the rollout is judged from the
-/// Deployments' counters.
+/// the operator's Deployments, and their ReplicaSets when a Deployment's controller has not
+/// observed its latest generation. None when the user may not list Deployments.
+///
+/// A Deployment whose controller has observed its generation says in its own counters what its
+/// pods run (`kubectl rollout status`'s test), so the ReplicaSets, as many bytes again as the
+/// Deployments, are read only when one has not: a rollout just written, or the operator's
+/// rewrite loop, where only the ReplicaSets tell. Without permission for ReplicaSets the
+/// counters decide.
 pub async fn workloads(
     cluster: &crate::cluster::Cluster,
     namespace: Option<&str>,
     owner: Option<&str>,
 ) -> Result<Option<Deployments>> {
-    let (deployments, replica_sets) = tokio::join!(
-        cluster.seldon_deployments(namespace, owner),
-        cluster.seldon_replica_sets(namespace, owner)
-    );
-    let Some(deployments) = deployments? else {
+    let Some(deployments) = cluster.seldon_deployments(namespace, owner).await? else {
         return Ok(None);
     };
     let live = Deployments::new(deployments);
-    Ok(Some(match replica_sets? {
-        Some(sets) => live.with_replica_sets(sets),
-        None => live,
-    }))
+    if !live.any_unobserved() {
+        return Ok(Some(live));
+    }
+    Ok(Some(
+        match cluster.seldon_replica_sets(namespace, owner).await? {
+            Some(sets) => live.with_replica_sets(sets),
+            None => live,
+        },
+    ))
 }
 
 /// Pages of SeldonDeployments `status` reads ahead while the Deployments and ReplicaSets lists

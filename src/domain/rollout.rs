@@ -456,6 +456,14 @@ impl Deployments {
         self.by_namespace.get(namespace)?.get(name)
     }
 
+    /// Whether a Deployment's controller has not observed its latest generation yet: only then
+    /// do its counters not say what its pods run, and the ReplicaSets must be read.
+    pub fn any_unobserved(&self) -> bool {
+        self.by_namespace.values().flat_map(HashMap::values).any(|d| {
+            int_at(d, "/status/observedGeneration") < int_at(d, "/metadata/generation")
+        })
+    }
+
     /// The ReplicaSets of Deployment `name`: None when ReplicaSets were not read.
     fn replica_sets_of(&self, namespace: &str, name: &str) -> Option<&[Value]> {
         let all = self.replica_sets.as_ref()?;
@@ -940,9 +948,12 @@ mod tests {
                 }
             )]
         );
-        // Without ReplicaSets the same Deployment would wait for the controller for ever.
+        // Without ReplicaSets the same Deployment would wait for the controller for ever; so
+        // its generation running ahead is what makes `status` read them.
         let r = rollout(&obj, p, &live([churning.clone()]));
         assert_eq!(r.state, RolloutState::Rolling);
+        assert!(live([churning.clone()]).any_unobserved());
+        assert!(!live([deployment(exec.clone(), model_env.clone(), done())]).any_unobserved());
         // The old ReplicaSet still has a pod: rolling, naming it.
         let r = rollout(
             &obj,
