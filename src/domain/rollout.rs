@@ -459,9 +459,10 @@ impl Deployments {
     /// Whether a Deployment's controller has not observed its latest generation yet: only then
     /// do its counters not say what its pods run, and the ReplicaSets must be read.
     pub fn any_unobserved(&self) -> bool {
-        self.by_namespace.values().flat_map(HashMap::values).any(|d| {
-            int_at(d, "/status/observedGeneration") < int_at(d, "/metadata/generation")
-        })
+        self.by_namespace
+            .values()
+            .flat_map(HashMap::values)
+            .any(|d| int_at(d, "/status/observedGeneration") < int_at(d, "/metadata/generation"))
     }
 
     /// The ReplicaSets of Deployment `name`: None when ReplicaSets were not read.
