@@ -8,4 +8,5 @@ pub mod rollout;
 pub mod runtime;
 pub mod sampler;
 pub mod status;
+pub mod trace;
 pub mod warning;

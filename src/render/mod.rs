@@ -5,8 +5,10 @@
 mod document;
 mod table;
 mod time;
+mod waterfall;
 mod words;
 
+pub use waterfall::{duration_text, waterfall};
 pub use words::generation_ahead_note;
 
 use serde::Serialize;
