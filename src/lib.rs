@@ -2,7 +2,8 @@
 //!
 //! Layers, data flowing one way: `cli` (clap) -> `invocation` (the pure resolver: usage judged
 //! before any I/O) -> `commands` -> `cluster` (all I/O) with `domain` (pure planning and status
-//! on raw JSON) and `render` (pure output).
+//! on raw JSON) and `render` (pure output); `jaeger` is the query API of Jaeger, I/O beside
+//! `cluster`.
 
 /// `eprintln!` that never panics: stderr may be a closed pipe (`2>&1 | head`), and a message
 /// that cannot be shown is no reason to abort a half-done bulk change.
@@ -33,6 +34,7 @@ pub mod exit;
 #[doc(hidden)]
 pub mod invariants;
 pub mod invocation;
+pub mod jaeger;
 pub mod manifests;
 #[cfg(test)]
 mod mock_tests;
