@@ -544,16 +544,19 @@ fn wait_returns_on_a_deployment_the_operator_keeps_rewriting() {
     // The loop is real: the generation keeps climbing after the rollout, with no new template;
     // status stays current meanwhile.
     let at_return = generation(&c);
+    // At least 10 samples, and on until the generation has moved 3 more (a loaded machine slows
+    // the stand-in's rounds), for at most 60.
     let mut seen = Vec::new();
-    for _ in 0..10 {
+    let mut later = at_return;
+    while seen.len() < 60 && (seen.len() < 10 || later <= at_return + 2) {
         let st = c
             .plugin(&["status", "iris", "-n", &ns, "-o", "json"])
             .ok()
             .json();
         seen.push(st["items"][0]["predictors"][0]["rollout"].clone());
         std::thread::sleep(Duration::from_millis(300));
+        later = generation(&c);
     }
-    let later = generation(&c);
     drop(operator);
     for r in &seen {
         assert_eq!(r["state"], "current", "{r}");
