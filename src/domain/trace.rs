@@ -530,6 +530,62 @@ pub fn attribute(trace: &Trace, graph: &GraphNode, executor_service: &str) -> Ve
     hops
 }
 
+/// The trace context `verify` sends with its one request, marked sampled so that no sampler can
+/// drop it: both clients take a remote parent's decision as final (TRACES.md). The ids come from
+/// the caller (random there, fixed in tests); zero ids are not valid and are replaced by 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceContext {
+    pub trace_id: u128,
+    pub span_id: u64,
+}
+
+impl TraceContext {
+    pub fn new(trace_id: u128, span_id: u64) -> TraceContext {
+        TraceContext {
+            trace_id: trace_id.max(1),
+            span_id: span_id.max(1),
+        }
+    }
+
+    /// The headers to send: Jaeger's `uber-trace-id` (`trace:span:parent:flags`, flags 1 =
+    /// sampled), or, for an executor that propagates B3 (`JAEGER_TRACE_PROPAGATION_TYPE=b3`),
+    /// `x-b3-traceid`, `x-b3-spanid` and `x-b3-sampled: 1`, the only B3 headers it reads.
+    pub fn headers(&self, b3: bool) -> Vec<(&'static str, String)> {
+        if b3 {
+            vec![
+                ("x-b3-traceid", format!("{:032x}", self.trace_id)),
+                ("x-b3-spanid", format!("{:016x}", self.span_id)),
+                ("x-b3-sampled", "1".into()),
+            ]
+        } else {
+            vec![(
+                "uber-trace-id",
+                format!("{:032x}:{:016x}:0:1", self.trace_id, self.span_id),
+            )]
+        }
+    }
+}
+
+/// The smallest valid prediction request for a predictor under `protocol` whose graph's root
+/// node is `root`: the path on the executor (port 8000) and the JSON body.
+pub fn default_request(protocol: &str, root: &str) -> (String, Value) {
+    let row = serde_json::json!([1.0, 2.0, 5.0]);
+    match protocol.to_ascii_lowercase().as_str() {
+        "tensorflow" => (
+            format!("/v1/models/{root}:predict"),
+            serde_json::json!({"instances": [row]}),
+        ),
+        "v2" | "kfserving" => (
+            format!("/v2/models/{root}/infer"),
+            serde_json::json!({"inputs": [{"name": "input-0", "shape": [1, 3], "datatype": "FP32", "data": row}]}),
+        ),
+        _ => (
+            "/api/v1.0/predictions".into(),
+            serde_json::json!({"data": {"ndarray": [row]}}),
+        ),
+    }
+}
+
 /// Nearest-rank percentile `p` (0 < p <= 100) of `sorted` (ascending); 0 for none.
 pub fn percentile(sorted: &[i64], p: f64) -> i64 {
     if sorted.is_empty() {
@@ -763,6 +819,40 @@ mod tests {
             Some(Route)
         );
         assert_eq!(Call::from_client_span("/health/ping"), None);
+    }
+
+    #[test]
+    fn the_request_carries_a_sampled_context_the_trace_is_then_found_by() {
+        let ctx = TraceContext::new(0x4bf92f3577b34da6a3ce929d0e0e4736, 0x00f067aa0ba902b7);
+        assert_eq!(
+            ctx.headers(false),
+            [(
+                "uber-trace-id",
+                "4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7:0:1".to_string()
+            )]
+        );
+        let b3 = ctx.headers(true);
+        assert_eq!(b3[0].1, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(b3[1].1, "00f067aa0ba902b7");
+        assert_eq!(b3[2], ("x-b3-sampled", "1".to_string()));
+        // The id Jaeger returns for it, whatever its padding, is the one sent.
+        assert_eq!(parse_id(&trace_id_text(ctx.trace_id)), Some(ctx.trace_id));
+        let zero = TraceContext::new(0, 0);
+        assert!(zero.trace_id != 0 && zero.span_id != 0);
+        assert_eq!(
+            default_request("seldon", "classifier"),
+            (
+                "/api/v1.0/predictions".to_string(),
+                json!({"data": {"ndarray": [[1.0, 2.0, 5.0]]}})
+            )
+        );
+        assert_eq!(default_request("V2", "mnist").0, "/v2/models/mnist/infer");
+        assert_eq!(
+            default_request("tensorflow", "half").0,
+            "/v1/models/half:predict"
+        );
+        // The executor names its entry span `predictions` for each of these routes.
+        assert!(is_entry("predictions"));
     }
 
     #[test]
