@@ -128,6 +128,47 @@ async fn a_conflict_rereads_replans_and_applies_on_the_new_version() {
     );
 }
 
+/// `--all` and `-l` list the objects: the first apply of each is planned on the listed object
+/// (no read of its own), and only a conflict reads it again.
+#[tokio::test]
+async fn a_listed_object_is_applied_without_a_read_until_it_conflicts() {
+    let (cluster, mut server) = cluster();
+    let server_side = tokio::spawn(async move {
+        let (m, _, body, send) = next(&mut server).await;
+        assert_eq!(m, "PATCH", "the listed object needs no read first");
+        assert_eq!(body["metadata"]["resourceVersion"], "1");
+        reply(
+            send,
+            409,
+            &failure(409, "Conflict", "the object has been modified"),
+        );
+        let (m, _, _, send) = next(&mut server).await;
+        assert_eq!(m, "GET", "a conflict must be followed by a fresh read");
+        reply(send, 200, &iris("2", 3));
+        let (m, _, body, send) = next(&mut server).await;
+        assert_eq!(m, "PATCH");
+        assert_eq!(body["metadata"]["resourceVersion"], "2");
+        assert_eq!(body["spec"]["predictors"][0]["replicas"], 3);
+        reply(send, 200, &body);
+        server
+    });
+    let intent = enable();
+    let mut listed = crate::commands::write::Listed::new();
+    listed.insert(("models".into(), "iris".into()), iris("1", 1));
+    let job = Job {
+        listed: Some(&listed),
+        ..job(&cluster, &intent)
+    };
+    let out = job.one("models", "iris").await;
+    assert_eq!(out.result, Verdict::Changed, "{:?}", out.error);
+    let mut server = server_side.await.expect("server side");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), server.next_request())
+            .await
+            .is_err()
+    );
+}
+
 #[tokio::test]
 async fn endless_conflicts_stop_after_five_attempts_with_a_clear_error() {
     let (cluster, mut server) = cluster();
@@ -543,6 +584,7 @@ fn job<'a>(cluster: &'a Cluster, intent: &'a Intent) -> Job<'a> {
         field_manager: "kubectl-seldon-tracing",
         concurrency: 1,
         dry_run: DryRun::None,
+        listed: None,
     }
 }
 

@@ -1,5 +1,6 @@
-//! The write of one object: read, plan on the raw JSON, server-side apply with the
-//! resourceVersion read (compare-and-swap), and on a conflict read and plan again. Several
+//! The write of one object: read (or take it as the selection listed it), plan on the raw JSON,
+//! server-side apply with the resourceVersion read (compare-and-swap), and on a conflict read and
+//! plan again. Several
 //! objects run concurrently; results come back in the order the targets were given.
 
 use futures::{StreamExt, stream};
@@ -32,6 +33,11 @@ fn apply_body(api: &str, obj: &Value, plan: &Plan) -> Value {
     })
 }
 
+/// Objects as the selection listed them, by (namespace, name): the first plan of each starts
+/// from it instead of a read of its own (a conflict, or an apply whose answer was lost, reads
+/// again). The resourceVersion in the apply keeps a stale one from being written over.
+pub(crate) type Listed = std::collections::HashMap<(String, String), Value>;
+
 pub(crate) struct Job<'a> {
     pub cluster: &'a Cluster,
     pub api: &'a str,
@@ -40,6 +46,7 @@ pub(crate) struct Job<'a> {
     pub field_manager: &'a str,
     pub concurrency: usize,
     pub dry_run: DryRun,
+    pub listed: Option<&'a Listed>,
 }
 
 impl Job<'_> {
@@ -75,11 +82,19 @@ impl Job<'_> {
         // The changes of an apply whose answer never came.
         let mut unanswered: Option<Vec<crate::domain::plan::Change>> = None;
         let mut attempt = 0;
+        let mut listed = self
+            .listed
+            .and_then(|m| m.get(&(ns.to_string(), name.to_string())))
+            .cloned();
         loop {
-            let read = self
-                .cluster
-                .patiently(|| self.cluster.get(self.api, ns, name))
-                .await;
+            let read = match listed.take() {
+                Some(obj) => Ok(obj),
+                None => {
+                    self.cluster
+                        .patiently(|| self.cluster.get(self.api, ns, name))
+                        .await
+                }
+            };
             let obj = match read {
                 Ok(obj) => obj,
                 // Say so when the last apply may have been carried out after all.

@@ -19,8 +19,8 @@ use crate::prompt;
 use crate::render::{Outcome, Verdict};
 
 use super::Ctx;
-pub(crate) use apply::Job;
 use apply::run_all;
+pub(crate) use apply::{Job, Listed};
 use preview::preview_and_confirm;
 use report::Report;
 
@@ -31,10 +31,12 @@ pub async fn mutate(ctx: &Ctx, w: Write) -> Result<ExitStatus> {
         prompt::install_interrupt_handler();
     }
     let guided = w.selection == Selection::Guided;
-    let (targets, predictors) = if guided {
-        targets::pick(ctx, &api, &w).await?
+    let (targets, predictors, listed) = if guided {
+        let (targets, predictors) = targets::pick(ctx, &api, &w).await?;
+        (targets, predictors, Listed::new())
     } else {
-        (targets::listed(ctx, &api, &w).await?, w.predictors.clone())
+        let (targets, listed) = targets::listed(ctx, &api, &w).await?;
+        (targets, w.predictors.clone(), listed)
     };
     if targets.is_empty() {
         return Ok(ctx.none_found());
@@ -60,6 +62,7 @@ pub async fn mutate(ctx: &Ctx, w: Write) -> Result<ExitStatus> {
         field_manager: &w.field_manager,
         concurrency: w.concurrency,
         dry_run: w.dry_run,
+        listed: Some(&listed),
     };
     if w.interactive && w.dry_run == DryRun::None && !preview_and_confirm(&job, &targets).await? {
         crate::say!("Not applied; nothing was changed.");

@@ -10,6 +10,7 @@ use crate::prompt;
 
 use super::super::Ctx;
 use super::super::read::for_each_page;
+use super::apply::Listed;
 use crate::cluster::Query;
 
 /// One deployment offered in the interactive picker.
@@ -78,21 +79,26 @@ pub async fn pick(ctx: &Ctx, api: &str, w: &Write) -> Result<(Vec<(String, Strin
     Ok((targets, predictors))
 }
 
-/// The (namespace, name) pairs a mutation acts on, in the order given or listed.
-pub async fn listed(ctx: &Ctx, api: &str, w: &Write) -> Result<Vec<(String, String)>> {
+/// The (namespace, name) pairs a mutation acts on, in the order given or listed, and the objects
+/// as listed when the selection was a list (`--all`, `-l`): the writes start from those instead
+/// of reading each object again (half the requests of a bulk change).
+pub async fn listed(ctx: &Ctx, api: &str, w: &Write) -> Result<(Vec<(String, String)>, Listed)> {
     let labels = match &w.selection {
         Selection::Names(names) => {
             let ns = ctx.namespace();
-            return Ok(names.iter().map(|n| (ns.to_string(), n.clone())).collect());
+            let targets = names.iter().map(|n| (ns.to_string(), n.clone())).collect();
+            return Ok((targets, Listed::new()));
         }
         Selection::Manifests(paths) => {
             let inputs = manifests::read(paths).map_err(Error::Manifest)?;
-            return manifests::names(&inputs, ctx.namespace()).map_err(Error::Manifest);
+            let targets = manifests::names(&inputs, ctx.namespace()).map_err(Error::Manifest)?;
+            return Ok((targets, Listed::new()));
         }
         Selection::Selector(s) => Some(s.as_str()),
         Selection::All | Selection::Guided => None,
     };
     let mut out = Vec::new();
+    let mut objects = Listed::new();
     let q = Query {
         namespace: ctx.scope(),
         labels,
@@ -103,10 +109,12 @@ pub async fn listed(ctx: &Ctx, api: &str, w: &Write) -> Result<Vec<(String, Stri
         for obj in page {
             let ns = str_at(&obj, &["metadata", "namespace"]).unwrap_or("");
             let name = str_at(&obj, &["metadata", "name"]).unwrap_or("");
-            out.push((ns.to_string(), name.to_string()));
+            let key = (ns.to_string(), name.to_string());
+            out.push(key.clone());
+            objects.insert(key, obj);
         }
         Ok(())
     })
     .await?;
-    Ok(out)
+    Ok((out, objects))
 }
