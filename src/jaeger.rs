@@ -73,14 +73,26 @@ impl Endpoint {
         if authority.is_empty() || authority.contains('@') {
             return Err(bad("no host (and no user:password@ part)"));
         }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
-                let port = p
-                    .parse::<u16>()
-                    .map_err(|_| bad("the port is not a number"))?;
-                (h.to_string(), port)
+        let port_of = |p: &str| {
+            p.parse::<u16>()
+                .map_err(|_| bad("the port is not a number"))
+        };
+        // `[v6]`, `[v6]:port`, `host` or `host:port`.
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(rest) => {
+                let (h, after) = rest
+                    .split_once(']')
+                    .ok_or_else(|| bad("an unclosed [ in the host"))?;
+                let port = match after {
+                    "" => 80,
+                    p => port_of(p.strip_prefix(':').unwrap_or(p))?,
+                };
+                (h, port)
             }
-            _ => (authority.to_string(), 80),
+            None => match authority.rsplit_once(':') {
+                Some((h, p)) => (h, port_of(p)?),
+                None => (authority, 80),
+            },
         };
         if host.is_empty() {
             return Err(bad("no host"));
@@ -89,10 +101,7 @@ impl Endpoint {
             return Err(bad("no query or fragment, only a base path"));
         }
         Ok(Endpoint {
-            host: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string(),
+            host: host.to_string(),
             port,
             base_path: path.trim_end_matches('/').to_string(),
         })
@@ -291,6 +300,9 @@ mod tests {
         let v6 = Endpoint::parse("http://[::1]:16686").unwrap();
         assert_eq!((v6.host.as_str(), v6.port), ("::1", 16686));
         assert_eq!(v6.display(), "http://[::1]:16686");
+        let bare6 = Endpoint::parse("http://[fd00::5]/jaeger").unwrap();
+        assert_eq!((bare6.host.as_str(), bare6.port), ("fd00::5", 80));
+        assert_eq!(bare6.base_path, "/jaeger");
         for bad in [
             "localhost:16686",
             "ftp://x",
@@ -299,6 +311,9 @@ mod tests {
             "http://host:port",
             "http://host:1/?q=1",
             "https://host",
+            "http://[::1",
+            "http://[::1]x",
+            "http://:16686",
         ] {
             let e = Endpoint::parse(bad).unwrap_err();
             assert!(e.to_string().starts_with(bad), "{e}");
