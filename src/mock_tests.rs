@@ -74,6 +74,26 @@ fn env_names(list: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The server side of a conflict: refuses the apply answered by `send` with 409, expects a
+/// fresh read (answered with version 2, whose replicas another writer set to 3) and returns the
+/// apply that follows, with its answer still to send.
+async fn refuse_then_reread(
+    send: SendResponse<Response<Body>>,
+    server: &mut Server,
+) -> (Value, SendResponse<Response<Body>>) {
+    reply(
+        send,
+        409,
+        &failure(409, "Conflict", "the object has been modified"),
+    );
+    let (m, _, _, send) = next(server).await;
+    assert_eq!(m, "GET", "a conflict must be followed by a fresh read");
+    reply(send, 200, &iris("2", 3));
+    let (m, _, body, send) = next(server).await;
+    assert_eq!(m, "PATCH");
+    (body, send)
+}
+
 #[tokio::test]
 async fn a_conflict_rereads_replans_and_applies_on_the_new_version() {
     let (cluster, mut server) = cluster();
@@ -95,16 +115,7 @@ async fn a_conflict_rereads_replans_and_applies_on_the_new_version() {
         );
         assert_eq!(body["metadata"]["resourceVersion"], "1");
         // Someone else wrote in between: the server refuses the stale resourceVersion.
-        reply(
-            send,
-            409,
-            &failure(409, "Conflict", "the object has been modified"),
-        );
-        let (m, _, _, send) = next(&mut server).await;
-        assert_eq!(m, "GET", "a conflict must be followed by a fresh read");
-        reply(send, 200, &iris("2", 3));
-        let (m, _, body, send) = next(&mut server).await;
-        assert_eq!(m, "PATCH");
+        let (body, send) = refuse_then_reread(send, &mut server).await;
         // Planned again on version 2: its CAS guard and the other writer's replicas.
         assert_eq!(body["metadata"]["resourceVersion"], "2");
         assert_eq!(body["spec"]["predictors"][0]["replicas"], 3);
@@ -137,16 +148,7 @@ async fn a_listed_object_is_applied_without_a_read_until_it_conflicts() {
         let (m, _, body, send) = next(&mut server).await;
         assert_eq!(m, "PATCH", "the listed object needs no read first");
         assert_eq!(body["metadata"]["resourceVersion"], "1");
-        reply(
-            send,
-            409,
-            &failure(409, "Conflict", "the object has been modified"),
-        );
-        let (m, _, _, send) = next(&mut server).await;
-        assert_eq!(m, "GET", "a conflict must be followed by a fresh read");
-        reply(send, 200, &iris("2", 3));
-        let (m, _, body, send) = next(&mut server).await;
-        assert_eq!(m, "PATCH");
+        let (body, send) = refuse_then_reread(send, &mut server).await;
         assert_eq!(body["metadata"]["resourceVersion"], "2");
         assert_eq!(body["spec"]["predictors"][0]["replicas"], 3);
         reply(send, 200, &body);

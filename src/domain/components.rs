@@ -111,6 +111,11 @@ fn container_at(p: &Value, at: (usize, usize)) -> Option<&Value> {
         .get(at.1)
 }
 
+/// Whether `implementation` is a unit the executor runs itself (no container, no call).
+pub fn is_built_in(implementation: &str) -> bool {
+    BUILT_IN.contains(&implementation)
+}
+
 /// Whether the operator runs `implementation` as a prepackaged server (v1.18.2's `IsPrepack`):
 /// any implementation but the built-in units and `UNKNOWN_IMPLEMENTATION`, whatever the protocol
 /// and whether or not the server can trace. Such a node without a container gets one, appended to
@@ -118,14 +123,14 @@ fn container_at(p: &Value, at: (usize, usize)) -> Option<&Value> {
 pub fn is_prepack(implementation: &str) -> bool {
     !implementation.is_empty()
         && implementation != "UNKNOWN_IMPLEMENTATION"
-        && !BUILT_IN.contains(&implementation)
+        && !is_built_in(implementation)
 }
 
 fn classify(spec: &Value, p: &Value, node: &Value, container: Option<(usize, usize)>) -> Kind {
     let protocol = protocol(spec);
     let v2 = matches!(protocol.as_str(), "v2" | "kfserving");
     let implementation = str_at(node, &["implementation"]).unwrap_or("");
-    if BUILT_IN.contains(&implementation) {
+    if is_built_in(implementation) {
         return Kind::BuiltIn(implementation.into());
     }
     if is_prepack(implementation) {

@@ -352,9 +352,7 @@ fn owner_of(rs: &Value) -> Option<&str> {
 impl Deployments {
     pub fn new(items: Vec<Value>) -> Deployments {
         let mut all = Deployments::default();
-        for d in items {
-            all.insert(d);
-        }
+        all.set_deployments(items);
         all
     }
 

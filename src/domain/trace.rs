@@ -60,6 +60,17 @@ pub struct Trace {
     pub spans: Vec<Span>,
 }
 
+impl Trace {
+    /// Each span's index in `spans`, by span id.
+    pub fn index_by_id(&self) -> HashMap<u64, usize> {
+        self.spans
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id, i))
+            .collect()
+    }
+}
+
 /// Why a response could not be read as traces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceError(pub String);
@@ -263,13 +274,6 @@ impl GraphNode {
     }
 }
 
-const BUILT_IN: &[&str] = &[
-    "SIMPLE_MODEL",
-    "SIMPLE_ROUTER",
-    "RANDOM_ABTEST",
-    "AVERAGE_COMBINER",
-];
-
 fn has_method(node: &Value, method: &str) -> bool {
     node.get("methods")
         .and_then(Value::as_array)
@@ -283,7 +287,7 @@ fn has_method(node: &Value, method: &str) -> bool {
 /// MODEL).
 fn calls_of(node: &Value) -> Vec<Call> {
     let implementation = c::str_at(node, &["implementation"]).unwrap_or("");
-    if BUILT_IN.contains(&implementation) {
+    if c::is_built_in(implementation) {
         return Vec::new();
     }
     let declared = c::str_at(node, &["type"]);
@@ -347,15 +351,9 @@ pub fn graph(p: &Value) -> Option<GraphNode> {
             }
         }
     }
-    let mut stack: Vec<&Value> = p.get("graph").into_iter().collect();
-    while let Some(node) = stack.pop() {
-        if let Some(name) = c::str_at(node, &["name"])
-            && c::str_at(node, &["implementation"]).is_some_and(c::is_prepack)
-        {
-            number(name, &mut ports);
-        }
-        if let Some(children) = node.get("children").and_then(Value::as_array) {
-            stack.extend(children.iter().rev());
+    for n in c::nodes(&Value::Null, p) {
+        if c::str_at(n.json, &["implementation"]).is_some_and(c::is_prepack) {
+            number(&n.name, &mut ports);
         }
     }
     fn build(node: &Value, ports: &HashMap<String, u16>, depth: usize) -> GraphNode {
@@ -429,12 +427,7 @@ fn node_by_port<'a>(nodes: &[&'a GraphNode], span: &Span) -> Option<&'a GraphNod
 /// port names.
 pub fn attribute(trace: &Trace, graph: &GraphNode, executor_service: &str) -> Vec<Hop> {
     let nodes = graph.walk();
-    let by_id: HashMap<u64, usize> = trace
-        .spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id, i))
-        .collect();
+    let by_id = trace.index_by_id();
     let mut hops: Vec<Hop> = trace
         .spans
         .iter()
@@ -476,16 +469,12 @@ pub fn attribute(trace: &Trace, graph: &GraphNode, executor_service: &str) -> Ve
             .filter(|&&ch| trace.spans[ch].service != executor_service)
             .find_map(|&ch| node_by_port(&nodes, &trace.spans[ch]))
             .and_then(|n| nodes.iter().position(|x| std::ptr::eq(*x, n)));
-        let chosen = match named {
-            Some(n) => Some(n),
-            None => {
-                guesses.push(i);
-                None
+        match named {
+            Some(n) => {
+                taken.push((n, call));
+                hops[i].node = Some(nodes[n].name.clone());
             }
-        };
-        if let Some(n) = chosen {
-            taken.push((n, call));
-            hops[i].node = Some(nodes[n].name.clone());
+            None => guesses.push(i),
         }
     }
     // Client spans no callee named: the first node in the executor's order that receives the

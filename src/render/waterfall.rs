@@ -49,12 +49,7 @@ pub fn waterfall(trace: &Trace, hops: &[Hop], bar_width: usize) -> String {
             })
         })
         .collect();
-    let by_id: HashMap<u64, usize> = trace
-        .spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id, i))
-        .collect();
+    let by_id = trace.index_by_id();
     // Depth in the span tree (parents outside the trace count as none), with a guard against
     // a reference cycle in bad data.
     let depth = |mut i: usize| {

@@ -282,19 +282,12 @@ pub fn deployments(sdep: &Value) -> Vec<Value> {
 
 /// The prediction path of the first predictor, as `GetPredictionPath`.
 fn prediction_path(sdep: &Value) -> String {
+    let graph = sdep["spec"]["predictors"][0]["graph"]["name"]
+        .as_str()
+        .unwrap_or("");
     match sdep["spec"]["protocol"].as_str().unwrap_or("seldon") {
-        "v2" | "kfserving" => {
-            let graph = sdep["spec"]["predictors"][0]["graph"]["name"]
-                .as_str()
-                .unwrap_or("");
-            format!("/v2/models/{graph}/infer")
-        }
-        "tensorflow" => {
-            let graph = sdep["spec"]["predictors"][0]["graph"]["name"]
-                .as_str()
-                .unwrap_or("");
-            format!("/v1/models/{graph}:predict")
-        }
+        "v2" | "kfserving" => format!("/v2/models/{graph}/infer"),
+        "tensorflow" => format!("/v1/models/{graph}:predict"),
         _ => "/api/v1.0/predictions".into(),
     }
 }

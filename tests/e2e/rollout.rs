@@ -17,6 +17,16 @@ fn rollout(c: &Cluster, ns: &str, name: &str) -> Value {
     st["items"][0]["predictors"][0]["rollout"].clone()
 }
 
+/// The names of a rollout's Deployments, in order.
+fn deployment_names(rollout: &Value) -> Vec<&str> {
+    rollout["deployments"]
+        .as_array()
+        .expect("deployments")
+        .iter()
+        .filter_map(|d| d["name"].as_str())
+        .collect()
+}
+
 /// The rollout state once the controllers have caught up (they act within a second here).
 fn settled(c: &Cluster, ns: &str, name: &str, want: &str) -> Value {
     for _ in 0..60 {
@@ -256,14 +266,8 @@ fn a_separate_pod_executor_rolls_out_on_its_own_deployment() {
     .ok();
     reconcile(&c, &ns, "iris");
     let r = settled(&c, &ns, "iris", "current");
-    let names: Vec<&str> = r["deployments"]
-        .as_array()
-        .expect("deployments")
-        .iter()
-        .filter_map(|d| d["name"].as_str())
-        .collect();
     assert_eq!(
-        names,
+        deployment_names(&r),
         ["iris-default-0-classifier", "iris-default-svc-orch"]
     );
     // A sampler change touches only the executor, which runs in the svc-orch Deployment.
@@ -455,13 +459,7 @@ fn prepackaged_servers_that_cannot_trace_still_name_the_deployment() {
     }
     for (name, _, want) in &cases {
         let r = settled(&c, &ns, name, "current");
-        let names: Vec<&str> = r["deployments"]
-            .as_array()
-            .expect("deployments")
-            .iter()
-            .filter_map(|d| d["name"].as_str())
-            .collect();
-        assert_eq!(names, *want, "{name}");
+        assert_eq!(deployment_names(&r), *want, "{name}");
         // The operator made exactly those: nothing else carries its label.
         let made = c
             .kubectl(&[
