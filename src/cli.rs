@@ -79,6 +79,12 @@ pub enum Command {
         after_help = "Samplers:\n  const:1 | const:0        every request | none\n  probabilistic:0.1        a random 10% of requests\n  ratelimiting:5           at most 5 traces per second\n  remote[:0.001]           ask the Jaeger agent (port 5778); optional initial rate\n\nExamples:\n  kubectl seldon-tracing sampler iris probabilistic:0.1\n  kubectl seldon-tracing sampler --all -n models ratelimiting:5"
     )]
     Sampler(SamplerArgs),
+    /// Send one traced request through a predictor and show each hop's span: proves that spans reach Jaeger
+    #[command(
+        long_about = "Send one prediction request through a predictor's executor with a trace context the plugin makes and marks sampled (no sampler can drop it), fetch that trace from Jaeger, draw it as a waterfall and say, per component, whether its span arrived or why not.\n\nExit 0 when the executor and every Python component have a span in the trace, 1 when one has none, 2 on usage errors.",
+        after_help = "Examples:\n  kubectl seldon-tracing verify iris -n models\n  kubectl seldon-tracing verify iris --jaeger http://localhost:16686\n  kubectl seldon-tracing verify iris --jaeger-service tracing/jaeger-query\n  kubectl seldon-tracing verify iris --via http://gw/seldon/models/iris --data @req.json\n  kubectl seldon-tracing verify iris --dry-run"
+    )]
+    Verify(VerifyArgs),
     /// Print the plugin version and, when reachable, the server version
     Version {
         /// Only the plugin version; never contacts the cluster
@@ -242,6 +248,50 @@ pub struct SamplerArgs {
     pub files: Files,
     #[command(flatten)]
     pub mutation: Mutation,
+}
+
+/// Where Jaeger's query API is (`verify`, `traces`).
+#[derive(Debug, Clone, Args)]
+pub struct JaegerArgs {
+    /// Jaeger's query API at this URL, e.g. http://localhost:16686 (default: $SELDON_TRACING_JAEGER, else found in the cluster)
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SELDON_TRACING_JAEGER",
+        conflicts_with = "jaeger_service"
+    )]
+    pub jaeger: Option<String>,
+    /// Reach Jaeger's query API through a port-forward to a ready pod behind this Service; PORT defaults to 16686 or the port named http-query
+    #[arg(long, value_name = "[NS/]SVC[:PORT][/BASE]", value_parser = parse_service_ref)]
+    pub jaeger_service: Option<crate::domain::reach::ServiceRef>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// SeldonDeployment name (asked for on a terminal when omitted)
+    #[arg(value_parser = parse_name)]
+    pub name: Option<String>,
+    /// The predictor to send through (default: the one with the most traffic)
+    #[arg(long, value_name = "NAME")]
+    pub predictor: Option<String>,
+    #[command(flatten)]
+    pub jaeger: JaegerArgs,
+    /// Send the request to this base URL (an ingress, a local port-forward) instead of a port-forward to the executor pod
+    #[arg(long, value_name = "URL")]
+    pub via: Option<String>,
+    /// The request body: JSON, or @FILE (default: the smallest valid request for the predictor's protocol)
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub data: Option<String>,
+    /// How long to wait for the spans, e.g. 30s, 2m
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Show the request and where it would go; send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+fn parse_service_ref(s: &str) -> Result<crate::domain::reach::ServiceRef, String> {
+    s.parse()
 }
 
 fn parse_sampler(s: &str) -> Result<Sampler, String> {

@@ -32,6 +32,11 @@ const VALUE_FLAGS: &[&str] = &[
     "--agent-port",
     "--field-manager",
     "--concurrency",
+    "--timeout",
+    "--jaeger",
+    "--jaeger-service",
+    "--via",
+    "--data",
 ];
 
 /// What the words typed so far say about the cluster to ask and the command being completed.
@@ -230,8 +235,8 @@ pub async fn complete(words: &[String]) -> String {
                 .collect::<Vec<_>>();
             lines(subs, current, NO_FILES)
         }
-        Some("status") if !w.positionals.is_empty() => lines([], current, NO_FILES),
-        Some("status" | "enable" | "disable" | "sampler") => {
+        Some("status" | "verify") if !w.positionals.is_empty() => lines([], current, NO_FILES),
+        Some("status" | "enable" | "disable" | "sampler" | "verify") => {
             let mut names: Vec<String> = deployments(&w)
                 .await
                 .iter()

@@ -29,6 +29,17 @@ pub enum Error {
         message: String,
     },
     #[error(
+        "forbidden: you may not {verb} {resource} in namespace \"{namespace}\" ({message}); ask for an RBAC rule with verbs [\"{verb}\"] on resources [\"{resource}\"] (apiGroups [\"\"]) there, {instead}"
+    )]
+    Rbac {
+        verb: String,
+        resource: String,
+        namespace: String,
+        message: String,
+        /// What to do without it: `or ...`.
+        instead: String,
+    },
+    #[error(
         "cannot reach the Kubernetes API server at {server}: {message}; check the cluster and --context"
     )]
     Unreachable {
@@ -76,6 +87,9 @@ pub enum Error {
     /// A manifest that cannot be read, parsed or planned; names the file and document.
     #[error("{0}")]
     Manifest(String),
+    /// Something outside the API server could not be reached or found (Jaeger, a pod's port).
+    #[error("{0}")]
+    Reach(String),
     #[error("cancelled; nothing was changed")]
     Cancelled,
     #[error("not written: interrupted (Ctrl-C) before its write")]

@@ -7,12 +7,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{
-    Cli, Command, DisableArgs, EnableArgs, Files, Headers, ListArgs, Mutation, SamplerArgs,
-    StatusArgs, Targets, parse_name,
+    Cli, Command, DisableArgs, EnableArgs, Files, Headers, JaegerArgs, ListArgs, Mutation,
+    SamplerArgs, StatusArgs, Targets, VerifyArgs, parse_name,
 };
 use crate::domain::plan::{AgentHost, Intent};
+use crate::domain::reach::ServiceRef;
 use crate::domain::runtime::Propagation;
 use crate::domain::sampler::{Sampler, SamplerKind};
+use crate::jaeger::Endpoint;
 
 /// How results are printed (`-o`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -136,6 +138,41 @@ pub struct Watch {
     pub timeout: Option<Duration>,
 }
 
+/// Where Jaeger's query API is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JaegerAt {
+    /// `--jaeger URL` (or `$SELDON_TRACING_JAEGER`).
+    Url(Endpoint),
+    /// `--jaeger-service`: port-forward to a pod behind it.
+    Service(ServiceRef),
+    /// Neither: look for a query Service in the namespace, then the cluster.
+    Discover,
+}
+
+/// The request body `verify` sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Data {
+    /// The smallest valid request for the predictor's protocol.
+    Default,
+    Inline(serde_json::Value),
+    /// `@FILE`, read when the command runs.
+    File(PathBuf),
+}
+
+/// `verify`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verify {
+    /// None: asked for on a terminal.
+    pub name: Option<String>,
+    pub predictor: Option<String>,
+    pub jaeger: JaegerAt,
+    /// `--via URL`: the request goes there instead of a port-forward to the executor pod.
+    pub via: Option<Endpoint>,
+    pub data: Data,
+    pub timeout: Duration,
+    pub dry_run: bool,
+}
+
 /// A write on manifest files: the same planner as on live objects.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocalWrite {
@@ -164,6 +201,7 @@ pub enum Action {
     Write(Write),
     /// `-f --local`: plan on the manifests and print or rewrite them; no cluster.
     LocalWrite(LocalWrite),
+    Verify(Verify),
     Version {
         client: bool,
     },
@@ -235,6 +273,7 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
             terminal,
         )?,
         Command::Sampler(a) => sampler(a, scope, terminal)?,
+        Command::Verify(a) => verify(a, scope, terminal)?,
         Command::Version { client } => Action::Version { client },
         Command::Completion { shell } => Action::Completion { shell },
     };
@@ -249,6 +288,64 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
         scope,
         output: g.output,
     })
+}
+
+fn jaeger_at(a: JaegerArgs) -> Result<JaegerAt, Usage> {
+    match (a.jaeger, a.jaeger_service) {
+        (Some(url), _) => Endpoint::parse(&url)
+            .map(JaegerAt::Url)
+            .map_err(|e| format!("--jaeger: {e}")),
+        (None, Some(svc)) => Ok(JaegerAt::Service(svc)),
+        (None, None) => Ok(JaegerAt::Discover),
+    }
+}
+
+fn verify(a: VerifyArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> {
+    if scope == Scope::AllNamespaces {
+        return Err("verify sends one request through one SeldonDeployment: give -n NAMESPACE instead of -A".into());
+    }
+    if a.name.is_none() && !terminal {
+        return Err(
+            "verify needs a SeldonDeployment name: kubectl seldon-tracing verify NAME -n NAMESPACE"
+                .into(),
+        );
+    }
+    let via = match a.via {
+        Some(url) if url.to_ascii_lowercase().starts_with("https://") => {
+            return Err(format!(
+                "--via {url}: https is not spoken yet; leave --via out to reach the executor through a port-forward, or give an http:// address"
+            ));
+        }
+        Some(url) => Some(Endpoint::parse(&url).map_err(|e| match e {
+            crate::jaeger::JaegerError::BadUrl { why, .. } => {
+                format!("--via {url} is not a URL the plugin can send to: {why}")
+            }
+            other => other.to_string(),
+        })?),
+        None => None,
+    };
+    let data = match a.data.as_deref() {
+        None => Data::Default,
+        Some(s) => match s.strip_prefix('@') {
+            Some("") => return Err("--data @FILE needs a file name after @".into()),
+            Some(file) => Data::File(PathBuf::from(file)),
+            None => Data::Inline(serde_json::from_str(s).map_err(|e| {
+                format!("--data is not JSON ({e}); give JSON such as '{{\"data\": {{\"ndarray\": [[1.0, 2.0]]}}}}' or @FILE")
+            })?),
+        },
+    };
+    if a.timeout.is_zero() {
+        return Err("--timeout must be more than 0, e.g. 30s".into());
+    }
+    Ok(Action::Verify(Verify {
+        name: a.name,
+        predictor: a.predictor,
+        jaeger: jaeger_at(a.jaeger)?,
+        via,
+        data,
+        timeout: a.timeout,
+        dry_run: a.dry_run,
+    }))
 }
 
 fn enable(a: EnableArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> {

@@ -5,11 +5,12 @@
 //! Answers are returned as JSON for `domain::trace` to read; failures become one-line errors
 //! that name the Jaeger they came from.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
 use serde_json::Value;
+
+use crate::web::{self, Ask, Dial, Failed, Tcp};
 
 /// What went wrong talking to Jaeger, worded for users.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -169,13 +170,37 @@ impl Search {
 
 /// A client of one Jaeger query endpoint.
 pub struct Jaeger {
-    pub endpoint: Endpoint,
+    dial: Arc<dyn Dial>,
+    base_path: String,
+    /// Where it is, for messages (`http://host:16686/jaeger`, or the pod it is forwarded to).
+    pub at: String,
     timeout: Duration,
 }
 
 impl Jaeger {
+    /// Jaeger at a URL the plugin connects to itself.
     pub fn new(endpoint: Endpoint, timeout: Duration) -> Jaeger {
-        Jaeger { endpoint, timeout }
+        let at = endpoint.display();
+        let tcp = Tcp {
+            host: endpoint.host,
+            port: endpoint.port,
+        };
+        Jaeger {
+            dial: Arc::new(tcp),
+            base_path: endpoint.base_path,
+            at,
+            timeout,
+        }
+    }
+
+    /// Jaeger behind any stream (a port-forward to its query pod), under `base_path`.
+    pub fn through(dial: Arc<dyn Dial>, base_path: &str, timeout: Duration) -> Jaeger {
+        Jaeger {
+            at: dial.describe(),
+            dial,
+            base_path: base_path.trim_end_matches('/').to_string(),
+            timeout,
+        }
     }
 
     /// The trace with id `id` (`GET /api/traces/<32 hex>`), None while Jaeger does not know it
@@ -183,7 +208,7 @@ impl Jaeger {
     pub async fn trace(&self, id: u128) -> Result<Option<Value>, JaegerError> {
         let path = format!(
             "{}/api/traces/{}",
-            self.endpoint.base_path,
+            self.base_path,
             crate::domain::trace::trace_id_text(id)
         );
         match self.get(&path).await {
@@ -193,82 +218,40 @@ impl Jaeger {
         }
     }
 
+    /// The services Jaeger knows (`GET /api/services`): proves it answers as Jaeger.
+    pub async fn services(&self) -> Result<Value, JaegerError> {
+        self.get(&format!("{}/api/services", self.base_path)).await
+    }
+
     /// Recent traces matching `q`.
     pub async fn search(&self, q: &Search) -> Result<Value, JaegerError> {
-        self.get(&q.path(&self.endpoint.base_path)).await
+        self.get(&q.path(&self.base_path)).await
     }
 
     /// One GET on a new connection, with the client's timeout over connect, send and read.
     async fn get(&self, path: &str) -> Result<Value, JaegerError> {
-        let at = self.endpoint.display();
-        let seconds = self.timeout.as_secs().max(1);
-        match tokio::time::timeout(self.timeout, self.exchange(path)).await {
-            Ok(r) => r,
-            Err(_) => Err(JaegerError::TimedOut { at, seconds }),
-        }
-    }
-
-    async fn exchange(&self, path: &str) -> Result<Value, JaegerError> {
-        let at = self.endpoint.display();
-        let unreachable = |why: String| JaegerError::Unreachable {
-            at: at.clone(),
-            why,
-        };
-        let stream =
-            tokio::net::TcpStream::connect((self.endpoint.host.as_str(), self.endpoint.port))
-                .await
-                .map_err(|e| unreachable(e.to_string()))?;
-        let _ = stream.set_nodelay(true);
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| unreachable(e.to_string()))?;
-        // The connection is driven beside the request; it ends when the answer is read.
-        let driver = tokio::spawn(conn);
-        let host = if self.endpoint.port == 80 {
-            self.endpoint.host.clone()
-        } else {
-            format!("{}:{}", self.endpoint.host, self.endpoint.port)
-        };
-        let req = http::Request::get(path)
-            .header(http::header::HOST, host)
-            .header(http::header::ACCEPT, "application/json")
-            .body(Empty::<Bytes>::new())
-            .map_err(|e| unreachable(e.to_string()))?;
-        let answer = async {
-            let res = sender
-                .send_request(req)
-                .await
-                .map_err(|e| unreachable(e.to_string()))?;
-            let status = res.status().as_u16();
-            let body = res
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| unreachable(e.to_string()))?
-                .to_bytes();
-            Ok::<_, JaegerError>((status, body))
-        }
-        .await;
-        driver.abort();
-        let (status, body) = answer?;
-        if !(200..300).contains(&status) {
-            let text = String::from_utf8_lossy(&body);
-            let first: String = text
-                .lines()
-                .next()
-                .unwrap_or("")
-                .chars()
-                .take(200)
-                .collect();
+        let at = self.at.clone();
+        let answer = web::exchange(self.dial.as_ref(), &Ask::get(path), self.timeout)
+            .await
+            .map_err(|f| match f {
+                Failed::Io(why) => JaegerError::Unreachable {
+                    at: at.clone(),
+                    why,
+                },
+                Failed::TimedOut => JaegerError::TimedOut {
+                    at: at.clone(),
+                    seconds: self.timeout.as_secs().max(1),
+                },
+            })?;
+        if !(200..300).contains(&answer.status) {
             return Err(JaegerError::Status {
                 at,
                 path: path.into(),
-                status,
-                body: first,
+                status: answer.status,
+                body: web::first_line(&String::from_utf8_lossy(&answer.body)),
             });
         }
-        serde_json::from_slice(&body).map_err(|e| JaegerError::NotJson {
+        serde_json::from_slice(&answer.body).map_err(|e| JaegerError::NotJson {
             at,
             path: path.into(),
             why: e.to_string(),

@@ -40,3 +40,4 @@ pub mod manifests;
 mod mock_tests;
 pub mod prompt;
 pub mod render;
+pub mod web;

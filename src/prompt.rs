@@ -148,6 +148,17 @@ pub fn pick_deployments(labels: &[String]) -> Result<Vec<usize>> {
     }
 }
 
+/// One of `labels`, with fuzzy search; its index.
+pub fn pick_one(prompt: &str, labels: &[String]) -> Result<usize> {
+    cancelled(
+        FuzzySelect::with_theme(theme().as_ref())
+            .with_prompt(prompt)
+            .items(labels)
+            .default(0)
+            .interact_opt(),
+    )
+}
+
 /// Predictors to act on, all checked to start with.
 pub fn pick_predictors(names: &[String]) -> Result<Vec<String>> {
     loop {

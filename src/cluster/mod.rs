@@ -3,6 +3,7 @@
 //! `errors` turns what went wrong into the one-line errors users see.
 
 mod errors;
+mod forward;
 mod reads;
 mod watch;
 mod writes;
@@ -20,6 +21,7 @@ use crate::invocation::Connection;
 
 pub use errors::Action;
 use errors::{Failure, kubeconfig_error};
+pub use forward::PodPort;
 pub use reads::{choose_version, owner_selector};
 pub use watch::{Change, Resource};
 pub use writes::Applied;

@@ -3,6 +3,7 @@
 pub mod live;
 pub mod local;
 pub mod read;
+pub mod verify;
 pub mod watch;
 pub mod write;
 
@@ -179,6 +180,11 @@ pub async fn run(inv: Invocation) -> Result<ExitStatus> {
                     }
                 }
                 Action::Write(w) => write::mutate(&ctx, w).await,
+                Action::Verify(v) => {
+                    crate::prompt::install_interrupt_handler();
+                    let ask = crate::prompt::interactive();
+                    verify::verify(&ctx, &v, ask).await
+                }
                 Action::LocalWrite(_) | Action::Completion { .. } | Action::Version { .. } => {
                     Ok(ExitStatus::Success)
                 }

@@ -108,7 +108,7 @@ impl EffectiveEnv {
     }
 
     /// A non-empty literal: what Go's `os.Getenv(v) != ""` sees.
-    fn go(&self, name: &str) -> Option<&str> {
+    pub fn go(&self, name: &str) -> Option<&str> {
         match self.get(name).map(|v| &v.value) {
             Some(EnvValue::Literal(s)) if !s.is_empty() => Some(s),
             _ => None,

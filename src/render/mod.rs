@@ -5,6 +5,7 @@
 mod document;
 mod table;
 mod time;
+pub mod verify;
 mod waterfall;
 mod words;
 

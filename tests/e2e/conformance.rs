@@ -180,20 +180,20 @@ struct Observed {
     log: String,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
 }
 
-fn harness_bin() -> PathBuf {
+pub fn harness_bin() -> PathBuf {
     PathBuf::from(std::env::var_os("SELDON_TRACING_TEST_HARNESS").unwrap_or_else(|| {
         panic!("SELDON_TRACING_TEST_HARNESS is not set: run the tests with `make test`, which builds the harness")
     }))
 }
 
-fn terminate(child: &mut Child, group: bool) {
+pub fn terminate(child: &mut Child, group: bool) {
     let pid = child.id().to_string();
     let target = if group { format!("-{pid}") } else { pid };
     let kill = |sig: &str| {
@@ -242,6 +242,17 @@ fn get_json(url: &str) -> Option<Value> {
 
 /// Starts the Python wrapper with `env`; Some(child) once it accepts connections.
 fn start_model(dir: &Path, module: &str, env: &[(String, String)]) -> (Option<Child>, u16, String) {
+    start_component(dir, module, "MODEL", env)
+}
+
+/// Starts the Python wrapper serving class `module` (identity `predict`; the wrapper passes
+/// messages through the methods a class lacks) as `service_type`.
+pub fn start_component(
+    dir: &Path,
+    module: &str,
+    service_type: &str,
+    env: &[(String, String)],
+) -> (Option<Child>, u16, String) {
     let bin = harness_bin();
     std::fs::write(
         dir.join(format!("{module}.py")),
@@ -256,7 +267,7 @@ fn start_model(dir: &Path, module: &str, env: &[(String, String)]) -> (Option<Ch
     cmd.args([
         module,
         "--service-type",
-        "MODEL",
+        service_type,
         "--http-port",
         &http.to_string(),
     ])

@@ -19,3 +19,4 @@ mod rollout;
 mod secrets;
 mod support;
 mod throttling;
+mod verify;

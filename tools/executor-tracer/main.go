@@ -11,9 +11,22 @@
 //     JAEGER_TAGS item without '=') ends it with Go's panic exit code 2.
 //   - executor/api/rest/server.go predictions: when a global tracer is registered, a server span
 //     "predictions" joined to the extracted caller context (ext.RPCServerOption).
-//   - executor/api/rest/client.go doHttp: a client span named after the called path ("/predict"),
-//     child of the server span, injected into the outgoing request's headers; POST of the JSON
-//     body to the next graph node.
+//   - executor/api/rest/client.go doHttp: a client span named after the called path ("/predict",
+//     "/transform-input", "/transform-output", "/aggregate"), child of the server span, without
+//     tags; the incoming request's headers are copied onto the outgoing request first, then the
+//     trace headers are injected (so with tracing off, a caller's uber-trace-id reaches the
+//     model unchanged, as TRACES.md records); POST of the JSON body to the graph node.
+//   - executor/predictor/predictor_process.go, for the Seldon protocol over REST: the graph is
+//     the predictor in ENGINE_PREDICTOR (base64 JSON, as the operator sets it); per node, its
+//     input call (/transform-input for a TRANSFORMER or a TRANSFORM_INPUT method, /predict for a
+//     MODEL or a node without type and methods), then its children (one after the other when
+//     there is one, concurrently when there are several), then /aggregate (COMBINER or
+//     AGGREGATE), then /transform-output (OUTPUT_TRANSFORMER or TRANSFORM_OUTPUT). Built-in
+//     implementations make no call. Not reproduced: routers (/route), feedback, metadata,
+//     gRPC, the tensorflow and v2 protocols, and the executor's own payload handling.
+//
+// Where a node listens comes from --node NAME=URL (the operator would set each node's
+// endpoint); without ENGINE_PREDICTOR, --next URL is a one-MODEL graph calling URL.
 //   - shutdown: closer.Close() on SIGTERM/SIGINT, as main's deferred Close does, so buffered
 //     spans are flushed.
 //
@@ -25,6 +38,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -33,6 +48,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/opentracing/opentracing-go"
@@ -60,14 +77,75 @@ func initTracing() (io.Closer, error) {
 	return cfg.InitGlobalTracer(cfg.ServiceName)
 }
 
+// node is a graph node as the executor reads it from ENGINE_PREDICTOR.
+type node struct {
+	Name           string   `json:"name"`
+	Type           string   `json:"type"`
+	Implementation string   `json:"implementation"`
+	Methods        []string `json:"methods"`
+	Children       []node   `json:"children"`
+}
+
+func (n node) has(method string) bool {
+	for _, m := range n.Methods {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+var builtIn = map[string]bool{
+	"SIMPLE_MODEL": true, "SIMPLE_ROUTER": true, "RANDOM_ABTEST": true, "AVERAGE_COMBINER": true,
+}
+
+type nodeURLs map[string]string
+
+func (u nodeURLs) String() string { return fmt.Sprint(map[string]string(u)) }
+func (u nodeURLs) Set(v string) error {
+	name, url, ok := strings.Cut(v, "=")
+	if !ok {
+		return fmt.Errorf("want NAME=URL, got %q", v)
+	}
+	u[name] = strings.TrimRight(url, "/")
+	return nil
+}
+
+func graphFromEnv(next string) (node, error) {
+	enc := os.Getenv("ENGINE_PREDICTOR")
+	if enc == "" {
+		return node{Name: "model", Type: "MODEL"}, nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return node{}, err
+	}
+	var p struct {
+		Graph node `json:"graph"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return node{}, err
+	}
+	return p.Graph, nil
+}
+
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address of the executor's REST server")
-	next := flag.String("next", "", "URL of the next graph node's /predict")
+	next := flag.String("next", "", "URL of the next graph node's /predict (a one-MODEL graph)")
+	urls := nodeURLs{}
+	flag.Var(urls, "node", "NAME=URL: where graph node NAME listens (repeatable)")
 	flag.Parse()
 
 	closer, err := initTracing()
 	if err != nil {
 		log.Fatal("Could not initialize jaeger tracer", err.Error())
+	}
+	graph, err := graphFromEnv(*next)
+	if err != nil {
+		log.Fatal("Could not read ENGINE_PREDICTOR ", err.Error())
+	}
+	if *next != "" {
+		urls[graph.Name] = strings.TrimSuffix(*next, "/predict")
 	}
 
 	http.HandleFunc("/api/v1.0/predictions", func(w http.ResponseWriter, req *http.Request) {
@@ -80,11 +158,13 @@ func main() {
 			ctx = opentracing.ContextWithSpan(ctx, serverSpan)
 		}
 		body, _ := io.ReadAll(req.Body)
-		status, out := callNext(ctx, *next, body)
+		status, out := walk(ctx, graph, urls, req.Header, body)
 		if serverSpan != nil {
 			serverSpan.Finish()
 			if sc, ok := serverSpan.Context().(jaeger.SpanContext); ok {
 				fmt.Printf("trace %s sampled=%t\n", sc.TraceID().String(), sc.IsSampled())
+			} else {
+				fmt.Println("trace none")
 			}
 		} else {
 			fmt.Println("trace none")
@@ -109,13 +189,79 @@ func main() {
 	_ = closer.Close()
 }
 
-func callNext(ctx context.Context, url string, body []byte) (int, []byte) {
-	if url == "" {
-		return http.StatusOK, body
+// walk sends msg through node n and its children as the executor does.
+func walk(ctx context.Context, n node, urls nodeURLs, in http.Header, msg []byte) (int, []byte) {
+	builtin := builtIn[n.Implementation]
+	ty := n.Type
+	if ty == "" && len(n.Methods) == 0 && !builtin {
+		ty = "MODEL"
+	}
+	call := func(path string, body []byte) (int, []byte) {
+		return callNode(ctx, urls[n.Name]+path, path, in, body)
+	}
+	status := http.StatusOK
+	if !builtin {
+		switch {
+		case ty == "TRANSFORMER" || n.has("TRANSFORM_INPUT"):
+			status, msg = call("/transform-input", msg)
+		case ty == "MODEL":
+			status, msg = call("/predict", msg)
+		}
+		if status >= 400 {
+			return status, msg
+		}
+	}
+	switch len(n.Children) {
+	case 0:
+	case 1:
+		status, msg = walk(ctx, n.Children[0], urls, in, msg)
+	default:
+		outs := make([][]byte, len(n.Children))
+		codes := make([]int, len(n.Children))
+		var wg sync.WaitGroup
+		for i, ch := range n.Children {
+			wg.Add(1)
+			go func(i int, ch node) {
+				defer wg.Done()
+				codes[i], outs[i] = walk(ctx, ch, urls, in, msg)
+			}(i, ch)
+		}
+		wg.Wait()
+		for i, c := range codes {
+			if c >= 400 {
+				return c, outs[i]
+			}
+		}
+		msg = outs[0]
+		if !builtin && (ty == "COMBINER" || n.has("AGGREGATE")) {
+			list := []byte("{\"seldonMessages\":[" + string(bytes.Join(outs, []byte(","))) + "]}")
+			status, msg = call("/aggregate", list)
+		}
+	}
+	if status >= 400 {
+		return status, msg
+	}
+	if !builtin && (ty == "OUTPUT_TRANSFORMER" || n.has("TRANSFORM_OUTPUT")) {
+		status, msg = call("/transform-output", msg)
+	}
+	return status, msg
+}
+
+func callNode(ctx context.Context, url, path string, in http.Header, body []byte) (int, []byte) {
+	if url == path {
+		return http.StatusBadGateway, []byte("no --node URL for this graph node")
 	}
 	req, err := http.NewRequest("POST", url, bytes.NewBuffer(body))
 	if err != nil {
 		return http.StatusInternalServerError, []byte(err.Error())
+	}
+	for k, vs := range in {
+		if k == "Content-Length" {
+			continue
+		}
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if opentracing.IsGlobalTracerRegistered() {
@@ -124,7 +270,7 @@ func callNext(ctx context.Context, url string, body []byte) (int, []byte) {
 		if parent := opentracing.SpanFromContext(ctx); parent != nil {
 			opts = append(opts, opentracing.ChildOf(parent.Context()))
 		}
-		clientSpan := opentracing.StartSpan("/predict", opts...)
+		clientSpan := opentracing.StartSpan(path, opts...)
 		defer clientSpan.Finish()
 		_ = tracer.Inject(clientSpan.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(req.Header))
 	}

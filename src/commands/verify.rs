@@ -1,0 +1,472 @@
+//! `verify`: one traced request through a predictor, then its trace from Jaeger, judged per
+//! component. The order is chosen so that nothing is sent before everything needed to read the
+//! answer is known to work: the object and its predictor, the executor pod (and the right to
+//! port-forward to it), Jaeger (answering), and only then the request.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::domain::components as c;
+use crate::domain::reach::{self, ServiceRef};
+use crate::domain::runtime::{EffectiveEnv, Propagation};
+use crate::domain::status::{self, PredictorStatus};
+use crate::domain::trace::{self, Trace, TraceContext};
+use crate::domain::verify::{self as v, Verification};
+use crate::error::{Error, Result};
+use crate::exit::ExitStatus;
+use crate::invocation::{Data, JaegerAt, Output, Verify};
+use crate::jaeger::Jaeger;
+use crate::render;
+use crate::web::{self, Ask, Dial, Failed, Tcp};
+
+use super::Ctx;
+
+/// Random ids for the request's trace context (std's randomly keyed hasher, fed the clock).
+fn random_u64(salt: u64) -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one((
+        std::time::SystemTime::now(),
+        std::process::id(),
+        salt,
+    ))
+}
+
+fn object_error(ns: &str, name: &str, message: String) -> Error {
+    Error::Object {
+        namespace: ns.into(),
+        name: name.into(),
+        message,
+    }
+}
+
+/// The predictor to send through: the one named, else the only one, else the one with the most
+/// traffic (the first of equals); on a terminal with several and none named, the user picks.
+fn choose_predictor<'a>(
+    obj: &'a Value,
+    wanted: Option<&str>,
+    ns: &str,
+    name: &str,
+    ask: bool,
+) -> Result<&'a Value> {
+    let predictors: Vec<&Value> = obj
+        .pointer("/spec/predictors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .collect();
+    let names: Vec<String> = predictors
+        .iter()
+        .map(|p| c::predictor_name(p).to_string())
+        .collect();
+    if let Some(w) = wanted {
+        return predictors
+            .iter()
+            .copied()
+            .find(|p| c::predictor_name(p) == w)
+            .ok_or_else(|| {
+                object_error(
+                    ns,
+                    name,
+                    format!(
+                        "has no predictor \"{w}\" (it has: {}); pick one with --predictor",
+                        names.join(", ")
+                    ),
+                )
+            });
+    }
+    match predictors.as_slice() {
+        [] => Err(object_error(
+            ns,
+            name,
+            "has no predictors: there is nothing to send a request through".into(),
+        )),
+        [only] => Ok(only),
+        many if ask => {
+            let i = crate::prompt::pick_one("Predictor to send the request through", &names)?;
+            Ok(many[i])
+        }
+        many => {
+            let traffic = |p: &Value| p.get("traffic").and_then(Value::as_i64).unwrap_or(0);
+            let mut best = many[0];
+            for p in many {
+                if traffic(p) > traffic(best) {
+                    best = p;
+                }
+            }
+            crate::say!(
+                "Sending through predictor {} (the most traffic); pick another with --predictor",
+                c::predictor_name(best)
+            );
+            Ok(best)
+        }
+    }
+}
+
+/// Jaeger, reached as asked (`--jaeger`, `--jaeger-service`) or found: the Services of the
+/// namespace, then of the cluster, that look like its query API. With `connect` false (a dry
+/// run) only where it is, without opening a port-forward.
+async fn find_jaeger(ctx: &Ctx, at: &JaegerAt, timeout: Duration, connect: bool) -> Result<Jaeger> {
+    let svc = match at {
+        JaegerAt::Url(e) => return Ok(Jaeger::new(e.clone(), timeout)),
+        JaegerAt::Service(s) => s.clone(),
+        JaegerAt::Discover => discover(ctx).await?,
+    };
+    let ns = svc
+        .namespace
+        .clone()
+        .unwrap_or_else(|| ctx.namespace().to_string());
+    let what = format!("Jaeger Service {ns}/{}", svc.name);
+    let fail = |why: String| Error::Reach(format!("{what}: {why}"));
+    let object = ctx.cluster.service(&ns, &svc.name).await?.ok_or_else(|| {
+        fail("not found; list them with `kubectl get services -A | grep query`".into())
+    })?;
+    let (_, target) = reach::query_port(&object, svc.port.as_ref()).map_err(fail)?;
+    let selector = reach::selector(&object)
+        .ok_or_else(|| fail("it selects no pods (no selector), so there is no pod to port-forward to; give --jaeger URL".into()))?;
+    let pods = ctx.cluster.pods(&ns, &selector).await?;
+    let pod = reach::newest_ready(&pods).ok_or_else(|| {
+        fail(format!(
+            "none of its {} pods ({selector}) is ready",
+            pods.len()
+        ))
+    })?;
+    let pod_name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
+    let port = reach::container_port(pod, &target).ok_or_else(|| {
+        fail(format!(
+            "its targetPort {target:?} is not a named port of pod {pod_name}"
+        ))
+    })?;
+    let dial = if connect {
+        ctx.cluster.forward(&ns, &pod_name, port).await?
+    } else {
+        ctx.cluster.forward_unopened(&ns, &pod_name, port)
+    };
+    Ok(Jaeger::through(Arc::new(dial), &svc.base_path, timeout))
+}
+
+async fn discover(ctx: &Ctx) -> Result<ServiceRef> {
+    let here = ctx.cluster.services(Some(ctx.namespace())).await;
+    let mut found = here
+        .as_ref()
+        .map(|s| reach::query_services(s))
+        .unwrap_or_default();
+    if found.is_empty() {
+        // Listing every namespace's Services may be forbidden; then only -n was searched.
+        if let Ok(all) = ctx.cluster.services(None).await {
+            found = reach::query_services(&all);
+        }
+    }
+    let hint = "give --jaeger URL, --jaeger-service NAMESPACE/SERVICE or set SELDON_TRACING_JAEGER";
+    match found.as_slice() {
+        [] => Err(Error::Reach(format!(
+            "no Jaeger query Service found in namespace {} or the cluster (looked for a port 16686 or one named http-query); {hint}",
+            ctx.namespace()
+        ))),
+        [one] => {
+            let r: ServiceRef = one.parse().map_err(Error::Reach)?;
+            Ok(r)
+        }
+        many => Err(Error::Reach(format!(
+            "several Services look like Jaeger's query API ({}); pick one with --jaeger-service NAMESPACE/SERVICE",
+            many.join(", ")
+        ))),
+    }
+}
+
+/// The body to send.
+fn body(data: &Data, default: Value) -> Result<Vec<u8>> {
+    match data {
+        Data::Default => Ok(serde_json::to_vec(&default).unwrap_or_default()),
+        Data::Inline(v) => Ok(serde_json::to_vec(v).unwrap_or_default()),
+        Data::File(path) => {
+            let text = std::fs::read(path).map_err(|e| {
+                Error::Usage(format!("--data @{}: cannot read it ({e})", path.display()))
+            })?;
+            serde_json::from_slice::<Value>(&text)
+                .map_err(|e| Error::Usage(format!("--data @{}: not JSON ({e})", path.display())))?;
+            Ok(text)
+        }
+    }
+}
+
+/// Polls Jaeger for trace `id` until every expected component has a span or `timeout` has
+/// passed since `start`: first after 0.5 s (both clients flush about every second), then every
+/// 0.5 s growing to 2 s.
+async fn await_trace(
+    jaeger: &Jaeger,
+    id: u128,
+    expected: &[v::Expectation],
+    graph: &trace::GraphNode,
+    executor_service: &str,
+    deadline: tokio::time::Instant,
+    waited: &str,
+) -> Result<(Option<Trace>, Vec<trace::Hop>, Vec<v::Check>)> {
+    let jaeger_error = |e: crate::jaeger::JaegerError| Error::Reach(e.to_string());
+    let mut wait = Duration::from_millis(500);
+    let mut last = (
+        None,
+        Vec::new(),
+        v::judge(expected, None, &[], executor_service, waited),
+    );
+    loop {
+        tokio::time::sleep(
+            wait.min(deadline.saturating_duration_since(tokio::time::Instant::now())),
+        )
+        .await;
+        if let Some(body) = jaeger.trace(id).await.map_err(jaeger_error)? {
+            let found = trace::parse_traces(&body)
+                .map_err(|e| Error::Reach(format!("Jaeger at {}: {}", jaeger.at, e.0)))?
+                .into_iter()
+                .next();
+            if let Some(t) = found {
+                let hops = trace::attribute(&t, graph, executor_service);
+                let checks = v::judge(expected, Some(&t), &hops, executor_service, waited);
+                let done = v::complete(expected, &checks);
+                last = (Some(t), hops, checks);
+                if done {
+                    return Ok(last);
+                }
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(last);
+        }
+        wait = (wait * 3 / 2).min(Duration::from_secs(2));
+    }
+}
+
+fn seconds_text(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{}s", s as u64)
+    } else {
+        format!("{s:.1}s")
+    }
+}
+
+pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
+    let ns = ctx.namespace().to_string();
+    let api = ctx.cluster.discover().await?;
+    let name = match &args.name {
+        Some(n) => n.clone(),
+        None => pick_deployment(ctx, &api).await?,
+    };
+    let obj = ctx.cluster.get(&api, &ns, &name).await?;
+    let p = choose_predictor(&obj, args.predictor.as_deref(), &ns, &name, ask)?;
+    let pname = c::predictor_name(p).to_string();
+    let st = status::status(&obj, "kubectl-seldon-tracing");
+    let pst: &PredictorStatus = st
+        .predictors
+        .iter()
+        .find(|x| x.name == pname)
+        .ok_or_else(|| object_error(&ns, &name, format!("predictor \"{pname}\" has no status")))?;
+    if !pst.engine {
+        return Err(object_error(
+            &ns,
+            &name,
+            format!(
+                "predictor \"{pname}\" runs without an executor (seldon.io/no-engine: \"true\"): nothing makes the request's spans there and there is no executor to send it through; remove the annotation to trace the graph"
+            ),
+        ));
+    }
+    let spec = obj.get("spec").unwrap_or(&Value::Null);
+    let env = EffectiveEnv::executor(spec, p);
+    let executor_service = env
+        .go("JAEGER_SERVICE_NAME")
+        .unwrap_or("executor")
+        .to_string();
+    let b3 = pst
+        .components
+        .iter()
+        .find(|x| x.name == "executor")
+        .and_then(|x| x.propagation)
+        == Some(Propagation::B3);
+    let graph = trace::graph(p)
+        .ok_or_else(|| object_error(&ns, &name, format!("predictor \"{pname}\" has no graph")))?;
+    let protocol = c::str_at(spec, &["protocol"]).unwrap_or("seldon");
+    let (path, default_body) = trace::default_request(protocol, &graph.name);
+    let payload = body(&args.data, default_body)?;
+    let fix = format!("kubectl seldon-tracing enable {name} -n {ns}");
+    let expected = v::expectations(pst, &fix);
+    let context = TraceContext::new(
+        (u128::from(random_u64(1)) << 64) | u128::from(random_u64(2)),
+        random_u64(3),
+    );
+    let headers: BTreeMap<String, String> = context
+        .headers(b3)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+
+    // Where the request goes.
+    let (target, url, through): (Box<dyn Dial>, String, String) = match &args.via {
+        Some(e) => {
+            let url = format!(
+                "{}{}{path}",
+                Tcp {
+                    host: e.host.clone(),
+                    port: e.port
+                }
+                .describe(),
+                e.base_path
+            );
+            let dial = Tcp {
+                host: e.host.clone(),
+                port: e.port,
+            };
+            (Box::new(dial), url, "--via".into())
+        }
+        None => {
+            let selector = reach::predictor_selector(&name, &pname);
+            let pods = ctx.cluster.pods(&ns, &selector).await?;
+            let pod = reach::engine_pod(&pods).map_err(|why| {
+                object_error(
+                    &ns,
+                    &name,
+                    format!("predictor \"{pname}\": {}", why.replace("NAME", &name)),
+                )
+            })?;
+            let dial: Box<dyn Dial> = if args.dry_run {
+                Box::new(
+                    ctx.cluster
+                        .forward_unopened(&ns, &pod, reach::EXECUTOR_PORT),
+                )
+            } else {
+                Box::new(ctx.cluster.forward(&ns, &pod, reach::EXECUTOR_PORT).await?)
+            };
+            (
+                dial,
+                format!("http://localhost:{}{path}", reach::EXECUTOR_PORT),
+                format!("port-forward to pod {ns}/{pod}"),
+            )
+        }
+    };
+    let request_path = match &args.via {
+        Some(e) => format!("{}{path}", e.base_path),
+        None => path.clone(),
+    };
+    let jaeger = find_jaeger(ctx, &args.jaeger, Duration::from_secs(10), !args.dry_run).await?;
+    let trace_id = trace::trace_id_text(context.trace_id);
+    let mut report = Verification {
+        namespace: ns.clone(),
+        name: name.clone(),
+        predictor: pname.clone(),
+        trace_id: trace_id.clone(),
+        request: v::Request {
+            method: "POST".into(),
+            url,
+            through,
+            status: None,
+            headers,
+        },
+        jaeger: jaeger.at.clone(),
+        spans: Vec::new(),
+        components: Vec::new(),
+        result: "failed".into(),
+    };
+    if args.dry_run {
+        let text = render::verify::dry_run(
+            &report,
+            &String::from_utf8_lossy(&payload),
+            &expected,
+            args.timeout,
+        );
+        return super::print(&text).map(|_| ExitStatus::Success);
+    }
+    // Jaeger must answer before anything is sent: a request whose trace cannot be read proves
+    // nothing.
+    jaeger
+        .services()
+        .await
+        .map_err(|e| Error::Reach(e.to_string()))?;
+
+    let started = tokio::time::Instant::now();
+    let deadline = started + args.timeout;
+    let mut ask_headers: Vec<(String, String)> = report
+        .request
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    ask_headers.push(("content-type".into(), "application/json".into()));
+    let request = Ask {
+        method: http::Method::POST,
+        path: request_path,
+        headers: ask_headers,
+        body: payload,
+    };
+    let answer = web::exchange(target.as_ref(), &request, args.timeout)
+        .await
+        .map_err(|f| {
+            let why = match f {
+                Failed::Io(why) => why,
+                Failed::TimedOut => format!("no answer within {}", seconds_text(args.timeout)),
+            };
+            object_error(
+                &ns,
+                &name,
+                format!(
+                    "the prediction request through {} failed: {why}",
+                    target.describe()
+                ),
+            )
+        })?;
+    report.request.status = Some(answer.status);
+    let waited = seconds_text(args.timeout);
+    let (found, hops, checks) = await_trace(
+        &jaeger,
+        context.trace_id,
+        &expected,
+        &graph,
+        &executor_service,
+        deadline,
+        &waited,
+    )
+    .await?;
+    if let Some(t) = &found {
+        report.spans = v::span_rows(t, &hops);
+    }
+    let passed = v::passed(&checks);
+    report.components = checks;
+    report.result = if passed { "passed" } else { "failed" }.into();
+    let text = match ctx.output {
+        Output::Json | Output::Yaml => {
+            render::document(ctx.output, "TraceVerification", &[&report]).unwrap_or_default()
+        }
+        _ => render::verify::verification(&report, found.as_ref(), &hops),
+    };
+    super::print(&text)?;
+    Ok(if passed {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+/// On a terminal without a name: pick one of the namespace's SeldonDeployments.
+async fn pick_deployment(ctx: &Ctx, api: &str) -> Result<String> {
+    let q = crate::cluster::Query {
+        namespace: Some(ctx.namespace()),
+        labels: None,
+        name: None,
+        chunk_size: 500,
+    };
+    let page = ctx.cluster.list_page(api, &q, None).await?;
+    let names: Vec<String> = page
+        .items
+        .iter()
+        .filter_map(|o| o.pointer("/metadata/name").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
+    if names.is_empty() {
+        return Err(Error::Usage(format!(
+            "no SeldonDeployments in namespace {}; pass -n NAMESPACE",
+            ctx.namespace()
+        )));
+    }
+    let i = crate::prompt::pick_one("SeldonDeployment to verify (type to search)", &names)?;
+    Ok(names[i].clone())
+}

@@ -1,0 +1,160 @@
+//! `verify` as text: the request and its trace as a waterfall, then one line per component and
+//! the result; or, with `--dry-run`, what would be sent where.
+
+use std::time::Duration;
+
+use crate::domain::trace::{Hop, Trace, trace_duration};
+use crate::domain::verify::{Expectation, Verification};
+
+use super::table::table;
+use super::waterfall::{duration_text, waterfall};
+
+/// The width of the waterfall's bars.
+const BAR: usize = 30;
+
+fn headers_text(v: &Verification) -> String {
+    v.request
+        .headers
+        .iter()
+        .map(|(k, val)| format!("{k}: {val}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What `--dry-run` prints.
+pub fn dry_run(
+    v: &Verification,
+    body: &str,
+    expected: &[Expectation],
+    timeout: Duration,
+) -> String {
+    let mut out = format!(
+        "Would send {} {} to the executor of seldondeployment {}/{} (predictor {})\n",
+        v.request.method, v.request.url, v.namespace, v.name, v.predictor
+    );
+    out.push_str(&format!("  through:  {}\n", v.request.through));
+    out.push_str(&format!(
+        "  headers:  {}, content-type: application/json\n",
+        headers_text(v)
+    ));
+    out.push_str(&format!("  body:     {body}\n"));
+    out.push_str(&format!(
+        "then read trace {} from Jaeger at {} for up to {}s.\n",
+        v.trace_id,
+        v.jaeger,
+        timeout.as_secs()
+    ));
+    let joins: Vec<&str> = expected
+        .iter()
+        .filter(|e| e.expected)
+        .map(|e| e.name.as_str())
+        .collect();
+    out.push_str(&format!(
+        "Expected in the trace: {}\n",
+        if joins.is_empty() {
+            "nothing".to_string()
+        } else {
+            joins.join(", ")
+        }
+    ));
+    for e in expected.iter().filter(|e| !e.expected) {
+        if let Some(why) = &e.why_not {
+            out.push_str(&format!("Not expected: {}: {why}\n", e.name));
+        }
+    }
+    out
+}
+
+/// The verification as a person reads it.
+pub fn verification(v: &Verification, trace: Option<&Trace>, hops: &[Hop]) -> String {
+    let status = v
+        .request
+        .status
+        .map_or("no answer".to_string(), |s| s.to_string());
+    let mut out = format!(
+        "Trace {} of {}/{} predictor {}: {} {} answered {status} ({})\n",
+        v.trace_id,
+        v.namespace,
+        v.name,
+        v.predictor,
+        v.request.method,
+        v.request.url,
+        v.request.through
+    );
+    match trace {
+        Some(t) => {
+            out.push_str(&format!(
+                "{} spans from {} in {} (Jaeger at {})\n\n",
+                t.spans.len(),
+                services(t),
+                duration_text(trace_duration(t)),
+                v.jaeger
+            ));
+            out.push_str(&waterfall(t, hops, BAR));
+        }
+        None => out.push_str(&format!(
+            "Jaeger at {} never returned the trace.\n",
+            v.jaeger
+        )),
+    }
+    out.push('\n');
+    let rows: Vec<Vec<String>> = v
+        .components
+        .iter()
+        .map(|c| {
+            vec![
+                c.name.clone(),
+                c.kind.clone(),
+                if c.expected { "yes" } else { "no" }.into(),
+                c.spans.to_string(),
+                match (c.arrived, c.traces) {
+                    (true, _) => "arrived".into(),
+                    (false, true) => "MISSING".into(),
+                    (false, false) => "-".into(),
+                },
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &["COMPONENT", "KIND", "EXPECTED", "SPANS", "RESULT"],
+        &rows,
+    ));
+    for c in &v.components {
+        if let Some(r) = &c.reason {
+            let label = if c.fails() { "missing" } else { "not traced" };
+            out.push_str(&format!("{} {label}: {r}\n", c.name));
+        }
+        if let Some(n) = &c.note {
+            out.push_str(&format!("Note: {}: {n}\n", c.name));
+        }
+    }
+    out.push_str(&if v.result == "passed" {
+        format!(
+            "PASSED: the executor and every Python component have spans in trace {}\n",
+            v.trace_id
+        )
+    } else {
+        format!(
+            "FAILED: {} of the components that can trace have no span in trace {}\n",
+            v.components.iter().filter(|c| c.fails()).count(),
+            v.trace_id
+        )
+    });
+    out
+}
+
+/// `executor (2), MeanClassifier (1)`, as Jaeger's UI counts spans per service.
+fn services(t: &Trace) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for s in &t.spans {
+        match counts.iter_mut().find(|(n, _)| *n == s.service) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((s.service.clone(), 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(n, c)| format!("{n} ({c})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,605 @@
+//! `verify` end to end: a SeldonDeployment in the real control plane, its Deployments made by
+//! the operator stand-in and their pods run by kwok; the pods' processes run here on 127.0.0.1
+//! with the env those Deployments carry (`valueFrom status.hostIP` = 127.0.0.1): the executor
+//! stand-in (tools/executor-tracer, jaeger-client-go, walking ENGINE_PREDICTOR's graph) and the
+//! real Seldon Python wrapper 1.18.2 for each graph node, reporting to the harness's real Jaeger
+//! 1.62. kwok's PortForward objects lead a pod's port to its process, so the plugin reaches the
+//! executor (and, when it finds Jaeger by its Service, Jaeger's query port) through the real
+//! kube-apiserver's `pods/portforward`, as it would in a cluster.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::conformance::{free_port, harness_bin, start_component, terminate};
+use crate::operator::reconcile;
+use crate::support::{self, Cluster};
+
+const JAEGER: &str = "http://127.0.0.1:16686";
+
+/// The processes of one predictor, stopped when dropped.
+struct Running {
+    children: Vec<Child>,
+    executor_port: u16,
+    dir: PathBuf,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            terminate(c, true);
+        }
+    }
+}
+
+/// The env of `container` in Deployment `d`, as a process gets it (hostIP = 127.0.0.1).
+fn process_env(d: &Value, container: &str) -> Vec<(String, String)> {
+    let c = d["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["name"] == container)
+        .unwrap_or_else(|| panic!("no container {container} in {d}"));
+    c["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let value = match e["value"].as_str() {
+                Some(v) => v.to_string(),
+                None if e.pointer("/valueFrom/fieldRef/fieldPath")
+                    == Some(&json!("status.hostIP")) =>
+                {
+                    "127.0.0.1".into()
+                }
+                None => panic!("unexpected env entry {e}"),
+            };
+            (e["name"].as_str().unwrap_or("").to_string(), value)
+        })
+        .collect()
+}
+
+fn deployments(c: &Cluster, ns: &str) -> Vec<Value> {
+    c.kubectl(&["get", "deploy", "-n", ns, "-o", "json"])
+        .ok()
+        .json()["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Waits until a ready pod of predictor `p` of `name` runs the executor; its name.
+fn engine_pod(c: &Cluster, ns: &str, name: &str, p: &str) -> String {
+    let selector = format!("seldon-app={name}-{p}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let pods = c
+            .kubectl(&["get", "pods", "-n", ns, "-l", &selector, "-o", "json"])
+            .ok()
+            .json();
+        let ready = pods["items"].as_array().into_iter().flatten().find(|pod| {
+            pod["spec"]["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["name"] == "seldon-container-engine")
+                && pod["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                && pod["metadata"]["deletionTimestamp"].is_null()
+        });
+        if let Some(pod) = ready {
+            return pod["metadata"]["name"].as_str().unwrap_or("").to_string();
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!("no ready executor pod of {ns}/{name} predictor {p}");
+}
+
+/// kwok leads port `port` of pod `pod` to 127.0.0.1:`to`.
+fn forward(c: &Cluster, ns: &str, pod: &str, port: u16, to: u16) {
+    let pf = json!({"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "PortForward",
+        "metadata": {"name": pod, "namespace": ns},
+        "spec": {"forwards": [{"ports": [port], "target": {"address": "127.0.0.1", "port": to}}]}});
+    c.kubectl_in(&["apply", "-f", "-"], &pf.to_string()).ok();
+}
+
+/// Creates `obj`, lets the operator stand-in make its Deployments, starts the processes of its
+/// first predictor (graph node NAME served by class `classes[NAME]`) and leads the executor
+/// pod's port 8000 to the executor stand-in.
+fn deploy(c: &Cluster, ns: &str, obj: &Value, classes: &[(&str, &str, &str)]) -> Running {
+    let name = obj["metadata"]["name"].as_str().unwrap().to_string();
+    c.kubectl_in(&["apply", "-n", ns, "-f", "-"], &obj.to_string())
+        .ok();
+    reconcile(c, ns, &name);
+    let p = obj["spec"]["predictors"][0]["name"].as_str().unwrap();
+    let pod = engine_pod(c, ns, &name, p);
+    let made = deployments(c, ns);
+    let dir = support::tempdir("verify");
+    let mut children = Vec::new();
+    let mut nodes = Vec::new();
+    // The Deployment whose pods run container `name`.
+    let running = |name: &str| {
+        made.iter()
+            .find(|d| {
+                d["spec"]["template"]["spec"]["containers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|ct| ct["name"] == name)
+            })
+            .unwrap_or_else(|| panic!("no Deployment runs {name}"))
+    };
+    for (node, class, service_type) in classes {
+        let d = running(node);
+        let (child, port, err) = start_component(&dir, class, service_type, &process_env(d, node));
+        children.push(child.unwrap_or_else(|| panic!("{class} did not start: {err}")));
+        nodes.push(format!("{node}=http://127.0.0.1:{port}"));
+    }
+    let engine = running("seldon-container-engine");
+    let executor_port = start_executor(
+        &dir,
+        &process_env(engine, "seldon-container-engine"),
+        &nodes,
+        &mut children,
+    );
+    forward(c, ns, &pod, 8000, executor_port);
+    Running {
+        children,
+        executor_port,
+        dir,
+    }
+}
+
+fn start_executor(
+    dir: &Path,
+    env: &[(String, String)],
+    nodes: &[String],
+    children: &mut Vec<Child>,
+) -> u16 {
+    let port = free_port();
+    let mut cmd = Command::new(harness_bin().join("executor-tracer"));
+    cmd.arg("--listen").arg(format!("127.0.0.1:{port}"));
+    for n in nodes {
+        cmd.args(["--node", n]);
+    }
+    cmd.env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(dir.join("executor.err")).expect("log"));
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn().expect("start the executor stand-in");
+    let out = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(out).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    assert!(
+        first.starts_with("ready "),
+        "the executor stand-in did not start: {first} {}",
+        std::fs::read_to_string(dir.join("executor.err")).unwrap_or_default()
+    );
+    children.push(child);
+    port
+}
+
+fn model_env(tracing: &str) -> Value {
+    json!([{"name": "TRACING", "value": tracing},
+           {"name": "JAEGER_AGENT_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
+           {"name": "JAEGER_AGENT_PORT", "value": "6831"}])
+}
+
+fn executor_env(extra: &[(&str, &str)]) -> Value {
+    let mut env: BTreeMap<&str, &str> = [
+        ("JAEGER_AGENT_HOST", "127.0.0.1"),
+        ("JAEGER_AGENT_PORT", "6831"),
+        ("JAEGER_SAMPLER_TYPE", "const"),
+        ("JAEGER_SAMPLER_PARAM", "1"),
+    ]
+    .into();
+    env.extend(extra.iter().copied());
+    Value::Array(
+        env.iter()
+            .map(|(k, v)| json!({"name": k, "value": v}))
+            .collect(),
+    )
+}
+
+/// A one-model SeldonDeployment `name` (graph node `classifier`).
+fn one_model(name: &str, executor: Value, model: Value) -> Value {
+    json!({"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment",
+        "metadata": {"name": name},
+        "spec": {"predictors": [{"name": "default", "replicas": 1,
+            "graph": {"name": "classifier", "type": "MODEL"},
+            "componentSpecs": [{"spec": {"containers": [{"name": "classifier", "image": "example/model:1", "env": model}]}}],
+            "svcOrchSpec": {"env": executor}}]}})
+}
+
+fn component<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["items"][0]["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no component {name} in {v}"))
+}
+
+fn verify(c: &Cluster, ns: &str, name: &str, extra: &[&str]) -> crate::kube::Run {
+    let mut args = vec!["verify", name, "-n", ns];
+    if !extra.contains(&"--timeout") {
+        args.extend(["--timeout", "20s"]);
+    }
+    args.extend_from_slice(extra);
+    c.plugin(&args)
+}
+
+#[test]
+fn all_on_one_trace_with_both_executor_spans_and_the_model_found_through_the_cluster() {
+    let c = support::atomic();
+    let ns = c.namespace("verify-on");
+    // Jaeger's query Service and pod, led to the harness's Jaeger: found without --jaeger.
+    let jaeger = json!({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "jaeger-query", "namespace": ns},
+         "spec": {"selector": {"app": "jaeger"}, "ports": [{"name": "http-query", "port": 16686, "targetPort": "query"}]}},
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "jaeger-0", "namespace": ns, "labels": {"app": "jaeger"}},
+         "spec": {"nodeName": "kwok-node-0", "automountServiceAccountToken": false,
+                  "containers": [{"name": "jaeger", "image": "jaegertracing/all-in-one:1.62.0", "ports": [{"name": "query", "containerPort": 16686}]}]}}
+    ]});
+    c.kubectl_in(&["apply", "-f", "-"], &jaeger.to_string())
+        .ok();
+    forward(&c, &ns, "jaeger-0", 16686, 16686);
+    let obj = one_model("iris", executor_env(&[]), model_env("1"));
+    let _run = deploy(&c, &ns, &obj, &[("classifier", "MeanClassifier", "MODEL")]);
+    for _ in 0..40 {
+        let ready = c
+            .kubectl(&[
+                "get",
+                "pod",
+                "jaeger-0",
+                "-n",
+                &ns,
+                "-o",
+                "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
+            ])
+            .ok()
+            .stdout;
+        if ready.trim() == "True" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let started = Instant::now();
+    let run = verify(&c, &ns, "iris", &["-o", "json"]).ok();
+    eprintln!("verify took {:.2} s", started.elapsed().as_secs_f64());
+    let v = run.json();
+    let item = &v["items"][0];
+    assert_eq!(v["kind"], "TraceVerification");
+    assert_eq!(item["result"], "passed", "{v}");
+    assert_eq!(item["request"]["status"], 200);
+    assert!(
+        item["request"]["through"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!(
+                "port-forward to pod {ns}/iris-default-0-classifier"
+            )),
+        "{v}"
+    );
+    assert!(item["jaeger"].as_str().unwrap().contains("jaeger-0"), "{v}");
+    let spans: Vec<(String, String, String)> = item["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["service"].as_str().unwrap().to_string(),
+                s["operation"].as_str().unwrap().to_string(),
+                s["node"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        spans,
+        [
+            ("executor".into(), "predictions".into(), "executor".into()),
+            ("executor".into(), "/predict".into(), "classifier".into()),
+            (
+                "MeanClassifier".into(),
+                "Predict".into(),
+                "classifier".into()
+            ),
+        ],
+        "{v}"
+    );
+    // The trace id the plugin made is the one Jaeger has, with all three spans.
+    let id = item["traceID"].as_str().unwrap();
+    let stored = crate::kube::run(
+        "curl",
+        &["-s", &format!("{JAEGER}/api/traces/{id}")],
+        &[],
+        None,
+    )
+    .json();
+    assert_eq!(stored["data"][0]["spans"].as_array().map(Vec::len), Some(3));
+    assert_eq!(component(&v, "executor")["arrived"], true);
+    assert_eq!(component(&v, "classifier")["spans"], 1);
+    // The table draws the waterfall and says PASSED.
+    let table = verify(&c, &ns, "iris", &["--jaeger", JAEGER]).ok().stdout;
+    assert!(
+        table.contains("executor (2), MeanClassifier (1)"),
+        "{table}"
+    );
+    assert!(table.contains("█"), "{table}");
+    assert!(table.contains("PASSED"), "{table}");
+}
+
+/// A one-model deployment `name` whose processes run with `executor_extra` on the executor and
+/// `TRACING=tracing` on the model; `verify` must exit 1. Its json and the running processes.
+fn failing(
+    c: &Cluster,
+    ns: &str,
+    name: &str,
+    executor_extra: &[(&str, &str)],
+    tracing: &str,
+    timeout: &str,
+) -> (Value, Running) {
+    let running = deploy(
+        c,
+        ns,
+        &one_model(name, executor_env(executor_extra), model_env(tracing)),
+        &[("classifier", "MeanClassifier", "MODEL")],
+    );
+    let args = ["--jaeger", JAEGER, "--timeout", timeout, "-o", "json"];
+    let v = verify(c, ns, name, &args).fails_with(1).json();
+    assert_eq!(v["items"][0]["result"], "failed", "{v}");
+    (v, running)
+}
+
+fn arrived_and_reason(v: &Value, name: &str) -> (bool, bool, String) {
+    let m = component(v, name);
+    (
+        m["expected"].as_bool().unwrap_or_default(),
+        m["arrived"].as_bool().unwrap_or_default(),
+        m["reason"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+#[test]
+fn what_keeps_a_component_out_of_the_trace_is_named_and_fails() {
+    let c = support::atomic();
+    let ns = c.namespace("verify-off");
+    // The model does not trace.
+    let (v, _a) = failing(&c, &ns, "model-off", &[], "0", "20s");
+    assert_eq!(component(&v, "executor")["arrived"], true, "{v}");
+    let (_, arrived, why) = arrived_and_reason(&v, "classifier");
+    assert!(
+        !arrived && why.starts_with("tracing is off (TRACING"),
+        "{why}"
+    );
+
+    // The executor switched off: the model still joins (the executor copies the headers on).
+    let (v, _b) = failing(
+        &c,
+        &ns,
+        "exec-off",
+        &[("JAEGER_DISABLED", "true")],
+        "1",
+        "20s",
+    );
+    let (_, arrived, why) = arrived_and_reason(&v, "executor");
+    assert!(!arrived && why.contains("JAEGER_DISABLED=true"), "{why}");
+    assert_eq!(component(&v, "classifier")["arrived"], true, "{v}");
+
+    // The executor's agent port has nothing listening: expected, never arrives, reason names it.
+    let port = free_udp_port().to_string();
+    let (v, _d) = failing(
+        &c,
+        &ns,
+        "no-agent",
+        &[("JAEGER_AGENT_PORT", &port)],
+        "1",
+        "6s",
+    );
+    let (expected, arrived, why) = arrived_and_reason(&v, "executor");
+    assert!(expected && !arrived, "{v}");
+    assert!(why.contains(&format!("127.0.0.1:{port}")), "{why}");
+    assert_eq!(component(&v, "classifier")["arrived"], true, "{v}");
+
+    // b3 on the executor and a Python model without a config file: two traces, explained.
+    let b3 = [("JAEGER_TRACE_PROPAGATION_TYPE", "b3")];
+    let (v, _e) = failing(&c, &ns, "b3", &b3, "1", "8s");
+    assert_eq!(
+        v["items"][0]["request"]["headers"]["x-b3-sampled"], "1",
+        "{v}"
+    );
+    assert_eq!(component(&v, "executor")["arrived"], true, "{v}");
+    let (expected, arrived, why) = arrived_and_reason(&v, "classifier");
+    assert!(
+        !expected && !arrived && why.starts_with("separate trace"),
+        "{why}"
+    );
+}
+
+/// A UDP port nothing listens on (bound and released).
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("udp port")
+}
+
+#[test]
+fn a_transformer_and_a_model_each_get_their_spans() {
+    let c = support::atomic();
+    let ns = c.namespace("verify-graph");
+    let obj = json!({"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment",
+        "metadata": {"name": "chain"},
+        "spec": {"predictors": [{"name": "main", "replicas": 1,
+            "graph": {"name": "prep", "type": "TRANSFORMER", "children": [{"name": "clf", "type": "MODEL"}]},
+            "componentSpecs": [{"spec": {"containers": [
+                {"name": "prep", "image": "example/prep:1", "env": model_env("1")},
+                {"name": "clf", "image": "example/model:1", "env": model_env("1")}]}}],
+            "svcOrchSpec": {"env": executor_env(&[])}}]}});
+    let run = deploy(
+        &c,
+        &ns,
+        &obj,
+        &[("prep", "Prep", "TRANSFORMER"), ("clf", "Clf", "MODEL")],
+    );
+    // Straight to the executor process as well (--via), no port-forward.
+    let via = format!("http://127.0.0.1:{}", run.executor_port);
+    let v = verify(
+        &c,
+        &ns,
+        "chain",
+        &["--jaeger", JAEGER, "--via", &via, "-o", "json"],
+    )
+    .ok()
+    .json();
+    let item = &v["items"][0];
+    assert_eq!(item["request"]["through"], "--via");
+    let nodes: Vec<(String, String)> = item["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["operation"].as_str().unwrap().to_string(),
+                s["node"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    for want in [
+        ("predictions", "executor"),
+        ("/transform-input", "prep"),
+        ("TransformInput", "prep"),
+        ("/predict", "clf"),
+        ("Predict", "clf"),
+    ] {
+        assert!(
+            nodes.contains(&(want.0.into(), want.1.into())),
+            "{want:?} not in {nodes:?}"
+        );
+    }
+    assert_eq!(component(&v, "prep")["spans"], 1);
+    assert_eq!(component(&v, "clf")["spans"], 1);
+    assert!(run.dir.exists());
+}
+
+#[test]
+fn refusals_are_one_line_with_the_exit_code_they_need() {
+    let c = support::atomic();
+    let ns = c.namespace("verify-refuse");
+    let obj = one_model("iris", executor_env(&[]), model_env("1"));
+    let _run = deploy(&c, &ns, &obj, &[("classifier", "MeanClassifier", "MODEL")]);
+    // The restricted user may read SeldonDeployments but not port-forward (nor list pods).
+    let r = c
+        .plugin_as(
+            "restricted",
+            &["verify", "iris", "-n", &ns, "--jaeger", JAEGER],
+        )
+        .fails_with(1);
+    let line = r.stderr.trim();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(
+        line.contains("forbidden") && line.contains("pods"),
+        "{line}"
+    );
+    // A user who may list pods but not create pods/portforward is told that rule.
+    c.kubectl(&[
+        "create",
+        "role",
+        "pod-reader",
+        "-n",
+        &ns,
+        "--verb",
+        "list",
+        "--resource",
+        "pods",
+    ])
+    .ok();
+    c.kubectl(&[
+        "create",
+        "rolebinding",
+        "pod-reader",
+        "-n",
+        &ns,
+        "--role",
+        "pod-reader",
+        "--user",
+        "restricted",
+    ])
+    .ok();
+    let r = c
+        .plugin_as(
+            "restricted",
+            &["verify", "iris", "-n", &ns, "--jaeger", JAEGER],
+        )
+        .fails_with(1);
+    assert!(
+        r.stderr.contains("pods/portforward") && r.stderr.contains("--via"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    // Jaeger not there: one line, before anything is sent.
+    let closed = free_port();
+    let r = verify(
+        &c,
+        &ns,
+        "iris",
+        &["--jaeger", &format!("http://127.0.0.1:{closed}")],
+    )
+    .fails_with(1);
+    assert!(
+        r.stderr.contains(&format!(
+            "Jaeger at http://127.0.0.1:{closed} does not answer"
+        )),
+        "{}",
+        r.stderr
+    );
+    // A Jaeger Service that is not there.
+    let r = verify(&c, &ns, "iris", &["--jaeger-service", "nope:16686"]).fails_with(1);
+    assert!(
+        r.stderr
+            .contains(&format!("Jaeger Service {ns}/nope: not found")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    // Usage errors exit 2.
+    verify(&c, &ns, "iris", &["--data", "{not json"])
+        .fails_with(2)
+        .stderr_has("--data is not JSON");
+    c.plugin(&["verify", "-A", "iris"]).fails_with(2);
+    // A predictor without executor.
+    let mut no_engine = one_model("direct", executor_env(&[]), model_env("1"));
+    no_engine["spec"]["predictors"][0]["annotations"] = json!({"seldon.io/no-engine": "true"});
+    c.kubectl_in(&["apply", "-n", &ns, "-f", "-"], &no_engine.to_string())
+        .ok();
+    verify(&c, &ns, "direct", &["--jaeger", JAEGER])
+        .fails_with(1)
+        .stderr_has("runs without an executor (seldon.io/no-engine");
+    // --dry-run sends nothing and says where it would go.
+    let out = verify(&c, &ns, "iris", &["--jaeger", JAEGER, "--dry-run"])
+        .ok()
+        .stdout;
+    assert!(
+        out.starts_with("Would send POST http://localhost:8000/api/v1.0/predictions"),
+        "{out}"
+    );
+    assert!(
+        out.contains("uber-trace-id: ") && out.contains(":0:1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Expected in the trace: executor, classifier"),
+        "{out}"
+    );
+}
