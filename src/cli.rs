@@ -85,6 +85,11 @@ pub enum Command {
         after_help = "Examples:\n  kubectl seldon-tracing verify iris -n models\n  kubectl seldon-tracing verify iris --jaeger http://localhost:16686\n  kubectl seldon-tracing verify iris --jaeger-service tracing/jaeger-query\n  kubectl seldon-tracing verify iris --via http://gw/seldon/models/iris --data @req.json\n  kubectl seldon-tracing verify iris --dry-run"
     )]
     Verify(VerifyArgs),
+    /// Latency per hop of a deployment's recent traces (count, p50, p95, p99, max, errors) and its slowest trace
+    #[command(
+        after_help = "Examples:\n  kubectl seldon-tracing traces iris -n models\n  kubectl seldon-tracing traces iris --since 15m --min-duration 50ms\n  kubectl seldon-tracing traces iris --jaeger http://localhost:16686 -o json"
+    )]
+    Traces(TracesArgs),
     /// Print the plugin version and, when reachable, the server version
     Version {
         /// Only the plugin version; never contacts the cluster
@@ -266,16 +271,23 @@ pub struct JaegerArgs {
     pub jaeger_service: Option<crate::domain::reach::ServiceRef>,
 }
 
+/// One predictor of one SeldonDeployment, and where Jaeger is (`verify`, `traces`).
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub struct TracedPredictor {
     /// SeldonDeployment name (asked for on a terminal when omitted)
     #[arg(value_parser = parse_name)]
     pub name: Option<String>,
-    /// The predictor to send through (default: the one with the most traffic)
+    /// The predictor (default: the only one, else the one with the most traffic; a terminal asks)
     #[arg(long, value_name = "NAME")]
     pub predictor: Option<String>,
     #[command(flatten)]
     pub jaeger: JaegerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub target: TracedPredictor,
     /// Send the request to this base URL (an ingress, a local port-forward) instead of a port-forward to the executor pod
     #[arg(long, value_name = "URL")]
     pub via: Option<String>,
@@ -288,6 +300,21 @@ pub struct VerifyArgs {
     /// Show the request and where it would go; send nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TracesArgs {
+    #[command(flatten)]
+    pub target: TracedPredictor,
+    /// How far back to look, e.g. 15m, 1h, 24h
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub since: Duration,
+    /// At most this many traces (the newest)
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10000), value_name = "N")]
+    pub limit: u32,
+    /// Only traces at least this long, e.g. 50ms
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub min_duration: Option<Duration>,
 }
 
 fn parse_service_ref(s: &str) -> Result<crate::domain::reach::ServiceRef, String> {

@@ -37,6 +37,9 @@ const VALUE_FLAGS: &[&str] = &[
     "--jaeger-service",
     "--via",
     "--data",
+    "--since",
+    "--limit",
+    "--min-duration",
 ];
 
 /// What the words typed so far say about the cluster to ask and the command being completed.
@@ -235,8 +238,10 @@ pub async fn complete(words: &[String]) -> String {
                 .collect::<Vec<_>>();
             lines(subs, current, NO_FILES)
         }
-        Some("status" | "verify") if !w.positionals.is_empty() => lines([], current, NO_FILES),
-        Some("status" | "enable" | "disable" | "sampler" | "verify") => {
+        Some("status" | "verify" | "traces") if !w.positionals.is_empty() => {
+            lines([], current, NO_FILES)
+        }
+        Some("status" | "enable" | "disable" | "sampler" | "verify" | "traces") => {
             let mut names: Vec<String> = deployments(&w)
                 .await
                 .iter()

@@ -370,13 +370,7 @@ pub fn fuzz_status(data: &[u8]) {
 /// The intents the plan target tries on every object.
 fn intents() -> Vec<Intent> {
     vec![
-        Intent::Enable {
-            sampler: None,
-            agent_host: None,
-            agent_port: None,
-            propagation: None,
-            collector: None,
-        },
+        Intent::enable(),
         Intent::Enable {
             sampler: "probabilistic:0.1".parse().ok(),
             agent_host: Some(AgentHost::FromNode),

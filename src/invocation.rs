@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::cli::{
     Cli, Command, DisableArgs, EnableArgs, Files, Headers, JaegerArgs, ListArgs, Mutation,
-    SamplerArgs, StatusArgs, Targets, VerifyArgs, parse_name,
+    SamplerArgs, StatusArgs, Targets, TracesArgs, VerifyArgs, parse_name,
 };
 use crate::domain::plan::{AgentHost, Intent};
 use crate::domain::reach::ServiceRef;
@@ -173,6 +173,18 @@ pub struct Verify {
     pub dry_run: bool,
 }
 
+/// `traces`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Traces {
+    /// None: asked for on a terminal.
+    pub name: Option<String>,
+    pub predictor: Option<String>,
+    pub jaeger: JaegerAt,
+    pub since: Duration,
+    pub limit: u32,
+    pub min_duration: Option<Duration>,
+}
+
 /// A write on manifest files: the same planner as on live objects.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocalWrite {
@@ -202,6 +214,7 @@ pub enum Action {
     /// `-f --local`: plan on the manifests and print or rewrite them; no cluster.
     LocalWrite(LocalWrite),
     Verify(Verify),
+    Traces(Traces),
     Version {
         client: bool,
     },
@@ -274,6 +287,7 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
         )?,
         Command::Sampler(a) => sampler(a, scope, terminal)?,
         Command::Verify(a) => verify(a, scope, terminal)?,
+        Command::Traces(a) => traces(a, scope, terminal)?,
         Command::Version { client } => Action::Version { client },
         Command::Completion { shell } => Action::Completion { shell },
     };
@@ -300,11 +314,36 @@ fn jaeger_at(a: JaegerArgs) -> Result<JaegerAt, Usage> {
     }
 }
 
+fn traces(a: TracesArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> {
+    if scope == Scope::AllNamespaces {
+        return Err(
+            "traces reads one SeldonDeployment's traces: give -n NAMESPACE instead of -A".into(),
+        );
+    }
+    if a.target.name.is_none() && !terminal {
+        return Err(
+            "traces needs a SeldonDeployment name: kubectl seldon-tracing traces NAME -n NAMESPACE"
+                .into(),
+        );
+    }
+    if a.since.is_zero() {
+        return Err("--since must be more than 0, e.g. 1h".into());
+    }
+    Ok(Action::Traces(Traces {
+        name: a.target.name,
+        predictor: a.target.predictor,
+        jaeger: jaeger_at(a.target.jaeger)?,
+        since: a.since,
+        limit: a.limit,
+        min_duration: a.min_duration,
+    }))
+}
+
 fn verify(a: VerifyArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> {
     if scope == Scope::AllNamespaces {
         return Err("verify sends one request through one SeldonDeployment: give -n NAMESPACE instead of -A".into());
     }
-    if a.name.is_none() && !terminal {
+    if a.target.name.is_none() && !terminal {
         return Err(
             "verify needs a SeldonDeployment name: kubectl seldon-tracing verify NAME -n NAMESPACE"
                 .into(),
@@ -338,9 +377,9 @@ fn verify(a: VerifyArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
         return Err("--timeout must be more than 0, e.g. 30s".into());
     }
     Ok(Action::Verify(Verify {
-        name: a.name,
-        predictor: a.predictor,
-        jaeger: jaeger_at(a.jaeger)?,
+        name: a.target.name,
+        predictor: a.target.predictor,
+        jaeger: jaeger_at(a.target.jaeger)?,
         via,
         data,
         timeout: a.timeout,

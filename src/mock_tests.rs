@@ -568,13 +568,7 @@ async fn a_watch_that_keeps_failing_ends_with_the_one_line_error() {
 }
 
 fn enable() -> Intent {
-    Intent::Enable {
-        sampler: None,
-        agent_host: None,
-        agent_port: None,
-        propagation: None,
-        collector: None,
-    }
+    Intent::enable()
 }
 
 fn job<'a>(cluster: &'a Cluster, intent: &'a Intent) -> Job<'a> {

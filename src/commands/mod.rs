@@ -3,6 +3,7 @@
 pub mod live;
 pub mod local;
 pub mod read;
+pub mod traces;
 pub mod verify;
 pub mod watch;
 pub mod write;
@@ -180,6 +181,10 @@ pub async fn run(inv: Invocation) -> Result<ExitStatus> {
                     }
                 }
                 Action::Write(w) => write::mutate(&ctx, w).await,
+                Action::Traces(t) => {
+                    crate::prompt::install_interrupt_handler();
+                    traces::traces(&ctx, &t, crate::prompt::interactive()).await
+                }
                 Action::Verify(v) => {
                     crate::prompt::install_interrupt_handler();
                     let ask = crate::prompt::interactive();

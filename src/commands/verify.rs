@@ -34,7 +34,7 @@ fn random_u64(salt: u64) -> u64 {
     ))
 }
 
-fn object_error(ns: &str, name: &str, message: String) -> Error {
+pub(super) fn object_error(ns: &str, name: &str, message: String) -> Error {
     Error::Object {
         namespace: ns.into(),
         name: name.into(),
@@ -44,7 +44,7 @@ fn object_error(ns: &str, name: &str, message: String) -> Error {
 
 /// The predictor to send through: the one named, else the only one, else the one with the most
 /// traffic (the first of equals); on a terminal with several and none named, the user picks.
-fn choose_predictor<'a>(
+pub(super) fn choose_predictor<'a>(
     obj: &'a Value,
     wanted: Option<&str>,
     ns: &str,
@@ -108,7 +108,12 @@ fn choose_predictor<'a>(
 /// Jaeger, reached as asked (`--jaeger`, `--jaeger-service`) or found: the Services of the
 /// namespace, then of the cluster, that look like its query API. With `connect` false (a dry
 /// run) only where it is, without opening a port-forward.
-async fn find_jaeger(ctx: &Ctx, at: &JaegerAt, timeout: Duration, connect: bool) -> Result<Jaeger> {
+pub(super) async fn find_jaeger(
+    ctx: &Ctx,
+    at: &JaegerAt,
+    timeout: Duration,
+    connect: bool,
+) -> Result<Jaeger> {
     let svc = match at {
         JaegerAt::Url(e) => return Ok(Jaeger::new(e.clone(), timeout)),
         JaegerAt::Service(s) => s.clone(),
@@ -238,25 +243,49 @@ async fn await_trace(
     }
 }
 
-fn seconds_text(d: Duration) -> String {
+pub(super) fn seconds_text(d: Duration) -> String {
     let s = d.as_secs_f64();
-    if s.fract() == 0.0 {
-        format!("{}s", s as u64)
-    } else {
-        format!("{s:.1}s")
+    match d.as_secs() {
+        _ if s.fract() != 0.0 => format!("{s:.1}s"),
+        n if n >= 3600 && n % 3600 == 0 => format!("{}h", n / 3600),
+        n if n >= 60 && n % 60 == 0 => format!("{}m", n / 60),
+        n => format!("{n}s"),
     }
 }
 
-pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
+/// The SeldonDeployment `name` (picked on a terminal when None) and which of its predictors:
+/// (namespace, name, object, predictor name).
+pub(super) async fn one_predictor(
+    ctx: &Ctx,
+    name: Option<&str>,
+    predictor: Option<&str>,
+    ask: bool,
+) -> Result<(String, String, Value, String)> {
     let ns = ctx.namespace().to_string();
     let api = ctx.cluster.discover().await?;
-    let name = match &args.name {
-        Some(n) => n.clone(),
+    let name = match name {
+        Some(n) => n.to_string(),
         None => pick_deployment(ctx, &api).await?,
     };
     let obj = ctx.cluster.get(&api, &ns, &name).await?;
-    let p = choose_predictor(&obj, args.predictor.as_deref(), &ns, &name, ask)?;
-    let pname = c::predictor_name(p).to_string();
+    let pname = c::predictor_name(choose_predictor(&obj, predictor, &ns, &name, ask)?).to_string();
+    Ok((ns, name, obj, pname))
+}
+
+/// Predictor `pname` of `obj` (chosen by [`one_predictor`]).
+pub(super) fn predictor<'a>(obj: &'a Value, pname: &str) -> &'a Value {
+    obj.pointer("/spec/predictors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|p| c::predictor_name(p) == pname)
+        .unwrap_or(&Value::Null)
+}
+
+pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
+    let (ns, name, obj, pname) =
+        one_predictor(ctx, args.name.as_deref(), args.predictor.as_deref(), ask).await?;
+    let p = predictor(&obj, &pname);
     let st = status::status(&obj, "kubectl-seldon-tracing");
     let pst: &PredictorStatus = st
         .predictors
@@ -447,7 +476,7 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
 }
 
 /// On a terminal without a name: pick one of the namespace's SeldonDeployments.
-async fn pick_deployment(ctx: &Ctx, api: &str) -> Result<String> {
+pub(super) async fn pick_deployment(ctx: &Ctx, api: &str) -> Result<String> {
     let q = crate::cluster::Query {
         namespace: Some(ctx.namespace()),
         labels: None,
@@ -467,6 +496,6 @@ async fn pick_deployment(ctx: &Ctx, api: &str) -> Result<String> {
             ctx.namespace()
         )));
     }
-    let i = crate::prompt::pick_one("SeldonDeployment to verify (type to search)", &names)?;
+    let i = crate::prompt::pick_one("SeldonDeployment (type to search)", &names)?;
     Ok(names[i].clone())
 }

@@ -37,6 +37,17 @@ pub enum Intent {
 }
 
 impl Intent {
+    /// `enable` without options: the defaults for everything not set.
+    pub fn enable() -> Intent {
+        Intent::Enable {
+            sampler: None,
+            agent_host: None,
+            agent_port: None,
+            propagation: None,
+            collector: None,
+        }
+    }
+
     /// Past-tense verb for result lines (`tracing enabled`).
     pub fn done(&self) -> &'static str {
         match self {
@@ -164,6 +175,23 @@ fn unset(spec: &Value, var: &str, neutral: &str) -> EnvEdit {
     } else {
         EnvEdit::Remove
     }
+}
+
+/// `JAEGER_TAGS` with the stamp `traces` finds a deployment's traces by (process tags
+/// `seldon.deployment`, `seldon.predictor`, which outlive pods), merged into the executor's
+/// effective value (env, else a `seldon.io/engine-*` annotation) without dropping any of its
+/// items; None when that value is a `valueFrom` (not mergeable) or the object has no name.
+fn stamp(spec: &Value, p: &Value, sdep: Option<&str>) -> Option<String> {
+    let sdep = sdep.filter(|s| !s.is_empty())?;
+    let current = match EffectiveEnv::executor(spec, p).get("JAEGER_TAGS") {
+        None => None,
+        Some(v) => Some(v.value.literal()?.to_string()),
+    };
+    Some(super::trace::stamped(
+        current.as_deref(),
+        sdep,
+        c::predictor_name(p),
+    ))
 }
 
 /// The executor's edits: its env wins over `seldon.io/engine-*` annotations, so a value set only
@@ -406,7 +434,20 @@ pub fn plan(obj: &Value, intent: &Intent, only: &[String]) -> Result<Plan, Strin
         let at = |what: &str| format!("spec.predictors[{i}] ({pname}) {what}");
         let target = &mut out[i];
         if c::has_engine(p) {
-            let edits = executor_edits(spec, p, intent);
+            let mut edits = executor_edits(spec, p, intent);
+            // The stamp rides along with a change: an executor already as asked is not rolled
+            // only to gain it.
+            let env_now = p.get("svcOrchSpec").and_then(|s| s.get("env"));
+            let mut probe = env_now.cloned().unwrap_or(Value::Null);
+            let changes_env = edits
+                .iter()
+                .any(|(var, edit)| env::apply(&mut probe, var, edit).unwrap_or(false));
+            if matches!(intent, Intent::Enable { .. })
+                && changes_env
+                && let Some(tags) = stamp(spec, p, c::str_at(obj, &["metadata", "name"]))
+            {
+                edits.push(("JAEGER_TAGS", EnvEdit::Set(tags)));
+            }
             let holder = target
                 .as_object_mut()
                 .ok_or_else(|| at("is not an object"))?
@@ -490,4 +531,65 @@ pub fn plan(obj: &Value, intent: &Intent, only: &[String]) -> Result<Plan, Strin
         changes,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enable() -> Intent {
+        Intent::enable()
+    }
+
+    fn sdep(executor_env: Value) -> Value {
+        json!({"metadata": {"name": "iris"}, "spec": {"predictors": [{
+            "name": "default",
+            "graph": {"name": "classifier", "type": "MODEL"},
+            "componentSpecs": [{"spec": {"containers": [{"name": "classifier", "image": "m:1",
+                "env": [{"name": "TRACING", "value": "1"}, {"name": "JAEGER_AGENT_HOST", "value": "a"}, {"name": "JAEGER_AGENT_PORT", "value": "6831"}]}]}}],
+            "svcOrchSpec": {"env": executor_env}
+        }]}})
+    }
+
+    fn executor_tags(plan: &Plan) -> Option<String> {
+        env::get(
+            plan.predictors[0].pointer("/svcOrchSpec/env"),
+            "JAEGER_TAGS",
+        )
+        .and_then(|v| v.literal().map(str::to_string))
+    }
+
+    #[test]
+    fn enable_stamps_the_executor_only_along_with_a_change_keeping_user_tags() {
+        let fresh = plan(
+            &sdep(json!([{"name": "JAEGER_TAGS", "value": "team=fraud"}])),
+            &enable(),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            executor_tags(&fresh).as_deref(),
+            Some("team=fraud,seldon.deployment=iris,seldon.predictor=default")
+        );
+        // Already as asked: nothing to change, so no rollout only for the stamp.
+        let on = json!([
+            {"name": "JAEGER_AGENT_HOST", "value": "a"},
+            {"name": "JAEGER_AGENT_PORT", "value": "6831"},
+            {"name": "JAEGER_SAMPLER_TYPE", "value": "const"},
+            {"name": "JAEGER_SAMPLER_PARAM", "value": "1"}
+        ]);
+        let quiet = plan(&sdep(on), &enable(), &[]).unwrap();
+        assert!(quiet.changes.is_empty(), "{:?}", quiet.changes);
+        // A valueFrom cannot be merged into: left alone.
+        let from = json!([{"name": "JAEGER_TAGS", "valueFrom": {"configMapKeyRef": {"name": "t", "key": "k"}}}]);
+        let p = plan(&sdep(from), &enable(), &[]).unwrap();
+        assert!(
+            p.changes
+                .iter()
+                .all(|c| c.var.as_deref() != Some("JAEGER_TAGS"))
+        );
+        // disable and sampler never stamp.
+        let off = plan(&sdep(json!([])), &Intent::Disable, &[]).unwrap();
+        assert_eq!(executor_tags(&off), None);
+    }
 }

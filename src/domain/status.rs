@@ -65,6 +65,17 @@ pub struct ComponentStatus {
     /// Which trace headers it reads and writes (executor and Python components).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub propagation: Option<Propagation>,
+    /// The executor's `JAEGER_TAGS` stamp that `traces` searches by (`enable` writes it):
+    /// `{deployment, predictor}`.
+    #[serde(rename = "traceStamp", skip_serializing_if = "Option::is_none")]
+    pub trace_stamp: Option<TraceStamp>,
+}
+
+/// The process tags that tie an executor's traces to its deployment and predictor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TraceStamp {
+    pub deployment: String,
+    pub predictor: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -242,6 +253,12 @@ fn executor_status(spec: &Value, p: &Value, rt: &Runtime, ctx: &mut Ctx) -> Comp
         sampler: Some(rt.sampler.clone()),
         reason,
         propagation: Some(rt.propagation),
+        trace_stamp: env.go("JAEGER_TAGS").and_then(super::trace::stamp_in).map(
+            |(deployment, predictor)| TraceStamp {
+                deployment,
+                predictor,
+            },
+        ),
     }
 }
 
@@ -316,6 +333,7 @@ fn python_status(
         sampler: Some(rt.sampler),
         reason,
         propagation: Some(rt.propagation),
+        trace_stamp: None,
     }
 }
 
@@ -334,6 +352,7 @@ fn other_status(name: String, kind: &Kind) -> ComponentStatus {
         sampler: None,
         reason: None,
         propagation: None,
+        trace_stamp: None,
     }
 }
 

@@ -657,6 +657,102 @@ pub fn trace_duration(t: &Trace) -> i64 {
     end - start
 }
 
+/// How `traces` finds a deployment's traces in Jaeger: by the tags the plugin stamps into the
+/// executor's `JAEGER_TAGS` (`seldon.deployment`, `seldon.predictor`), which outlive pods; else
+/// by the process tag `hostname` (the pod name) of each executor pod running now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    Stamp {
+        deployment: String,
+        predictor: String,
+    },
+    Pods(Vec<String>),
+}
+
+/// The stamp in a `JAEGER_TAGS` value (`k=v,k=v`; the Go client trims each key and value).
+pub fn stamp_in(tags: &str) -> Option<(String, String)> {
+    let item = |key: &str| {
+        tags.split(',').find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k.trim() == key).then(|| v.trim().to_string())
+        })
+    };
+    Some((item("seldon.deployment")?, item("seldon.predictor")?))
+}
+
+/// `JAEGER_TAGS` carrying the stamp: every item of `current` kept as written and in order
+/// (empty ones, which the Go client cannot parse, dropped), the stamp's two items replaced or
+/// appended.
+pub fn stamped(current: Option<&str>, deployment: &str, predictor: &str) -> String {
+    let ours = |item: &str| {
+        item.split_once('=')
+            .is_some_and(|(k, _)| matches!(k.trim(), "seldon.deployment" | "seldon.predictor"))
+    };
+    let mut items: Vec<String> = current
+        .into_iter()
+        .flat_map(|c| c.split(','))
+        .filter(|i| !i.trim().is_empty() && !ours(i))
+        .map(str::to_string)
+        .collect();
+    items.push(format!("seldon.deployment={deployment}"));
+    items.push(format!("seldon.predictor={predictor}"));
+    items.join(",")
+}
+
+/// `traces` for one predictor: how many, per hop, and the slowest.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub namespace: String,
+    pub name: String,
+    pub predictor: String,
+    pub jaeger: String,
+    pub window: Window,
+    /// `tag seldon.deployment=...`, or `hostname of pods a, b`.
+    pub found_by: String,
+    pub traces: usize,
+    pub hops: Vec<HopStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slowest: Option<Slowest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Window {
+    /// As asked: `1h`.
+    pub since: String,
+    /// µs since the epoch.
+    pub start_us: i64,
+    pub end_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Slowest {
+    #[serde(rename = "traceID")]
+    pub trace_id: String,
+    pub duration_us: i64,
+    pub spans: Vec<super::verify::SpanRow>,
+}
+
+/// Traces of several searches as one list: each trace once (the one with more spans when two
+/// answers differ), newest first, at most `limit`.
+pub fn merge(mut traces: Vec<Trace>, limit: usize) -> Vec<Trace> {
+    let start = |t: &Trace| t.spans.iter().map(|s| s.start_us).min().unwrap_or(0);
+    traces.sort_by(|a, b| a.id.cmp(&b.id).then(b.spans.len().cmp(&a.spans.len())));
+    traces.dedup_by(|later, first| later.id == first.id);
+    traces.sort_by_key(|t| std::cmp::Reverse(start(t)));
+    traces.truncate(limit);
+    traces
+}
+
+/// The longest trace.
+pub fn slowest(traces: &[Trace]) -> Option<&Trace> {
+    traces
+        .iter()
+        .max_by_key(|t| (trace_duration(t), std::cmp::Reverse(t.id)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1105,5 +1201,76 @@ mod tests {
                 && model.p95_us <= model.p99_us
                 && model.p99_us <= model.max_us
         );
+    }
+
+    #[test]
+    fn the_stamp_is_read_from_jaeger_tags_as_the_go_client_trims_it() {
+        assert_eq!(
+            stamp_in("team=fraud, seldon.deployment = iris ,seldon.predictor=default"),
+            Some(("iris".into(), "default".into()))
+        );
+        assert_eq!(stamp_in("seldon.deployment=iris"), None);
+        assert_eq!(stamp_in(""), None);
+    }
+
+    fn bare(id: u128, start: i64, spans: usize) -> Trace {
+        Trace {
+            id,
+            spans: (0..spans)
+                .map(|i| Span {
+                    id: i as u64 + 1,
+                    parent: None,
+                    service: "executor".into(),
+                    operation: "predictions".into(),
+                    start_us: start + i as i64,
+                    duration_us: 10 * id as i64,
+                    error: false,
+                    tags: Vec::new(),
+                    process: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn merged_searches_keep_each_trace_once_newest_first() {
+        let merged = merge(
+            vec![
+                bare(1, 100, 1),
+                bare(2, 300, 2),
+                bare(1, 100, 3),
+                bare(3, 200, 1),
+            ],
+            2,
+        );
+        let got: Vec<(u128, usize)> = merged.iter().map(|t| (t.id, t.spans.len())).collect();
+        assert_eq!(got, [(2, 2), (3, 1)]);
+        let all = merge(vec![bare(1, 100, 1), bare(1, 100, 3)], 10);
+        assert_eq!(all[0].spans.len(), 3, "the fuller answer wins");
+        assert_eq!(slowest(&[bare(1, 0, 1), bare(5, 0, 1)]).unwrap().id, 5);
+        assert!(slowest(&[]).is_none());
+    }
+
+    #[test]
+    fn the_stamp_keeps_every_item_of_the_user() {
+        assert_eq!(
+            stamped(None, "iris", "default"),
+            "seldon.deployment=iris,seldon.predictor=default"
+        );
+        assert_eq!(
+            stamped(
+                Some("team=fraud, seldon.deployment=old,,env=${ENV:dev}"),
+                "iris",
+                "p"
+            ),
+            "team=fraud,env=${ENV:dev},seldon.deployment=iris,seldon.predictor=p"
+        );
+        let once = stamped(Some("a=1"), "iris", "p");
+        assert_eq!(
+            stamped(Some(&once), "iris", "p"),
+            once,
+            "stamping twice changes nothing"
+        );
+        assert_eq!(stamp_in(&once), Some(("iris".into(), "p".into())));
     }
 }

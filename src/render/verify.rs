@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::domain::trace::{Hop, Trace, trace_duration};
+use crate::domain::trace::{Hop, Summary, Trace, trace_duration};
 use crate::domain::verify::{Expectation, Verification};
 
 use super::table::table;
@@ -157,4 +157,52 @@ fn services(t: &Trace) -> String {
         .map(|(n, c)| format!("{n} ({c})"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `traces` as a person reads it: the hops' latency table, then the slowest trace.
+pub fn summary(s: &Summary, slowest: Option<&Trace>, hops: &[Hop]) -> String {
+    let mut out = format!(
+        "{} traces of {}/{} predictor {} in the last {} (Jaeger at {}; found by {})\n\n",
+        s.traces, s.namespace, s.name, s.predictor, s.window.since, s.jaeger, s.found_by
+    );
+    let rows: Vec<Vec<String>> = s
+        .hops
+        .iter()
+        .map(|h| {
+            vec![
+                h.node.clone(),
+                h.service.clone(),
+                h.operation.clone(),
+                h.count.to_string(),
+                duration_text(h.p50_us),
+                duration_text(h.p95_us),
+                duration_text(h.p99_us),
+                duration_text(h.max_us),
+                h.errors.to_string(),
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &[
+            "NODE",
+            "SERVICE",
+            "OPERATION",
+            "COUNT",
+            "P50",
+            "P95",
+            "P99",
+            "MAX",
+            "ERRORS",
+        ],
+        &rows,
+    ));
+    if let (Some(t), Some(info)) = (slowest, &s.slowest) {
+        out.push_str(&format!(
+            "\nSlowest: trace {} ({})\n",
+            info.trace_id,
+            duration_text(info.duration_us)
+        ));
+        out.push_str(&waterfall(t, hops, BAR));
+    }
+    out
 }

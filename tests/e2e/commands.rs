@@ -106,14 +106,16 @@ fn enable_and_disable_change_only_tracing_env_on_every_sample_under_both_crds() 
             assert_eq!(b["metadata"]["labels"], a["metadata"]["labels"]);
             assert_eq!(b["metadata"]["annotations"], a["metadata"]["annotations"]);
         }
-        // Executor of a fresh deployment: agent from the node, port 6831, const:1.
+        // Executor of a fresh deployment: agent from the node, port 6831, const:1, and the
+        // stamp `traces` finds its traces by.
         assert_eq!(
             env_pairs(&executor_env(&enabled[0], 0)),
             [
                 "JAEGER_AGENT_HOST=<from>",
                 "JAEGER_AGENT_PORT=6831",
                 "JAEGER_SAMPLER_TYPE=const",
-                "JAEGER_SAMPLER_PARAM=1"
+                "JAEGER_SAMPLER_PARAM=1",
+                "JAEGER_TAGS=seldon.deployment=iris,seldon.predictor=default"
             ]
         );
         // Kafka settings stay first and in order; the secret-backed entry is untouched.
@@ -184,18 +186,39 @@ fn enable_and_disable_change_only_tracing_env_on_every_sample_under_both_crds() 
                 "JAEGER_AGENT_PORT=6831",
                 "JAEGER_SAMPLER_TYPE=const",
                 "JAEGER_SAMPLER_PARAM=1",
+                "JAEGER_TAGS=seldon.deployment=iris,seldon.predictor=default",
                 "JAEGER_DISABLED=true"
             ]
         );
         args[0] = "enable";
         c.plugin(&args).ok();
+        // ... apart from the stamp, which rides along with this enable's change on executors
+        // the first one left untouched (`traced` was already on).
+        let unstamped = |v: &Value| {
+            let text = v.to_string();
+            let stamp = |n: &str| {
+                format!(
+                    r#",{{"name":"JAEGER_TAGS","value":"seldon.deployment={n},seldon.predictor=default"}}"#
+                )
+            };
+            names.iter().fold(text, |t, n| t.replace(&stamp(n), ""))
+        };
         for (n, e) in names.iter().zip(&enabled) {
+            let after = c.get(&ns, n);
             assert_eq!(
-                spec(&c.get(&ns, n)),
-                spec(e),
+                unstamped(&spec(&after)),
+                unstamped(&spec(e)),
                 "{}: enable after disable differs for {n}",
                 c.variant
             );
+            if c.variant == "atomic" && *n == "traced" {
+                assert!(
+                    env_pairs(&executor_env(&after, 0)).contains(
+                        &"JAEGER_TAGS=seldon.deployment=traced,seldon.predictor=default".into()
+                    ),
+                    "{after}"
+                );
+            }
         }
         // The plugin's field manager owns spec.predictors now.
         let mf = c.get(&ns, "iris")["metadata"]["managedFields"].to_string();
@@ -537,7 +560,8 @@ fn enable_through_kubectl_plugin_discovery_with_options() {
             "JAEGER_AGENT_HOST=jaeger-agent.tracing",
             "JAEGER_AGENT_PORT=6832",
             "JAEGER_SAMPLER_TYPE=ratelimiting",
-            "JAEGER_SAMPLER_PARAM=5"
+            "JAEGER_SAMPLER_PARAM=5",
+            "JAEGER_TAGS=seldon.deployment=churn,seldon.predictor=canary"
         ]
     );
 }

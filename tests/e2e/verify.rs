@@ -63,8 +63,10 @@ fn process_env(d: &Value, container: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn deployments(c: &Cluster, ns: &str) -> Vec<Value> {
-    c.kubectl(&["get", "deploy", "-n", ns, "-o", "json"])
+/// The Deployments the operator made for SeldonDeployment `name`.
+fn deployments(c: &Cluster, ns: &str, name: &str) -> Vec<Value> {
+    let selector = format!("seldon-deployment-id={name}");
+    c.kubectl(&["get", "deploy", "-n", ns, "-l", &selector, "-o", "json"])
         .ok()
         .json()["items"]
         .as_array()
@@ -113,14 +115,34 @@ fn forward(c: &Cluster, ns: &str, pod: &str, port: u16, to: u16) {
 /// Creates `obj`, lets the operator stand-in make its Deployments, starts the processes of its
 /// first predictor (graph node NAME served by class `classes[NAME]`) and leads the executor
 /// pod's port 8000 to the executor stand-in.
-fn deploy(c: &Cluster, ns: &str, obj: &Value, classes: &[(&str, &str, &str)]) -> Running {
+/// A Python component: graph node, class name, service type.
+type Component<'a> = (&'a str, &'a str, &'a str);
+
+fn deploy(c: &Cluster, ns: &str, obj: &Value, classes: &[Component]) -> Running {
+    deploy_with(c, ns, obj, classes, &[])
+}
+
+/// [`deploy`], running the plugin with `plugin` (e.g. `enable --yes`) on the object before the
+/// operator acts.
+fn deploy_with(
+    c: &Cluster,
+    ns: &str,
+    obj: &Value,
+    classes: &[Component],
+    plugin: &[&str],
+) -> Running {
     let name = obj["metadata"]["name"].as_str().unwrap().to_string();
     c.kubectl_in(&["apply", "-n", ns, "-f", "-"], &obj.to_string())
         .ok();
+    if let Some((verb, rest)) = plugin.split_first() {
+        let mut args = vec![*verb, name.as_str(), "-n", ns];
+        args.extend_from_slice(rest);
+        c.plugin(&args).ok();
+    }
     reconcile(c, ns, &name);
     let p = obj["spec"]["predictors"][0]["name"].as_str().unwrap();
     let pod = engine_pod(c, ns, &name, p);
-    let made = deployments(c, ns);
+    let made = deployments(c, ns, &name);
     let dir = support::tempdir("verify");
     let mut children = Vec::new();
     let mut nodes = Vec::new();
@@ -145,6 +167,7 @@ fn deploy(c: &Cluster, ns: &str, obj: &Value, classes: &[(&str, &str, &str)]) ->
     let engine = running("seldon-container-engine");
     let executor_port = start_executor(
         &dir,
+        &pod,
         &process_env(engine, "seldon-container-engine"),
         &nodes,
         &mut children,
@@ -157,15 +180,21 @@ fn deploy(c: &Cluster, ns: &str, obj: &Value, classes: &[(&str, &str, &str)]) ->
     }
 }
 
+/// The executor stand-in with the pod's hostname (its own UTS namespace, as a pod has one), so
+/// its spans carry the process tag `hostname=<pod>` as in a cluster.
 fn start_executor(
     dir: &Path,
+    pod: &str,
     env: &[(String, String)],
     nodes: &[String],
     children: &mut Vec<Child>,
 ) -> u16 {
     let port = free_port();
-    let mut cmd = Command::new(harness_bin().join("executor-tracer"));
-    cmd.arg("--listen").arg(format!("127.0.0.1:{port}"));
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-u", "sh", "-c", r#"hostname "$0" && exec "$@""#, pod])
+        .arg(harness_bin().join("executor-tracer"))
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"));
     for n in nodes {
         cmd.args(["--node", n]);
     }
@@ -601,5 +630,188 @@ fn refusals_are_one_line_with_the_exit_code_they_need() {
     assert!(
         out.contains("Expected in the trace: executor, classifier"),
         "{out}"
+    );
+}
+
+/// `n` prediction requests straight to the executor process (no trace headers: its sampler
+/// decides), one after the other.
+fn predictions(port: u16, n: usize) {
+    let url = format!("http://127.0.0.1:{port}/api/v1.0/predictions");
+    for _ in 0..n {
+        crate::kube::run(
+            "curl",
+            &[
+                "-sf",
+                "-o",
+                "/dev/null",
+                "-H",
+                "Content-Type: application/json",
+                "-d",
+                r#"{"data":{"ndarray":[[1.0,2.0]]}}"#,
+                &url,
+            ],
+            &[],
+            None,
+        )
+        .ok();
+    }
+}
+
+/// Nearest-rank percentile, written here independently of the plugin's.
+fn nearest_rank(sorted: &[i64], p: f64) -> i64 {
+    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
+    sorted[rank.max(1) - 1]
+}
+
+#[test]
+fn traces_counts_every_request_and_its_percentiles_match_jaegers_own_numbers() {
+    let c = support::atomic();
+    let ns = c.namespace("traces");
+    let obj = one_model("iris", executor_env(&[]), model_env("1"));
+    let run = deploy(&c, &ns, &obj, &[("classifier", "MeanClassifier", "MODEL")]);
+    let pod = engine_pod(&c, &ns, "iris", "default");
+    predictions(run.executor_port, 50);
+    // Jaeger's own answer, once every trace is complete (both clients flush about every second).
+    let query =
+        format!("{JAEGER}/api/traces?service=executor&tag=hostname%3A{pod}&limit=500&lookback=1h");
+    let mut reference = Value::Null;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        reference = crate::kube::run("curl", &["-s", &query], &[], None).json();
+        let data = reference["data"].as_array().cloned().unwrap_or_default();
+        if data.len() == 50
+            && data
+                .iter()
+                .all(|t| t["spans"].as_array().map(Vec::len) == Some(3))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let mut durations: BTreeMap<(String, String), Vec<i64>> = BTreeMap::new();
+    for t in reference["data"].as_array().expect("traces") {
+        for s in t["spans"].as_array().unwrap() {
+            let service = t["processes"][s["processID"].as_str().unwrap()]["serviceName"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            durations
+                .entry((service, s["operationName"].as_str().unwrap().to_string()))
+                .or_default()
+                .push(s["duration"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(durations.len(), 3, "{durations:?}");
+    let v = c
+        .plugin(&[
+            "traces", "iris", "-n", &ns, "--jaeger", JAEGER, "--since", "10m", "-o", "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(v["kind"], "TraceSummary");
+    let item = &v["items"][0];
+    assert_eq!(item["traces"], 50, "{v}");
+    assert!(item["foundBy"].as_str().unwrap().contains(&pod), "{v}");
+    let hops = item["hops"].as_array().unwrap();
+    assert_eq!(hops.len(), 3, "{v}");
+    for h in hops {
+        let key = (
+            h["service"].as_str().unwrap().to_string(),
+            h["operation"].as_str().unwrap().to_string(),
+        );
+        let mut d = durations[&key].clone();
+        d.sort_unstable();
+        assert_eq!(h["count"], 50, "{h}");
+        assert_eq!(h["p50Us"], nearest_rank(&d, 50.0), "{h}");
+        assert_eq!(h["p95Us"], nearest_rank(&d, 95.0), "{h}");
+        assert_eq!(h["p99Us"], nearest_rank(&d, 99.0), "{h}");
+        assert_eq!(h["maxUs"], *d.last().unwrap(), "{h}");
+        assert_eq!(h["errors"], 0, "{h}");
+        let node = if key.1 == "predictions" {
+            "executor"
+        } else {
+            "classifier"
+        };
+        assert_eq!(h["node"], node, "{h}");
+    }
+    let slowest = item["slowest"]["durationUs"].as_i64().unwrap();
+    assert!(slowest >= hops[0]["maxUs"].as_i64().unwrap(), "{v}");
+    let table = c
+        .plugin(&[
+            "traces", "iris", "-n", &ns, "--jaeger", JAEGER, "--since", "10m",
+        ])
+        .ok()
+        .stdout;
+    assert!(
+        table.starts_with(&format!("50 traces of {ns}/iris predictor default")),
+        "{table}"
+    );
+    assert!(table.contains("Slowest: trace "), "{table}");
+    // A window that holds none of them: exit 0, said on stderr.
+    c.plugin(&[
+        "traces",
+        "iris",
+        "-n",
+        &ns,
+        "--jaeger",
+        JAEGER,
+        "--min-duration",
+        "1h",
+    ])
+    .ok()
+    .stderr_has("No traces of");
+}
+
+#[test]
+fn enable_stamps_the_executor_so_traces_outlive_its_pods() {
+    let c = support::atomic();
+    let ns = c.namespace("traces-stamp");
+    // Only the agent host set: enable has a change to make, and the stamp rides along with it.
+    let agent = json!([{"name": "JAEGER_AGENT_HOST", "value": "127.0.0.1"}]);
+    let obj = one_model("iris", agent, model_env("1"));
+    let run = deploy_with(
+        &c,
+        &ns,
+        &obj,
+        &[("classifier", "MeanClassifier", "MODEL")],
+        &["enable", "--yes"],
+    );
+    let stored = c.get(&ns, "iris");
+    assert!(
+        support::env_pairs(&support::executor_env(&stored, 0))
+            .contains(&"JAEGER_TAGS=seldon.deployment=iris,seldon.predictor=default".to_string()),
+        "{stored}"
+    );
+    let status = c
+        .plugin(&["status", "iris", "-n", &ns, "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(
+        status["items"][0]["predictors"][0]["components"][0]["traceStamp"],
+        json!({"deployment": "iris", "predictor": "default"})
+    );
+    predictions(run.executor_port, 5);
+    // The pod goes; its traces stay findable by the stamp.
+    let pod = engine_pod(&c, &ns, "iris", "default");
+    c.kubectl(&["delete", "pod", "-n", &ns, &pod, "--wait=false"])
+        .ok();
+    let mut v = Value::Null;
+    for _ in 0..30 {
+        v = c
+            .plugin(&[
+                "traces", "iris", "-n", &ns, "--jaeger", JAEGER, "--since", "10m", "-o", "json",
+            ])
+            .ok()
+            .json();
+        if v["items"][0]["traces"] == 5 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let item = &v["items"][0];
+    assert_eq!(item["traces"], 5, "{v}");
+    assert_eq!(
+        item["foundBy"],
+        "tags seldon.deployment=iris, seldon.predictor=default"
     );
 }

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Runs one predictor's pods for `make demo` as local processes on 127.0.0.1, the way the e2e
+tests do (tests/e2e/verify.rs): the Python components with the real Seldon Python wrapper and
+the executor stand-in (tools/executor-tracer), each with the env its Deployment carries
+(valueFrom status.hostIP = 127.0.0.1) and the executor with its pod's hostname. kwok
+PortForward objects lead the executor pod's port 8000, and a Jaeger query Service's pod's port
+16686, to these processes, so the plugin reaches them through the real kube-apiserver.
+
+    demo-pods.py up KUBECONFIG NAMESPACE SDEP HARNESS_BIN WORKDIR   start; PIDs in WORKDIR/pids
+    demo-pods.py traffic WORKDIR N                                  N prediction requests
+    demo-pods.py down WORKDIR                                       stop what `up` started
+"""
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+
+def kubectl(kubeconfig, *args, stdin=None):
+    out = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, *args], input=stdin,
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"demo-pods: kubectl {' '.join(args)} failed: {out.stderr.strip()}")
+    return out.stdout
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def env_of(container):
+    env = {}
+    for e in container.get("env") or []:
+        if "value" in e:
+            env[e["name"]] = e["value"]
+        elif (e.get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath") == "status.hostIP":
+            env[e["name"]] = "127.0.0.1"
+    return env
+
+
+def wait_port(port, proc, what):
+    for _ in range(300):
+        if proc.poll() is not None:
+            sys.exit(f"demo-pods: {what} exited at start")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"demo-pods: {what} did not start")
+
+
+def up(kubeconfig, ns, sdep, harness, work):
+    os.makedirs(work, exist_ok=True)
+    deps = json.loads(kubectl(kubeconfig, "get", "deploy", "-n", ns, "-l",
+                              f"seldon-deployment-id={sdep}", "-o", "json"))["items"]
+    containers = [c for d in deps for c in d["spec"]["template"]["spec"]["containers"]]
+    engine = next(c for c in containers if c["name"] == "seldon-container-engine")
+    predictor = json.loads(base64.b64decode(env_of(engine)["ENGINE_PREDICTOR"]))
+    pname = predictor["name"]
+    types = {}
+    stack = [predictor.get("graph") or {}]
+    while stack:
+        node = stack.pop()
+        types[node.get("name")] = node.get("type") or "MODEL"
+        stack.extend(node.get("children") or [])
+    pods = json.loads(kubectl(kubeconfig, "get", "pods", "-n", ns, "-l",
+                              f"seldon-app={sdep}-{pname}", "-o", "json"))["items"]
+    pod = next(p["metadata"]["name"] for p in pods
+               if any(c["name"] == "seldon-container-engine" for c in p["spec"]["containers"])
+               and not p["metadata"].get("deletionTimestamp"))
+    pids, nodes = [], []
+    for c in containers:
+        if c["name"] == "seldon-container-engine":
+            continue
+        cls = "".join(w.capitalize() for w in c["name"].replace("_", "-").split("-"))
+        with open(os.path.join(work, f"{cls}.py"), "w") as f:
+            f.write(f"class {cls}:\n    def predict(self, X, features_names=None):\n        return X\n")
+        port = free_port()
+        proc = subprocess.Popen(
+            [os.path.join(harness, "venv/bin/seldon-core-microservice"), cls, "--service-type",
+             types.get(c["name"], "MODEL"), "--http-port", str(port), "--grpc-port", str(free_port()),
+             "--metrics-port", str(free_port())],
+            cwd=work, env={"PATH": os.path.join(harness, "venv/bin"), **env_of(c)},
+            stdout=open(os.path.join(work, f"{cls}.log"), "w"), stderr=subprocess.STDOUT,
+            start_new_session=True)
+        pids.append(proc.pid)
+        wait_port(port, proc, f"the Python wrapper for {c['name']}")
+        nodes += ["--node", f"{c['name']}=http://127.0.0.1:{port}"]
+    port = free_port()
+    executor = subprocess.Popen(
+        ["unshare", "-u", "sh", "-c", 'hostname "$0" && exec "$@"', pod,
+         os.path.join(harness, "executor-tracer"), "--listen", f"127.0.0.1:{port}", *nodes],
+        env=env_of(engine), stdout=open(os.path.join(work, "executor.log"), "w"),
+        stderr=subprocess.STDOUT, start_new_session=True)
+    pids.append(executor.pid)
+    wait_port(port, executor, "the executor stand-in")
+    forward = lambda name, pod_port, to: {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "PortForward",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"forwards": [{"ports": [pod_port], "target": {"address": "127.0.0.1", "port": to}}]}}
+    jaeger = [
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "jaeger-query", "namespace": ns},
+         "spec": {"selector": {"app": "jaeger"},
+                  "ports": [{"name": "http-query", "port": 16686, "targetPort": 16686}]}},
+        {"apiVersion": "v1", "kind": "Pod",
+         "metadata": {"name": "jaeger-0", "namespace": ns, "labels": {"app": "jaeger"}},
+         "spec": {"nodeName": "kwok-node-0", "automountServiceAccountToken": False,
+                  "containers": [{"name": "jaeger", "image": "jaegertracing/all-in-one:1.62.0",
+                                  "ports": [{"containerPort": 16686}]}]}},
+        forward("jaeger-0", 16686, 16686),
+        forward(pod, 8000, port),
+    ]
+    kubectl(kubeconfig, "apply", "-f", "-",
+            stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": jaeger}))
+    kubectl(kubeconfig, "wait", "--for=condition=Ready", "pod/jaeger-0", "-n", ns, "--timeout=60s")
+    with open(os.path.join(work, "pids"), "w") as f:
+        f.write("\n".join(map(str, pids)))
+    with open(os.path.join(work, "executor-port"), "w") as f:
+        f.write(str(port))
+
+
+def traffic(work, n):
+    port = open(os.path.join(work, "executor-port")).read().strip()
+    body = json.dumps({"data": {"ndarray": [[1.0, 2.0, 5.0]]}}).encode()
+    for _ in range(n):
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1.0/predictions", data=body,
+                                     headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req, timeout=10).read()
+    time.sleep(2)  # both tracing clients flush about every second
+
+
+def down(work):
+    try:
+        pids = [int(p) for p in open(os.path.join(work, "pids")).read().split()]
+    except OSError:
+        return
+    for pid in pids:
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1:2]
+    if cmd == ["up"] and len(sys.argv) == 7:
+        up(*sys.argv[2:])
+    elif cmd == ["traffic"] and len(sys.argv) == 4:
+        traffic(sys.argv[2], int(sys.argv[3]))
+    elif cmd == ["down"] and len(sys.argv) == 3:
+        down(sys.argv[2])
+    else:
+        sys.exit(__doc__)

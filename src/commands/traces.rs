@@ -1,0 +1,174 @@
+//! `traces`: a predictor's recent traces from Jaeger, as latency per hop (graph node and
+//! operation) and the slowest one drawn. Percentiles come from the traces themselves: Jaeger's
+//! metrics API needs a metrics store most installs lack (TRACES.md).
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::domain::components as c;
+use crate::domain::reach;
+use crate::domain::runtime::EffectiveEnv;
+use crate::domain::trace::{self, Finding, Slowest, Summary, Trace, Window};
+use crate::domain::verify;
+use crate::error::{Error, Result};
+use crate::exit::ExitStatus;
+use crate::invocation::{Output, Traces};
+use crate::jaeger::Search;
+use crate::render;
+
+use super::Ctx;
+use super::verify::{find_jaeger, object_error, one_predictor, predictor, seconds_text};
+
+fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
+    let (ns, name, obj, pname) =
+        one_predictor(ctx, args.name.as_deref(), args.predictor.as_deref(), ask).await?;
+    let p = predictor(&obj, &pname);
+    let spec = obj.get("spec").unwrap_or(&Value::Null);
+    if !c::has_engine(p) {
+        return Err(object_error(
+            &ns,
+            &name,
+            format!(
+                "predictor \"{pname}\" runs without an executor (seldon.io/no-engine: \"true\"): there are no executor traces to read; look for the model's own service in Jaeger"
+            ),
+        ));
+    }
+    let graph = trace::graph(p)
+        .ok_or_else(|| object_error(&ns, &name, format!("predictor \"{pname}\" has no graph")))?;
+    let env = EffectiveEnv::executor(spec, p);
+    let executor_service = env
+        .go("JAEGER_SERVICE_NAME")
+        .unwrap_or("executor")
+        .to_string();
+    // A stamp naming another deployment (a manifest copied with it) would read that one's traces.
+    let stamp = env
+        .go("JAEGER_TAGS")
+        .and_then(trace::stamp_in)
+        .filter(|(d, p)| *d == name && *p == pname);
+    let finding = match stamp {
+        Some((deployment, predictor)) => Finding::Stamp {
+            deployment,
+            predictor,
+        },
+        None => {
+            let pods = ctx
+                .cluster
+                .pods(&ns, &reach::predictor_selector(&name, &pname))
+                .await?;
+            let names: Vec<String> = pods
+                .iter()
+                .filter(|pod| {
+                    pod.pointer("/spec/containers")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .any(|ct| ct["name"] == reach::ENGINE_CONTAINER)
+                })
+                .filter_map(|pod| pod.pointer("/metadata/name").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect();
+            if names.is_empty() {
+                return Err(object_error(
+                    &ns,
+                    &name,
+                    format!(
+                        "predictor \"{pname}\": no executor pod runs now, and without the tags `enable` stamps (JAEGER_TAGS seldon.deployment, seldon.predictor) its traces can only be found by the hostname of running pods"
+                    ),
+                ));
+            }
+            Finding::Pods(names)
+        }
+    };
+    let jaeger = find_jaeger(ctx, &args.jaeger, Duration::from_secs(30), true).await?;
+    let end_us = now_us();
+    let start_us = end_us - args.since.as_micros() as i64;
+    let search = |tags: Vec<(String, String)>| Search {
+        service: executor_service.clone(),
+        operation: None,
+        tags,
+        start_us,
+        end_us,
+        limit: args.limit,
+        min_duration_us: args.min_duration.map(|d| d.as_micros() as i64),
+    };
+    let searches: Vec<Search> = match &finding {
+        Finding::Stamp {
+            deployment,
+            predictor,
+        } => vec![search(vec![
+            ("seldon.deployment".into(), deployment.clone()),
+            ("seldon.predictor".into(), predictor.clone()),
+        ])],
+        Finding::Pods(pods) => pods
+            .iter()
+            .map(|pod| search(vec![("hostname".into(), pod.clone())]))
+            .collect(),
+    };
+    let mut all: Vec<Trace> = Vec::new();
+    for q in &searches {
+        let body = jaeger
+            .search(q)
+            .await
+            .map_err(|e| Error::Reach(e.to_string()))?;
+        all.extend(
+            trace::parse_traces(&body)
+                .map_err(|e| Error::Reach(format!("Jaeger at {}: {}", jaeger.at, e.0)))?,
+        );
+    }
+    let traces = trace::merge(all, args.limit as usize);
+    let hops = trace::hop_stats(&traces, &graph, &executor_service);
+    let slowest = trace::slowest(&traces);
+    let slowest_hops = slowest
+        .map(|t| trace::attribute(t, &graph, &executor_service))
+        .unwrap_or_default();
+    let summary = Summary {
+        namespace: ns.clone(),
+        name: name.clone(),
+        predictor: pname.clone(),
+        jaeger: jaeger.at.clone(),
+        window: Window {
+            since: seconds_text(args.since),
+            start_us,
+            end_us,
+        },
+        found_by: match &finding {
+            Finding::Stamp {
+                deployment,
+                predictor,
+            } => format!("tags seldon.deployment={deployment}, seldon.predictor={predictor}"),
+            Finding::Pods(p) => format!("hostname of executor pods {}", p.join(", ")),
+        },
+        traces: traces.len(),
+        hops,
+        slowest: slowest.map(|t| Slowest {
+            trace_id: trace::trace_id_text(t.id),
+            duration_us: trace::trace_duration(t),
+            spans: verify::span_rows(t, &slowest_hops),
+        }),
+    };
+    let text = match ctx.output {
+        Output::Json | Output::Yaml => {
+            render::document(ctx.output, "TraceSummary", &[&summary]).unwrap_or_default()
+        }
+        _ => {
+            if summary.traces == 0 {
+                crate::say!(
+                    "No traces of {ns}/{name} predictor {pname} in the last {} (Jaeger at {}, found by {}).",
+                    summary.window.since,
+                    summary.jaeger,
+                    summary.found_by
+                );
+                return Ok(ExitStatus::Success);
+            }
+            render::verify::summary(&summary, slowest, &slowest_hops)
+        }
+    };
+    super::print(&text).map(|_| ExitStatus::Success)
+}
