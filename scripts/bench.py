@@ -293,6 +293,62 @@ def main():
     size = os.path.getsize(plugin) / 1e6
     row("release binary size (MB)", f"{size:.2f}")
 
+    def trace_bench():
+        """verify on one deployment, traces over 1000 traces of 5 spans (transformer + model)."""
+        harness, pods = os.environ.get("BENCH_HARNESS"), os.environ.get("BENCH_PODS")
+        if not harness or not pods:
+            row("verify / traces", "skipped (no BENCH_HARNESS: run make bench)")
+            return
+        ns = "bench-trace"
+        ensure_namespace(ns)
+        on = [{"name": "TRACING", "value": "1"},
+              {"name": "JAEGER_AGENT_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
+              {"name": "JAEGER_AGENT_PORT", "value": "6831"}]
+        chain = {"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment",
+                 "metadata": {"name": "chain", "namespace": ns},
+                 "spec": {"predictors": [{"name": "main", "replicas": 1,
+                     "graph": {"name": "prep", "type": "TRANSFORMER", "children": [{"name": "clf", "type": "MODEL"}]},
+                     "componentSpecs": [{"spec": {"containers": [
+                         {"name": "prep", "image": "example/prep:1", "env": on},
+                         {"name": "clf", "image": "example/model:1", "env": on}]}}],
+                     "svcOrchSpec": {"env": [{"name": "JAEGER_AGENT_HOST", "value": "127.0.0.1"},
+                                             {"name": "JAEGER_SAMPLER_TYPE", "value": "const"},
+                                             {"name": "JAEGER_SAMPLER_PARAM", "value": "1"},
+                                             {"name": "JAEGER_TAGS", "value": "seldon.deployment=chain,seldon.predictor=main"}]}}]}}
+        api("POST", f"/apis/machinelearning.seldon.io/v1/namespaces/{ns}/seldondeployments", chain)
+        operator = subprocess.Popen([stand_in, cluster, ns], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(200):
+                out = subprocess.run(["kubectl", "get", "deploy", "-n", ns, "-o", "name"], env=env,
+                                     capture_output=True, text=True).stdout
+                if out.strip():
+                    break
+                time.sleep(0.2)
+            subprocess.run(["kubectl", "wait", "--for=condition=Available", "deploy", "--all", "-n", ns,
+                            "--timeout=180s"], env=env, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([sys.executable, os.path.join(repo, "scripts/demo-pods.py"), "up", kc, ns, "chain",
+                            harness, pods], env=env, check=True)
+            verify = [plugin, "verify", "chain", "-n", ns]
+            wall = median(verify)
+            row("verify chain (port-forwards to executor and Jaeger), median wall (s)", f"{wall:.2f}",
+                "<= 2.5", ok(wall <= 2.5))
+            subprocess.run([sys.executable, os.path.join(repo, "scripts/demo-pods.py"), "traffic", pods, "1000"],
+                           env=env, check=True)
+            traces = [plugin, "traces", "chain", "-n", ns, "--limit", "1000", "--since", "1h",
+                      "--jaeger", "http://127.0.0.1:16686", "-o", "json"]
+            got = json.loads(subprocess.run(traces, env=env, check=True, capture_output=True, text=True).stdout)
+            count = got["items"][0]["traces"]
+            spans = max((len(t) for t in [got["items"][0]["slowest"]["spans"]]), default=0)
+            row("traces read by traces --limit 1000 (spans in the slowest)", f"{count} ({spans})")
+            wall, cpu = median_wall_cpu(traces)
+            row("traces over 1000 traces: median wall (s)", f"{wall:.2f}")
+            row("traces over 1000 traces: plugin CPU / wall", f"{cpu / wall:.0%}", "<= 10%", ok(cpu / wall <= 0.10))
+            rss = peak_rss_mb(traces)
+            row("traces over 1000 traces: peak RSS (MB)", f"{rss:.1f}", "<= 64", ok(rss <= 64))
+        finally:
+            subprocess.run([sys.executable, os.path.join(repo, "scripts/demo-pods.py"), "down", pods], env=env)
+            operator.kill()
+
     def machine():
         cpu = "unknown CPU"
         try:
@@ -305,6 +361,8 @@ def main():
         except (OSError, StopIteration):
             mem = "unknown memory"
         return f"{platform.system()} {platform.release()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, {mem}"
+
+    trace_bench()
 
     row("whole benchmark, from the first object created (s)", f"{time.perf_counter() - bench_started:.0f}")
 

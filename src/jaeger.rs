@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::domain::trace::Trace;
 use crate::web::{self, Ask, Dial, Failed, Tcp};
 
 /// What went wrong talking to Jaeger, worded for users.
@@ -228,8 +229,29 @@ impl Jaeger {
         self.get(&q.path(&self.base_path)).await
     }
 
-    /// One GET on a new connection, with the client's timeout over connect, send and read.
+    /// [`Jaeger::search`], read straight into traces: the answer's bytes are parsed once into
+    /// what attribution needs and then dropped, never held as a JSON tree.
+    pub async fn search_traces(&self, q: &Search) -> Result<Vec<Trace>, JaegerError> {
+        let path = q.path(&self.base_path);
+        let body = self.get_bytes(&path).await?;
+        crate::domain::trace::parse_traces_json(&body).map_err(|e| JaegerError::NotJson {
+            at: self.at.clone(),
+            path,
+            why: e.0,
+        })
+    }
+
     async fn get(&self, path: &str) -> Result<Value, JaegerError> {
+        let body = self.get_bytes(path).await?;
+        serde_json::from_slice(&body).map_err(|e| JaegerError::NotJson {
+            at: self.at.clone(),
+            path: path.into(),
+            why: e.to_string(),
+        })
+    }
+
+    /// One GET on a new connection, with the client's timeout over connect, send and read.
+    async fn get_bytes(&self, path: &str) -> Result<hyper::body::Bytes, JaegerError> {
         let at = self.at.clone();
         let answer = web::exchange(self.dial.as_ref(), &Ask::get(path), self.timeout)
             .await
@@ -251,11 +273,7 @@ impl Jaeger {
                 body: web::first_line(&String::from_utf8_lossy(&answer.body)),
             });
         }
-        serde_json::from_slice(&answer.body).map_err(|e| JaegerError::NotJson {
-            at,
-            path: path.into(),
-            why: e.to_string(),
-        })
+        Ok(answer.body)
     }
 }
 

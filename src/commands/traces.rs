@@ -113,13 +113,11 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
     };
     let mut all: Vec<Trace> = Vec::new();
     for q in &searches {
-        let body = jaeger
-            .search(q)
-            .await
-            .map_err(|e| Error::Reach(e.to_string()))?;
         all.extend(
-            trace::parse_traces(&body)
-                .map_err(|e| Error::Reach(format!("Jaeger at {}: {}", jaeger.at, e.0)))?,
+            jaeger
+                .search_traces(q)
+                .await
+                .map_err(|e| Error::Reach(e.to_string()))?,
         );
     }
     let traces = trace::merge(all, args.limit as usize);

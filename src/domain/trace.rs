@@ -93,65 +93,135 @@ pub fn trace_id_text(id: u128) -> String {
     format!("{id:032x}")
 }
 
-fn tag_text(tag: &Value) -> Option<(String, String)> {
-    let key = tag.get("key")?.as_str()?.to_string();
-    let value = match tag.get("value")? {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    };
-    Some((key, value))
+/// A response of `/api/traces` as far as it is read: everything else (logs, warnings, span
+/// flags) is skipped while parsing, so a large answer is never held as a JSON tree.
+#[derive(serde::Deserialize)]
+struct RawAnswer {
+    data: Option<Vec<RawTrace>>,
 }
 
-fn tags(list: Option<&Value>) -> Vec<(String, String)> {
-    list.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(tag_text)
-        .collect()
+#[derive(serde::Deserialize)]
+struct RawTrace {
+    #[serde(rename = "traceID")]
+    trace_id: Option<String>,
+    #[serde(default)]
+    spans: Vec<RawSpan>,
+    #[serde(default)]
+    processes: HashMap<String, RawProcess>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawSpan {
+    #[serde(rename = "spanID", default)]
+    span_id: String,
+    #[serde(default)]
+    references: Vec<RawRef>,
+    #[serde(default)]
+    operation_name: String,
+    #[serde(default)]
+    start_time: i64,
+    #[serde(default)]
+    duration: i64,
+    #[serde(default)]
+    tags: Vec<RawTag>,
+    #[serde(rename = "processID", default)]
+    process_id: String,
+}
+
+#[derive(serde::Deserialize)]
+struct RawRef {
+    #[serde(rename = "traceID")]
+    trace_id: Option<String>,
+    #[serde(rename = "spanID")]
+    span_id: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawProcess {
+    #[serde(default)]
+    service_name: String,
+    #[serde(default)]
+    tags: Vec<RawTag>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawTag {
+    key: String,
+    #[serde(default)]
+    value: Value,
+}
+
+impl RawTag {
+    /// The value as text: strings as they are, numbers and booleans printed.
+    fn pair(self) -> (String, String) {
+        let value = match self.value {
+            Value::String(s) => s,
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        (self.key, value)
+    }
+}
+
+fn pairs(tags: Vec<RawTag>) -> Vec<(String, String)> {
+    tags.into_iter().map(RawTag::pair).collect()
 }
 
 /// The traces of a `/api/traces` or `/api/traces/<id>` response (`{data: [trace, ...]}`).
 pub fn parse_traces(body: &Value) -> Result<Vec<Trace>, TraceError> {
-    let data = body
-        .get("data")
-        .and_then(Value::as_array)
-        .ok_or_else(|| TraceError("the answer has no `data` list of traces".into()))?;
-    data.iter().map(parse_trace).collect()
+    use serde::Deserialize;
+    let answer = RawAnswer::deserialize(body)
+        .map_err(|e| TraceError(format!("the answer is not Jaeger's trace JSON: {e}")))?;
+    from_raw(answer)
 }
 
-fn parse_trace(t: &Value) -> Result<Trace, TraceError> {
-    let id_text =
-        c::str_at(t, &["traceID"]).ok_or_else(|| TraceError("a trace without a traceID".into()))?;
-    let id =
-        parse_id(id_text).ok_or_else(|| TraceError(format!("trace id {id_text:?} is not hex")))?;
-    let processes = t.get("processes").and_then(Value::as_object);
-    let mut spans = Vec::new();
-    for s in t
-        .get("spans")
-        .and_then(Value::as_array)
+/// [`parse_traces`] straight from the response's bytes.
+pub fn parse_traces_json(body: &[u8]) -> Result<Vec<Trace>, TraceError> {
+    let answer: RawAnswer = serde_json::from_slice(body)
+        .map_err(|e| TraceError(format!("the answer is not Jaeger's trace JSON: {e}")))?;
+    from_raw(answer)
+}
+
+fn from_raw(answer: RawAnswer) -> Result<Vec<Trace>, TraceError> {
+    answer
+        .data
+        .ok_or_else(|| TraceError("the answer has no `data` list of traces".into()))?
         .into_iter()
-        .flatten()
-    {
-        let span_text = c::str_at(s, &["spanID"]).unwrap_or("");
-        let Some(span_id) = parse_id(span_text).and_then(|v| u64::try_from(v).ok()) else {
-            return Err(TraceError(format!("span id {span_text:?} is not hex")));
+        .map(parse_trace)
+        .collect()
+}
+
+fn parse_trace(t: RawTrace) -> Result<Trace, TraceError> {
+    let id_text = t
+        .trace_id
+        .ok_or_else(|| TraceError("a trace without a traceID".into()))?;
+    let id =
+        parse_id(&id_text).ok_or_else(|| TraceError(format!("trace id {id_text:?} is not hex")))?;
+    let processes: HashMap<String, (String, Vec<(String, String)>)> = t
+        .processes
+        .into_iter()
+        .map(|(k, p)| (k, (p.service_name, pairs(p.tags))))
+        .collect();
+    let mut spans = Vec::with_capacity(t.spans.len());
+    for s in t.spans {
+        let Some(span_id) = parse_id(&s.span_id).and_then(|v| u64::try_from(v).ok()) else {
+            return Err(TraceError(format!("span id {:?} is not hex", s.span_id)));
         };
         let parent = s
-            .get("references")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+            .references
+            .iter()
             .filter(|r| {
-                c::str_at(r, &["traceID"])
+                r.trace_id
+                    .as_deref()
                     .and_then(parse_id)
                     .is_none_or(|t| t == id)
             })
-            .find_map(|r| c::str_at(r, &["spanID"]).and_then(parse_id))
+            .find_map(|r| r.span_id.as_deref().and_then(parse_id))
             .and_then(|v| u64::try_from(v).ok());
-        let process =
-            c::str_at(s, &["processID"]).and_then(|p| processes.and_then(|all| all.get(p)));
-        let span_tags = tags(s.get("tags"));
+        let process = processes.get(&s.process_id);
+        let span_tags = pairs(s.tags);
         let status_5xx = span_tags
             .iter()
             .find(|(k, _)| k == "http.status_code")
@@ -161,16 +231,13 @@ fn parse_trace(t: &Value) -> Result<Trace, TraceError> {
         spans.push(Span {
             id: span_id,
             parent,
-            service: process
-                .and_then(|p| c::str_at(p, &["serviceName"]))
-                .unwrap_or("")
-                .to_string(),
-            operation: c::str_at(s, &["operationName"]).unwrap_or("").to_string(),
-            start_us: s.get("startTime").and_then(Value::as_i64).unwrap_or(0),
-            duration_us: s.get("duration").and_then(Value::as_i64).unwrap_or(0),
+            service: process.map(|p| p.0.clone()).unwrap_or_default(),
+            operation: s.operation_name,
+            start_us: s.start_time,
+            duration_us: s.duration,
             error,
             tags: span_tags,
-            process: tags(process.and_then(|p| p.get("tags"))),
+            process: process.map(|p| p.1.clone()).unwrap_or_default(),
         });
     }
     // Start order, parents first at equal starts: the waterfall reads top to bottom.
@@ -829,6 +896,13 @@ mod tests {
         let mut failed = one_model();
         failed["data"][0]["spans"][2]["tags"][2]["value"] = json!(503);
         assert!(parse_traces(&failed).unwrap()[0].spans[2].error);
+        // From the bytes, the same traces as from the tree.
+        let bytes = serde_json::to_vec(&failed).unwrap();
+        assert_eq!(
+            parse_traces_json(&bytes).unwrap(),
+            parse_traces(&failed).unwrap()
+        );
+        assert!(parse_traces_json(b"<html>").is_err());
     }
 
     #[test]
