@@ -32,10 +32,12 @@ pub struct Span {
     pub duration_us: i64,
     /// Tag `error=true`, or an HTTP status of 500 or more.
     pub error: bool,
-    /// Span tags, values as text.
+    /// The span tags something reads (`span.kind`, `http.url`, `http.status_code`, `error`,
+    /// `component`), values as text.
     pub tags: Vec<(String, String)>,
-    /// Process tags (`hostname`, `JAEGER_TAGS` items), values as text.
-    pub process: Vec<(String, String)>,
+    /// The process tags `traces` reads (`hostname` and the stamp's), values as text; shared by
+    /// the spans of one process.
+    pub process: std::sync::Arc<Vec<(String, String)>>,
 }
 
 impl Span {
@@ -94,79 +96,178 @@ pub fn trace_id_text(id: u128) -> String {
 }
 
 /// A response of `/api/traces` as far as it is read: everything else (logs, warnings, span
-/// flags) is skipped while parsing, so a large answer is never held as a JSON tree.
+/// flags) is skipped while parsing, strings are borrowed from the answer where they need no
+/// unescaping, and only the tags something reads are kept, so a large answer is never held as a
+/// JSON tree nor copied string by string.
 #[derive(serde::Deserialize)]
 struct RawAnswer {
-    data: Option<Vec<RawTrace>>,
+    data: Option<Converted>,
 }
 
+/// The `data` list, each trace turned into a [`Trace`] as soon as it is read, so the raw form
+/// of one trace at a time is alive, never of the whole answer.
+struct Converted(Vec<Trace>);
+
+impl<'de> serde::Deserialize<'de> for Converted {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Converted, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Converted;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of traces")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Converted, A::Error> {
+                let mut out = Vec::with_capacity(a.size_hint().unwrap_or(0));
+                while let Some(raw) = a.next_element::<RawTrace<'de>>()? {
+                    out.push(parse_trace(raw).map_err(|e| serde::de::Error::custom(e.0))?);
+                }
+                Ok(Converted(out))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+type Text<'a> = std::borrow::Cow<'a, str>;
+
 #[derive(serde::Deserialize)]
-struct RawTrace {
-    #[serde(rename = "traceID")]
-    trace_id: Option<String>,
-    #[serde(default)]
-    spans: Vec<RawSpan>,
-    #[serde(default)]
-    processes: HashMap<String, RawProcess>,
+struct RawTrace<'a> {
+    #[serde(rename = "traceID", borrow)]
+    trace_id: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    spans: Vec<RawSpan<'a>>,
+    #[serde(default, borrow)]
+    processes: HashMap<Text<'a>, RawProcess<'a>>,
 }
 
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawSpan {
-    #[serde(rename = "spanID", default)]
-    span_id: String,
-    #[serde(default)]
-    references: Vec<RawRef>,
-    #[serde(default)]
-    operation_name: String,
+struct RawSpan<'a> {
+    #[serde(rename = "spanID", default, borrow)]
+    span_id: Text<'a>,
+    #[serde(default, borrow)]
+    references: Vec<RawRef<'a>>,
+    #[serde(default, borrow)]
+    operation_name: Text<'a>,
     #[serde(default)]
     start_time: i64,
     #[serde(default)]
     duration: i64,
-    #[serde(default)]
-    tags: Vec<RawTag>,
-    #[serde(rename = "processID", default)]
-    process_id: String,
+    #[serde(default, borrow)]
+    tags: Vec<RawTag<'a>>,
+    #[serde(rename = "processID", default, borrow)]
+    process_id: Text<'a>,
 }
 
 #[derive(serde::Deserialize)]
-struct RawRef {
-    #[serde(rename = "traceID")]
-    trace_id: Option<String>,
-    #[serde(rename = "spanID")]
-    span_id: Option<String>,
+struct RawRef<'a> {
+    #[serde(rename = "traceID", borrow)]
+    trace_id: Option<Text<'a>>,
+    #[serde(rename = "spanID", borrow)]
+    span_id: Option<Text<'a>>,
 }
 
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawProcess {
-    #[serde(default)]
-    service_name: String,
-    #[serde(default)]
-    tags: Vec<RawTag>,
+struct RawProcess<'a> {
+    #[serde(default, borrow)]
+    service_name: Text<'a>,
+    #[serde(default, borrow)]
+    tags: Vec<RawTag<'a>>,
 }
 
 #[derive(serde::Deserialize)]
-struct RawTag {
-    key: String,
-    #[serde(default)]
-    value: Value,
+struct RawTag<'a> {
+    #[serde(borrow)]
+    key: Text<'a>,
+    #[serde(default, borrow)]
+    value: TagText<'a>,
 }
 
-impl RawTag {
-    /// The value as text: strings as they are, numbers and booleans printed.
-    fn pair(self) -> (String, String) {
-        let value = match self.value {
-            Value::String(s) => s,
-            Value::Null => String::new(),
-            other => other.to_string(),
-        };
-        (self.key, value)
+/// The span tags attribution, errors and `verify` read.
+const SPAN_TAGS: &[&str] = &[
+    "span.kind",
+    "http.url",
+    "http.status_code",
+    "error",
+    "component",
+];
+/// The process tags `traces` finds deployments by.
+const PROCESS_TAGS: &[&str] = &["hostname", "seldon.deployment", "seldon.predictor"];
+
+/// The tags of `tags` whose key is in `keep`, owned.
+fn kept(tags: Vec<RawTag>, keep: &[&str]) -> Vec<(String, String)> {
+    tags.into_iter()
+        .filter(|t| keep.contains(&t.key.as_ref()))
+        .map(|t| (t.key.into_owned(), t.value.0.into_owned()))
+        .collect()
+}
+
+/// A tag's value as text, read without a JSON tree: strings as they are (borrowed when they
+/// need no unescaping), numbers and booleans printed, null empty (anything else, which Jaeger
+/// does not send, as its JSON).
+#[derive(Default)]
+struct TagText<'a>(Text<'a>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for TagText<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TagText<'a>, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = TagText<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a tag value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<TagText<'a>, E> {
+                Ok(TagText(Text::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<TagText<'a>, E> {
+                Ok(TagText(Text::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<TagText<'a>, E> {
+                Ok(TagText(Text::Owned(v)))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<TagText<'a>, E> {
+                Ok(TagText(Text::Owned(v.to_string())))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<TagText<'a>, E> {
+                Ok(TagText(Text::Owned(v.to_string())))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<TagText<'a>, E> {
+                Ok(TagText(Text::Owned(v.to_string())))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<TagText<'a>, E> {
+                Ok(TagText(Text::Owned(Value::from(v).to_string())))
+            }
+            fn visit_unit<E>(self) -> Result<TagText<'a>, E> {
+                Ok(TagText::default())
+            }
+            fn visit_none<E>(self) -> Result<TagText<'a>, E> {
+                Ok(TagText::default())
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<TagText<'a>, A::Error> {
+                let v: Value = serde::Deserialize::deserialize(
+                    serde::de::value::SeqAccessDeserializer::new(a),
+                )?;
+                Ok(TagText(Text::Owned(v.to_string())))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<TagText<'a>, A::Error> {
+                let v: Value = serde::Deserialize::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(a),
+                )?;
+                Ok(TagText(Text::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
     }
-}
-
-fn pairs(tags: Vec<RawTag>) -> Vec<(String, String)> {
-    tags.into_iter().map(RawTag::pair).collect()
 }
 
 /// The traces of a `/api/traces` or `/api/traces/<id>` response (`{data: [trace, ...]}`).
@@ -187,10 +288,8 @@ pub fn parse_traces_json(body: &[u8]) -> Result<Vec<Trace>, TraceError> {
 fn from_raw(answer: RawAnswer) -> Result<Vec<Trace>, TraceError> {
     answer
         .data
-        .ok_or_else(|| TraceError("the answer has no `data` list of traces".into()))?
-        .into_iter()
-        .map(parse_trace)
-        .collect()
+        .map(|c| c.0)
+        .ok_or_else(|| TraceError("the answer has no `data` list of traces".into()))
 }
 
 fn parse_trace(t: RawTrace) -> Result<Trace, TraceError> {
@@ -199,10 +298,14 @@ fn parse_trace(t: RawTrace) -> Result<Trace, TraceError> {
         .ok_or_else(|| TraceError("a trace without a traceID".into()))?;
     let id =
         parse_id(&id_text).ok_or_else(|| TraceError(format!("trace id {id_text:?} is not hex")))?;
-    let processes: HashMap<String, (String, Vec<(String, String)>)> = t
+    type Process = (String, std::sync::Arc<Vec<(String, String)>>);
+    let processes: HashMap<Text, Process> = t
         .processes
         .into_iter()
-        .map(|(k, p)| (k, (p.service_name, pairs(p.tags))))
+        .map(|(k, p)| {
+            let tags = std::sync::Arc::new(kept(p.tags, PROCESS_TAGS));
+            (k, (p.service_name.into_owned(), tags))
+        })
         .collect();
     let mut spans = Vec::with_capacity(t.spans.len());
     for s in t.spans {
@@ -221,7 +324,7 @@ fn parse_trace(t: RawTrace) -> Result<Trace, TraceError> {
             .find_map(|r| r.span_id.as_deref().and_then(parse_id))
             .and_then(|v| u64::try_from(v).ok());
         let process = processes.get(&s.process_id);
-        let span_tags = pairs(s.tags);
+        let span_tags = kept(s.tags, SPAN_TAGS);
         let status_5xx = span_tags
             .iter()
             .find(|(k, _)| k == "http.status_code")
@@ -232,7 +335,7 @@ fn parse_trace(t: RawTrace) -> Result<Trace, TraceError> {
             id: span_id,
             parent,
             service: process.map(|p| p.0.clone()).unwrap_or_default(),
-            operation: s.operation_name,
+            operation: s.operation_name.into_owned(),
             start_us: s.start_time,
             duration_us: s.duration,
             error,
@@ -1047,7 +1150,7 @@ mod tests {
             tags: port
                 .map(|p| vec![("http.url".to_string(), format!("http://localhost:{p}/x"))])
                 .unwrap_or_default(),
-            process: Vec::new(),
+            process: Default::default(),
         }
     }
 
@@ -1068,7 +1171,7 @@ mod tests {
             duration_us: 0,
             error: false,
             tags: Vec::new(),
-            process: Vec::new(),
+            process: Default::default(),
         }];
         let mut truth = HashMap::new();
         let mut clock = 10;
@@ -1300,7 +1403,7 @@ mod tests {
                     duration_us: 10 * id as i64,
                     error: false,
                     tags: Vec::new(),
-                    process: Vec::new(),
+                    process: Default::default(),
                 })
                 .collect(),
         }

@@ -135,7 +135,7 @@ mod tests {
             duration_us: dur,
             error: false,
             tags: Vec::new(),
-            process: Vec::new(),
+            process: Default::default(),
         }
     }
 
