@@ -97,7 +97,7 @@ pub(super) fn choose_predictor<'a>(
                 }
             }
             crate::say!(
-                "Sending through predictor {} (the most traffic); pick another with --predictor",
+                "Using predictor {} (the most traffic); pick another with --predictor",
                 c::predictor_name(best)
             );
             Ok(best)
