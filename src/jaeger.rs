@@ -111,12 +111,12 @@ impl Endpoint {
 
     /// As users wrote it, for messages.
     pub fn display(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        format!("http://{host}:{}{}", self.port, self.base_path)
+        format!(
+            "http://{}:{}{}",
+            web::bracketed(&self.host),
+            self.port,
+            self.base_path
+        )
     }
 }
 

@@ -74,6 +74,18 @@ fn env_names(list: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Waits for the mock server's task and checks that the client sent nothing after it: `why`
+/// says what an extra request would have meant.
+async fn nothing_more(server_side: tokio::task::JoinHandle<Server>, why: &str) {
+    let mut server = server_side.await.expect("server side");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), server.next_request())
+            .await
+            .is_err(),
+        "{why}"
+    );
+}
+
 /// The server side of a conflict: refuses the apply answered by `send` with 409, expects a
 /// fresh read (answered with version 2, whose replicas another writer set to 3) and returns the
 /// apply that follows, with its answer still to send.
@@ -130,13 +142,7 @@ async fn a_conflict_rereads_replans_and_applies_on_the_new_version() {
     let intent = enable();
     let out = job(&cluster, &intent).one("models", "iris").await;
     assert_eq!(out.result, Verdict::Changed, "{:?}", out.error);
-    let mut server = server_side.await.expect("server side");
-    // Nothing more was sent.
-    assert!(
-        tokio::time::timeout(Duration::from_millis(50), server.next_request())
-            .await
-            .is_err()
-    );
+    nothing_more(server_side, "nothing more was sent").await;
 }
 
 /// `--all` and `-l` list the objects: the first apply of each is planned on the listed object
@@ -163,12 +169,7 @@ async fn a_listed_object_is_applied_without_a_read_until_it_conflicts() {
     };
     let out = job.one("models", "iris").await;
     assert_eq!(out.result, Verdict::Changed, "{:?}", out.error);
-    let mut server = server_side.await.expect("server side");
-    assert!(
-        tokio::time::timeout(Duration::from_millis(50), server.next_request())
-            .await
-            .is_err()
-    );
+    nothing_more(server_side, "nothing more was sent").await;
 }
 
 #[tokio::test]
@@ -631,13 +632,7 @@ async fn an_apply_whose_answer_was_lost_is_decided_by_the_next_read() {
         took >= Duration::from_millis(750) && took <= Duration::from_millis(1500),
         "{took:?}"
     );
-    let mut server = server_side.await.expect("server side");
-    assert!(
-        tokio::time::timeout(Duration::from_millis(50), server.next_request())
-            .await
-            .is_err(),
-        "nothing is applied twice"
-    );
+    nothing_more(server_side, "nothing is applied twice").await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -686,11 +681,5 @@ async fn a_server_that_never_answered_is_not_waited_for() {
     let out = job(&cluster, &intent).one("models", "iris").await;
     assert_eq!(out.result, Verdict::Failed);
     assert_eq!(started.elapsed(), Duration::ZERO);
-    let mut server = server_side.await.expect("server side");
-    assert!(
-        tokio::time::timeout(Duration::from_millis(50), server.next_request())
-            .await
-            .is_err(),
-        "one request, no retry"
-    );
+    nothing_more(server_side, "one request, no retry").await;
 }

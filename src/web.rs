@@ -53,25 +53,25 @@ impl Dial for Tcp {
     }
 
     fn describe(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        format!("http://{host}:{}", self.port)
+        format!("http://{}:{}", bracketed(&self.host), self.port)
     }
 
     fn host(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
+        let host = bracketed(&self.host);
         if self.port == 80 {
             host
         } else {
             format!("{host}:{}", self.port)
         }
+    }
+}
+
+/// A host as it stands in a URL: an IPv6 address in brackets.
+pub fn bracketed(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
     }
 }
 

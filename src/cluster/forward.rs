@@ -70,9 +70,12 @@ impl PodPort {
     async fn open(&self) -> std::result::Result<Dialed, kube::Error> {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
         let mut forwarder = pods.portforward(&self.pod, &[self.port]).await?;
-        let stream = forwarder
-            .take_stream(self.port)
-            .expect("a stream for the port asked for");
+        // kube gives a stream for every port asked for; its absence is reported, not a panic.
+        let stream = forwarder.take_stream(self.port).ok_or_else(|| {
+            kube::Error::Service(
+                format!("no stream for port {} of the port-forward", self.port).into(),
+            )
+        })?;
         let failure = forwarder.take_error(self.port);
         Ok(Dialed {
             stream: Box::new(Forwarded { stream, forwarder }),

@@ -64,13 +64,7 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
                 .await?;
             let names: Vec<String> = pods
                 .iter()
-                .filter(|pod| {
-                    pod.pointer("/spec/containers")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .any(|ct| ct["name"] == reach::ENGINE_CONTAINER)
-                })
+                .filter(|pod| reach::runs_engine(pod))
                 .filter_map(|pod| pod.pointer("/metadata/name").and_then(Value::as_str))
                 .map(str::to_string)
                 .collect();

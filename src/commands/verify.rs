@@ -51,12 +51,7 @@ pub(super) fn choose_predictor<'a>(
     name: &str,
     ask: bool,
 ) -> Result<&'a Value> {
-    let predictors: Vec<&Value> = obj
-        .pointer("/spec/predictors")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .collect();
+    let predictors: Vec<&Value> = predictors(obj).collect();
     let names: Vec<String> = predictors
         .iter()
         .map(|p| c::predictor_name(p).to_string())
@@ -272,12 +267,17 @@ pub(super) async fn one_predictor(
     Ok((ns, name, obj, pname))
 }
 
-/// Predictor `pname` of `obj` (chosen by [`one_predictor`]).
-pub(super) fn predictor<'a>(obj: &'a Value, pname: &str) -> &'a Value {
+/// The predictors of `obj`, in order.
+fn predictors(obj: &Value) -> impl Iterator<Item = &Value> {
     obj.pointer("/spec/predictors")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
+}
+
+/// Predictor `pname` of `obj` (chosen by [`one_predictor`]).
+pub(super) fn predictor<'a>(obj: &'a Value, pname: &str) -> &'a Value {
+    predictors(obj)
         .find(|p| c::predictor_name(p) == pname)
         .unwrap_or(&Value::Null)
 }
@@ -333,19 +333,11 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
     // Where the request goes.
     let (target, url, through): (Box<dyn Dial>, String, String) = match &args.via {
         Some(e) => {
-            let url = format!(
-                "{}{}{path}",
-                Tcp {
-                    host: e.host.clone(),
-                    port: e.port
-                }
-                .describe(),
-                e.base_path
-            );
             let dial = Tcp {
                 host: e.host.clone(),
                 port: e.port,
             };
+            let url = format!("{}{}{path}", dial.describe(), e.base_path);
             (Box::new(dial), url, "--via".into())
         }
         None => {

@@ -39,13 +39,15 @@ fn containers(pod: &Value) -> impl Iterator<Item = &Value> {
         .flatten()
 }
 
+/// Whether `pod` runs the executor (the container `seldon-container-engine`).
+pub fn runs_engine(pod: &Value) -> bool {
+    containers(pod).any(|c| c["name"] == ENGINE_CONTAINER)
+}
+
 /// The newest ready pod among `pods` that runs the executor, or why there is none (a sentence
 /// to finish "predictor P of NS/NAME: ...").
 pub fn engine_pod(pods: &[Value]) -> Result<String, String> {
-    let with_engine: Vec<&Value> = pods
-        .iter()
-        .filter(|p| containers(p).any(|c| c["name"] == ENGINE_CONTAINER))
-        .collect();
+    let with_engine: Vec<&Value> = pods.iter().filter(|p| runs_engine(p)).collect();
     if with_engine.is_empty() {
         return Err(format!(
             "no pod runs the executor (container {ENGINE_CONTAINER}) yet; is the Seldon operator running, and has it made the predictor's Deployments?"

@@ -111,7 +111,7 @@ func (u nodeURLs) Set(v string) error {
 	return nil
 }
 
-func graphFromEnv(next string) (node, error) {
+func graphFromEnv() (node, error) {
 	enc := os.Getenv("ENGINE_PREDICTOR")
 	if enc == "" {
 		return node{Name: "model", Type: "MODEL"}, nil
@@ -140,7 +140,7 @@ func main() {
 	if err != nil {
 		log.Fatal("Could not initialize jaeger tracer", err.Error())
 	}
-	graph, err := graphFromEnv(*next)
+	graph, err := graphFromEnv()
 	if err != nil {
 		log.Fatal("Could not read ENGINE_PREDICTOR ", err.Error())
 	}
