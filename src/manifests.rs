@@ -185,6 +185,32 @@ pub fn seldon_deployments(inputs: &[Input]) -> Vec<(At, &Value)> {
     out
 }
 
+/// Every ConfigMap in the inputs (List items included) as (namespace, name, object), the
+/// namespace `default_ns` when the manifest has none.
+pub fn config_maps<'a>(inputs: &'a [Input], default_ns: &str) -> Vec<(String, String, &'a Value)> {
+    let is_cm = |v: &Value| {
+        str_at(v, &["kind"]) == Some("ConfigMap") && str_at(v, &["apiVersion"]) == Some("v1")
+    };
+    let mut out = Vec::new();
+    for doc in inputs.iter().flat_map(|i| &i.docs) {
+        let listed = doc
+            .get("items")
+            .filter(|_| str_at(doc, &["kind"]).is_some_and(|k| k.ends_with("List")))
+            .and_then(Value::as_array);
+        for v in std::iter::once(doc).chain(listed.into_iter().flatten()) {
+            if !is_cm(v) {
+                continue;
+            }
+            let ns = str_at(v, &["metadata", "namespace"])
+                .filter(|n| !n.is_empty())
+                .unwrap_or(default_ns);
+            let name = str_at(v, &["metadata", "name"]).unwrap_or("");
+            out.push((ns.to_string(), name.to_string(), v));
+        }
+    }
+    out
+}
+
 /// The (namespace, name) of every SeldonDeployment in the inputs: `metadata.namespace`, else
 /// `default_ns` (kubectl's habit with `-f`), duplicates once, in file order.
 pub fn names(inputs: &[Input], default_ns: &str) -> Result<Vec<(String, String)>, String> {

@@ -2,6 +2,7 @@
 //! kube's retry layer) and sends requests; `reads` and `writes` are the calls the commands make,
 //! `errors` turns what went wrong into the one-line errors users see.
 
+mod configmaps;
 mod errors;
 mod forward;
 mod reads;

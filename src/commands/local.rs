@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::domain::components::str_at;
 use crate::domain::plan::{Plan, plan};
+use crate::domain::pyconfig::{self, ConfigMap, ConfigMaps};
 use crate::domain::status::{self as domain_status, DeploymentStatus, Origin, unmet};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
@@ -41,20 +42,50 @@ fn note_comments<'a>(written: impl Iterator<Item = &'a Input>) {
 /// manifest has none, as `kubectl apply -f` would place it.
 fn statuses(inputs: &[Input], connection: &Connection) -> Vec<(Value, DeploymentStatus)> {
     let ns = connection.namespace.as_deref().unwrap_or("default");
-    manifests::seldon_deployments(inputs)
+    let objs: Vec<(String, Value)> = manifests::seldon_deployments(inputs)
         .into_iter()
         .map(|(at, obj)| {
-            let file = inputs[at.input].label();
             let mut obj = obj.clone();
             if str_at(&obj, &["metadata", "namespace"]).is_none_or(str::is_empty)
                 && let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut)
             {
                 m.insert("namespace".into(), Value::from(ns));
             }
-            let st = domain_status::status_from(&obj, FIELD_MANAGER, Origin::File(&file));
+            (inputs[at.input].label(), obj)
+        })
+        .collect();
+    let files = config_files(inputs, objs.iter().map(|(_, o)| o), ns);
+    objs.into_iter()
+        .map(|(file, obj)| {
+            let st = domain_status::status_with(&obj, FIELD_MANAGER, Origin::File(&file), &files);
             (obj, st)
         })
         .collect()
+}
+
+/// The ConfigMaps among the inputs, and the ones `objs` read that are not (not read, and why).
+fn config_files<'a>(
+    inputs: &[Input],
+    objs: impl Iterator<Item = &'a Value>,
+    default_ns: &str,
+) -> ConfigMaps {
+    let mut files = ConfigMaps::new();
+    for (ns, name, obj) in manifests::config_maps(inputs, default_ns) {
+        files.insert(&ns, &name, ConfigMap::from_object(obj));
+    }
+    for (ns, name) in objs.flat_map(pyconfig::wanted) {
+        if !files.contains(&ns, &name) {
+            files.insert(
+                &ns,
+                &name,
+                ConfigMap::NotRead(
+                    "it is not among the -f inputs; add its manifest to read the file offline"
+                        .into(),
+                ),
+            );
+        }
+    }
+    files
 }
 
 fn none_found() -> ExitStatus {

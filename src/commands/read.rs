@@ -5,8 +5,9 @@ use serde_json::Value;
 
 use crate::cluster::{Cluster, Query};
 use crate::domain::components::str_at;
+use crate::domain::pyconfig::{self, ConfigMaps};
 use crate::domain::rollout::{Deployments, RolloutState};
-use crate::domain::status::{DeploymentStatus, attach_rollout, status, unmet};
+use crate::domain::status::{DeploymentStatus, Origin, attach_rollout, status_with, unmet};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::invocation::{Connection, Expect, FIELD_MANAGER, Manifests, Output};
@@ -75,16 +76,41 @@ pub fn list_item(obj: &Value, st: &DeploymentStatus) -> ListItem {
     }
 }
 
-/// The objects `-f` names, read from the cluster, one page each.
+/// The ConfigMaps the Python components of `objs` read their `JAEGER_CONFIG_PATH` files
+/// from: none requested when no component names one.
+pub async fn config_files(cluster: &Cluster, objs: &[Value]) -> Result<ConfigMaps> {
+    let wanted: Vec<(String, String)> = objs.iter().flat_map(pyconfig::wanted).collect();
+    cluster.config_maps(&wanted).await
+}
+
+/// The objects `-f` names, read from the cluster, one page each, with their config files.
 async fn named_in_files(
     ctx: &Ctx,
     api: &str,
     paths: &[std::path::PathBuf],
-    mut each: impl FnMut(Vec<Value>) -> Result<()>,
+    mut each: impl FnMut(Vec<Value>, &ConfigMaps) -> Result<()>,
 ) -> Result<()> {
     let inputs = manifests::read(paths).map_err(Error::Manifest)?;
     for (ns, name) in manifests::names(&inputs, ctx.namespace()).map_err(Error::Manifest)? {
-        each(vec![ctx.cluster.get(api, &ns, &name).await?])?;
+        let objs = vec![ctx.cluster.get(api, &ns, &name).await?];
+        let files = config_files(&ctx.cluster, &objs).await?;
+        each(objs, &files)?;
+    }
+    Ok(())
+}
+
+/// Calls `each` with every page `q` selects and the config files its objects read.
+async fn each_page_with_files(
+    cluster: &Cluster,
+    api_version: &str,
+    q: Query<'_>,
+    mut each: impl FnMut(Vec<Value>, &ConfigMaps) -> Result<()>,
+) -> Result<()> {
+    let mut all = std::pin::pin!(pages(cluster, api_version, q));
+    while let Some(page) = all.next().await {
+        let objs = page?;
+        let files = config_files(cluster, &objs).await?;
+        each(objs, &files)?;
     }
     Ok(())
 }
@@ -105,11 +131,11 @@ pub async fn list(
     } else {
         None
     };
-    let page = |objs: Vec<Value>| {
+    let page = |objs: Vec<Value>, files: &ConfigMaps| {
         let items: Vec<ListItem> = objs
             .iter()
             .map(|o| {
-                let mut st = status(o, FIELD_MANAGER);
+                let mut st = status_with(o, FIELD_MANAGER, Origin::Live, files);
                 if wide {
                     attach_rollout(&mut st, o, live.as_ref());
                 }
@@ -129,7 +155,7 @@ pub async fn list(
                 name: None,
                 chunk_size,
             };
-            for_each_page(&ctx.cluster, &api, q, page).await?
+            each_page_with_files(&ctx.cluster, &api, q, page).await?
         }
     }
     out.finish(|| ctx.none_found())
@@ -232,11 +258,11 @@ pub async fn show_status(
     if live.is_none() {
         crate::say!("note: you may not list Deployments here, so ROLLOUT is unknown");
     }
-    let mut page = |objs: Vec<Value>| {
+    let mut page = |objs: Vec<Value>, files: &ConfigMaps| {
         let items: Vec<DeploymentStatus> = objs
             .iter()
             .map(|o| {
-                let mut st = status(o, FIELD_MANAGER);
+                let mut st = status_with(o, FIELD_MANAGER, Origin::Live, files);
                 attach_rollout(&mut st, o, live.as_ref());
                 st
             })
@@ -251,18 +277,24 @@ pub async fn show_status(
     };
     match (manifests, one) {
         (Manifests::InCluster(paths), _) => named_in_files(ctx, &api, paths, page).await?,
-        (_, Some(obj)) => page(vec![obj])?,
+        (_, Some(obj)) => {
+            let objs = vec![obj];
+            let files = config_files(&ctx.cluster, &objs).await?;
+            page(objs, &files)?
+        }
         (_, None) => {
             let mut found = 0;
             for objs in ahead {
                 let objs = objs?;
                 found += objs.len();
-                page(objs)?;
+                let files = config_files(&ctx.cluster, &objs).await?;
+                page(objs, &files)?;
             }
             while let Some(objs) = rest.next().await {
                 let objs = objs?;
                 found += objs.len();
-                page(objs)?;
+                let files = config_files(&ctx.cluster, &objs).await?;
+                page(objs, &files)?;
             }
             // A name with -A: that name in every namespace (kubectl refuses; an incident wants it).
             if let Some(name) = name.filter(|_| found == 0) {

@@ -286,7 +286,8 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
     let (ns, name, obj, pname) =
         one_predictor(ctx, args.name.as_deref(), args.predictor.as_deref(), ask).await?;
     let p = predictor(&obj, &pname);
-    let st = status::status(&obj, "kubectl-seldon-tracing");
+    let files = super::read::config_files(&ctx.cluster, std::slice::from_ref(&obj)).await?;
+    let st = status::status_with(&obj, "kubectl-seldon-tracing", status::Origin::Live, &files);
     let pst: &PredictorStatus = st
         .predictors
         .iter()

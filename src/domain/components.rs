@@ -103,7 +103,7 @@ fn find_container(p: &Value, name: &str) -> Option<(usize, usize)> {
     })
 }
 
-fn container_at(p: &Value, at: (usize, usize)) -> Option<&Value> {
+pub fn container_at(p: &Value, at: (usize, usize)) -> Option<&Value> {
     p.get("componentSpecs")?
         .get(at.0)?
         .get("spec")?

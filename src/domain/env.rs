@@ -73,7 +73,7 @@ fn entry_name(entry: &Value) -> Option<&str> {
 }
 
 /// Describes a `valueFrom` the way `status` shows it: never guessed, always marked indirect.
-fn describe_value_from(from: &Value) -> String {
+pub fn describe_value_from(from: &Value) -> String {
     let field = |obj: &Value, key: &str| {
         obj.get(key)
             .and_then(Value::as_str)

@@ -4,6 +4,7 @@ pub mod components;
 pub mod env;
 pub mod goparse;
 pub mod plan;
+pub mod pyconfig;
 pub mod reach;
 pub mod rollout;
 pub mod runtime;

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::components as c;
 use super::env::{self, EnvValue};
 use super::goparse;
+use super::pyconfig::{self, File, Loaded, Sampler, Settings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -165,7 +166,7 @@ pub enum Verdict {
 pub enum Propagation {
     Jaeger,
     B3,
-    /// Set in the file named by `JAEGER_CONFIG_PATH`, which the plugin cannot read.
+    /// Set in the file named by `JAEGER_CONFIG_PATH`, which was not read.
     FromFile,
 }
 
@@ -214,6 +215,8 @@ pub enum Note {
     NotExactlyB3(String),
     /// A `JAEGER_AGENT_PORT` Python's `int()` refuses: the Python client sends to 6831.
     PortNotANumber(String),
+    /// A config file's `enabled: false`, which the Python client never reads.
+    EnabledIgnored,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -233,6 +236,8 @@ pub struct Runtime {
     /// Whether requests through it carry a "sampled" decision on to the next node (true also
     /// when its own spans cannot be delivered).
     pub samples: bool,
+    /// The service its spans are recorded under, when a config file names one.
+    pub service_name: Option<String>,
 }
 
 fn refuse(env: &EffectiveEnv, var: &str, why: String) -> Verdict {
@@ -400,6 +405,7 @@ pub fn executor(env: &EffectiveEnv) -> Runtime {
         sampling_url: None,
         notes,
         samples: false,
+        service_name: None,
     };
     rt.verdict = executor_verdict(env, &kind, param, sampling_url.as_deref(), udp_port);
     rt.samples = rt.verdict == Verdict::On
@@ -528,91 +534,272 @@ fn executor_verdict(
     sampler
 }
 
-/// What a Python wrapper component (seldon-core 1.18.2, jaeger-client 4.4.0) does with `env`.
+/// What a Python wrapper component (seldon-core 1.18.2, jaeger-client 4.4.0) does with `env`,
+/// its `JAEGER_CONFIG_PATH` file judged as unread.
 pub fn python(env: &EffectiveEnv) -> Runtime {
-    let from_file = env.get("JAEGER_CONFIG_PATH").map(|v| v.source);
-    let verdict = match env.get("TRACING") {
-        None => Verdict::Off,
-        Some(Var {
-            value: indirect @ EnvValue::Indirect(_),
-            ..
-        }) => Verdict::Unknown(format!("TRACING comes from {}", indirect.display())),
-        Some(Var { value: EnvValue::Literal(v), .. }) => match goparse::python_int(v) {
-            Err(why) => Verdict::Invalid(Refusal {
-                var: "TRACING".into(),
-                value: v.clone(),
-                why: format!("{why}: the wrapper exits at start"),
-            }),
-            Ok(0) => Verdict::Off,
-            Ok(_) if env.get("JAEGER_CONFIG_PATH").and_then(|v| v.value.literal()) == Some("") => {
-                Verdict::Invalid(Refusal {
-                    var: "JAEGER_CONFIG_PATH".into(),
-                    value: String::new(),
-                    why: "an empty path is still read as a file, which does not exist: the wrapper exits at start".into(),
-                })
-            }
-            Ok(_) => Verdict::On,
-        },
-    };
-    let mut notes = Vec::new();
-    let (destination, udp_port) = match from_file {
-        Some(_) => (Destination::ConfigFile, None),
-        None => {
-            let host = env
-                .value("JAEGER_AGENT_HOST")
-                .unwrap_or_else(|| EnvValue::Literal("0.0.0.0".into()));
-            let (port, port_num) = match env.get("JAEGER_AGENT_PORT").map(|v| &v.value) {
-                None => ("5775".to_string(), Some(5775)),
-                Some(indirect @ EnvValue::Indirect(_)) => (indirect.display(), None),
-                Some(EnvValue::Literal(p)) => match goparse::python_int(p) {
-                    Ok(n) => (n.to_string(), i64::try_from(n).ok()),
-                    Err(_) => {
-                        notes.push(Note::PortNotANumber(p.clone()));
-                        ("6831".to_string(), Some(6831))
-                    }
-                },
-            };
-            let port = match env.get("JAEGER_AGENT_PORT").map(|v| &v.value) {
-                Some(indirect @ EnvValue::Indirect(_)) => indirect.clone(),
-                _ => EnvValue::Literal(port),
-            };
-            let source = if env.get("JAEGER_AGENT_HOST").is_some() {
-                env.source("JAEGER_AGENT_HOST")
-            } else if env.get("JAEGER_AGENT_PORT").is_some() {
-                env.source("JAEGER_AGENT_PORT")
-            } else {
-                Source::Default
-            };
-            (Destination::Agent { host, port, source }, port_num)
-        }
-    };
-    let sampler = match from_file {
-        Some(_) => SamplerSetting {
-            kind: None,
-            param: None,
-            default: false,
-            source: Source::File,
-        },
-        None => SamplerSetting {
+    python_with(env, &File::Unread)
+}
+
+/// [`python`] with the file `JAEGER_CONFIG_PATH` names as the container would find it.
+pub fn python_with(env: &EffectiveEnv, file: &File) -> Runtime {
+    let config_path = env.get("JAEGER_CONFIG_PATH");
+    let mut rt = Runtime {
+        verdict: Verdict::On,
+        sampler: SamplerSetting {
             kind: Some(EnvValue::Literal("const".into())),
             param: Some(EnvValue::Literal("1".into())),
             default: true,
             source: Source::Default,
         },
-    };
-    Runtime {
-        verdict,
-        sampler,
-        destination,
-        propagation: if from_file.is_some() {
-            Propagation::FromFile
-        } else {
-            Propagation::Jaeger
-        },
-        udp_port,
+        destination: Destination::ConfigFile,
+        propagation: Propagation::Jaeger,
+        udp_port: None,
         sampling_url: None,
-        notes,
+        notes: Vec::new(),
         samples: true,
+        service_name: None,
+    };
+    // A pod whose volume cannot be mounted never starts, whatever TRACING says.
+    if let (Some(_), File::MountFails(why)) = (config_path, file) {
+        rt.verdict = path_refusal(env, why);
+        return rt;
+    }
+    let tracing_on = match env.get("TRACING") {
+        None => {
+            rt.verdict = Verdict::Off;
+            false
+        }
+        Some(Var {
+            value: indirect @ EnvValue::Indirect(_),
+            ..
+        }) => {
+            rt.verdict = Verdict::Unknown(format!("TRACING comes from {}", indirect.display()));
+            false
+        }
+        Some(Var {
+            value: EnvValue::Literal(v),
+            ..
+        }) => match goparse::python_int(v) {
+            Err(why) => {
+                rt.verdict = Verdict::Invalid(Refusal {
+                    var: "TRACING".into(),
+                    value: v.clone(),
+                    why: format!("{why}: the wrapper exits at start"),
+                });
+                false
+            }
+            Ok(0) => {
+                rt.verdict = Verdict::Off;
+                false
+            }
+            Ok(_) => true,
+        },
+    };
+    let env_tags = env.go("JAEGER_TAGS");
+    let Some(path) = config_path else {
+        if tracing_on
+            && let Some(item) =
+                env_tags.and_then(|t| t.split(',').find(|kv| kv.split('=').count() != 2))
+        {
+            rt.verdict = Verdict::Invalid(Refusal {
+                var: "JAEGER_TAGS".into(),
+                value: env_tags.unwrap_or_default().into(),
+                why: format!(
+                    "item {item:?} does not split into one key and one value at '=' (the wrapper exits at start)"
+                ),
+            });
+        }
+        env_agent(env, &mut rt, "0.0.0.0", 5775);
+        return rt;
+    };
+    if path.value.literal() == Some("") {
+        if tracing_on {
+            rt.verdict = Verdict::Invalid(Refusal {
+                var: "JAEGER_CONFIG_PATH".into(),
+                value: String::new(),
+                why: "an empty path is still read as a file, which does not exist: the wrapper exits at start".into(),
+            });
+        }
+        rt.sampler = file_sampler_unread();
+        rt.propagation = Propagation::FromFile;
+        return rt;
+    }
+    let settings = match (&path.value, file) {
+        (EnvValue::Indirect(from), _) => {
+            if tracing_on {
+                rt.verdict = Verdict::Unknown(format!(
+                    "JAEGER_CONFIG_PATH comes from {}",
+                    env::describe_value_from(from)
+                ));
+            }
+            None
+        }
+        (
+            _,
+            File::Text {
+                text,
+                config_map,
+                key,
+            },
+        ) => match pyconfig::load(text, env_tags) {
+            Loaded::Settings(s) => Some(s),
+            Loaded::Refused(why) => {
+                if tracing_on {
+                    rt.verdict = path_refusal(
+                        env,
+                        &format!(
+                            "ConfigMap {config_map} key {key}: {why}: the wrapper exits at start"
+                        ),
+                    );
+                }
+                None
+            }
+            Loaded::Unsure(why) => {
+                if tracing_on {
+                    rt.verdict =
+                        Verdict::Unknown(format!("ConfigMap {config_map} key {key}: {why}"));
+                }
+                None
+            }
+        },
+        (_, File::Missing(why)) => {
+            if tracing_on {
+                rt.verdict = path_refusal(
+                    env,
+                    &format!("{why}: the wrapper cannot open the file and exits at start"),
+                );
+            }
+            None
+        }
+        (_, File::Unknown(why)) => {
+            if tracing_on {
+                rt.verdict = Verdict::Unknown(why.clone());
+            }
+            None
+        }
+        (_, File::Unread | File::MountFails(_)) => None,
+    };
+    let Some(s) = settings else {
+        rt.sampler = file_sampler_unread();
+        rt.propagation = Propagation::FromFile;
+        return rt;
+    };
+    apply_settings(env, &mut rt, &s);
+    rt
+}
+
+fn path_refusal(env: &EffectiveEnv, why: &str) -> Verdict {
+    Verdict::Invalid(Refusal {
+        var: "JAEGER_CONFIG_PATH".into(),
+        value: env
+            .get("JAEGER_CONFIG_PATH")
+            .map(|v| v.value.display())
+            .unwrap_or_default(),
+        why: why.into(),
+    })
+}
+
+fn file_sampler_unread() -> SamplerSetting {
+    SamplerSetting {
+        kind: None,
+        param: None,
+        default: false,
+        source: Source::File,
+    }
+}
+
+/// Where the wrapper sends spans from env alone: `JAEGER_AGENT_HOST` or `default_host`, and
+/// `JAEGER_AGENT_PORT` through `int()` (6831 when it raises) or `default_port`.
+fn env_agent(env: &EffectiveEnv, rt: &mut Runtime, default_host: &str, default_port: i64) {
+    let host = env
+        .value("JAEGER_AGENT_HOST")
+        .unwrap_or_else(|| EnvValue::Literal(default_host.into()));
+    let (port, port_num) = match env.get("JAEGER_AGENT_PORT").map(|v| &v.value) {
+        None => (
+            EnvValue::Literal(default_port.to_string()),
+            Some(default_port),
+        ),
+        Some(indirect @ EnvValue::Indirect(_)) => (indirect.clone(), None),
+        Some(EnvValue::Literal(p)) => match goparse::python_int(p) {
+            Ok(n) => (EnvValue::Literal(n.to_string()), i64::try_from(n).ok()),
+            Err(_) => {
+                rt.notes.push(Note::PortNotANumber(p.clone()));
+                (EnvValue::Literal("6831".into()), Some(6831))
+            }
+        },
+    };
+    let source = if env.get("JAEGER_AGENT_HOST").is_some() {
+        env.source("JAEGER_AGENT_HOST")
+    } else if env.get("JAEGER_AGENT_PORT").is_some() {
+        env.source("JAEGER_AGENT_PORT")
+    } else {
+        Source::Default
+    };
+    rt.destination = Destination::Agent { host, port, source };
+    rt.udp_port = port_num;
+}
+
+/// The verdict and settings of a file the client accepts.
+fn apply_settings(env: &EffectiveEnv, rt: &mut Runtime, s: &Settings) {
+    // With a file, the client's own defaults apply: localhost and JAEGER_AGENT_PORT or 6831.
+    env_agent(env, rt, "localhost", 6831);
+    if let Destination::Agent { host, port, source } = &mut rt.destination {
+        if let Some(h) = &s.host {
+            *host = EnvValue::Literal(h.clone());
+            *source = Source::File;
+        }
+        if let Some(p) = s.port {
+            *port = EnvValue::Literal(p.to_string());
+            *source = Source::File;
+            rt.udp_port = i64::try_from(p).ok();
+            rt.notes.retain(|n| !matches!(n, Note::PortNotANumber(_)));
+        }
+    }
+    rt.propagation = if s.b3 {
+        Propagation::B3
+    } else {
+        Propagation::Jaeger
+    };
+    if let Some(v) = &s.not_b3 {
+        rt.notes.push(Note::NotExactlyB3(v.clone()));
+    }
+    if s.enabled_false {
+        rt.notes.push(Note::EnabledIgnored);
+    }
+    rt.service_name = s.service_name.clone();
+    rt.sampler = SamplerSetting {
+        kind: Some(EnvValue::Literal(
+            s.sampler_type.clone().unwrap_or_else(|| "remote".into()),
+        )),
+        param: s.sampler_param.clone().map(EnvValue::Literal),
+        default: s.sampler_type.is_none(),
+        source: Source::File,
+    };
+    let param = s.sampler_param.as_deref().unwrap_or("unset");
+    let idle = match s.sampler {
+        Sampler::Const(false) => Some(format!(
+            "the file's const sampler with param {param} samples none of the traces it starts (the Python client takes only 1 or true)"
+        )),
+        Sampler::Probabilistic(0.0) => Some(format!(
+            "the file's probabilistic sampler with param {param} samples none of the traces it starts"
+        )),
+        Sampler::RateLimiting(0.0) => Some(format!(
+            "the file's ratelimiting sampler with param {param} samples none of the traces it starts"
+        )),
+        Sampler::Remote => {
+            let host = match &rt.destination {
+                Destination::Agent { host, .. } => host.display(),
+                _ => "localhost".into(),
+            };
+            rt.sampling_url = Some(format!("http://{host}:{}/sampling", s.sampling_port));
+            None
+        }
+        _ => None,
+    };
+    if rt.verdict == Verdict::On
+        && let Some(why) = idle
+    {
+        rt.verdict = Verdict::Idle(why);
     }
 }
 

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::components::{self as c, Kind};
 use super::env;
+use super::pyconfig::{self, ConfigMaps, File, Place};
 use super::runtime::{
     self, Destination, EffectiveEnv, Note, Propagation, Runtime, SamplerSetting, Verdict,
 };
@@ -69,6 +70,26 @@ pub struct ComponentStatus {
     /// `{deployment, predictor}`.
     #[serde(rename = "traceStamp", skip_serializing_if = "Option::is_none")]
     pub trace_stamp: Option<TraceStamp>,
+    /// The file `JAEGER_CONFIG_PATH` names (Python components): where it comes from.
+    #[serde(rename = "configFile", skip_serializing_if = "Option::is_none")]
+    pub config_file: Option<ConfigFile>,
+    /// The service its spans are recorded under, when its config file names one (else the
+    /// interface name the image runs).
+    #[serde(rename = "serviceName", skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+}
+
+/// A Python component's `JAEGER_CONFIG_PATH` file and where the plugin found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigFile {
+    pub path: String,
+    /// The ConfigMap and key it comes from, when it comes from one.
+    #[serde(rename = "configMap", skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Whether its content was read and judged.
+    pub read: bool,
 }
 
 /// The process tags that tie an executor's traces to its deployment and predictor.
@@ -134,6 +155,7 @@ struct Ctx<'a> {
     deployment: &'a str,
     namespace: &'a str,
     origin: Origin<'a>,
+    files: &'a ConfigMaps,
     warnings: Vec<Warning>,
 }
 
@@ -259,6 +281,8 @@ fn executor_status(spec: &Value, p: &Value, rt: &Runtime, ctx: &mut Ctx) -> Comp
                 predictor,
             },
         ),
+        config_file: None,
+        service_name: None,
     }
 }
 
@@ -271,19 +295,34 @@ fn python_status(
     let pname = c::predictor_name(p);
     let list = node.container.and_then(|at| c::container_env(p, at));
     let env = EffectiveEnv::container(list);
-    let rt = runtime::python(&env);
+    let (file, config_file) = config_file(p, node, &env, ctx);
+    let rt = runtime::python_with(&env, &file);
     let mut verdict = rt.verdict.clone();
+    let same_headers = executor.is_some_and(|e| e.propagation == rt.propagation);
     // A child span follows its parent's sampling decision: behind an executor that samples
-    // nothing, a component that reads the executor's headers records nothing either.
-    if verdict == Verdict::On
-        && let Some(exec) = executor
-        && matches!(exec.verdict, Verdict::Idle(_))
-        && !exec.samples
-        && exec.propagation == rt.propagation
-    {
-        verdict = Verdict::Idle(
-            "the executor in front of it samples nothing and passes that decision on".into(),
-        );
+    // nothing, a component that reads the executor's headers records nothing either; behind
+    // one that samples, its own sampler (which decides only the traces it starts) does not
+    // matter for requests through the executor.
+    match executor {
+        Some(exec)
+            if verdict == Verdict::On
+                && matches!(exec.verdict, Verdict::Idle(_))
+                && !exec.samples
+                && same_headers =>
+        {
+            verdict = Verdict::Idle(
+                "the executor in front of it samples nothing and passes that decision on".into(),
+            );
+        }
+        Some(exec)
+            if matches!(verdict, Verdict::Idle(_))
+                && rt.sampler.source == Source::File
+                && exec.samples
+                && same_headers =>
+        {
+            verdict = Verdict::On;
+        }
+        _ => {}
     }
     let (tracing, reason) = state_of(&verdict);
     let tracing_source = env.get("TRACING").map_or(Source::Default, |v| v.source);
@@ -318,6 +357,12 @@ fn python_status(
             });
         }
     }
+    if rt.notes.contains(&Note::EnabledIgnored) && tracing == State::On {
+        ctx.warn(Warning::EnabledIgnored {
+            predictor: predictor.clone(),
+            component: node.name.clone(),
+        });
+    }
     if env.get("JAEGER_SAMPLER_TYPE").is_some() || env.get("JAEGER_SAMPLER_PARAM").is_some() {
         ctx.warn(Warning::SamplerIgnored {
             predictor,
@@ -334,7 +379,57 @@ fn python_status(
         reason,
         propagation: Some(rt.propagation),
         trace_stamp: None,
+        config_file,
+        service_name: rt.service_name,
     }
+}
+
+/// The file a Python component's literal `JAEGER_CONFIG_PATH` names, as its container finds it.
+fn config_file(
+    p: &Value,
+    node: &c::Node,
+    env: &EffectiveEnv,
+    ctx: &Ctx,
+) -> (File, Option<ConfigFile>) {
+    let Some(path) = env
+        .get("JAEGER_CONFIG_PATH")
+        .and_then(|v| v.value.literal())
+        .filter(|p| !p.is_empty())
+    else {
+        return (File::Unread, None);
+    };
+    let null = Value::Null;
+    let (pod, container) = match node.container {
+        Some(at) => (
+            pyconfig::pod_spec(p, at).unwrap_or(&null),
+            c::container_at(p, at).unwrap_or(&null),
+        ),
+        None => (&null, &null),
+    };
+    let place = pyconfig::locate(pod, container, path);
+    let file = pyconfig::file(ctx.files, ctx.namespace, &place);
+    let (config_map, key) = match (&place, &file) {
+        (Place::ConfigMaps(cands), _) if cands.len() == 1 => {
+            (Some(cands[0].name.clone()), Some(cands[0].key.clone()))
+        }
+        (
+            _,
+            File::Text {
+                config_map, key, ..
+            },
+        ) => (Some(config_map.clone()), Some(key.clone())),
+        _ => (None, None),
+    };
+    let read = matches!(file, File::Text { .. });
+    (
+        file,
+        Some(ConfigFile {
+            path: path.into(),
+            config_map,
+            key,
+            read,
+        }),
+    )
 }
 
 fn other_status(name: String, kind: &Kind) -> ComponentStatus {
@@ -353,6 +448,8 @@ fn other_status(name: String, kind: &Kind) -> ComponentStatus {
         reason: None,
         propagation: None,
         trace_stamp: None,
+        config_file: None,
+        service_name: None,
     }
 }
 
@@ -616,8 +713,19 @@ pub fn status(obj: &Value, field_manager: &str) -> DeploymentStatus {
     status_from(obj, field_manager, Origin::Live)
 }
 
-/// [`status`] of an object read from `origin`.
+/// [`status`] of an object read from `origin`, its config files unread.
 pub fn status_from(obj: &Value, field_manager: &str, origin: Origin) -> DeploymentStatus {
+    status_with(obj, field_manager, origin, &ConfigMaps::unread())
+}
+
+/// [`status_from`] with the ConfigMaps `files` as read, so each Python component's
+/// `JAEGER_CONFIG_PATH` file is judged from its content.
+pub fn status_with(
+    obj: &Value,
+    field_manager: &str,
+    origin: Origin,
+    files: &ConfigMaps,
+) -> DeploymentStatus {
     let name = c::str_at(obj, &["metadata", "name"])
         .unwrap_or("")
         .to_string();
@@ -630,6 +738,7 @@ pub fn status_from(obj: &Value, field_manager: &str, origin: Origin) -> Deployme
         deployment: &name,
         namespace: &namespace,
         origin,
+        files,
         warnings: Vec::new(),
     };
     let predictors: Vec<PredictorStatus> = match spec.get("predictors") {
@@ -825,5 +934,130 @@ mod tests {
         assert!(d.warnings.iter().any(
             |w| matches!(w, Warning::Port5775 { component: Component::Python(m), .. } if m == "m")
         ));
+    }
+
+    fn with_file(executor_env: Value, tracing: &str, no_engine: bool) -> Value {
+        let mut p = json!({
+            "name": "p",
+            "graph": {"name": "m"},
+            "svcOrchSpec": {"env": executor_env},
+            "componentSpecs": [{"spec": {
+                "volumes": [{"name": "jaeger", "configMap": {"name": "d-tracing"}}],
+                "containers": [{"name": "m", "image": "me/m:1",
+                    "env": [{"name": "TRACING", "value": tracing},
+                            {"name": "JAEGER_CONFIG_PATH", "value": "/etc/jaeger/m.yaml"},
+                            {"name": "JAEGER_AGENT_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}}],
+                    "volumeMounts": [{"name": "jaeger", "mountPath": "/etc/jaeger", "readOnly": true}]}]
+            }}]
+        });
+        if no_engine {
+            p["annotations"] = json!({"seldon.io/no-engine": "true"});
+        }
+        json!({"metadata": {"name": "d", "namespace": "ns"}, "spec": {"predictors": [p]}})
+    }
+
+    fn read(obj: &Value, file: Option<&str>) -> DeploymentStatus {
+        let mut maps = ConfigMaps::new();
+        let cm = match file {
+            Some(text) => pyconfig::ConfigMap::from_object(&json!({"data": {"m.yaml": text}})),
+            None => pyconfig::ConfigMap::Missing,
+        };
+        maps.insert("ns", "d-tracing", cm);
+        status_with(obj, "kubectl-seldon-tracing", Origin::Live, &maps)
+    }
+
+    #[test]
+    fn a_config_file_is_read_from_its_config_map_and_judged() {
+        let const1 = json!([{"name": "JAEGER_SAMPLER_TYPE", "value": "const"}, {"name": "JAEGER_SAMPLER_PARAM", "value": "1"}]);
+        let zero = "sampler: {type: probabilistic, param: 0}\nservice_name: fraud\n";
+        // Its own sampler decides only the traces it starts: behind a sampling executor it is on.
+        let behind = read(&with_file(const1.clone(), "1", false), Some(zero));
+        let m = &behind.predictors[0].components[1];
+        assert_eq!(m.tracing, State::On);
+        assert_eq!(m.service_name.as_deref(), Some("fraud"));
+        assert_eq!(
+            m.config_file,
+            Some(ConfigFile {
+                path: "/etc/jaeger/m.yaml".into(),
+                config_map: Some("d-tracing".into()),
+                key: Some("m.yaml".into()),
+                read: true
+            })
+        );
+        let sampler = m.sampler.as_ref().expect("sampler");
+        assert_eq!(
+            (
+                sampler.source,
+                sampler.param.as_ref().and_then(|p| p.literal())
+            ),
+            (Source::File, Some("0"))
+        );
+        // With requests straight to it, it starts every trace: idle.
+        let alone = read(&with_file(json!([]), "1", true), Some(zero));
+        assert_eq!(states(&alone), [State::Idle]);
+        // The host stays the node's IP from env; the port is the client's default with a file.
+        let on = read(
+            &with_file(json!([]), "1", true),
+            Some("sampler: {type: const, param: 1}"),
+        );
+        match &on.predictors[0].components[0].spans_to {
+            Some(Destination::Agent { host, port, source }) => {
+                assert!(matches!(host, env::EnvValue::Indirect(_)));
+                assert_eq!((port.literal(), *source), (Some("6831"), Source::Env));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn b3_from_the_file_joins_a_b3_executor_and_a_missing_config_map_stops_the_pod() {
+        let b3 = json!([{"name": "JAEGER_SAMPLER_TYPE", "value": "const"}, {"name": "JAEGER_SAMPLER_PARAM", "value": "1"},
+                        {"name": "JAEGER_TRACE_PROPAGATION_TYPE", "value": "b3"}]);
+        let codes = |d: &DeploymentStatus| d.warnings.iter().map(Warning::code).collect::<Vec<_>>();
+        let joined = read(&with_file(b3.clone(), "1", false), Some("propagation: b3"));
+        assert_eq!(
+            joined.predictors[0].components[1].propagation,
+            Some(Propagation::B3)
+        );
+        assert!(
+            !codes(&joined).contains(&"propagation-mismatch"),
+            "{:?}",
+            joined.warnings
+        );
+        let apart = read(
+            &with_file(b3.clone(), "1", false),
+            Some("propagation: jaeger\nenabled: false"),
+        );
+        assert!(codes(&apart).contains(&"propagation-mismatch"));
+        assert!(codes(&apart).contains(&"enabled-ignored"));
+        // The kubelet cannot mount a missing ConfigMap, whatever TRACING says.
+        let gone = read(&with_file(b3.clone(), "0", false), None);
+        assert_eq!(states(&gone)[1], State::Invalid);
+        let bad = read(
+            &with_file(b3.clone(), "1", false),
+            Some("sampler: {type: remote}"),
+        );
+        let m = &bad.predictors[0].components[1];
+        assert_eq!(m.tracing, State::Invalid);
+        assert!(
+            m.reason.as_deref().is_some_and(
+                |r| r.contains("ConfigMap d-tracing key m.yaml: Unknown sampler type remote")
+            ),
+            "{:?}",
+            m.reason
+        );
+        // Unread (the old view, e.g. while waiting for a rollout): on, from the file.
+        let unread = status(&with_file(b3, "1", false), "kubectl-seldon-tracing");
+        assert_eq!(
+            unread.predictors[0].components[1].propagation,
+            Some(Propagation::FromFile)
+        );
+        assert_eq!(
+            unread.predictors[0].components[1]
+                .config_file
+                .as_ref()
+                .map(|f| f.read),
+            Some(false)
+        );
     }
 }

@@ -33,6 +33,11 @@ pub enum Warning {
         predictor: String,
         component: String,
     },
+    /// `enabled: false` in a Python component's config file, which the client never reads.
+    EnabledIgnored {
+        predictor: String,
+        component: String,
+    },
     /// Spans go to 5775, the zipkin-compact port Jaeger v2 and OTel collectors do not open.
     Port5775 {
         predictor: String,
@@ -109,6 +114,7 @@ impl Warning {
             Warning::UnknownValue { .. } => "unknown-value",
             Warning::TracingIgnored { .. } => "tracing-ignored",
             Warning::SamplerIgnored { .. } => "sampler-ignored",
+            Warning::EnabledIgnored { .. } => "enabled-ignored",
             Warning::Port5775 { .. } => "port-5775",
             Warning::PythonPortFallback { .. } => "python-port-fallback",
             Warning::PropagationNotB3 { .. } => "propagation-not-b3",
@@ -136,6 +142,7 @@ impl Warning {
             | Warning::UnknownValue { predictor, .. }
             | Warning::TracingIgnored { predictor }
             | Warning::SamplerIgnored { predictor, .. }
+            | Warning::EnabledIgnored { predictor, .. }
             | Warning::Port5775 { predictor, .. }
             | Warning::PythonPortFallback { predictor, .. }
             | Warning::PropagationNotB3 { predictor, .. }
@@ -204,6 +211,10 @@ pub const CODES: &[(&str, &str)] = &[
     (
         "component-not-traced",
         "the executor traces but a component does not",
+    ),
+    (
+        "enabled-ignored",
+        "a config file says enabled: false, which the Python client never reads",
     ),
     (
         "python-needs-config-file",

@@ -59,6 +59,10 @@ impl fmt::Display for Warning {
                 f,
                 "JAEGER_SAMPLER_* on {component} is ignored (Python components read a sampler only from the file named by JAEGER_CONFIG_PATH)"
             ),
+            Warning::EnabledIgnored { component, .. } => write!(
+                f,
+                "{component}: `enabled: false` in its JAEGER_CONFIG_PATH file is ignored (the Python client never reads it); switch it off with TRACING=0 (`kubectl seldon-tracing disable`)"
+            ),
             Warning::Port5775 { component, .. } => match component {
                 Component::Executor => write!(f, "executor {PORT_5775}"),
                 Component::Python(name) => write!(f, "{name} {PORT_5775}"),
@@ -314,6 +318,10 @@ mod tests {
                 manager: "flux".into(),
             },
             Warning::ArgoCdTracked,
+            Warning::EnabledIgnored {
+                predictor: p(),
+                component: "m".into(),
+            },
         ];
         for w in &all {
             match w {
@@ -322,6 +330,7 @@ mod tests {
                 | Warning::UnknownValue { .. }
                 | Warning::TracingIgnored { .. }
                 | Warning::SamplerIgnored { .. }
+                | Warning::EnabledIgnored { .. }
                 | Warning::Port5775 { .. }
                 | Warning::PythonPortFallback { .. }
                 | Warning::PropagationNotB3 { .. }
