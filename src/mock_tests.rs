@@ -429,6 +429,71 @@ async fn deployments_are_one_paged_list_and_a_403_means_unknown() {
     server_side.await.expect("server side");
 }
 
+#[tokio::test]
+async fn config_maps_are_one_get_each_and_a_404_or_403_is_an_answer() {
+    use crate::domain::pyconfig::{ConfigMaps, File, Place, file};
+    let (cluster, mut server) = cluster();
+    let server_side = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let (m, uri, _, send) = next(&mut server).await;
+            assert_eq!(m, "GET");
+            match uri.as_str() {
+                "/api/v1/namespaces/models/configmaps/found" => reply(
+                    send,
+                    200,
+                    &json!({"metadata": {"name": "found"}, "data": {"c.yaml": "logging: true"}}),
+                ),
+                "/api/v1/namespaces/models/configmaps/gone" => reply(
+                    send,
+                    404,
+                    &failure(404, "NotFound", "configmaps \"gone\" not found"),
+                ),
+                "/api/v1/namespaces/other/configmaps/found" => reply(
+                    send,
+                    403,
+                    &failure(403, "Forbidden", "cannot get configmaps"),
+                ),
+                other => panic!("unexpected {other}"),
+            }
+            seen.push(uri);
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 3);
+        server
+    });
+    let pair = |ns: &str, n: &str| (ns.to_string(), n.to_string());
+    let maps: ConfigMaps = cluster
+        .config_maps(&[
+            pair("models", "found"),
+            pair("models", "gone"),
+            pair("models", "found"),
+            pair("other", "found"),
+        ])
+        .await
+        .expect("answers");
+    nothing_more(server_side, "a ConfigMap named twice is read once").await;
+    let at = |name: &str| {
+        Place::ConfigMaps(vec![crate::domain::pyconfig::Candidate {
+            name: name.into(),
+            key: "c.yaml".into(),
+            optional: false,
+            listed: false,
+        }])
+    };
+    assert!(
+        matches!(file(&maps, "models", &at("found")), File::Text { text, .. } if text == "logging: true")
+    );
+    assert!(matches!(
+        file(&maps, "models", &at("gone")),
+        File::MountFails(_)
+    ));
+    assert!(
+        matches!(file(&maps, "other", &at("found")), File::Unknown(why) if why.contains("you may not get configmaps in namespace \"other\""))
+    );
+}
+
 /// Newline-delimited watch events as one response body that then ends (the server's timeout).
 fn events(send: SendResponse<Response<Body>>, events: &[Value]) {
     let body: String = events.iter().map(|e| format!("{e}\n")).collect();

@@ -569,6 +569,23 @@ fn warn_joins(pname: &str, components: &[ComponentStatus], ctx: &mut Ctx) {
             fix: ctx.command("enable", " --propagation jaeger"),
         });
     }
+    let b3_only: Vec<String> = py
+        .iter()
+        .filter(|s| {
+            exec.tracing == State::On
+                && s.tracing == State::On
+                && exec.propagation == Some(Propagation::Jaeger)
+                && s.propagation == Some(Propagation::B3)
+        })
+        .map(|s| s.name.clone())
+        .collect();
+    if !b3_only.is_empty() {
+        ctx.warn(Warning::B3Components {
+            predictor: pname.to_string(),
+            components: b3_only,
+            fix: ctx.command("enable", " --propagation b3"),
+        });
+    }
     for comp in py {
         let (predictor, component) = (pname.to_string(), comp.name.clone());
         match (exec.tracing, comp.tracing) {

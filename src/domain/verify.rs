@@ -91,6 +91,12 @@ pub fn expectations(p: &PredictorStatus, fix: &str) -> Vec<Expectation> {
                 {
                     not("separate trace: the executor sends B3 headers (JAEGER_TRACE_PROPAGATION_TYPE=b3) and this component reads only Jaeger headers unless its JAEGER_CONFIG_PATH file says `propagation: b3`, so its spans start a trace of their own".into())
                 }
+                _ if !is_executor(c)
+                    && !executor_b3
+                    && c.propagation == Some(Propagation::B3) =>
+                {
+                    not("separate trace: its JAEGER_CONFIG_PATH file says `propagation: b3` and the executor sends Jaeger headers, so its spans start a trace of their own".into())
+                }
                 _ => (true, None),
             };
             e.expected = expected;

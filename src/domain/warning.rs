@@ -61,6 +61,13 @@ pub enum Warning {
         components: Vec<String>,
         fix: String,
     },
+    /// Components whose config file says `propagation: b3` behind an executor that sends Jaeger
+    /// headers: their spans start traces of their own.
+    B3Components {
+        predictor: String,
+        components: Vec<String>,
+        fix: String,
+    },
     /// A component traces while the executor is disabled: every request is a new root there.
     ExecutorDisabled {
         predictor: String,
@@ -120,7 +127,9 @@ impl Warning {
             Warning::PropagationNotB3 { .. } => "propagation-not-b3",
             Warning::B3SelfParent { .. } => "b3-self-parent",
             Warning::RemoteSampling { .. } => "remote-sampling",
-            Warning::PropagationMismatch { .. } => "propagation-mismatch",
+            Warning::PropagationMismatch { .. } | Warning::B3Components { .. } => {
+                "propagation-mismatch"
+            }
             Warning::ExecutorDisabled { .. } => "executor-disabled",
             Warning::ComponentNotTraced { .. } => "component-not-traced",
             Warning::PythonNeedsConfigFile { .. } => "python-needs-config-file",
@@ -149,6 +158,7 @@ impl Warning {
             | Warning::B3SelfParent { predictor }
             | Warning::RemoteSampling { predictor, .. }
             | Warning::PropagationMismatch { predictor, .. }
+            | Warning::B3Components { predictor, .. }
             | Warning::ExecutorDisabled { predictor, .. }
             | Warning::ComponentNotTraced { predictor, .. }
             | Warning::PythonNeedsConfigFile { predictor, .. }

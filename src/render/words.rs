@@ -91,6 +91,13 @@ impl fmt::Display for Warning {
                 "the executor sends b3 headers but {} read(s) only Jaeger headers, so each request makes separate traces; give the component a JAEGER_CONFIG_PATH file with propagation: b3, or run `{fix}`",
                 components.join(", ")
             ),
+            Warning::B3Components {
+                components, fix, ..
+            } => write!(
+                f,
+                "{} read(s) B3 headers (`propagation: b3` in the JAEGER_CONFIG_PATH file) but the executor sends Jaeger headers, so each request makes separate traces; run `{fix}`",
+                components.join(", ")
+            ),
             Warning::ExecutorDisabled { component, .. } => write!(
                 f,
                 "{component} is traced while the executor is disabled; every request starts a new trace at {component} without the executor's span"
@@ -322,6 +329,11 @@ mod tests {
                 predictor: p(),
                 component: "m".into(),
             },
+            Warning::B3Components {
+                predictor: p(),
+                components: vec!["m".into()],
+                fix: "kubectl seldon-tracing enable iris --propagation b3".into(),
+            },
         ];
         for w in &all {
             match w {
@@ -337,6 +349,7 @@ mod tests {
                 | Warning::B3SelfParent { .. }
                 | Warning::RemoteSampling { .. }
                 | Warning::PropagationMismatch { .. }
+                | Warning::B3Components { .. }
                 | Warning::ExecutorDisabled { .. }
                 | Warning::ComponentNotTraced { .. }
                 | Warning::PythonNeedsConfigFile { .. }

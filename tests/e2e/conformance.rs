@@ -13,6 +13,13 @@
 //! named, in sorted key order; the last of duplicate names wins; `valueFrom fieldRef
 //! status.hostIP` is 127.0.0.1. Jaeger listens on 127.0.0.1, which stands for both the pod's
 //! localhost and the node.
+//!
+//! A case's config file is a ConfigMap in the control plane, mounted in the model container at
+//! /etc/jaeger. Before the model starts, the harness lays out the container's ConfigMap mounts
+//! the way the kubelet does (each key a file under the mount path, or each `items` path), from
+//! the ConfigMaps as the control plane serves them and the object as stored (after a plugin
+//! command too), and points `JAEGER_CONFIG_PATH` into that tree. A ConfigMap that does not exist
+//! keeps the pod from starting, as the kubelet's mount fails.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
@@ -30,7 +37,6 @@ use crate::support::{self, Cluster};
 const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/conformance/cases.yaml");
 const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/tracing.md");
 const JAEGER_QUERY: &str = "http://127.0.0.1:16686";
-const CONFIG_PATH: &str = "/etc/jaeger/config.yaml";
 const REQUESTS: usize = 8;
 
 #[derive(Debug, Deserialize)]
@@ -45,6 +51,13 @@ struct Case {
     no_engine: bool,
     #[serde(rename = "configFile")]
     config_file: Option<String>,
+    /// `missing`: the mounted ConfigMap is not created; `other-key`: it holds the file under
+    /// another key.
+    #[serde(rename = "configMap")]
+    config_map: Option<String>,
+    /// The model container and its pod spec as stored (read after any plugin command).
+    #[serde(skip)]
+    stored: Option<(Value, Value)>,
     /// A plugin command (`[enable, --propagation, b3]`) run on the object before it is judged
     /// and run; the processes then get the env of the object as stored.
     command: Option<Vec<String>>,
@@ -91,6 +104,99 @@ fn as_stored(case: &mut Case, obj: &Value) {
     ));
 }
 
+fn mounts_config(case: &Case) -> bool {
+    case.config_file.is_some() || case.config_map.is_some()
+}
+
+/// The ConfigMap a case's file comes from, unless the case says it is missing.
+fn config_map(ns: &str, name: &str, case: &Case) -> Option<Value> {
+    if !mounts_config(case) || case.config_map.as_deref() == Some("missing") {
+        return None;
+    }
+    let key = match case.config_map.as_deref() {
+        Some("other-key") => "other.yaml",
+        _ => "config.yaml",
+    };
+    Some(json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": format!("{name}-jaeger"), "namespace": ns},
+        "data": {key: case.config_file.clone().unwrap_or_default()},
+    }))
+}
+
+/// The kubelet's layout of the model container's ConfigMap volumes under `root`: Ok(true) when
+/// something was mounted, Err when a ConfigMap the pod needs does not exist (the pod never
+/// starts).
+fn lay_out_config_maps(
+    cluster: &Cluster,
+    ns: &str,
+    case: &Case,
+    root: &Path,
+) -> Result<bool, String> {
+    let Some((pod, container)) = &case.stored else {
+        return Ok(false);
+    };
+    let mut mounted = false;
+    for mount in container["volumeMounts"].as_array().into_iter().flatten() {
+        let vname = mount["name"].as_str().unwrap_or_default();
+        let Some(volume) = pod["volumes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v["name"] == vname)
+        else {
+            return Err(format!("volume {vname} is not defined"));
+        };
+        let Some(cm_name) = volume["configMap"]["name"].as_str() else {
+            continue;
+        };
+        let got = cluster.kubectl(&["get", "configmap", "-n", ns, cm_name, "-o", "json"]);
+        if !got.stderr.is_empty() && got.stdout.is_empty() {
+            if volume["configMap"]["optional"] == json!(true) {
+                continue;
+            }
+            return Err(format!(
+                "MountVolume.SetUp failed: configmap \"{cm_name}\" not found"
+            ));
+        }
+        let data = got.json()["data"].clone();
+        let dir = root.join(
+            mount["mountPath"]
+                .as_str()
+                .unwrap_or("/")
+                .trim_start_matches('/'),
+        );
+        let files: Vec<(String, String)> = match volume["configMap"]["items"].as_array() {
+            Some(items) => items
+                .iter()
+                .map(|i| {
+                    let key = i["key"].as_str().unwrap_or_default();
+                    match data[key].as_str() {
+                        Some(text) => Ok((
+                            i["path"].as_str().unwrap_or(key).to_string(),
+                            text.to_string(),
+                        )),
+                        None => Err(format!("configmap {cm_name} has no key {key}")),
+                    }
+                })
+                .collect::<Result<_, _>>()?,
+            None => data
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect(),
+        };
+        for (path, text) in files {
+            let file = dir.join(path);
+            std::fs::create_dir_all(file.parent().expect("parent")).expect("mount dir");
+            std::fs::write(&file, text).expect("mounted file");
+        }
+        mounted = true;
+    }
+    Ok(mounted)
+}
+
 fn split(entry: &str) -> (&str, &str) {
     entry.split_once('=').unwrap_or((entry, ""))
 }
@@ -120,6 +226,12 @@ fn object(ns: &str, name: &str, case: &Case) -> Value {
     });
     if case.no_engine {
         predictor["annotations"] = json!({"seldon.io/no-engine": "true"});
+    }
+    if mounts_config(case) {
+        predictor["componentSpecs"][0]["spec"]["volumes"] =
+            json!([{"name": "jaeger-config", "configMap": {"name": format!("{name}-jaeger")}}]);
+        predictor["componentSpecs"][0]["spec"]["containers"][0]["volumeMounts"] =
+            json!([{"name": "jaeger-config", "mountPath": "/etc/jaeger", "readOnly": true}]);
     }
     json!({
         "apiVersion": "machinelearning.seldon.io/v1",
@@ -158,12 +270,17 @@ fn executor_process_env(case: &Case) -> Vec<(String, String)> {
     list
 }
 
-fn model_process_env(case: &Case, config: &Path) -> Vec<(String, String)> {
+/// The model's process env; `JAEGER_CONFIG_PATH` points into `root`, where its volumes are laid
+/// out, when it has any.
+fn model_process_env(case: &Case, root: Option<&Path>) -> Vec<(String, String)> {
     case.model_env()
         .iter()
         .map(|e| match split(e) {
             (n, "<hostIP>") => (n.to_string(), "127.0.0.1".to_string()),
-            (n, CONFIG_PATH) => (n.to_string(), config.display().to_string()),
+            ("JAEGER_CONFIG_PATH", v) if v.starts_with('/') && root.is_some() => (
+                "JAEGER_CONFIG_PATH".to_string(),
+                root.expect("root").join(&v[1..]).display().to_string(),
+            ),
             (n, v) => (n.to_string(), v.to_string()),
         })
         .collect()
@@ -176,6 +293,9 @@ struct Observed {
     model_started: bool,
     model_spans: bool,
     joined: bool,
+    /// The service the model's spans were found under, and its interface name.
+    model_service: Option<String>,
+    module: String,
     traces: Vec<String>,
     log: String,
 }
@@ -308,14 +428,21 @@ pub fn start_component(
     panic!("the Python wrapper for {module} neither started nor exited within 30 s");
 }
 
-fn run_case(dir: &Path, idx: usize, case: &Case) -> Observed {
+fn run_case(dir: &Path, idx: usize, case: &Case, volumes: &Result<bool, String>) -> Observed {
     let module = format!("C{idx:02}");
-    let config = dir.join(format!("{module}-config.yaml"));
-    if let Some(text) = &case.config_file {
-        std::fs::write(&config, text).expect("config file");
-    }
-    let mut seen = Observed::default();
-    let (mut model, http, model_err) = start_model(dir, &module, &model_process_env(case, &config));
+    let root = dir.join(format!("{module}-root"));
+    let mut seen = Observed {
+        module: module.clone(),
+        ..Observed::default()
+    };
+    let (mut model, http, model_err) = match volumes {
+        Err(why) => (None, 0, format!("kubelet: {why}")),
+        Ok(mounted) => start_model(
+            dir,
+            &module,
+            &model_process_env(case, mounted.then_some(root.as_path())),
+        ),
+    };
     seen.model_started = model.is_some();
     seen.log.push_str(&model_err);
     let mut executor = None;
@@ -394,9 +521,14 @@ fn run_case(dir: &Path, idx: usize, case: &Case) -> Observed {
     seen
 }
 
-/// Looks up in Jaeger what each case's processes sent.
-fn collect_spans(idx: usize, seen: &mut Observed) {
+/// Looks up in Jaeger what each case's processes sent. The model's spans are looked for under
+/// its interface name and under the service name status reports for it; `model_service` says
+/// under which they were found.
+fn collect_spans(idx: usize, seen: &mut Observed, v: &Verdicts) {
     let module = format!("C{idx:02}");
+    let names: Vec<String> = std::iter::once(module.clone())
+        .chain(v.service_name.clone())
+        .collect();
     for id in &seen.traces {
         let Some(trace) = get_json(&format!("{JAEGER_QUERY}/api/traces/{id}")) else {
             continue;
@@ -412,22 +544,30 @@ fn collect_spans(idx: usize, seen: &mut Observed) {
         if services.iter().any(|s| s == "executor") {
             seen.executor_spans = true;
         }
-        if services.contains(&module) {
+        if services.iter().any(|s| names.contains(s)) {
             seen.joined = true;
         }
     }
-    let found = get_json(&format!(
-        "{JAEGER_QUERY}/api/traces?service={module}&limit=50&lookback=2h"
-    ));
-    seen.model_spans = found
-        .and_then(|v| v["data"].as_array().map(|d| !d.is_empty()))
-        .unwrap_or(false);
+    for name in &names {
+        let found = get_json(&format!(
+            "{JAEGER_QUERY}/api/traces?service={name}&limit=50&lookback=2h"
+        ));
+        if found
+            .and_then(|v| v["data"].as_array().map(|d| !d.is_empty()))
+            .unwrap_or(false)
+        {
+            seen.model_spans = true;
+            seen.model_service = Some(name.clone());
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 struct Verdicts {
     executor: Option<String>,
     model: String,
+    /// The model's `serviceName`, when status reports one.
+    service_name: Option<String>,
     codes: Vec<String>,
 }
 
@@ -442,7 +582,10 @@ fn verdicts(status: &Value) -> HashMap<String, Verdicts> {
             let state = c["tracing"].as_str().unwrap_or("").to_string();
             match c["name"].as_str() {
                 Some("executor") => v.executor = Some(state),
-                Some("model") => v.model = state,
+                Some("model") => {
+                    v.model = state;
+                    v.service_name = c["serviceName"].as_str().map(String::from);
+                }
                 _ => {}
             }
         }
@@ -522,6 +665,16 @@ fn disagreements(case: &Case, seen: &Observed, v: &Verdicts) -> Vec<String> {
             ),
         );
     }
+    if let Some(service) = &seen.model_service {
+        let said = v
+            .service_name
+            .clone()
+            .unwrap_or_else(|| seen.module.clone());
+        check(
+            *service == said,
+            format!("model spans are recorded under service {service} but status says {said}"),
+        );
+    }
     if seen.executor_spans && seen.model_spans {
         let warned = v.codes.iter().any(|c| c == "propagation-mismatch");
         check(
@@ -597,11 +750,17 @@ fn every_verdict_agrees_with_the_real_tracing_clients() {
     assert!(cases.len() >= 60, "only {} cases", cases.len());
     let cluster: Cluster = support::atomic();
     let ns = cluster.namespace("conformance");
-    let items: Vec<Value> = cases
+    let mut items: Vec<Value> = cases
         .iter()
         .enumerate()
-        .map(|(i, c)| object(&ns, &format!("c{i:02}"), c))
+        .filter_map(|(i, c)| config_map(&ns, &format!("c{i:02}"), c))
         .collect();
+    items.extend(
+        cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| object(&ns, &format!("c{i:02}"), c)),
+    );
     let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
     cluster
         .kubectl_in(&["apply", "-f", "-"], &list.to_string())
@@ -616,6 +775,17 @@ fn every_verdict_agrees_with_the_real_tracing_clients() {
         cluster.plugin(&argv).ok();
         as_stored(case, &cluster.get(&ns, &name));
     }
+    let stored = cluster
+        .kubectl(&["get", "sdep", "-n", &ns, "-o", "json"])
+        .ok()
+        .json();
+    for obj in stored["items"].as_array().expect("items") {
+        let i: usize = obj["metadata"]["name"].as_str().expect("name")[1..]
+            .parse()
+            .expect("cNN");
+        let cs = &obj["spec"]["predictors"][0]["componentSpecs"][0]["spec"];
+        cases[i].stored = Some((cs.clone(), cs["containers"][0].clone()));
+    }
     let status = cluster
         .plugin(&["status", "-n", &ns, "-o", "json"])
         .ok()
@@ -623,6 +793,11 @@ fn every_verdict_agrees_with_the_real_tracing_clients() {
     let verdicts = verdicts(&status);
 
     let dir = support::tempdir("conformance");
+    let volumes: Vec<Result<bool, String>> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| lay_out_config_maps(&cluster, &ns, c, &dir.join(format!("C{i:02}-root"))))
+        .collect();
     let next = AtomicUsize::new(0);
     let results = std::sync::Mutex::new(vec![Observed::default(); cases.len()]);
     let started = Instant::now();
@@ -632,7 +807,7 @@ fn every_verdict_agrees_with_the_real_tracing_clients() {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(case) = cases.get(i) else { break };
-                    let seen = run_case(&dir, i, case);
+                    let seen = run_case(&dir, i, case, &volumes[i]);
                     results.lock().expect("results")[i] = seen;
                 }
             });
@@ -641,7 +816,7 @@ fn every_verdict_agrees_with_the_real_tracing_clients() {
     std::thread::sleep(Duration::from_secs(2));
     let mut seen = results.into_inner().expect("results");
     for (i, s) in seen.iter_mut().enumerate() {
-        collect_spans(i, s);
+        collect_spans(i, s, verdicts.get(&format!("c{i:02}")).expect("verdict"));
     }
     eprintln!(
         "conformance: {} cases in {:.1} s",
@@ -669,9 +844,9 @@ fn every_verdict_agrees_with_the_real_tracing_clients() {
             cases[i].id,
             disagreements(&cases[i], &seen[i], per_case[i]).join("; ")
         );
-        seen[i] = run_case(&dir, i, &cases[i]);
+        seen[i] = run_case(&dir, i, &cases[i], &volumes[i]);
         std::thread::sleep(Duration::from_secs(2));
-        collect_spans(i, &mut seen[i]);
+        collect_spans(i, &mut seen[i], per_case[i]);
     }
     let mut failures = Vec::new();
     for ((case, s), v) in cases.iter().zip(&seen).zip(&per_case) {

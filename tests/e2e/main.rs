@@ -4,6 +4,7 @@
 mod commands;
 mod completion;
 mod concurrency;
+mod configfile;
 mod conformance;
 mod control_plane;
 mod docs;
