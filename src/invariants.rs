@@ -74,6 +74,28 @@ fn skeleton(obj: &Value) -> Value {
             }
             emptied = cs.is_empty();
         }
+        // The plugin's own config-file volume and mounts (`ownfile`), wherever a plan adds them.
+        for cs in p
+            .get_mut("componentSpecs")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            let Some(pod) = cs.get_mut("spec").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            drop_named(pod, "volumes");
+            for c in pod
+                .get_mut("containers")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(c) = c.as_object_mut() {
+                    drop_named(c, "volumeMounts");
+                }
+            }
+        }
         // A containers list, or a whole componentSpecs, that held only stubs.
         if emptied {
             let spec = p.pointer_mut("/componentSpecs/0/spec");
@@ -85,6 +107,19 @@ fn skeleton(obj: &Value) -> Value {
         }
     }
     s
+}
+
+/// Removes the entries named `ownfile::VOLUME` from the list `field` of `holder`, and the list
+/// when nothing else is left in it.
+fn drop_named(holder: &mut serde_json::Map<String, Value>, field: &str) {
+    if let Some(list) = holder.get_mut(field).and_then(Value::as_array_mut) {
+        list.retain(|v| {
+            v.get("name").and_then(Value::as_str) != Some(crate::domain::ownfile::VOLUME)
+        });
+        if list.is_empty() {
+            holder.remove(field);
+        }
+    }
 }
 
 fn names(env: &Value) -> Vec<String> {
@@ -396,7 +431,8 @@ pub fn fuzz_plan(data: &[u8]) {
         }
         let mut after = obj.clone();
         after["spec"]["predictors"] = p.predictors.clone();
-        if let Ok(again) = plan(&after, &intent, &[]) {
+        let files = crate::domain::ownfile::desired_data(&obj, &after, &p.files, None);
+        if let Ok(again) = crate::domain::plan::plan_with(&after, &intent, &[], Some(&files)) {
             assert!(
                 again.changes.is_empty(),
                 "a second {intent:?} changed {:?} on {after}",

@@ -155,8 +155,9 @@ pub fn is_seldon_deployment(v: &Value) -> bool {
         && str_at(v, &["apiVersion"]).is_some_and(|a| a.starts_with("machinelearning.seldon.io/"))
 }
 
-/// Every SeldonDeployment in the inputs, with where it is (List items included).
-pub fn seldon_deployments(inputs: &[Input]) -> Vec<(At, &Value)> {
+/// Every object in the inputs, with where it is (the items of a `kind: *List` document instead
+/// of the list).
+pub fn objects(inputs: &[Input]) -> Vec<(At, &Value)> {
     let mut out = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         for (d, doc) in input.docs.iter().enumerate() {
@@ -165,50 +166,46 @@ pub fn seldon_deployments(inputs: &[Input]) -> Vec<(At, &Value)> {
                 doc: d + 1,
                 item,
             };
-            if is_seldon_deployment(doc) {
-                out.push((at(None), doc));
-            } else if str_at(doc, &["kind"]).is_some_and(|k| k.ends_with("List")) {
-                for (n, item) in doc
-                    .get("items")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .enumerate()
-                {
-                    if is_seldon_deployment(item) {
-                        out.push((at(Some(n)), item));
-                    }
-                }
+            let items = doc
+                .get("items")
+                .filter(|_| str_at(doc, &["kind"]).is_some_and(|k| k.ends_with("List")))
+                .and_then(Value::as_array);
+            match items {
+                Some(items) => out.extend(items.iter().enumerate().map(|(n, v)| (at(Some(n)), v))),
+                None => out.push((at(None), doc)),
             }
         }
     }
     out
 }
 
-/// Every ConfigMap in the inputs (List items included) as (namespace, name, object), the
-/// namespace `default_ns` when the manifest has none.
-pub fn config_maps<'a>(inputs: &'a [Input], default_ns: &str) -> Vec<(String, String, &'a Value)> {
-    let is_cm = |v: &Value| {
-        str_at(v, &["kind"]) == Some("ConfigMap") && str_at(v, &["apiVersion"]) == Some("v1")
-    };
-    let mut out = Vec::new();
-    for doc in inputs.iter().flat_map(|i| &i.docs) {
-        let listed = doc
-            .get("items")
-            .filter(|_| str_at(doc, &["kind"]).is_some_and(|k| k.ends_with("List")))
-            .and_then(Value::as_array);
-        for v in std::iter::once(doc).chain(listed.into_iter().flatten()) {
-            if !is_cm(v) {
-                continue;
-            }
+/// Every SeldonDeployment in the inputs, with where it is (List items included).
+pub fn seldon_deployments(inputs: &[Input]) -> Vec<(At, &Value)> {
+    objects(inputs)
+        .into_iter()
+        .filter(|(_, v)| is_seldon_deployment(v))
+        .collect()
+}
+
+/// Every ConfigMap in the inputs (List items included) as (where, namespace, name, object),
+/// the namespace `default_ns` when the manifest has none.
+pub fn config_maps<'a>(
+    inputs: &'a [Input],
+    default_ns: &str,
+) -> Vec<(At, String, String, &'a Value)> {
+    objects(inputs)
+        .into_iter()
+        .filter(|(_, v)| {
+            str_at(v, &["kind"]) == Some("ConfigMap") && str_at(v, &["apiVersion"]) == Some("v1")
+        })
+        .map(|(at, v)| {
             let ns = str_at(v, &["metadata", "namespace"])
                 .filter(|n| !n.is_empty())
                 .unwrap_or(default_ns);
             let name = str_at(v, &["metadata", "name"]).unwrap_or("");
-            out.push((ns.to_string(), name.to_string(), v));
-        }
-    }
-    out
+            (at, ns.to_string(), name.to_string(), v)
+        })
+        .collect()
 }
 
 /// The (namespace, name) of every SeldonDeployment in the inputs: `metadata.namespace`, else

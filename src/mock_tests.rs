@@ -494,6 +494,127 @@ async fn config_maps_are_one_get_each_and_a_404_or_403_is_an_answer() {
     );
 }
 
+fn b3() -> Intent {
+    Intent::Enable {
+        sampler: None,
+        agent_host: None,
+        agent_port: None,
+        propagation: Some(crate::domain::runtime::Propagation::B3),
+        collector: None,
+    }
+}
+
+fn iris_with_uid(rv: &str) -> Value {
+    let mut obj = iris(rv, 1);
+    obj["metadata"]["uid"] = json!("u-1");
+    obj
+}
+
+const IRIS: &str = "/apis/machinelearning.seldon.io/v1/namespaces/models/seldondeployments/iris";
+const IRIS_CM: &str = "/api/v1/namespaces/models/configmaps/iris-tracing";
+
+#[tokio::test]
+async fn the_config_map_is_written_before_the_object_and_a_409_on_it_starts_over() {
+    let (cluster, mut server) = cluster();
+    let server_side = tokio::spawn(async move {
+        let (m, uri, _, send) = next(&mut server).await;
+        assert_eq!((m.as_str(), uri.as_str()), ("GET", IRIS));
+        reply(send, 200, &iris_with_uid("1"));
+        let (m, uri, _, send) = next(&mut server).await;
+        assert_eq!((m.as_str(), uri.as_str()), ("GET", IRIS_CM));
+        reply(
+            send,
+            404,
+            &failure(404, "NotFound", "configmaps \"iris-tracing\" not found"),
+        );
+        // Created by someone else meanwhile: the apply is refused, and everything is read again.
+        let (m, uri, body, send) = next(&mut server).await;
+        assert_eq!(m, "PATCH");
+        assert!(uri.starts_with(IRIS_CM), "{uri}");
+        assert!(body["metadata"].get("resourceVersion").is_none(), "{body}");
+        reply(send, 409, &failure(409, "Conflict", "already exists"));
+        let (m, uri, _, send) = next(&mut server).await;
+        assert_eq!((m.as_str(), uri.as_str()), ("GET", IRIS));
+        reply(send, 200, &iris_with_uid("2"));
+        let (m, uri, _, send) = next(&mut server).await;
+        assert_eq!((m.as_str(), uri.as_str()), ("GET", IRIS_CM));
+        reply(
+            send,
+            200,
+            &json!({"metadata": {"name": "iris-tracing", "resourceVersion": "7",
+                "labels": {"app.kubernetes.io/managed-by": "kubectl-seldon-tracing"}}, "data": {}}),
+        );
+        let (m, uri, cm, send) = next(&mut server).await;
+        assert_eq!(m, "PATCH");
+        assert!(
+            uri.starts_with(IRIS_CM) && uri.contains("force=true"),
+            "{uri}"
+        );
+        assert_eq!(cm["metadata"]["resourceVersion"], "7");
+        assert_eq!(cm["metadata"]["ownerReferences"][0]["uid"], "u-1");
+        let data = cm["data"].as_object().expect("data");
+        assert_eq!(data.len(), 1);
+        let (key, text) = data.iter().next().expect("one key");
+        assert!(
+            text.as_str()
+                .unwrap_or_default()
+                .contains("propagation: b3")
+        );
+        reply(send, 200, &cm);
+        // Only then the object, reading the key just written.
+        let (m, uri, body, send) = next(&mut server).await;
+        assert_eq!(m, "PATCH");
+        assert!(uri.starts_with(IRIS), "{uri}");
+        assert_eq!(body["metadata"]["resourceVersion"], "2");
+        let model = &body["spec"]["predictors"][0]["componentSpecs"][0]["spec"]["containers"][0];
+        assert!(
+            model
+                .to_string()
+                .contains(&format!("/etc/seldon-tracing/{key}")),
+            "{model}"
+        );
+        reply(send, 200, &body);
+        server
+    });
+    let intent = b3();
+    let out = job(&cluster, &intent).one("models", "iris").await;
+    assert_eq!(out.result, Verdict::Changed, "{:?}", out.error);
+    nothing_more(server_side, "nothing more was sent").await;
+}
+
+#[tokio::test]
+async fn a_refused_config_map_leaves_the_object_untouched() {
+    let (cluster, mut server) = cluster();
+    let server_side = tokio::spawn(async move {
+        let (_, _, _, send) = next(&mut server).await;
+        reply(send, 200, &iris_with_uid("1"));
+        let (_, _, _, send) = next(&mut server).await;
+        reply(send, 404, &failure(404, "NotFound", "not found"));
+        let (m, _, _, send) = next(&mut server).await;
+        assert_eq!(m, "PATCH");
+        reply(
+            send,
+            403,
+            &failure(403, "Forbidden", "configmaps \"iris-tracing\" is forbidden"),
+        );
+        server
+    });
+    let intent = b3();
+    let out = job(&cluster, &intent).one("models", "iris").await;
+    assert_eq!(out.result, Verdict::Failed);
+    let e = out.error.expect("error");
+    assert!(
+        e.contains("[\"patch\"] on resources [\"configmaps\"]")
+            && e.contains("nothing was changed"),
+        "{e}"
+    );
+    nothing_more(
+        server_side,
+        "the object must not be written after its ConfigMap was refused",
+    )
+    .await;
+}
+
 /// Newline-delimited watch events as one response body that then ends (the server's timeout).
 fn events(send: SendResponse<Response<Body>>, events: &[Value]) {
     let body: String = events.iter().map(|e| format!("{e}\n")).collect();

@@ -1,12 +1,14 @@
 //! Property tests of the pure planning code over generated SeldonDeployments: random graphs,
 //! predictors, env lists with `value`/`valueFrom`, unknown fields and engine annotations.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use kubectl_seldon_tracing::domain::plan::{AgentHost, Intent, plan};
+use kubectl_seldon_tracing::domain::ownfile;
+use kubectl_seldon_tracing::domain::plan::{AgentHost, Intent, plan, plan_with};
+use kubectl_seldon_tracing::domain::pyconfig::{ConfigMap, ConfigMaps};
 use kubectl_seldon_tracing::domain::runtime::{Destination, Propagation};
 use kubectl_seldon_tracing::domain::sampler::Sampler;
-use kubectl_seldon_tracing::domain::status::{State, status};
+use kubectl_seldon_tracing::domain::status::{Origin, State, status, status_with};
 use kubectl_seldon_tracing::domain::warning::Warning;
 use kubectl_seldon_tracing::{invariants, manifests};
 use proptest::prelude::*;
@@ -225,12 +227,37 @@ fn intent() -> impl Strategy<Value = Intent> {
     )
 }
 
+/// The object after a planned change was stored (and the plugin's ConfigMap as it then holds
+/// the files of the object's Python components).
+fn stored(
+    obj: &Value,
+    own: &BTreeMap<String, String>,
+    intent: &Intent,
+) -> (Value, BTreeMap<String, String>) {
+    let p = plan_with(obj, intent, &[], Some(own)).expect("plan");
+    let mut out = obj.clone();
+    out["spec"]["predictors"] = p.predictors.clone();
+    let files = ownfile::desired_data(obj, &out, &p.files, Some(own));
+    (out, files)
+}
+
 /// The object after a planned change was stored.
 fn applied(obj: &Value, intent: &Intent) -> Value {
-    let p = plan(obj, intent, &[]).expect("plan");
-    let mut out = obj.clone();
-    out["spec"]["predictors"] = p.predictors;
-    out
+    stored(obj, &BTreeMap::new(), intent).0
+}
+
+/// `spec` without the executor's JAEGER_TAGS, which `enable` stamps only along with a change.
+fn unstamped(obj: &Value) -> Value {
+    let mut spec = obj["spec"].clone();
+    for p in spec["predictors"].as_array_mut().into_iter().flatten() {
+        if let Some(env) = p
+            .pointer_mut("/svcOrchSpec/env")
+            .and_then(Value::as_array_mut)
+        {
+            env.retain(|e| e["name"] != "JAEGER_TAGS");
+        }
+    }
+    spec
 }
 
 proptest! {
@@ -238,18 +265,20 @@ proptest! {
 
     #[test]
     fn enable_twice_changes_nothing_the_second_time(obj in deployment(), i in intent()) {
-        let once = applied(&obj, &i);
-        let second = plan(&once, &i, &[]).expect("plan");
+        let (once, files) = stored(&obj, &BTreeMap::new(), &i);
+        let second = plan_with(&once, &i, &[], Some(&files)).expect("plan");
         prop_assert!(second.changes.is_empty(), "second enable changed: {:?}", second.changes);
         prop_assert_eq!(second.predictors, once["spec"]["predictors"].clone());
     }
 
     #[test]
     fn enable_disable_enable_equals_enable(obj in deployment(), i in intent()) {
-        let enabled = applied(&obj, &i);
-        let again = applied(&applied(&enabled, &Intent::Disable), &i);
-        prop_assert_eq!(&again["spec"], &enabled["spec"]);
-        let disabled_twice = plan(&applied(&enabled, &Intent::Disable), &Intent::Disable, &[]).expect("plan");
+        let (enabled, files) = stored(&obj, &BTreeMap::new(), &i);
+        let (disabled, files) = stored(&enabled, &files, &Intent::Disable);
+        let (again, files) = stored(&disabled, &files, &i);
+        // Equal but for the stamp, which rides along only with a change of the executor.
+        prop_assert_eq!(unstamped(&again), unstamped(&enabled));
+        let disabled_twice = plan_with(&stored(&again, &files, &Intent::Disable).0, &Intent::Disable, &[], Some(&files)).expect("plan");
         prop_assert!(disabled_twice.changes.is_empty());
     }
 
@@ -264,6 +293,27 @@ proptest! {
                 _ => false,
             };
             prop_assert!(ok, "{} is {:?} after enable ({:?})", c.name, c.tracing, c.reason);
+        }
+    }
+
+    #[test]
+    fn after_enable_b3_python_components_read_b3_from_the_plugins_file(obj in deployment(), i in intent()) {
+        let Intent::Enable { propagation: Some(Propagation::B3), .. } = &i else { return Ok(()) };
+        let (after, files) = stored(&obj, &BTreeMap::new(), &i);
+        let ns = after["metadata"]["namespace"].as_str().unwrap_or("");
+        let cm = ownfile::config_map_name(after["metadata"]["name"].as_str().unwrap_or(""));
+        let mut maps = ConfigMaps::new();
+        maps.insert(ns, &cm, ConfigMap::from_object(&json!({"data": files})));
+        let st = status_with(&after, "kubectl-seldon-tracing", Origin::Live, &maps);
+        for c in st.predictors.iter().flat_map(|p| &p.components).filter(|c| c.kind != "executor") {
+            let Some(file) = &c.config_file else { continue };
+            if file.config_map.as_deref() == Some(cm.as_str()) {
+                prop_assert_eq!(c.propagation, Some(Propagation::B3), "{} ({:?})", c.name, c.reason);
+            }
+        }
+        // Every Python component without a file of its own gets the plugin's.
+        for c in st.predictors.iter().flat_map(|p| &p.components).filter(|c| c.propagation.is_some() && c.kind != "executor") {
+            prop_assert!(c.config_file.is_some(), "{} has no config file after enable --propagation b3", c.name);
         }
     }
 

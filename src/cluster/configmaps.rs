@@ -2,18 +2,21 @@
 //! at a time. Only ConfigMaps: a file in a Secret is reported, never read.
 
 use futures::StreamExt;
+use kube::api::{Patch, PatchParams};
+use serde_json::Value;
 
 use crate::domain::pyconfig::{ConfigMap, ConfigMaps};
 use crate::error::{Error, Result};
 
-use super::{Action, Cluster};
+use super::errors::Failure;
+use super::{Action, Applied, Cluster};
 
 /// GETs in flight at once.
 const AT_ONCE: usize = 8;
 
 impl Cluster {
-    /// One ConfigMap: found, missing, or not read with why (no permission).
-    pub async fn config_map(&self, namespace: &str, name: &str) -> Result<ConfigMap> {
+    /// One ConfigMap object; Ok(None) when it does not exist. A refusal is `Error::Forbidden`.
+    pub async fn get_config_map(&self, namespace: &str, name: &str) -> Result<Option<Value>> {
         let path = format!("/api/v1/namespaces/{namespace}/configmaps/{name}");
         let verb = format!("read configmap {namespace}/{name}");
         let action = Action {
@@ -26,16 +29,68 @@ impl Cluster {
                 let req = http::Request::get(path.as_str())
                     .body(Vec::new())
                     .map_err(kube::core::request::Error::BuildRequest);
-                self.checked::<serde_json::Value>(req, &action)
+                self.checked::<Value>(req, &action)
             })
             .await;
         match answer {
-            Ok(obj) => Ok(ConfigMap::from_object(&obj)),
-            Err(Error::NotFound { .. }) => Ok(ConfigMap::Missing),
+            Ok(obj) => Ok(Some(obj)),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One ConfigMap: found, missing, or not read with why (no permission).
+    pub async fn config_map(&self, namespace: &str, name: &str) -> Result<ConfigMap> {
+        match self.get_config_map(namespace, name).await {
+            Ok(Some(obj)) => Ok(ConfigMap::from_object(&obj)),
+            Ok(None) => Ok(ConfigMap::Missing),
             Err(Error::Forbidden { .. }) => Ok(ConfigMap::NotRead(format!(
                 "you may not get configmaps in namespace {namespace:?} (`kubectl auth can-i get configmaps -n {namespace}`)"
             ))),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Server-side apply of a ConfigMap with force; a 409 (stale resourceVersion, or created
+    /// meanwhile) comes back as Conflict, a 403 as a one-line RBAC error.
+    pub async fn apply_config_map(
+        &self,
+        body: &Value,
+        field_manager: &str,
+        dry_run: bool,
+    ) -> Result<Applied> {
+        let namespace = body
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let name = body
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let action = Action {
+            verb: "patch",
+            namespace,
+            name: Some(name),
+        };
+        let mut pp = PatchParams::apply(field_manager).force();
+        pp.dry_run = dry_run;
+        let req = kube::core::Request::new(format!("/api/v1/namespaces/{namespace}/configmaps"))
+            .patch(name, &pp, &Patch::Apply(body));
+        match self.call::<Value>(req).await {
+            Ok(v) => Ok(Applied::Done(v)),
+            Err(Failure::Kube(kube::Error::Api(s))) if s.code == 409 => Ok(Applied::Conflict),
+            Err(f) => match self.to_error(f, &action) {
+                Error::Forbidden { message, .. } => Err(Error::Rbac {
+                    verb: "patch".into(),
+                    resource: "configmaps".into(),
+                    namespace: namespace.into(),
+                    message,
+                    instead: format!(
+                        "or leave Python components without a config file (the change asked for needs ConfigMap {name}); nothing was changed"
+                    ),
+                }),
+                e => Err(e),
+            },
         }
     }
 

@@ -3,12 +3,14 @@
 //! or JSON with `-o json`) or, with `--in-place`, replaces each changed file whole. Nothing is
 //! written unless every input was read and every SeldonDeployment planned.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::Value;
 
 use crate::domain::components::str_at;
-use crate::domain::plan::{Plan, plan};
+use crate::domain::ownfile;
+use crate::domain::plan::{Plan, plan_with};
 use crate::domain::pyconfig::{self, ConfigMap, ConfigMaps};
 use crate::domain::status::{self as domain_status, DeploymentStatus, Origin, unmet};
 use crate::error::{Error, Result};
@@ -70,7 +72,7 @@ fn config_files<'a>(
     default_ns: &str,
 ) -> ConfigMaps {
     let mut files = ConfigMaps::new();
-    for (ns, name, obj) in manifests::config_maps(inputs, default_ns) {
+    for (_, ns, name, obj) in manifests::config_maps(inputs, default_ns) {
         files.insert(&ns, &name, ConfigMap::from_object(obj));
     }
     for (ns, name) in objs.flat_map(pyconfig::wanted) {
@@ -138,20 +140,70 @@ pub fn status(
     Ok(expectation(expect, &unmet).unwrap_or(done))
 }
 
+/// One SeldonDeployment of the inputs, planned.
+struct Planned {
+    at: At,
+    before: Value,
+    plan: Plan,
+    /// The plugin's ConfigMap for it among the inputs: where, and its data.
+    own: Option<(At, BTreeMap<String, String>)>,
+}
+
+/// The plugin's ConfigMap for `obj` among the inputs (same namespace as written, the name
+/// `ownfile::config_map_name`); one of that name that is not the plugin's is an error.
+fn own_among(
+    inputs: &[Input],
+    obj: &Value,
+) -> std::result::Result<Option<(At, BTreeMap<String, String>)>, String> {
+    let ns = str_at(obj, &["metadata", "namespace"]).unwrap_or("");
+    let want = ownfile::config_map_name(str_at(obj, &["metadata", "name"]).unwrap_or(""));
+    let Some((at, _, _, cm)) = manifests::config_maps(inputs, "")
+        .into_iter()
+        .find(|(_, cns, cname, _)| *cns == ns && *cname == want)
+    else {
+        return Ok(None);
+    };
+    if !ownfile::is_ours(cm) {
+        return Err(format!(
+            "ConfigMap {want} ({}) is not the plugin's (no label {}={}), so Python components' config files cannot go there; rename it",
+            manifests::place(inputs, at),
+            ownfile::MANAGED_BY.0,
+            ownfile::MANAGED_BY.1
+        ));
+    }
+    Ok(Some((at, ownfile::data_of(cm))))
+}
+
 /// Plans every SeldonDeployment in the inputs; the first that cannot be planned is the error.
-fn plan_all(inputs: &[Input], w: &LocalWrite) -> Result<Vec<(At, Plan)>> {
+fn plan_all(inputs: &[Input], w: &LocalWrite) -> Result<Vec<Planned>> {
     let mut plans = Vec::new();
     for (at, obj) in manifests::seldon_deployments(inputs) {
         let name = str_at(obj, &["metadata", "name"]).unwrap_or("?");
-        let p = plan(obj, &w.intent, &w.predictors).map_err(|e| {
+        let fail = |e: String| {
             Error::Manifest(format!(
                 "{}: seldondeployment \"{name}\" {e}",
                 manifests::place(inputs, at)
             ))
-        })?;
-        plans.push((at, p));
+        };
+        let own = own_among(inputs, obj).map_err(fail)?;
+        let plan =
+            plan_with(obj, &w.intent, &w.predictors, own.as_ref().map(|(_, d)| d)).map_err(fail)?;
+        plans.push(Planned {
+            at,
+            before: obj.clone(),
+            plan,
+            own,
+        });
     }
     Ok(plans)
+}
+
+/// A ConfigMap the inputs do not hold yet: its document, and the file it goes to with
+/// `--in-place` (beside the manifest of its SeldonDeployment).
+struct NewFile {
+    doc: Value,
+    path: Option<PathBuf>,
+    json: bool,
 }
 
 pub fn write(w: &LocalWrite, output: Output) -> Result<ExitStatus> {
@@ -161,7 +213,14 @@ pub fn write(w: &LocalWrite, output: Output) -> Result<ExitStatus> {
         return Ok(none_found());
     }
     let mut changed_inputs = vec![false; inputs.len()];
-    for (at, p) in &plans {
+    let mut new_files: Vec<NewFile> = Vec::new();
+    for Planned {
+        at,
+        before,
+        plan: p,
+        own,
+    } in &plans
+    {
         let place = manifests::place(&inputs, *at);
         let obj = manifests::object_mut(&mut inputs, *at).ok_or_else(|| {
             Error::Manifest(format!("{place}: the document moved while it was planned"))
@@ -179,12 +238,48 @@ pub fn write(w: &LocalWrite, output: Output) -> Result<ExitStatus> {
         if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
             spec.insert("predictors".into(), p.predictors.clone());
         }
+        let after = obj.clone();
         changed_inputs[at.input] = true;
         crate::say!("seldondeployment/{name} ({place}) {}", w.intent.done());
+        let current = own.as_ref().map(|(_, d)| d);
+        let data = ownfile::desired_data(before, &after, &p.files, current);
+        if data.is_empty() || Some(&data) == current {
+            continue;
+        }
+        let cm_name = ownfile::config_map_name(&name);
+        match own {
+            Some((cm_at, _)) => {
+                let cm_place = manifests::place(&inputs, *cm_at);
+                if let Some(cm) = manifests::object_mut(&mut inputs, *cm_at) {
+                    cm["data"] = serde_json::to_value(&data).unwrap_or_default();
+                }
+                changed_inputs[cm_at.input] = true;
+                crate::say!("configmap/{cm_name} ({cm_place}) updated");
+            }
+            None => {
+                let input = &inputs[at.input];
+                let path = input.path.as_ref().map(|p| {
+                    let ext = if input.json { "json" } else { "yaml" };
+                    p.with_file_name(format!("{cm_name}.{ext}"))
+                });
+                new_files.push(NewFile {
+                    doc: ownfile::config_map(before, &data, None),
+                    path,
+                    json: input.json,
+                });
+            }
+        }
     }
     if !w.in_place {
         note_comments(inputs.iter());
-        let docs: Vec<Value> = inputs.iter().flat_map(|i| i.docs.clone()).collect();
+        let mut docs: Vec<Value> = inputs.iter().flat_map(|i| i.docs.clone()).collect();
+        for f in &new_files {
+            crate::say!(
+                "configmap/{} created (the last document)",
+                str_at(&f.doc, &["metadata", "name"]).unwrap_or("?")
+            );
+            docs.push(f.doc.clone());
+        }
         let text = match output {
             Output::Json => manifests::to_json(&docs),
             _ => manifests::to_yaml(&docs),
@@ -214,6 +309,32 @@ pub fn write(w: &LocalWrite, output: Output) -> Result<ExitStatus> {
         .map_err(|e| Error::Manifest(format!("{}: {e}", path.display())))?;
         texts.push((path.clone(), text));
     }
+    // A ConfigMap the inputs lack goes to a file of its own beside its SeldonDeployment's
+    // manifest, never over a file that was not read.
+    let mut created = Vec::new();
+    for f in &new_files {
+        let name = str_at(&f.doc, &["metadata", "name"]).unwrap_or("?");
+        let Some(path) = &f.path else {
+            return Err(Error::Manifest(format!(
+                "configmap/{name} would be new, and stdin has no directory to put it in; write it without --in-place, or pass its file with -f"
+            )));
+        };
+        if path.exists() {
+            return Err(Error::Manifest(format!(
+                "{}: configmap/{name} would go there, but the file exists and is not among the -f inputs; pass it with -f (nothing was written)",
+                path.display()
+            )));
+        }
+        let docs = [f.doc.clone()];
+        let text = if f.json {
+            manifests::to_json(&docs)
+        } else {
+            manifests::to_yaml(&docs)
+        }
+        .map_err(|e| Error::Manifest(format!("{}: {e}", path.display())))?;
+        created.push(format!("configmap/{name} created in {}", path.display()));
+        texts.push((path.clone(), text));
+    }
     for (path, text) in &texts {
         manifests::write_atomic(path, text).map_err(|e| {
             Error::Manifest(format!(
@@ -221,6 +342,9 @@ pub fn write(w: &LocalWrite, output: Output) -> Result<ExitStatus> {
                 path.display()
             ))
         })?;
+    }
+    for line in created {
+        crate::say!("{line}");
     }
     crate::say!("{} file(s) rewritten", texts.len());
     Ok(ExitStatus::Success)

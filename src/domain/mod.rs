@@ -3,6 +3,7 @@
 pub mod components;
 pub mod env;
 pub mod goparse;
+pub mod ownfile;
 pub mod plan;
 pub mod pyconfig;
 pub mod reach;

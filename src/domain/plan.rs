@@ -8,8 +8,9 @@ use serde_json::{Map, Value, json};
 use super::components::{self as c, Kind};
 use super::env::{self, EnvEdit, EnvValue};
 use super::goparse;
+use super::ownfile;
 use super::runtime::{self, Destination, EffectiveEnv, Propagation, Runtime, Verdict};
-use super::sampler::Sampler;
+use super::sampler::{Sampler, SamplerKind};
 use super::warning::Warning;
 
 pub const DEFAULT_AGENT_PORT: u16 = 6831;
@@ -91,6 +92,9 @@ pub struct Plan {
     pub predictors: Value,
     pub changes: Vec<Change>,
     pub warnings: Vec<Warning>,
+    /// Files of the plugin's ConfigMap the new predictors read that it must hold: (key,
+    /// content). Written before the object (see `ownfile`).
+    pub files: Vec<(String, String)>,
 }
 
 fn edit_value(edit: &EnvEdit) -> Option<EnvValue> {
@@ -401,8 +405,162 @@ fn add_stub(p: &mut Value, stub: Value) -> Result<(), String> {
     Ok(())
 }
 
-/// Plans `intent` for the predictors named in `only` (all when empty).
+/// What `intent` asks of Python components' own files: B3 headers (Some(true)) or Jaeger ones
+/// (Some(false)), and the sampler of the traces they start, which decides only where no
+/// executor starts them (`seldon.io/no-engine`).
+fn file_intent(intent: &Intent, engine: bool) -> (Option<bool>, Option<Sampler>) {
+    match intent {
+        Intent::Enable {
+            propagation,
+            sampler,
+            ..
+        } => (
+            propagation.map(|p| p == Propagation::B3),
+            sampler.clone().filter(|_| !engine),
+        ),
+        Intent::Sampler(s) if !engine => (None, Some(s.clone())),
+        _ => (None, None),
+    }
+}
+
+/// Where one component's own file stands and what it needs.
+struct FileJob<'a> {
+    predictor: &'a str,
+    component: &'a str,
+    config_map: &'a str,
+    own: Option<&'a std::collections::BTreeMap<String, String>>,
+    b3: Option<bool>,
+    sampler: Option<Sampler>,
+    repair: bool,
+}
+
+/// Gives the container at `pos` of `target` the plugin's file its settings need: the file
+/// (returned as key and content), `JAEGER_CONFIG_PATH` and the mount. A container reading a file
+/// of the user's is never changed: a warning says what to set in it.
+fn plan_file(
+    job: &FileJob,
+    target: &mut Value,
+    pos: (usize, usize),
+    changes: &mut Vec<Change>,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<(String, String)>, String> {
+    let (pod, container) = match (
+        target.pointer(&format!("/componentSpecs/{}/spec", pos.0)),
+        c::container_at(target, pos),
+    ) {
+        (Some(pod), Some(container)) => (pod, container),
+        _ => return Ok(None),
+    };
+    let path_now = env::get(container.get("env"), "JAEGER_CONFIG_PATH");
+    let ours = ownfile::own_key(pod, container, job.config_map);
+    let asked = job.b3.is_some() || job.sampler.is_some();
+    if ours.is_none() && path_now.is_some() {
+        if asked {
+            let mut want = Vec::new();
+            if job.b3 == Some(true) {
+                want.push("`propagation: b3`".to_string());
+            }
+            if let Some(s) = &job.sampler {
+                want.push(format!("the sampler {s}"));
+            }
+            warnings.push(Warning::UserConfigFile {
+                predictor: job.predictor.into(),
+                component: job.component.into(),
+                path: path_now.map(|v| v.display()).unwrap_or_default(),
+                want: want.join(" and "),
+            });
+        }
+        return Ok(None);
+    }
+    if !(asked || job.repair && ours.is_some()) {
+        return Ok(None);
+    }
+    let current = ours
+        .as_ref()
+        .and_then(|k| job.own.and_then(|d| d.get(k)))
+        .and_then(|text| ownfile::Settings::parse(text));
+    let mut new = current.clone().unwrap_or_default();
+    if let Some(b3) = job.b3 {
+        new.b3 = b3;
+    }
+    if let Some(s) = &job.sampler {
+        new.sampler = Sampler {
+            kind: s.kind,
+            // The Python client's remote sampler has no initial rate.
+            param: s.param.clone().filter(|_| s.kind != SamplerKind::Remote),
+        };
+    }
+    if ours.is_none() && new.render() == ownfile::Settings::default().render() {
+        return Ok(None);
+    }
+    let content = new.render();
+    let key = ownfile::key(job.predictor, job.component, &content);
+    if ours.as_deref() == Some(key.as_str()) && current.is_some() {
+        return Ok(None);
+    }
+    let place = |e: String| format!("container {}: {e}", job.component);
+    let holder = container_mut(target, pos).ok_or_else(|| place("missing".into()))?;
+    edit_env(
+        holder,
+        &[("JAEGER_CONFIG_PATH", EnvEdit::Set(ownfile::path(&key)))],
+        job.predictor,
+        job.component,
+        &place("env".into()),
+        changes,
+    )?;
+    if ownfile::add_mount(holder).map_err(place)? {
+        changes.push(Change {
+            predictor: job.predictor.into(),
+            component: job.component.into(),
+            var: Some("volumeMount".into()),
+            before: None,
+            after: Some(EnvValue::Literal(format!(
+                "{} (ConfigMap {}, read-only)",
+                ownfile::MOUNT_PATH,
+                job.config_map
+            ))),
+        });
+    }
+    let pod = target
+        .pointer_mut(&format!("/componentSpecs/{}/spec", pos.0))
+        .ok_or_else(|| place("pod spec missing".into()))?;
+    ownfile::add_volume(pod, job.config_map).map_err(place)?;
+    changes.push(Change {
+        predictor: job.predictor.into(),
+        component: job.component.into(),
+        var: Some("config file".into()),
+        before: current.map(|s| EnvValue::Literal(s.describe())),
+        after: Some(EnvValue::Literal(new.describe())),
+    });
+    Ok(Some((key, content)))
+}
+
+/// Whether planning `intent` on `obj` may read or write the plugin's ConfigMap: it asks
+/// something of Python components' own files, or (`enable`) the object already reads one,
+/// which enable repairs when its key is gone.
+pub fn touches_own_files(obj: &Value, intent: &Intent, only: &[String]) -> bool {
+    let predictors = obj.pointer("/spec/predictors").and_then(Value::as_array);
+    let asks = predictors.into_iter().flatten().any(|p| {
+        let addressed = only.is_empty() || only.iter().any(|o| o == c::predictor_name(p));
+        let (b3, sampler) = file_intent(intent, c::has_engine(p));
+        addressed && (b3.is_some() || sampler.is_some())
+    });
+    asks || (matches!(intent, Intent::Enable { .. }) && !ownfile::referenced_keys(obj).is_empty())
+}
+
+/// Plans `intent` for the predictors named in `only` (all when empty), as if the plugin's
+/// ConfigMap held no file.
 pub fn plan(obj: &Value, intent: &Intent, only: &[String]) -> Result<Plan, String> {
+    plan_with(obj, intent, only, None)
+}
+
+/// [`plan`] with the data of the plugin's ConfigMap for the object (None: it does not exist).
+pub fn plan_with(
+    obj: &Value,
+    intent: &Intent,
+    only: &[String],
+    own: Option<&std::collections::BTreeMap<String, String>>,
+) -> Result<Plan, String> {
     let null = Value::Null;
     let spec = obj.get("spec").unwrap_or(&null);
     let live = spec
@@ -426,6 +584,8 @@ pub fn plan(obj: &Value, intent: &Intent, only: &[String]) -> Result<Plan, Strin
     let mut out = live.clone();
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
+    let mut files = Vec::new();
+    let config_map = ownfile::config_map_name(c::str_at(obj, &["metadata", "name"]).unwrap_or(""));
     for (i, p) in live.iter().enumerate() {
         let pname = c::predictor_name(p);
         if !only.is_empty() && !only.iter().any(|o| o == pname) {
@@ -461,11 +621,6 @@ pub fn plan(obj: &Value, intent: &Intent, only: &[String]) -> Result<Plan, Strin
                 &at("svcOrchSpec.env"),
                 &mut changes,
             )?;
-        } else if matches!(intent, Intent::Sampler(_)) {
-            warnings.push(Warning::NoEngine {
-                predictor: pname.into(),
-                sampler: true,
-            });
         }
         if p.get("graph").is_none_or(|g| !g.is_object()) {
             warnings.push(Warning::NoGraph {
@@ -473,33 +628,20 @@ pub fn plan(obj: &Value, intent: &Intent, only: &[String]) -> Result<Plan, Strin
                 planned: true,
             });
         }
-        // Only `enable --propagation b3` warns about components that read Jaeger headers.
-        let b3 = matches!(
-            intent,
-            Intent::Enable {
-                propagation: Some(Propagation::B3),
-                ..
-            }
-        ) && c::has_engine(p);
-        let mut jaeger_headers = Vec::new();
+        let (want_b3, want_sampler) = file_intent(intent, c::has_engine(p));
+        let mut sampled = 0;
         for node in c::nodes(spec, p) {
             if !node.kind.is_python() {
                 continue;
             }
-            if b3 {
-                let own =
-                    EffectiveEnv::container(node.container.and_then(|at| c::container_env(p, at)));
-                if runtime::python(&own).propagation == Propagation::Jaeger {
-                    jaeger_headers.push(node.name.clone());
-                }
-            }
-            match node.container {
+            let pos = match node.container {
                 Some(pos) => {
                     let env_now = c::container_env(p, pos);
                     let edits = component_edits(env_now, intent);
                     let place = at(&format!("container {} env", node.name));
                     let holder = container_mut(target, pos).ok_or_else(|| place.clone())?;
                     edit_env(holder, &edits, pname, &node.name, &place, &mut changes)?;
+                    Some(pos)
                 }
                 None if matches!(intent, Intent::Enable { .. })
                     && matches!(node.kind, Kind::Prepackaged(_)) =>
@@ -515,14 +657,37 @@ pub fn plan(obj: &Value, intent: &Intent, only: &[String]) -> Result<Plan, Strin
                     let edits = component_edits(None, intent);
                     edit_env(&mut stub, &edits, pname, &node.name, "stub", &mut changes)?;
                     add_stub(target, stub).map_err(|e| at(&e))?;
+                    // The stub is the last container of componentSpecs[0].
+                    target
+                        .pointer("/componentSpecs/0/spec/containers")
+                        .and_then(Value::as_array)
+                        .map(|cs| (0, cs.len() - 1))
                 }
-                None => {}
+                None => None,
+            };
+            let Some(pos) = pos else { continue };
+            let job = FileJob {
+                predictor: pname,
+                component: &node.name,
+                config_map: &config_map,
+                own,
+                b3: want_b3,
+                sampler: want_sampler.clone(),
+                repair: matches!(intent, Intent::Enable { .. }),
+            };
+            if want_sampler.is_some() {
+                sampled += 1;
+            }
+            if let Some(file) =
+                plan_file(&job, target, pos, &mut changes, &mut warnings).map_err(|e| at(&e))?
+            {
+                files.push(file);
             }
         }
-        if b3 && !jaeger_headers.is_empty() {
-            warnings.push(Warning::PythonNeedsConfigFile {
+        if matches!(intent, Intent::Sampler(_)) && !c::has_engine(p) && sampled == 0 {
+            warnings.push(Warning::NoEngine {
                 predictor: pname.into(),
-                components: jaeger_headers,
+                sampler: true,
             });
         }
     }
@@ -530,6 +695,7 @@ pub fn plan(obj: &Value, intent: &Intent, only: &[String]) -> Result<Plan, Strin
         predictors: Value::Array(out),
         changes,
         warnings,
+        files,
     })
 }
 
@@ -591,5 +757,133 @@ mod tests {
         // disable and sampler never stamp.
         let off = plan(&sdep(json!([])), &Intent::Disable, &[]).unwrap();
         assert_eq!(executor_tags(&off), None);
+    }
+
+    fn with_b3(b3: Option<Propagation>) -> Intent {
+        Intent::Enable {
+            sampler: None,
+            agent_host: None,
+            agent_port: None,
+            propagation: b3,
+            collector: None,
+        }
+    }
+
+    /// The object with `plan`'s predictors, and the plugin's ConfigMap holding `plan`'s files.
+    fn applied(obj: &Value, plan: &Plan) -> (Value, std::collections::BTreeMap<String, String>) {
+        let mut after = obj.clone();
+        after["spec"]["predictors"] = plan.predictors.clone();
+        let data = ownfile::desired_data(obj, &after, &plan.files, None);
+        (after, data)
+    }
+
+    fn model_env(obj: &Value, var: &str) -> Option<String> {
+        env::get(
+            obj.pointer("/spec/predictors/0/componentSpecs/0/spec/containers/0/env"),
+            var,
+        )
+        .and_then(|v| v.literal().map(str::to_string))
+    }
+
+    #[test]
+    fn b3_gives_python_components_the_plugins_file_once_and_jaeger_takes_it_back() {
+        let obj = sdep(json!([]));
+        let p = plan_with(&obj, &with_b3(Some(Propagation::B3)), &[], None).unwrap();
+        assert_eq!(p.files.len(), 1);
+        let (key, content) = &p.files[0];
+        assert!(content.contains("propagation: b3") && content.contains("type: const"));
+        let (after, data) = applied(&obj, &p);
+        assert_eq!(
+            model_env(&after, "JAEGER_CONFIG_PATH"),
+            Some(ownfile::path(key))
+        );
+        let pod = after
+            .pointer("/spec/predictors/0/componentSpecs/0/spec")
+            .unwrap();
+        assert_eq!(
+            pod["volumes"],
+            json!([{"name": "seldon-tracing", "configMap": {"name": "iris-tracing"}}])
+        );
+        assert_eq!(
+            pod["containers"][0]["volumeMounts"],
+            json!([{"name": "seldon-tracing", "mountPath": "/etc/seldon-tracing", "readOnly": true}])
+        );
+        assert!(
+            p.changes
+                .iter()
+                .any(|c| c.var.as_deref() == Some("config file"))
+        );
+        // The same again changes nothing; the file is read back from the ConfigMap.
+        let again = plan_with(&after, &with_b3(Some(Propagation::B3)), &[], Some(&data)).unwrap();
+        assert!(
+            again.changes.is_empty() && again.files.is_empty(),
+            "{:?}",
+            again.changes
+        );
+        // Jaeger headers: a new file (new key), the mount stays; both keys kept until the next change.
+        let back = plan_with(
+            &after,
+            &with_b3(Some(Propagation::Jaeger)),
+            &[],
+            Some(&data),
+        )
+        .unwrap();
+        assert_eq!(back.files.len(), 1);
+        assert!(!back.files[0].1.contains("propagation"));
+        let (later, _) = applied(&after, &back);
+        let kept = ownfile::desired_data(&after, &later, &back.files, Some(&data));
+        assert_eq!(kept.len(), 2);
+        // disable sets TRACING=0 and leaves file and mount; enable reuses them.
+        let off = plan_with(&later, &Intent::Disable, &[], Some(&kept)).unwrap();
+        assert!(off.files.is_empty());
+        let (off_obj, _) = applied(&later, &off);
+        assert_eq!(
+            model_env(&off_obj, "JAEGER_CONFIG_PATH"),
+            model_env(&later, "JAEGER_CONFIG_PATH")
+        );
+        assert_eq!(model_env(&off_obj, "TRACING").as_deref(), Some("0"));
+    }
+
+    #[test]
+    fn a_users_own_file_is_never_rewritten_and_no_engine_samplers_go_to_files() {
+        let mut obj = sdep(json!([]));
+        obj["spec"]["predictors"][0]["componentSpecs"][0]["spec"]["containers"][0]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "JAEGER_CONFIG_PATH", "value": "/etc/jaeger/config.yaml"}));
+        let p = plan_with(&obj, &with_b3(Some(Propagation::B3)), &[], None).unwrap();
+        assert!(p.files.is_empty());
+        assert!(
+            p.warnings.iter().any(|w| w.code() == "user-config-file"),
+            "{:?}",
+            p.warnings
+        );
+        let mut alone = sdep(json!([]));
+        alone["spec"]["predictors"][0]["annotations"] = json!({"seldon.io/no-engine": "true"});
+        let s: Sampler = "probabilistic:0.01".parse().unwrap();
+        let p = plan_with(&alone, &Intent::Sampler(s.clone()), &[], None).unwrap();
+        assert_eq!(p.files.len(), 1);
+        assert!(p.files[0].1.contains("type: probabilistic\n  param: 0.01"));
+        assert!(!p.warnings.iter().any(|w| w.code() == "no-engine"));
+        // With an executor, its sampler decides: the components' files are not touched.
+        let p = plan_with(&sdep(json!([])), &Intent::Sampler(s), &[], None).unwrap();
+        assert!(p.files.is_empty());
+    }
+
+    #[test]
+    fn a_prepackaged_stub_gets_the_mount_in_component_specs_0() {
+        let obj = json!({"metadata": {"name": "sk"}, "spec": {"predictors": [{
+            "name": "default",
+            "graph": {"name": "clf", "implementation": "SKLEARN_SERVER", "modelUri": "gs://m"},
+        }]}});
+        let p = plan_with(&obj, &with_b3(Some(Propagation::B3)), &[], None).unwrap();
+        let pod = &p.predictors[0]["componentSpecs"][0]["spec"];
+        assert_eq!(pod["containers"][0]["name"], "clf");
+        assert_eq!(
+            pod["containers"][0]["volumeMounts"][0]["name"],
+            "seldon-tracing"
+        );
+        assert_eq!(pod["volumes"][0]["configMap"]["name"], "sk-tracing");
+        assert_eq!(p.files.len(), 1);
     }
 }

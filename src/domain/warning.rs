@@ -79,9 +79,13 @@ pub enum Warning {
         component: String,
     },
     /// `enable --propagation b3`: these components will not read b3 headers without a file.
-    PythonNeedsConfigFile {
+    /// A component reads a config file of the user's, which the plugin never rewrites, while
+    /// the change asks for something only a file gives a Python component.
+    UserConfigFile {
         predictor: String,
-        components: Vec<String>,
+        component: String,
+        path: String,
+        want: String,
     },
     /// A predictor without executor; `sampler` has nothing to change there.
     NoEngine { predictor: String, sampler: bool },
@@ -132,7 +136,7 @@ impl Warning {
             }
             Warning::ExecutorDisabled { .. } => "executor-disabled",
             Warning::ComponentNotTraced { .. } => "component-not-traced",
-            Warning::PythonNeedsConfigFile { .. } => "python-needs-config-file",
+            Warning::UserConfigFile { .. } => "user-config-file",
             Warning::NoEngine { .. } => "no-engine",
             Warning::NoGraph { .. } | Warning::NoPredictors { .. } => "malformed",
             Warning::UnknownNode { .. } => "unknown-node",
@@ -161,7 +165,7 @@ impl Warning {
             | Warning::B3Components { predictor, .. }
             | Warning::ExecutorDisabled { predictor, .. }
             | Warning::ComponentNotTraced { predictor, .. }
-            | Warning::PythonNeedsConfigFile { predictor, .. }
+            | Warning::UserConfigFile { predictor, .. }
             | Warning::NoEngine { predictor, .. }
             | Warning::NoGraph { predictor, .. }
             | Warning::UnknownNode { predictor, .. }
@@ -227,8 +231,8 @@ pub const CODES: &[(&str, &str)] = &[
         "a config file says enabled: false, which the Python client never reads",
     ),
     (
-        "python-needs-config-file",
-        "enable --propagation b3 with components that read only Jaeger headers",
+        "user-config-file",
+        "a change a Python component can only get from its config file, which is the user's",
     ),
     ("no-engine", "a predictor without executor"),
     ("malformed", "the object is missing a part Seldon needs"),

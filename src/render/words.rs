@@ -106,10 +106,14 @@ impl fmt::Display for Warning {
                 f,
                 "the executor traces but {component} does not; its spans will be missing from each trace"
             ),
-            Warning::PythonNeedsConfigFile { components, .. } => write!(
+            Warning::UserConfigFile {
+                component,
+                path,
+                want,
+                ..
+            } => write!(
                 f,
-                "{} read(s) only Jaeger headers from the environment, so under b3 their spans start traces of their own; a Python component reads b3 only from a JAEGER_CONFIG_PATH file with `propagation: b3`",
-                components.join(", ")
+                "{component} reads its own config file {path}, which the plugin does not rewrite: set {want} in it"
             ),
             Warning::NoEngine { sampler: false, .. } => f.write_str(
                 "no executor (seldon.io/no-engine): each component's own sampler decides",
@@ -295,9 +299,11 @@ mod tests {
                 predictor: p(),
                 component: "m".into(),
             },
-            Warning::PythonNeedsConfigFile {
+            Warning::UserConfigFile {
                 predictor: p(),
-                components: vec!["m".into(), "n".into()],
+                component: "m".into(),
+                path: "/etc/jaeger/config.yaml".into(),
+                want: "`propagation: b3`".into(),
             },
             Warning::NoEngine {
                 predictor: p(),
@@ -352,7 +358,7 @@ mod tests {
                 | Warning::B3Components { .. }
                 | Warning::ExecutorDisabled { .. }
                 | Warning::ComponentNotTraced { .. }
-                | Warning::PythonNeedsConfigFile { .. }
+                | Warning::UserConfigFile { .. }
                 | Warning::NoEngine { .. }
                 | Warning::NoGraph { .. }
                 | Warning::NoPredictors { .. }
@@ -400,9 +406,9 @@ mod tests {
                 .contains("or run `kubectl seldon-tracing enable iris --propagation jaeger`")
         );
         assert!(
-            all[13]
-                .to_string()
-                .starts_with("predictor default: m, n read(s) only Jaeger headers")
+            all[13].to_string().starts_with(
+                "predictor default: m reads its own config file /etc/jaeger/config.yaml"
+            )
         );
         assert!(
             all[19]

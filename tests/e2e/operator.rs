@@ -6,7 +6,8 @@
 //!   <container names joined by ->` (or `componentSpecs[i].metadata.name`), labels
 //!   `seldon-deployment-id`, `seldon-app` (`<sdep>-<predictor>`) and
 //!   `app.kubernetes.io/managed-by: seldon-core`, an owner reference to the SeldonDeployment,
-//!   `replicas` from the predictor;
+//!   `replicas` from the predictor; the componentSpec's containers (as given: env, volumeMounts)
+//!   and `volumes` in the pod template;
 //! - every graph node whose implementation is a prepackaged server (`IsPrepack`: anything but
 //!   the built-in units and UNKNOWN_IMPLEMENTATION, whatever the protocol: SKLEARN_SERVER,
 //!   TRITON_SERVER, MLServer-backed servers under v2, TF Serving, made-up names) and that has no
@@ -268,7 +269,12 @@ pub fn deployments(sdep: &Value) -> Vec<Value> {
             if i == 0 && engine && !separate {
                 containers.push(executor(sdep, p));
             }
-            out.push(deployment(sdep, pname, &dep_name, replicas, containers));
+            let mut d = deployment(sdep, pname, &dep_name, replicas, containers);
+            // The pod spec's volumes come along (the ConfigMap the plugin mounts, for one).
+            if let Some(volumes) = cs["spec"]["volumes"].as_array() {
+                d["spec"]["template"]["spec"]["volumes"] = json!(volumes);
+            }
+            out.push(d);
         }
         if engine && separate {
             let dep_name = format!("{name}-{pname}-svc-orch");

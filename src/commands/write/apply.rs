@@ -7,7 +7,8 @@ use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 
 use crate::cluster::{Applied, Cluster};
-use crate::domain::plan::{Intent, Plan, plan};
+use crate::domain::ownfile;
+use crate::domain::plan::{Intent, Plan, plan_with, touches_own_files};
 use crate::domain::status::competing_manager_warnings;
 use crate::error::{Error, Result};
 use crate::invocation::DryRun;
@@ -50,6 +51,42 @@ pub(crate) struct Job<'a> {
 }
 
 impl Job<'_> {
+    /// The plugin's ConfigMap of `obj`, read when the change may need it (None: it does not
+    /// exist, or is not needed). One that is not the plugin's is an error: it is never taken over.
+    async fn own_config_map(&self, ns: &str, name: &str, obj: &Value) -> Result<Option<Value>> {
+        if !touches_own_files(obj, self.intent, self.predictors) {
+            return Ok(None);
+        }
+        let cm_name = ownfile::config_map_name(name);
+        let cm = match self.cluster.get_config_map(ns, &cm_name).await {
+            Ok(cm) => cm,
+            Err(Error::Forbidden { message, .. }) => {
+                return Err(Error::Rbac {
+                    verb: "get".into(),
+                    resource: "configmaps".into(),
+                    namespace: ns.into(),
+                    message,
+                    instead: format!(
+                        "where the plugin keeps Python components' config files (ConfigMap {cm_name}); nothing was changed"
+                    ),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        match cm {
+            Some(cm) if !ownfile::is_ours(&cm) => Err(Error::Object {
+                namespace: ns.into(),
+                name: name.into(),
+                message: format!(
+                    "ConfigMap {cm_name} exists and is not the plugin's (no label {}={}), so its Python components' config files cannot go there; rename that ConfigMap; nothing was changed",
+                    ownfile::MANAGED_BY.0,
+                    ownfile::MANAGED_BY.1
+                ),
+            }),
+            cm => Ok(cm),
+        }
+    }
+
     pub(crate) async fn one(&self, ns: &str, name: &str) -> Outcome {
         let mut outcome = Outcome {
             namespace: ns.into(),
@@ -114,7 +151,10 @@ impl Job<'_> {
                 name: name.into(),
                 message,
             };
-            let plan = plan(&obj, self.intent, self.predictors).map_err(object_error)?;
+            let own = self.own_config_map(ns, name, &obj).await?;
+            let own_data = own.as_ref().map(ownfile::data_of);
+            let plan = plan_with(&obj, self.intent, self.predictors, own_data.as_ref())
+                .map_err(object_error)?;
             out.warnings = plan.warnings.clone();
             out.warnings
                 .extend(competing_manager_warnings(&obj, self.field_manager));
@@ -137,6 +177,35 @@ impl Job<'_> {
                 return Err(Error::Interrupted);
             }
             let server_dry = self.dry_run == DryRun::Server;
+            // The files first: a pod must never start against a key that is not there yet.
+            let mut after = obj.clone();
+            after["spec"]["predictors"] = plan.predictors.clone();
+            let data = ownfile::desired_data(&obj, &after, &plan.files, own_data.as_ref());
+            if !data.is_empty() && Some(&data) != own_data.as_ref() {
+                let rv = own
+                    .as_ref()
+                    .and_then(|cm| cm.pointer("/metadata/resourceVersion"))
+                    .and_then(Value::as_str);
+                let cm = ownfile::config_map(&obj, &data, rv);
+                match self
+                    .cluster
+                    .apply_config_map(&cm, self.field_manager, server_dry)
+                    .await?
+                {
+                    Applied::Done(_) => {}
+                    Applied::Conflict => {
+                        conflicts += 1;
+                        if conflicts == MAX_ATTEMPTS {
+                            return Err(Error::Conflicts {
+                                namespace: ns.into(),
+                                name: name.into(),
+                                attempts: MAX_ATTEMPTS,
+                            });
+                        }
+                        continue;
+                    }
+                }
+            }
             match self
                 .cluster
                 .apply(self.api, ns, name, &body, self.field_manager, server_dry)
