@@ -140,13 +140,16 @@ pub fn status(
     Ok(expectation(expect, &unmet).unwrap_or(done))
 }
 
+/// The plugin's ConfigMap among the inputs: where, and its data.
+type OwnAmong = Option<(At, BTreeMap<String, String>)>;
+
 /// One SeldonDeployment of the inputs, planned.
 struct Planned {
     at: At,
     before: Value,
     plan: Plan,
     /// The plugin's ConfigMap for it among the inputs: where, and its data.
-    own: Option<(At, BTreeMap<String, String>)>,
+    own: OwnAmong,
 }
 
 /// The plugin's ConfigMap for `obj` among the inputs (same namespace as written, the name
