@@ -154,10 +154,7 @@ struct Planned {
 
 /// The plugin's ConfigMap for `obj` among the inputs (same namespace as written, the name
 /// `ownfile::config_map_name`); one of that name that is not the plugin's is an error.
-fn own_among(
-    inputs: &[Input],
-    obj: &Value,
-) -> std::result::Result<Option<(At, BTreeMap<String, String>)>, String> {
+fn own_among(inputs: &[Input], obj: &Value) -> std::result::Result<OwnAmong, String> {
     let ns = str_at(obj, &["metadata", "namespace"]).unwrap_or("");
     let want = ownfile::config_map_name(str_at(obj, &["metadata", "name"]).unwrap_or(""));
     let Some((at, _, _, cm)) = manifests::config_maps(inputs, "")
