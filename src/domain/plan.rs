@@ -416,7 +416,19 @@ fn file_intent(intent: &Intent, engine: bool) -> (Option<bool>, Option<Sampler>)
             ..
         } => (
             propagation.map(|p| p == Propagation::B3),
-            sampler.clone().filter(|_| !engine),
+            // `enable` ends on, as for the executor: a sampler that samples nothing is const:1.
+            sampler.clone().filter(|_| !engine).map(|s| {
+                let zero = s
+                    .param
+                    .as_deref()
+                    .and_then(|p| p.trim().parse::<f64>().ok())
+                    == Some(0.0);
+                if zero && s.kind != SamplerKind::Remote {
+                    Sampler::const_on()
+                } else {
+                    s
+                }
+            }),
         ),
         Intent::Sampler(s) if !engine => (None, Some(s.clone())),
         _ => (None, None),

@@ -711,12 +711,32 @@ fn describe_env(case: &Case) -> String {
     }
 }
 
-fn doc_table(cases: &[Case], seen: &[Observed], v: &[&Verdicts]) -> String {
+/// A config file as the table shows it: its YAML as one line of JSON, else its text.
+fn file_cell(text: &str) -> String {
+    match serde_yaml::from_str::<Value>(text) {
+        Ok(Value::Null) => "(empty)".into(),
+        Ok(v) => v.to_string(),
+        Err(_) => format!("{text:?} (not YAML)"),
+    }
+}
+
+fn doc_table(
+    cases: &[Case],
+    seen: &[Observed],
+    v: &[&Verdicts],
+    files: &[Option<String>],
+) -> String {
     let mut t = String::from(
-        "| case | executor env / annotations | model env | executor seen | executor status | model seen | model status |\n|---|---|---|---|---|---|---|\n",
+        "| case | executor env / annotations | model env (and config file) | executor seen | executor status | model seen | model status |\n|---|---|---|---|---|---|---|\n",
     );
-    for ((case, s), v) in cases.iter().zip(seen).zip(v) {
-        let model_env: Vec<String> = case.model_env().iter().map(|e| format!("`{e}`")).collect();
+    for (((case, s), v), file) in cases.iter().zip(seen).zip(v).zip(files) {
+        let mut model_env: Vec<String> =
+            case.model_env().iter().map(|e| format!("`{e}`")).collect();
+        match (file, case.config_map.as_deref()) {
+            (Some(text), _) => model_env.push(format!("file `{}`", file_cell(text))),
+            (None, Some(how)) => model_env.push(format!("(ConfigMap {how})")),
+            (None, None) => {}
+        }
         let exec_seen = if case.no_engine {
             "-".to_string()
         } else {
@@ -798,6 +818,19 @@ fn every_verdict_agrees_with_the_real_tracing_clients() {
         .enumerate()
         .map(|(i, c)| lay_out_config_maps(&cluster, &ns, c, &dir.join(format!("C{i:02}-root"))))
         .collect();
+    // The file each model reads, as laid out (for the table).
+    let files: Vec<Option<String>> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let root = dir.join(format!("C{i:02}-root"));
+            let laid_out = matches!(volumes[i], Ok(true));
+            model_process_env(c, laid_out.then_some(root.as_path()))
+                .into_iter()
+                .find(|(n, _)| n == "JAEGER_CONFIG_PATH")
+                .and_then(|(_, path)| std::fs::read_to_string(path).ok())
+        })
+        .collect();
     let next = AtomicUsize::new(0);
     let results = std::sync::Mutex::new(vec![Observed::default(); cases.len()]);
     let started = Instant::now();
@@ -856,7 +889,7 @@ fn every_verdict_agrees_with_the_real_tracing_clients() {
         }
         failures.extend(d);
     }
-    let table = doc_table(&cases, &seen, &per_case);
+    let table = doc_table(&cases, &seen, &per_case, &files);
     assert!(
         failures.is_empty(),
         "status disagrees with the real clients:\n{}\n\n{table}",

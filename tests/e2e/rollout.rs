@@ -9,7 +9,7 @@ use crate::interactive::{exit_code, spawn_raw};
 use crate::operator::{Mode, Operator, reconcile};
 use crate::support::*;
 
-fn rollout(c: &Cluster, ns: &str, name: &str) -> Value {
+pub(crate) fn rollout(c: &Cluster, ns: &str, name: &str) -> Value {
     let st = c
         .plugin(&["status", name, "-n", ns, "-o", "json"])
         .ok()
@@ -28,7 +28,7 @@ fn deployment_names(rollout: &Value) -> Vec<&str> {
 }
 
 /// The rollout state once the controllers have caught up (they act within a second here).
-fn settled(c: &Cluster, ns: &str, name: &str, want: &str) -> Value {
+pub(crate) fn settled(c: &Cluster, ns: &str, name: &str, want: &str) -> Value {
     for _ in 0..60 {
         let r = rollout(c, ns, name);
         if r["state"] == want {
