@@ -2,13 +2,11 @@
 //! at a time. Only ConfigMaps: a file in a Secret is reported, never read.
 
 use futures::StreamExt;
-use kube::api::{Patch, PatchParams};
 use serde_json::Value;
 
 use crate::domain::pyconfig::{ConfigMap, ConfigMaps};
 use crate::error::{Error, Result};
 
-use super::errors::Failure;
 use super::{Action, Applied, Cluster};
 
 /// GETs in flight at once.
@@ -67,20 +65,11 @@ impl Cluster {
             .pointer("/metadata/name")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let action = Action {
-            verb: "patch",
-            namespace,
-            name: Some(name),
-        };
-        let mut pp = PatchParams::apply(field_manager).force();
-        pp.dry_run = dry_run;
-        let req = kube::core::Request::new(format!("/api/v1/namespaces/{namespace}/configmaps"))
-            .patch(name, &pp, &Patch::Apply(body));
-        match self.call::<Value>(req).await {
-            Ok(v) => Ok(Applied::Done(v)),
-            Err(Failure::Kube(kube::Error::Api(s))) if s.code == 409 => Ok(Applied::Conflict),
-            Err(f) => match self.to_error(f, &action) {
-                Error::Forbidden { message, .. } => Err(Error::Rbac {
+        let base = kube::core::Request::new(format!("/api/v1/namespaces/{namespace}/configmaps"));
+        self.apply_at(base, namespace, name, body, field_manager, dry_run)
+            .await
+            .map_err(|e| match e {
+                Error::Forbidden { message, .. } => Error::Rbac {
                     verb: "patch".into(),
                     resource: "configmaps".into(),
                     namespace: namespace.into(),
@@ -88,10 +77,9 @@ impl Cluster {
                     instead: format!(
                         "or leave Python components without a config file (the change asked for needs ConfigMap {name}); nothing was changed"
                     ),
-                }),
-                e => Err(e),
-            },
-        }
+                },
+                e => e,
+            })
     }
 
     /// Every ConfigMap in `wanted` (namespace, name), each once.

@@ -1,6 +1,7 @@
 //! Writes: server-side apply of the plugin's fields, guarded by the resourceVersion read.
 
 use kube::api::{Patch, PatchParams};
+use kube::core::Request;
 use serde_json::Value;
 
 use crate::error::Result;
@@ -25,6 +26,21 @@ impl Cluster {
         field_manager: &str,
         dry_run: bool,
     ) -> Result<Applied> {
+        let base = Self::request(api_version, Some(namespace));
+        self.apply_at(base, namespace, name, body, field_manager, dry_run)
+            .await
+    }
+
+    /// Server-side apply of `body` to `name` under the collection `base`, with force.
+    pub(super) async fn apply_at(
+        &self,
+        base: Request,
+        namespace: &str,
+        name: &str,
+        body: &Value,
+        field_manager: &str,
+        dry_run: bool,
+    ) -> Result<Applied> {
         let action = Action {
             verb: "patch",
             namespace,
@@ -32,7 +48,7 @@ impl Cluster {
         };
         let mut pp = PatchParams::apply(field_manager).force();
         pp.dry_run = dry_run;
-        let req = Self::request(api_version, Some(namespace)).patch(name, &pp, &Patch::Apply(body));
+        let req = base.patch(name, &pp, &Patch::Apply(body));
         match self.call::<Value>(req).await {
             Ok(v) => Ok(Applied::Done(v)),
             Err(Failure::Kube(kube::Error::Api(s))) if s.code == 409 => Ok(Applied::Conflict),

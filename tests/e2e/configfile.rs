@@ -49,6 +49,17 @@ fn model(status: &Value) -> &Value {
     &item["predictors"][0]["components"][0]
 }
 
+/// A component's `tracing` is `state` and its `reason` says `why`.
+fn assert_state_because(component: &Value, state: &str, why: &str) {
+    assert_eq!(component["tracing"], state, "{component}");
+    assert!(
+        component["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains(why)),
+        "{component}"
+    );
+}
+
 #[test]
 fn status_reads_the_file_from_the_mounted_config_map() {
     let c = atomic();
@@ -89,13 +100,7 @@ fn status_reads_the_file_from_the_mounted_config_map() {
         .ok()
         .json();
     let m = model(&st);
-    assert_eq!(m["tracing"], "unknown", "{m}");
-    assert!(
-        m["reason"]
-            .as_str()
-            .is_some_and(|r| r.contains("you may not get configmaps")),
-        "{m}"
-    );
+    assert_state_because(m, "unknown", "you may not get configmaps");
     assert_eq!(m["configFile"]["read"], false);
 
     // A file the wrapper refuses, then no ConfigMap at all: invalid, each with its reason.
@@ -108,14 +113,7 @@ fn status_reads_the_file_from_the_mounted_config_map() {
         .plugin(&["status", "fraud", "-n", &ns, "-o", "json"])
         .ok()
         .json();
-    let m = model(&st);
-    assert_eq!(m["tracing"], "invalid");
-    assert!(
-        m["reason"]
-            .as_str()
-            .is_some_and(|r| r.contains("Unknown sampler type remote")),
-        "{m}"
-    );
+    assert_state_because(model(&st), "invalid", "Unknown sampler type remote");
     c.kubectl(&["delete", "configmap", "fraud-jaeger", "-n", &ns])
         .ok();
     let r = c
@@ -168,13 +166,7 @@ fn local_status_reads_config_maps_among_the_inputs() {
     .ok()
     .json();
     let m = model(&st);
-    assert_eq!(m["tracing"], "unknown", "{m}");
-    assert!(
-        m["reason"]
-            .as_str()
-            .is_some_and(|r| r.contains("not among the -f inputs")),
-        "{m}"
-    );
+    assert_state_because(m, "unknown", "not among the -f inputs");
 }
 
 fn model_container(obj: &Value) -> &Value {
