@@ -145,8 +145,21 @@ pub struct StatusArgs {
     /// With --watch: stop after this long, e.g. 10m (default: until Ctrl-C)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "watch")]
     pub timeout: Option<Duration>,
+    /// Seldon generation: v1 (SeldonDeployments, the default) or v2 (SeldonRuntimes: one tracing setting per namespace; NAME is then a runtime)
+    #[arg(long, value_enum, value_name = "v1|v2")]
+    pub core: Option<Core>,
+    /// With --core v2: the namespace the Seldon operator reads SeldonConfigs from
+    #[arg(long, value_name = "NS", default_value = "seldon-mesh")]
+    pub seldon_namespace: String,
     #[command(flatten)]
     pub list: ListArgs,
+}
+
+/// A Seldon Core generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Core {
+    V1,
+    V2,
 }
 
 #[derive(Debug, Args)]

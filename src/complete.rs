@@ -40,6 +40,11 @@ const VALUE_FLAGS: &[&str] = &[
     "--since",
     "--limit",
     "--min-duration",
+    "--core",
+    "--seldon-namespace",
+    "--propagation",
+    "--collector-endpoint",
+    "--expect",
 ];
 
 /// What the words typed so far say about the cluster to ask and the command being completed.

@@ -13,6 +13,10 @@ pub enum Error {
     )]
     CrdMissing { server: String },
     #[error(
+        "Seldon Core 2 is not installed in this cluster (no seldonruntimes.mlops.seldon.io at {server}); for Seldon Core v1 SeldonDeployments leave out --core v2"
+    )]
+    Core2Missing { server: String },
+    #[error(
         "seldondeployment \"{name}\" not found in namespace \"{namespace}\"; list them with `kubectl seldon-tracing list -n {namespace}` or pass -n NAMESPACE"
     )]
     NotFound { name: String, namespace: String },

@@ -215,6 +215,12 @@ pub enum Action {
     LocalWrite(LocalWrite),
     Verify(Verify),
     Traces(Traces),
+    /// `status --core v2`: SeldonRuntimes (one, when named) and their tracing.
+    RuntimeStatus {
+        name: Option<String>,
+        /// Where the operator reads SeldonConfigs.
+        seldon_namespace: String,
+    },
     Version {
         client: bool,
     },
@@ -259,21 +265,40 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
             expect,
             watch,
             timeout,
+            core,
+            seldon_namespace,
         }) => {
             let manifests = Manifests::of(list.files);
-            if watch && matches!(manifests, Manifests::Local(_)) {
-                return Err(
-                    "--watch follows the cluster; --local reads only the files: leave one out"
-                        .into(),
-                );
-            }
-            Action::Status {
-                name,
-                selector: list.selector,
-                chunk_size: list.chunk_size,
-                manifests,
-                expect,
-                watch: watch.then_some(Watch { timeout }),
+            if core == Some(crate::cli::Core::V2) {
+                if watch
+                    || expect.is_some()
+                    || list.selector.is_some()
+                    || manifests != Manifests::None
+                {
+                    return Err(
+                        "--core v2 reads SeldonRuntimes from the cluster: -f, -l, --expect and --watch are for v1 SeldonDeployments; leave them out"
+                            .into(),
+                    );
+                }
+                Action::RuntimeStatus {
+                    name,
+                    seldon_namespace,
+                }
+            } else {
+                if watch && matches!(manifests, Manifests::Local(_)) {
+                    return Err(
+                        "--watch follows the cluster; --local reads only the files: leave one out"
+                            .into(),
+                    );
+                }
+                Action::Status {
+                    name,
+                    selector: list.selector,
+                    chunk_size: list.chunk_size,
+                    manifests,
+                    expect,
+                    watch: watch.then_some(Watch { timeout }),
+                }
             }
         }
         Command::Enable(a) => enable(a, scope, terminal)?,

@@ -3,6 +3,7 @@
 //! `errors` turns what went wrong into the one-line errors users see.
 
 mod configmaps;
+mod core2;
 mod errors;
 mod forward;
 mod reads;
@@ -20,6 +21,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::invocation::Connection;
 
+pub use core2::V2_API;
 pub use errors::Action;
 use errors::{Failure, kubeconfig_error};
 pub use forward::PodPort;

@@ -1,5 +1,6 @@
 //! One function per verb; each returns how the process ends.
 
+pub mod core2;
 pub mod live;
 pub mod local;
 pub mod read;
@@ -190,6 +191,10 @@ pub async fn run(inv: Invocation) -> Result<ExitStatus> {
                     let ask = crate::prompt::interactive();
                     verify::verify(&ctx, &v, ask).await
                 }
+                Action::RuntimeStatus {
+                    name,
+                    seldon_namespace,
+                } => core2::status(&ctx, name.as_deref(), &seldon_namespace).await,
                 Action::LocalWrite(_) | Action::Completion { .. } | Action::Version { .. } => {
                     Ok(ExitStatus::Success)
                 }

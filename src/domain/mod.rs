@@ -1,6 +1,7 @@
 //! Pure tracing logic: no I/O, only `serde_json::Value` in and out.
 
 pub mod components;
+pub mod core2;
 pub mod env;
 pub mod goparse;
 pub mod ownfile;

@@ -84,6 +84,66 @@ pub fn destination_text(d: Option<&Destination>) -> String {
     }
 }
 
+/// `status --core v2`: one row per SeldonRuntime.
+pub fn runtime_table(
+    items: &[crate::domain::core2::RuntimeStatus],
+    with_namespace: bool,
+    widths: &mut Vec<u16>,
+) -> String {
+    use crate::domain::core2::From;
+    let mut headers = vec![
+        "NAMESPACE",
+        "RUNTIME",
+        "TRACING",
+        "RATIO",
+        "ENDPOINT",
+        "PROTOCOL",
+        "FROM",
+        "CONFIGMAP",
+    ];
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|st| {
+            let e = &st.effective;
+            let value =
+                |s: &crate::domain::core2::Setting| s.value.clone().unwrap_or_else(|| "-".into());
+            let mut from: Vec<&str> = Vec::new();
+            for s in [&e.ratio, &e.endpoint, &e.protocol] {
+                let word = match s.from {
+                    From::Runtime => "runtime",
+                    From::SeldonConfig => "seldon-config",
+                    From::Unset => continue,
+                };
+                if !from.contains(&word) {
+                    from.push(word);
+                }
+            }
+            let mut row = vec![
+                st.namespace.clone(),
+                st.name.clone(),
+                st.tracing.to_string(),
+                value(&e.ratio),
+                value(&e.endpoint),
+                value(&e.protocol),
+                if from.is_empty() {
+                    "-".into()
+                } else {
+                    from.join("+")
+                },
+                st.config_map.to_string(),
+            ];
+            if !with_namespace {
+                row.remove(0);
+            }
+            row
+        })
+        .collect();
+    if !with_namespace {
+        headers.remove(0);
+    }
+    table_paged(&headers, &rows, widths)
+}
+
 /// One row of `list`, also its json/yaml item.
 #[derive(Debug, Clone, Serialize)]
 pub struct ListItem {

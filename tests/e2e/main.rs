@@ -7,6 +7,7 @@ mod concurrency;
 mod configfile;
 mod conformance;
 mod control_plane;
+mod core2;
 mod docs;
 mod errors;
 mod faults;

@@ -11,7 +11,7 @@ pub use crate::kube::{BEARER_TOKEN, Cluster, PROXY_PASSWORD, Run, run};
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 pub const PLUGIN: &str = env!("CARGO_BIN_EXE_kubectl-seldon-tracing");
 
-fn cluster_from(var: &str, variant: &'static str) -> Cluster {
+pub fn cluster_from(var: &str, variant: &'static str) -> Cluster {
     let dir = std::env::var_os(var).unwrap_or_else(|| {
         panic!("{var} is not set: run the end-to-end tests with `make test`, which starts the control planes")
     });

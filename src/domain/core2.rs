@@ -1,0 +1,497 @@
+//! Seldon Core 2: tracing is set once per namespace on a SeldonRuntime (`spec.config.
+//! tracingConfig`), with defaults from the SeldonConfig it names. Pure reads of raw JSON, following
+//! v2.10.2 (SELDON2.md):
+//! - the operator fills the runtime's empty `ratio`, `otelExporterEndpoint` and
+//!   `otelExporterProtocol` from the SeldonConfig (`TracingConfig.addDefaults`) and never copies
+//!   `disable`: only the runtime switches tracing off;
+//! - it writes the merged setting to ConfigMap `seldon-tracing` (`tracing.json`), which the
+//!   scheduler, the gateways and every Server's agent read once, at start
+//!   (`scheduler/pkg/tracing/provider.go`): strict JSON, and with tracing on an empty or
+//!   unparsable `ratio` or an empty endpoint is fatal; the sampler is
+//!   `ParentBased(TraceIDRatioBased(ratio))`, so ratio ≤ 0 samples only what a caller sampled.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::components::str_at;
+use super::goparse;
+
+/// The fields of `tracingConfig`, as named in the CRDs and in `tracing.json`.
+pub const RATIO: &str = "ratio";
+pub const ENDPOINT: &str = "otelExporterEndpoint";
+pub const PROTOCOL: &str = "otelExporterProtocol";
+pub const DISABLE: &str = "disable";
+
+/// The operator's ConfigMap in the runtime's namespace.
+pub const CONFIG_MAP: &str = "seldon-tracing";
+
+/// Where an effective value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum From {
+    /// The SeldonRuntime.
+    Runtime,
+    /// The SeldonConfig the runtime names.
+    SeldonConfig,
+    Unset,
+}
+
+/// One effective value and its source.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Setting {
+    pub value: Option<String>,
+    pub from: From,
+}
+
+/// What the operator computes for a runtime.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Effective {
+    pub ratio: Setting,
+    #[serde(rename = "otelExporterEndpoint")]
+    pub endpoint: Setting,
+    #[serde(rename = "otelExporterProtocol")]
+    pub protocol: Setting,
+    /// From the runtime only (a SeldonConfig's `disable` is never copied).
+    pub disable: bool,
+}
+
+fn tracing_config(obj: Option<&Value>) -> Option<&Value> {
+    obj?.pointer("/spec/config/tracingConfig")
+}
+
+/// A non-empty string field (`omitempty` makes "" the same as unset).
+fn text<'a>(tc: Option<&'a Value>, field: &str) -> Option<&'a str> {
+    tc?.get(field)?.as_str().filter(|s| !s.is_empty())
+}
+
+/// The merged setting of `runtime` with its SeldonConfig `config` (None: not found or not
+/// readable), as `TracingConfig.addDefaults` makes it.
+pub fn effective(runtime: &Value, config: Option<&Value>) -> Effective {
+    let rt = tracing_config(Some(runtime));
+    let sc = tracing_config(config);
+    let pick = |field: &str| match (text(rt, field), text(sc, field)) {
+        (Some(v), _) => Setting {
+            value: Some(v.into()),
+            from: From::Runtime,
+        },
+        (None, Some(v)) => Setting {
+            value: Some(v.into()),
+            from: From::SeldonConfig,
+        },
+        (None, None) => Setting {
+            value: None,
+            from: From::Unset,
+        },
+    };
+    Effective {
+        ratio: pick(RATIO),
+        endpoint: pick(ENDPOINT),
+        protocol: pick(PROTOCOL),
+        disable: rt.and_then(|t| t.get(DISABLE)).and_then(Value::as_bool) == Some(true),
+    }
+}
+
+impl Effective {
+    /// `tracing.json` as the operator writes it (`json.Marshal` with `omitempty`, fields in
+    /// struct order).
+    pub fn tracing_json(&self) -> Value {
+        let mut m = serde_json::Map::new();
+        if self.disable {
+            m.insert(DISABLE.into(), json!(true));
+        }
+        for (k, s) in [
+            (ENDPOINT, &self.endpoint),
+            (PROTOCOL, &self.protocol),
+            (RATIO, &self.ratio),
+        ] {
+            if let Some(v) = &s.value {
+                m.insert(k.into(), json!(v));
+            }
+        }
+        Value::Object(m)
+    }
+}
+
+/// What the core components do with a setting when they start.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    On,
+    Off,
+    /// Starts, samples nothing it starts itself; why.
+    Idle(String),
+    /// Exits at start; why.
+    Invalid(String),
+}
+
+/// The verdict of a setting, as `provider.go` `loadConfig` and `recreateTracerProvider` decide.
+pub fn verdict(e: &Effective) -> Verdict {
+    if e.disable {
+        return Verdict::Off;
+    }
+    let Some(ratio) = &e.ratio.value else {
+        return Verdict::Invalid(
+            "ratio is empty while tracing is on: the scheduler, the gateways and the Servers' agents exit at their next start (strconv.ParseFloat: invalid syntax); set spec.config.tracingConfig.ratio on the SeldonRuntime or its SeldonConfig, e.g. \"0.1\"".into(),
+        );
+    };
+    let Ok(r) = goparse::parse_float(ratio) else {
+        return Verdict::Invalid(format!(
+            "ratio {ratio:?} is not a number Go's strconv.ParseFloat reads: the core components exit at their next start"
+        ));
+    };
+    if e.endpoint.value.is_none() {
+        return Verdict::Invalid(
+            "otelExporterEndpoint is empty while tracing is on: the core components exit at their next start (\"Trace enabled but Otel endpoint empty\")".into(),
+        );
+    }
+    if r <= 0.0 || r.is_nan() {
+        return Verdict::Idle(format!(
+            "ratio {ratio} samples none of the traces the components start (ParentBased: only callers' sampled traces are followed)"
+        ));
+    }
+    Verdict::On
+}
+
+/// What differs between the setting and the operator's ConfigMap, when it does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    /// `tracing.json` equals the setting.
+    Same,
+    /// No ConfigMap `seldon-tracing`: the operator has not acted (or is not running).
+    Missing,
+    /// It holds something else: the operator has not caught up, or is not running.
+    Differs { holds: String },
+}
+
+/// Compares the setting with ConfigMap `seldon-tracing` (None: it does not exist).
+pub fn applied(e: &Effective, cm: Option<&Value>) -> Applied {
+    let Some(cm) = cm else {
+        return Applied::Missing;
+    };
+    let holds = str_at(cm, &["data", "tracing.json"]).unwrap_or("");
+    match serde_json::from_str::<Value>(holds) {
+        Ok(v) if v == e.tracing_json() => Applied::Same,
+        _ => Applied::Differs {
+            holds: holds.to_string(),
+        },
+    }
+}
+
+/// A read that may not have succeeded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Read {
+    Found(Value),
+    Missing,
+    /// Not readable; why.
+    NotRead(String),
+}
+
+impl Read {
+    fn found(&self) -> Option<&Value> {
+        match self {
+            Read::Found(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// A v2 warning: a stable code and one line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The codes, each with what it means (docs/output.md lists them).
+pub const CODES: &[(&str, &str)] = &[
+    (
+        "seldon-config-missing",
+        "the SeldonConfig a runtime names does not exist where the operator reads it",
+    ),
+    (
+        "seldon-config-unread",
+        "the SeldonConfig could not be read, so values it would fill are unknown",
+    ),
+    (
+        "config-disable-ignored",
+        "a SeldonConfig says disable: true, which the operator never copies",
+    ),
+    (
+        "operator-not-applied",
+        "ConfigMap seldon-tracing is missing or holds another setting",
+    ),
+    (
+        "auto-update-off",
+        "disableAutoUpdate: the SeldonConfig's later changes do not reach the runtime",
+    ),
+];
+
+/// One SeldonRuntime's tracing, as `status --core v2` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuntimeStatus {
+    /// Always `v2`: which Seldon generation the item describes.
+    pub core: &'static str,
+    pub namespace: String,
+    pub name: String,
+    #[serde(rename = "seldonConfig")]
+    pub seldon_config: String,
+    /// on | off | idle | invalid | unknown
+    pub tracing: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(flatten)]
+    pub effective: Effective,
+    /// ConfigMap `seldon-tracing`: current | missing | differs | unknown
+    #[serde(rename = "configMap")]
+    pub config_map: &'static str,
+    pub warnings: Vec<Warning>,
+}
+
+/// The status of `runtime`, given its SeldonConfig (read in `config_namespace`) and the
+/// operator's ConfigMap in its namespace.
+pub fn runtime_status(
+    runtime: &Value,
+    config: &Read,
+    config_namespace: &str,
+    cm: &Read,
+) -> RuntimeStatus {
+    let sc_name = str_at(runtime, &["spec", "seldonConfig"])
+        .unwrap_or("")
+        .to_string();
+    let e = effective(runtime, config.found());
+    let mut warnings = Vec::new();
+    let mut warn = |code: &'static str, message: String| warnings.push(Warning { code, message });
+    let (mut tracing, mut reason) = match verdict(&e) {
+        Verdict::On => ("on", None),
+        Verdict::Off => ("off", None),
+        Verdict::Idle(why) => ("idle", Some(why)),
+        Verdict::Invalid(why) => ("invalid", Some(why)),
+    };
+    let from_runtime = [&e.ratio, &e.endpoint, &e.protocol]
+        .iter()
+        .all(|s| s.from == From::Runtime);
+    match config {
+        Read::Missing => warn(
+            "seldon-config-missing",
+            format!(
+                "SeldonConfig {config_namespace}/{sc_name} does not exist, so the operator fills nothing from it (and refuses to reconcile the runtime)"
+            ),
+        ),
+        Read::NotRead(why) => {
+            warn(
+                "seldon-config-unread",
+                format!(
+                    "SeldonConfig {config_namespace}/{sc_name} was not read ({why}); values the runtime leaves empty are unknown"
+                ),
+            );
+            if !e.disable && !from_runtime {
+                tracing = "unknown";
+                reason = Some(format!(
+                    "values the runtime leaves empty come from SeldonConfig {config_namespace}/{sc_name}, which was not read"
+                ));
+            }
+        }
+        Read::Found(sc) => {
+            let sc_disable = tracing_config(Some(sc))
+                .and_then(|t| t.get(DISABLE))
+                .and_then(Value::as_bool)
+                == Some(true);
+            if sc_disable && !e.disable {
+                warn(
+                    "config-disable-ignored",
+                    format!(
+                        "SeldonConfig {sc_name} says disable: true, which the operator never copies: tracing is off only with disable: true on the SeldonRuntime"
+                    ),
+                );
+            }
+            let auto_off = runtime
+                .pointer("/spec/disableAutoUpdate")
+                .and_then(Value::as_bool)
+                == Some(true);
+            if auto_off && !from_runtime {
+                warn(
+                    "auto-update-off",
+                    format!(
+                        "disableAutoUpdate is set: later changes to SeldonConfig {sc_name} do not reach this runtime"
+                    ),
+                );
+            }
+        }
+    }
+    let config_map = match cm {
+        Read::NotRead(_) => "unknown",
+        Read::Missing => {
+            warn(
+                "operator-not-applied",
+                format!(
+                    "ConfigMap {CONFIG_MAP} does not exist: the Seldon operator has not applied this runtime (is it running?)"
+                ),
+            );
+            "missing"
+        }
+        Read::Found(cm) => match applied(&e, Some(cm)) {
+            Applied::Same => "current",
+            Applied::Missing => "missing",
+            Applied::Differs { holds } => {
+                warn(
+                    "operator-not-applied",
+                    format!(
+                        "ConfigMap {CONFIG_MAP} holds {holds}, not {}: the Seldon operator has not applied the change (is it running?)",
+                        e.tracing_json()
+                    ),
+                );
+                "differs"
+            }
+        },
+    };
+    RuntimeStatus {
+        core: "v2",
+        namespace: str_at(runtime, &["metadata", "namespace"])
+            .unwrap_or("")
+            .into(),
+        name: str_at(runtime, &["metadata", "name"]).unwrap_or("").into(),
+        seldon_config: sc_name,
+        tracing,
+        reason,
+        effective: e,
+        config_map,
+        warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runtime(tc: Value) -> Value {
+        json!({"metadata": {"name": "seldon", "namespace": "models"},
+               "spec": {"seldonConfig": "default", "config": {"tracingConfig": tc}}})
+    }
+
+    fn config(tc: Value) -> Value {
+        json!({"metadata": {"name": "default", "namespace": "seldon-mesh"},
+               "spec": {"config": {"tracingConfig": tc}}})
+    }
+
+    fn helm_default() -> Value {
+        config(
+            json!({"otelExporterEndpoint": "seldon-collector.seldon-mesh:4317", "otelExporterProtocol": "grpc", "ratio": "1"}),
+        )
+    }
+
+    #[test]
+    fn the_runtime_wins_each_empty_field_comes_from_the_config_and_disable_only_from_the_runtime() {
+        let e = effective(
+            &runtime(json!({"ratio": "0.1", "otelExporterEndpoint": ""})),
+            Some(&helm_default()),
+        );
+        assert_eq!(
+            e.ratio,
+            Setting {
+                value: Some("0.1".into()),
+                from: From::Runtime
+            }
+        );
+        assert_eq!(e.endpoint.from, From::SeldonConfig);
+        assert_eq!(e.protocol.value.as_deref(), Some("grpc"));
+        assert_eq!(verdict(&e), Verdict::On);
+        assert_eq!(
+            e.tracing_json(),
+            json!({"otelExporterEndpoint": "seldon-collector.seldon-mesh:4317", "otelExporterProtocol": "grpc", "ratio": "0.1"})
+        );
+        let off_in_config =
+            config(json!({"disable": true, "ratio": "1", "otelExporterEndpoint": "c:4317"}));
+        let e = effective(&runtime(json!({})), Some(&off_in_config));
+        assert!(!e.disable);
+        assert_eq!(verdict(&e), Verdict::On);
+        let e = effective(&runtime(json!({"disable": true})), None);
+        assert_eq!(verdict(&e), Verdict::Off);
+        assert_eq!(e.tracing_json(), json!({"disable": true}));
+    }
+
+    #[test]
+    fn settings_the_components_exit_on_are_invalid_and_ratio_zero_is_idle() {
+        for (tc, needle) in [
+            (json!({"otelExporterEndpoint": "c:4317"}), "ratio is empty"),
+            (
+                json!({"ratio": "1", "otelExporterEndpoint": ""}),
+                "Endpoint is empty",
+            ),
+            (
+                json!({"ratio": "lots", "otelExporterEndpoint": "c:4317"}),
+                "not a number",
+            ),
+            (
+                json!({"ratio": " 1", "otelExporterEndpoint": "c:4317"}),
+                "not a number",
+            ),
+        ] {
+            match verdict(&effective(&runtime(tc.clone()), None)) {
+                Verdict::Invalid(why) => assert!(why.contains(needle), "{tc}: {why}"),
+                v => panic!("{tc}: {v:?}"),
+            }
+        }
+        let idle = effective(
+            &runtime(json!({"ratio": "0", "otelExporterEndpoint": "c:4317"})),
+            None,
+        );
+        assert!(matches!(verdict(&idle), Verdict::Idle(_)));
+        // Off skips the checks, as loadConfig does.
+        let off = effective(&runtime(json!({"disable": true, "ratio": "x"})), None);
+        assert_eq!(verdict(&off), Verdict::Off);
+    }
+
+    #[test]
+    fn a_runtime_is_judged_with_its_config_and_the_operators_config_map() {
+        let rt = runtime(json!({"ratio": "0.1"}));
+        let mut sc = helm_default();
+        sc["spec"]["config"]["tracingConfig"]["disable"] = json!(true);
+        let cm = Read::Found(json!({"data": {"tracing.json": r#"{"ratio":"1"}"#}}));
+        let st = runtime_status(&rt, &Read::Found(sc), "seldon-mesh", &cm);
+        assert_eq!((st.tracing, st.config_map), ("on", "differs"));
+        let codes: Vec<&str> = st.warnings.iter().map(|w| w.code).collect();
+        assert_eq!(codes, ["config-disable-ignored", "operator-not-applied"]);
+        let unread = runtime_status(
+            &rt,
+            &Read::NotRead("forbidden".into()),
+            "seldon-mesh",
+            &Read::Missing,
+        );
+        assert_eq!(unread.tracing, "unknown");
+        assert_eq!(unread.config_map, "missing");
+        let json = serde_json::to_value(&st).unwrap();
+        assert_eq!(json["core"], "v2");
+        assert_eq!(json["ratio"], json!({"value": "0.1", "from": "runtime"}));
+        assert_eq!(json["otelExporterEndpoint"]["from"], "seldon-config");
+    }
+
+    #[test]
+    fn every_code_is_documented() {
+        let docs = include_str!("../../docs/output.md");
+        for (code, _) in CODES {
+            assert!(
+                docs.contains(&format!("| `{code}` |")),
+                "docs/output.md lacks {code}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_config_map_is_compared_as_json() {
+        let e = effective(&runtime(json!({})), Some(&helm_default()));
+        let cm = |text: &str| json!({"data": {"tracing.json": text}});
+        assert_eq!(applied(&e, None), Applied::Missing);
+        assert_eq!(
+            applied(
+                &e,
+                Some(&cm(
+                    r#"{"ratio":"1","otelExporterProtocol":"grpc","otelExporterEndpoint":"seldon-collector.seldon-mesh:4317"}"#
+                ))
+            ),
+            Applied::Same
+        );
+        assert!(matches!(
+            applied(&e, Some(&cm(r#"{"ratio":"0.5"}"#))),
+            Applied::Differs { .. }
+        ));
+    }
+}
