@@ -145,14 +145,21 @@ pub struct StatusArgs {
     /// With --watch: stop after this long, e.g. 10m (default: until Ctrl-C)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "watch")]
     pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub core: CoreArgs,
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+/// Which Seldon generation a command acts on.
+#[derive(Debug, Args)]
+pub struct CoreArgs {
     /// Seldon generation: v1 (SeldonDeployments, the default) or v2 (SeldonRuntimes: one tracing setting per namespace; NAME is then a runtime)
     #[arg(long, value_enum, value_name = "v1|v2")]
     pub core: Option<Core>,
     /// With --core v2: the namespace the Seldon operator reads SeldonConfigs from
     #[arg(long, value_name = "NS", default_value = "seldon-mesh")]
     pub seldon_namespace: String,
-    #[command(flatten)]
-    pub list: ListArgs,
 }
 
 /// A Seldon Core generation.
@@ -227,6 +234,17 @@ pub struct EnableArgs {
     /// Trace headers of the executor: jaeger (uber-trace-id, the default) or b3 (X-B3-*). Python components read Jaeger headers unless their JAEGER_CONFIG_PATH file says `propagation: b3`
     #[arg(long, value_enum, value_name = "HEADERS")]
     pub propagation: Option<Headers>,
+    /// With --core v2: the sampling ratio from 0 to 1 (tracingConfig.ratio)
+    #[arg(long, value_name = "RATIO")]
+    pub ratio: Option<String>,
+    /// With --core v2: the OTLP gRPC collector the core components export to, HOST:PORT (tracingConfig.otelExporterEndpoint)
+    #[arg(long, value_name = "HOST:PORT")]
+    pub endpoint: Option<String>,
+    /// With --core v2: grpc or http/protobuf (tracingConfig.otelExporterProtocol, read by the dataflow engine)
+    #[arg(long, value_name = "PROTOCOL")]
+    pub protocol: Option<String>,
+    #[command(flatten)]
+    pub core: CoreArgs,
     /// Send the executor's spans to a Jaeger collector over HTTP (JAEGER_ENDPOINT) instead of the agent, e.g. http://jaeger-collector.tracing:14268/api/traces; Python components keep the agent. --agent-host/--agent-port without it switch the executor back to the agent
     #[arg(long, value_name = "URL", value_parser = parse_collector)]
     pub collector_endpoint: Option<String>,
@@ -244,6 +262,8 @@ pub enum Headers {
 pub struct DisableArgs {
     #[command(flatten)]
     pub targets: Targets,
+    #[command(flatten)]
+    pub core: CoreArgs,
     #[command(flatten)]
     pub mutation: Mutation,
 }
@@ -264,6 +284,8 @@ pub struct SamplerArgs {
     pub predictors: Vec<String>,
     #[command(flatten)]
     pub files: Files,
+    #[command(flatten)]
+    pub core: CoreArgs,
     #[command(flatten)]
     pub mutation: Mutation,
 }

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{
-    Cli, Command, DisableArgs, EnableArgs, Files, Headers, JaegerArgs, ListArgs, Mutation,
-    SamplerArgs, StatusArgs, Targets, TracesArgs, VerifyArgs, parse_name,
+    Cli, Command, Core, CoreArgs, DisableArgs, EnableArgs, Files, Headers, JaegerArgs, ListArgs,
+    Mutation, SamplerArgs, StatusArgs, Targets, TracesArgs, VerifyArgs, parse_name,
 };
+use crate::domain::core2;
 use crate::domain::plan::{AgentHost, Intent};
 use crate::domain::reach::ServiceRef;
 use crate::domain::runtime::Propagation;
@@ -131,6 +132,19 @@ pub struct Write {
     pub wait: Option<Duration>,
 }
 
+/// A change to SeldonRuntimes' tracing (`--core v2`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeWrite {
+    /// Runtime names; empty: every one in scope.
+    pub names: Vec<String>,
+    pub change: core2::Change,
+    /// Past tense for result lines.
+    pub done: &'static str,
+    pub seldon_namespace: String,
+    pub dry_run: DryRun,
+    pub field_manager: String,
+}
+
 /// `status --watch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Watch {
@@ -215,6 +229,8 @@ pub enum Action {
     LocalWrite(LocalWrite),
     Verify(Verify),
     Traces(Traces),
+    /// `enable`, `disable`, `sampler` with `--core v2`.
+    RuntimeWrite(RuntimeWrite),
     /// `status --core v2`: SeldonRuntimes (one, when named) and their tracing.
     RuntimeStatus {
         name: Option<String>,
@@ -265,8 +281,10 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
             expect,
             watch,
             timeout,
-            core,
-            seldon_namespace,
+            core: CoreArgs {
+                core,
+                seldon_namespace,
+            },
         }) => {
             let manifests = Manifests::of(list.files);
             if core == Some(crate::cli::Core::V2) {
@@ -302,7 +320,24 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
             }
         }
         Command::Enable(a) => enable(a, scope, terminal)?,
-        Command::Disable(DisableArgs { targets, mutation }) => write(
+        Command::Disable(DisableArgs {
+            targets,
+            core,
+            mutation,
+        }) if core.core == Some(Core::V2) => runtime_write(
+            &targets.names,
+            &targets,
+            core2::Change {
+                disable: Some(true),
+                ..core2::Change::default()
+            },
+            "tracing disabled",
+            core.seldon_namespace,
+            &mutation,
+        )?,
+        Command::Disable(DisableArgs {
+            targets, mutation, ..
+        }) => write(
             Intent::Disable,
             AskSampler::No,
             targets,
@@ -413,6 +448,38 @@ fn verify(a: VerifyArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
 }
 
 fn enable(a: EnableArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> {
+    let v2_only = a.ratio.is_some() || a.endpoint.is_some() || a.protocol.is_some();
+    if a.core.core == Some(Core::V2) {
+        let v1_only = a.sampler.is_some()
+            || a.agent_host.is_some()
+            || a.agent_host_from_node
+            || a.agent_port.is_some()
+            || a.propagation.is_some()
+            || a.collector_endpoint.is_some();
+        if v1_only {
+            return Err("--core v2 sets --ratio, --endpoint and --protocol; --sampler, --agent-*, --propagation and --collector-endpoint are for v1 SeldonDeployments".into());
+        }
+        return runtime_write(
+            &a.targets.names,
+            &a.targets,
+            core2::Change {
+                disable: Some(false),
+                ratio: a.ratio,
+                endpoint: a.endpoint,
+                protocol: a.protocol,
+                enable: true,
+            },
+            "tracing enabled",
+            a.core.seldon_namespace,
+            &a.mutation,
+        );
+    }
+    if v2_only {
+        return Err(
+            "--ratio, --endpoint and --protocol set a Seldon Core 2 SeldonRuntime: add --core v2"
+                .into(),
+        );
+    }
     let agent_host = match (a.agent_host, a.agent_host_from_node) {
         (Some(h), _) => Some(AgentHost::Literal(h)),
         (None, true) => Some(AgentHost::FromNode),
@@ -443,10 +510,76 @@ fn enable(a: EnableArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
     Ok(action)
 }
 
+/// `enable`, `disable`, `sampler` with `--core v2`: the SeldonRuntimes named (all in scope when
+/// none), one change to their `tracingConfig`. Flags of v1 are refused, with the reason.
+fn runtime_write(
+    names: &[String],
+    targets: &Targets,
+    change: core2::Change,
+    done: &'static str,
+    seldon_namespace: String,
+    mutation: &Mutation,
+) -> Result<Action, Usage> {
+    if targets.all
+        || targets.selector.is_some()
+        || !targets.predictors.is_empty()
+        || !targets.files.filename.is_empty()
+    {
+        return Err("--core v2 changes SeldonRuntimes (one per namespace): --all, -l, --predictor and -f are for v1 SeldonDeployments; name the runtimes or give -n / -A".into());
+    }
+    if mutation.wait || mutation.in_place {
+        return Err("--core v2 does not wait for restarts yet and has no files: leave out --wait and --in-place".into());
+    }
+    for (check, value) in [
+        (
+            core2::check_ratio as fn(&str) -> Result<(), String>,
+            &change.ratio,
+        ),
+        (core2::check_endpoint, &change.endpoint),
+        (core2::check_protocol, &change.protocol),
+    ] {
+        if let Some(v) = value {
+            check(v)?;
+        }
+    }
+    Ok(Action::RuntimeWrite(RuntimeWrite {
+        names: names.to_vec(),
+        change,
+        done,
+        seldon_namespace,
+        dry_run: mutation.dry_run,
+        field_manager: mutation.field_manager.clone(),
+    }))
+}
+
 /// `sampler NAME... TYPE[:PARAM]`: the last positional is the sampler when it looks like one
 /// (has a ':' or is a type name), so `sampler iris` means "ask me" on a terminal and "missing
-/// the sampler" elsewhere.
+/// the sampler" elsewhere. With `--core v2`: `sampler [RUNTIME...] RATIO`.
 fn sampler(a: SamplerArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> {
+    if a.core.core == Some(Core::V2) {
+        let mut args = a.args.clone();
+        let ratio = args.pop().ok_or(
+            "missing the ratio: pass [RUNTIME...] RATIO, e.g. `kubectl seldon-tracing sampler --core v2 -n models 0.1`",
+        )?;
+        let targets = Targets {
+            names: args.clone(),
+            all: a.all,
+            selector: a.selector,
+            predictors: a.predictors,
+            files: a.files,
+        };
+        return runtime_write(
+            &args,
+            &targets,
+            core2::Change {
+                ratio: Some(ratio),
+                ..core2::Change::default()
+            },
+            "ratio set",
+            a.core.seldon_namespace,
+            &a.mutation,
+        );
+    }
     let mut args = a.args;
     let looks_like_sampler = |s: &str| {
         s.contains(':')

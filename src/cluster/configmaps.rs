@@ -57,29 +57,20 @@ impl Cluster {
         field_manager: &str,
         dry_run: bool,
     ) -> Result<Applied> {
-        let namespace = body
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let name = body
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let base = kube::core::Request::new(format!("/api/v1/namespaces/{namespace}/configmaps"));
-        self.apply_at(base, namespace, name, body, field_manager, dry_run)
-            .await
-            .map_err(|e| match e {
-                Error::Forbidden { message, .. } => Error::Rbac {
-                    verb: "patch".into(),
-                    resource: "configmaps".into(),
-                    namespace: namespace.into(),
-                    message,
-                    instead: format!(
-                        "or leave Python components without a config file (the change asked for needs ConfigMap {name}); nothing was changed"
-                    ),
-                },
-                e => e,
-            })
+        let instead = |name: &str| {
+            format!(
+                "or leave Python components without a config file (the change asked for needs ConfigMap {name}); nothing was changed"
+            )
+        };
+        self.apply_object(
+            "/api/v1",
+            "configmaps",
+            instead,
+            body,
+            field_manager,
+            dry_run,
+        )
+        .await
     }
 
     /// Every ConfigMap in `wanted` (namespace, name), each once.

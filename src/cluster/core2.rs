@@ -68,4 +68,32 @@ impl Cluster {
             Err(e) => Err(e),
         }
     }
+
+    /// Server-side apply of a SeldonRuntime body (`core2::apply_body`), with force; a 409 comes
+    /// back as Conflict, a 403 as the RBAC rule to ask for.
+    pub async fn apply_runtime(
+        &self,
+        body: &Value,
+        field_manager: &str,
+        dry_run: bool,
+    ) -> Result<super::Applied> {
+        let instead =
+            |_: &str| "(apiGroups [\"mlops.seldon.io\"]); nothing was changed".to_string();
+        let prefix = format!("/apis/{V2_API}");
+        self.apply_object(
+            &prefix,
+            "seldonruntimes",
+            instead,
+            body,
+            field_manager,
+            dry_run,
+        )
+        .await
+    }
+
+    /// One SeldonRuntime.
+    pub async fn seldon_runtime(&self, namespace: &str, name: &str) -> Result<Option<Value>> {
+        let path = format!("/apis/{V2_API}/namespaces/{namespace}/seldonruntimes/{name}");
+        self.get_optional(&path, namespace, name).await
+    }
 }

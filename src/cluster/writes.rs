@@ -55,4 +55,33 @@ impl Cluster {
             Err(f) => Err(self.to_error(f, &action)),
         }
     }
+
+    /// Server-side apply of `body` (its own `metadata.namespace` and `.name`) to the namespaced
+    /// collection `/…/namespaces/NS/<collection>` under `prefix` (`/api/v1`, `/apis/G/V`); a 403
+    /// is the one-line RBAC rule for `resource`, `instead` saying what to do without it.
+    pub(super) async fn apply_object(
+        &self,
+        prefix: &str,
+        resource: &str,
+        instead: impl FnOnce(&str) -> String,
+        body: &Value,
+        field_manager: &str,
+        dry_run: bool,
+    ) -> Result<Applied> {
+        let text = |p: &str| body.pointer(p).and_then(Value::as_str).unwrap_or_default();
+        let (namespace, name) = (text("/metadata/namespace"), text("/metadata/name"));
+        let base = Request::new(format!("{prefix}/namespaces/{namespace}/{resource}"));
+        self.apply_at(base, namespace, name, body, field_manager, dry_run)
+            .await
+            .map_err(|e| match e {
+                crate::error::Error::Forbidden { message, .. } => crate::error::Error::Rbac {
+                    verb: "patch".into(),
+                    resource: resource.into(),
+                    namespace: namespace.into(),
+                    message,
+                    instead: instead(name),
+                },
+                e => e,
+            })
+    }
 }

@@ -2,10 +2,11 @@
 //! the SeldonConfig it takes defaults from, and whether the operator has written it to ConfigMap
 //! `seldon-tracing`.
 
-use crate::cluster::V2_API;
+use crate::cluster::{Applied, V2_API};
 use crate::domain::core2::{self, CONFIG_MAP, Read, RuntimeStatus};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
+use crate::invocation::{DryRun, RuntimeWrite};
 use crate::render;
 
 use super::{Ctx, Paged};
@@ -20,6 +21,147 @@ async fn read(ctx: &Ctx, path: &str, namespace: &str, name: &str) -> Result<Read
         ))),
         Err(e) => Err(e),
     }
+}
+
+/// The SeldonConfig `runtime` names, as read in `seldon_namespace`.
+async fn config_of(ctx: &Ctx, runtime: &serde_json::Value, seldon_namespace: &str) -> Result<Read> {
+    let sc_name = runtime
+        .pointer("/spec/seldonConfig")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    if sc_name.is_empty() {
+        return Ok(Read::Missing);
+    }
+    let path = format!("/apis/{V2_API}/namespaces/{seldon_namespace}/seldonconfigs/{sc_name}");
+    read(ctx, &path, seldon_namespace, sc_name).await
+}
+
+/// Attempts per runtime before conflicts give up.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// `enable`, `disable`, `sampler` with `--core v2`: plan each runtime's `tracingConfig`, refuse
+/// what the core components would exit on, server-side apply with the resourceVersion read, and
+/// on a conflict read again.
+pub async fn write(ctx: &Ctx, w: &RuntimeWrite) -> Result<ExitStatus> {
+    let Some(runtimes) = ctx.cluster.seldon_runtimes(ctx.scope()).await? else {
+        return Err(Error::Core2Missing {
+            server: ctx.cluster.server.clone(),
+        });
+    };
+    let mut chosen: Vec<&serde_json::Value> = Vec::new();
+    for name in &w.names {
+        let found = runtimes
+            .iter()
+            .find(|r| r.pointer("/metadata/name").and_then(|v| v.as_str()) == Some(name));
+        match found {
+            Some(r) => chosen.push(r),
+            None => {
+                return Err(Error::Usage(format!(
+                    "no SeldonRuntime named {name:?} in {}; see them with `kubectl seldon-tracing status --core v2`",
+                    ctx.scope()
+                        .map_or("any namespace".to_string(), |n| format!("namespace {n:?}"))
+                )));
+            }
+        }
+    }
+    if w.names.is_empty() {
+        chosen = runtimes.iter().collect();
+    }
+    if chosen.is_empty() {
+        crate::say!(
+            "No SeldonRuntime found{}.",
+            ctx.scope()
+                .map(|n| format!(" in {n} namespace"))
+                .unwrap_or_default()
+        );
+        return Ok(ExitStatus::Success);
+    }
+    let mut failed = 0;
+    for listed in chosen {
+        let ns = listed
+            .pointer("/metadata/namespace")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string();
+        let name = listed
+            .pointer("/metadata/name")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string();
+        let mut obj = listed.clone();
+        let mut attempt = 0;
+        let outcome: std::result::Result<Option<Vec<core2::FieldChange>>, String> = loop {
+            attempt += 1;
+            let config = config_of(ctx, &obj, &w.seldon_namespace).await?;
+            let sc = match &config {
+                Read::Found(v) => Some(v),
+                _ => None,
+            };
+            if let Read::NotRead(why) = &config {
+                break Err(format!(
+                    "its SeldonConfig was not read ({why}), so the result cannot be judged; nothing was changed"
+                ));
+            }
+            let (tc, fields) = match core2::plan(&obj, sc, &w.change) {
+                Ok(p) => p,
+                Err(why) => break Err(why),
+            };
+            if fields.is_empty() {
+                break Ok(None);
+            }
+            if w.dry_run == DryRun::Client {
+                break Ok(Some(fields));
+            }
+            let body = core2::apply_body(&obj, &tc);
+            match ctx
+                .cluster
+                .apply_runtime(&body, &w.field_manager, w.dry_run == DryRun::Server)
+                .await?
+            {
+                Applied::Done(_) => break Ok(Some(fields)),
+                Applied::Conflict if attempt < MAX_ATTEMPTS => {
+                    match ctx.cluster.seldon_runtime(&ns, &name).await? {
+                        Some(fresh) => obj = fresh,
+                        None => break Err("it was deleted meanwhile".into()),
+                    }
+                }
+                Applied::Conflict => {
+                    break Err(format!(
+                        "it kept changing under {MAX_ATTEMPTS} attempts; run the command again"
+                    ));
+                }
+            }
+        };
+        let dry = match w.dry_run {
+            DryRun::None => "",
+            DryRun::Client => " (dry run)",
+            DryRun::Server => " (server dry run)",
+        };
+        match outcome {
+            Ok(None) => crate::say!("seldonruntime/{name} ({ns}) unchanged"),
+            Ok(Some(fields)) => {
+                crate::say!("seldonruntime/{name} ({ns}) {}{dry}", w.done);
+                for f in &fields {
+                    crate::say!("    {}", f.diff_line());
+                }
+                if w.dry_run == DryRun::None {
+                    crate::say!(
+                        "    the running pods keep the old setting until they restart: {}",
+                        core2::restart_command(&ns)
+                    );
+                }
+            }
+            Err(why) => {
+                failed += 1;
+                crate::say!("seldonruntime/{name} ({ns}): {why}");
+            }
+        }
+    }
+    Ok(if failed > 0 {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
 }
 
 pub async fn status(ctx: &Ctx, name: Option<&str>, seldon_namespace: &str) -> Result<ExitStatus> {

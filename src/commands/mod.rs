@@ -191,6 +191,7 @@ pub async fn run(inv: Invocation) -> Result<ExitStatus> {
                     let ask = crate::prompt::interactive();
                     verify::verify(&ctx, &v, ask).await
                 }
+                Action::RuntimeWrite(w) => core2::write(&ctx, &w).await,
                 Action::RuntimeStatus {
                     name,
                     seldon_namespace,

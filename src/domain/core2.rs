@@ -358,6 +358,184 @@ pub fn runtime_status(
     }
 }
 
+/// A change asked of a runtime's `tracingConfig` (`enable`, `disable`, `sampler --core v2`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Change {
+    /// `disable` true (`disable`) or false (`enable`).
+    pub disable: Option<bool>,
+    pub ratio: Option<String>,
+    pub endpoint: Option<String>,
+    pub protocol: Option<String>,
+    /// `enable`: fill what the components need to start (a ratio of 1) and refuse without an
+    /// endpoint anywhere.
+    pub enable: bool,
+}
+
+/// One field changed, for the report: `~ ratio: 1 (seldon-config) -> 0.1`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldChange {
+    pub field: &'static str,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl FieldChange {
+    pub fn diff_line(&self) -> String {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".into());
+        format!(
+            "~ {}: {} -> {}",
+            self.field,
+            show(&self.before),
+            show(&self.after)
+        )
+    }
+}
+
+/// What a change writes: the runtime's whole `tracingConfig` as the plugin will own it (every
+/// field it holds now, with the change over them, so a server-side apply drops nothing) and the
+/// fields of the effective setting that change. Err: the change would leave a setting the core
+/// components exit on, or a value they cannot use; the text says which and the fix.
+pub fn plan(
+    runtime: &Value,
+    config: Option<&Value>,
+    change: &Change,
+) -> Result<(Value, Vec<FieldChange>), String> {
+    let now = tracing_config(Some(runtime))
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let mut next = now.as_object().cloned().unwrap_or_default();
+    // Only what the runtime itself holds is carried (values from the SeldonConfig stay there).
+    next.retain(|k, v| [RATIO, ENDPOINT, PROTOCOL, DISABLE].contains(&k.as_str()) && !v.is_null());
+    if let Some(r) = &change.ratio {
+        check_ratio(r)?;
+        next.insert(RATIO.into(), json!(r));
+    }
+    if let Some(e) = &change.endpoint {
+        check_endpoint(e)?;
+        next.insert(ENDPOINT.into(), json!(e));
+    }
+    if let Some(p) = &change.protocol {
+        check_protocol(p)?;
+        next.insert(PROTOCOL.into(), json!(p));
+    }
+    match change.disable {
+        Some(true) => {
+            next.insert(DISABLE.into(), json!(true));
+        }
+        // Off is only `disable: true`; on is leaving it out (the operator's `omitempty`).
+        Some(false) => {
+            next.remove(DISABLE);
+        }
+        None => {}
+    }
+    let before = effective(runtime, config);
+    let mut trial = runtime.clone();
+    trial["spec"]["config"]["tracingConfig"] = Value::Object(next.clone());
+    if change.enable && effective(&trial, config).ratio.value.is_none() {
+        next.insert(RATIO.into(), json!("1"));
+        trial["spec"]["config"]["tracingConfig"] = Value::Object(next.clone());
+    }
+    let after = effective(&trial, config);
+    if let Verdict::Invalid(why) = verdict(&after) {
+        let fix = if after.endpoint.value.is_none() {
+            "; give the collector's OTLP gRPC address with --endpoint HOST:PORT (e.g. seldon-collector.seldon-mesh:4317)"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "not written: the core components would exit at their next start: {why}{fix}"
+        ));
+    }
+    let mut fields = Vec::new();
+    let shown = |s: &Setting| {
+        s.value.as_ref().map(|v| match s.from {
+            From::SeldonConfig => format!("{v} (seldon-config)"),
+            _ => v.clone(),
+        })
+    };
+    for (field, b, a) in [
+        (RATIO, &before.ratio, &after.ratio),
+        (ENDPOINT, &before.endpoint, &after.endpoint),
+        (PROTOCOL, &before.protocol, &after.protocol),
+    ] {
+        if b.value != a.value {
+            fields.push(FieldChange {
+                field,
+                before: shown(b),
+                after: shown(a),
+            });
+        }
+    }
+    if before.disable != after.disable {
+        fields.push(FieldChange {
+            field: DISABLE,
+            before: Some(before.disable.to_string()),
+            after: Some(after.disable.to_string()),
+        });
+    }
+    Ok((Value::Object(next), fields))
+}
+
+/// A ratio Go's `strconv.ParseFloat` reads, from 0 to 1.
+pub fn check_ratio(r: &str) -> Result<(), String> {
+    match goparse::parse_float(r) {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(()),
+        _ => Err(format!(
+            "ratio {r:?} is not a number from 0 to 1 (e.g. 0.1); the core components read it with Go's strconv.ParseFloat"
+        )),
+    }
+}
+
+/// `host:port` as the OTLP gRPC exporter dials it: no scheme, a host, a port 1..65535.
+pub fn check_endpoint(e: &str) -> Result<(), String> {
+    let bad = || {
+        format!(
+            "endpoint {e:?} is not HOST:PORT (no scheme; e.g. seldon-collector.seldon-mesh:4317), which the core components' OTLP gRPC exporter dials"
+        )
+    };
+    if e.contains("://") || e.contains('/') {
+        return Err(bad());
+    }
+    let (host, port) = e.rsplit_once(':').ok_or_else(bad)?;
+    let port_ok = port.parse::<u16>().is_ok_and(|p| p > 0);
+    if host.is_empty() || !port_ok {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// `grpc` or `http/protobuf`, the two the dataflow engine's Java agent takes.
+pub fn check_protocol(p: &str) -> Result<(), String> {
+    match p {
+        "grpc" | "http/protobuf" => Ok(()),
+        _ => Err(format!(
+            "protocol {p:?} is not grpc or http/protobuf (the OpenTelemetry Java agent's two)"
+        )),
+    }
+}
+
+/// The server-side apply body that owns exactly `tracing_config` of the runtime, with the
+/// resourceVersion read (compare-and-swap).
+pub fn apply_body(runtime: &Value, tracing_config: &Value) -> Value {
+    json!({
+        "apiVersion": "mlops.seldon.io/v1alpha1",
+        "kind": "SeldonRuntime",
+        "metadata": {
+            "name": runtime["metadata"]["name"],
+            "namespace": runtime["metadata"]["namespace"],
+            "resourceVersion": runtime["metadata"]["resourceVersion"],
+        },
+        "spec": {"config": {"tracingConfig": tracing_config}},
+    })
+}
+
+/// The workloads that load the setting at start, and the command that restarts them.
+pub fn restart_command(namespace: &str) -> String {
+    format!(
+        "kubectl rollout restart statefulset/seldon-scheduler deployment/seldon-modelgateway deployment/seldon-pipelinegateway deployment/seldon-dataflow-engine -n {namespace}, then each Server's StatefulSet"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,6 +640,74 @@ mod tests {
         assert_eq!(json["core"], "v2");
         assert_eq!(json["ratio"], json!({"value": "0.1", "from": "runtime"}));
         assert_eq!(json["otelExporterEndpoint"]["from"], "seldon-config");
+    }
+
+    #[test]
+    fn changes_keep_what_the_runtime_holds_and_refuse_what_the_components_exit_on() {
+        let sc = helm_default();
+        let rt = runtime(json!({"ratio": "0.5", "otelExporterProtocol": "grpc"}));
+        let set = |ratio: &str| Change {
+            ratio: Some(ratio.into()),
+            ..Change::default()
+        };
+        let (tc, fields) = plan(&rt, Some(&sc), &set("0.1")).unwrap();
+        assert_eq!(tc, json!({"ratio": "0.1", "otelExporterProtocol": "grpc"}));
+        assert_eq!(fields[0].diff_line(), "~ ratio: 0.5 -> 0.1");
+        // disable owns only disable: true; enable takes it out again.
+        let (off, _) = plan(
+            &rt,
+            Some(&sc),
+            &Change {
+                disable: Some(true),
+                ..Change::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(off["disable"], true);
+        let off_rt = runtime(off);
+        let (on, fields) = plan(
+            &off_rt,
+            Some(&sc),
+            &Change {
+                disable: Some(false),
+                enable: true,
+                ..Change::default()
+            },
+        )
+        .unwrap();
+        assert!(on.get("disable").is_none());
+        assert!(fields.iter().any(|f| f.field == "disable"));
+        // Nowhere an endpoint: enable is refused with the fix; a ratio is filled in.
+        let bare = runtime(json!({}));
+        let err = plan(
+            &bare,
+            None,
+            &Change {
+                enable: true,
+                disable: Some(false),
+                ..Change::default()
+            },
+        )
+        .unwrap_err();
+        assert!(err.contains("--endpoint HOST:PORT"), "{err}");
+        let (tc, _) = plan(
+            &bare,
+            None,
+            &Change {
+                enable: true,
+                endpoint: Some("c:4317".into()),
+                ..Change::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(tc, json!({"otelExporterEndpoint": "c:4317", "ratio": "1"}));
+        for bad in ["http://c:4317", "c", "c:0", ":4317", "c:4317/v1"] {
+            assert!(check_endpoint(bad).is_err(), "{bad}");
+        }
+        for bad in ["1.5", "-0.1", " 0.1", "x"] {
+            assert!(check_ratio(bad).is_err(), "{bad}");
+        }
+        assert!(check_protocol("http").is_err());
     }
 
     #[test]

@@ -12,6 +12,15 @@ fn seldon_config(ns: &str, name: &str, tc: Value) -> Value {
            "spec": {"components": [], "config": {"tracingConfig": tc}}})
 }
 
+/// The Helm setup chart's SeldonConfig `default` (endpoint, grpc, ratio 1), with `disable`.
+fn helm_default(ns: &str, disable: bool) -> Value {
+    seldon_config(
+        ns,
+        "default",
+        json!({"otelExporterEndpoint": "seldon-collector.seldon-mesh:4317", "otelExporterProtocol": "grpc", "ratio": "1", "disable": disable}),
+    )
+}
+
 fn runtime(ns: &str, config: &str, tc: Value) -> Value {
     json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonRuntime",
            "metadata": {"name": "seldon", "namespace": ns},
@@ -42,6 +51,22 @@ fn item(c: &Cluster, ns: &str, mesh: &str) -> Value {
     st["items"][0].clone()
 }
 
+/// The runtime `seldon` of `ns` as stored, managedFields included.
+fn stored_runtime(c: &Cluster, ns: &str) -> Value {
+    c.kubectl(&[
+        "get",
+        "seldonruntime",
+        "seldon",
+        "-n",
+        ns,
+        "-o",
+        "json",
+        "--show-managed-fields",
+    ])
+    .ok()
+    .json()
+}
+
 fn codes(item: &Value) -> Vec<String> {
     item["warnings"]
         .as_array()
@@ -59,11 +84,7 @@ fn a_runtime_is_judged_over_its_seldon_config_and_the_operators_config_map() {
     apply(
         &c,
         &[
-            seldon_config(
-                &mesh,
-                "default",
-                json!({"otelExporterEndpoint": "seldon-collector.seldon-mesh:4317", "otelExporterProtocol": "grpc", "ratio": "1", "disable": true}),
-            ),
+            helm_default(&mesh, true),
             runtime(&ns, "default", json!({"ratio": "0.1"})),
         ],
     );
@@ -153,4 +174,126 @@ fn where_v2_is_not_served_or_not_readable_one_line_says_so() {
     );
     c.plugin(&["status", "--core", "v2", "--watch"])
         .fails_with(2);
+}
+
+#[test]
+fn enable_disable_and_sampler_own_only_the_four_scalars_and_refuse_what_would_exit() {
+    let c = atomic();
+    let mesh = c.namespace("v2w-mesh");
+    let ns = c.namespace("v2w-models");
+    apply(
+        &c,
+        &[
+            helm_default(&mesh, false),
+            runtime(&ns, "default", json!({})),
+        ],
+    );
+    let v2 = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--core", "v2", "-n", &ns, "--seldon-namespace", &mesh]);
+        c.plugin(&all)
+    };
+    let spec = |c: &Cluster| stored_runtime(c, &ns);
+    // sampler: the ratio only; the values from the SeldonConfig stay there.
+    let r = v2(&["sampler", "0.1"]).ok();
+    assert!(
+        r.stderr.contains("seldonruntime/seldon")
+            && r.stderr.contains("~ ratio: 1 (seldon-config) -> 0.1"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("kubectl rollout restart statefulset/seldon-scheduler"),
+        "{}",
+        r.stderr
+    );
+    let obj = spec(&c);
+    assert_eq!(
+        obj["spec"]["config"]["tracingConfig"],
+        json!({"ratio": "0.1"})
+    );
+    assert_eq!(
+        obj["spec"]["seldonConfig"], "default",
+        "a field the plugin does not own changed"
+    );
+    let owned: Vec<&Value> = obj["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields")
+        .iter()
+        .filter(|m| m["manager"] == "kubectl-seldon-tracing")
+        .collect();
+    assert_eq!(owned.len(), 1);
+    let fields = owned[0]["fieldsV1"]["f:spec"].to_string();
+    assert!(
+        fields.contains("\"f:ratio\"")
+            && !fields.contains("f:seldonConfig")
+            && !fields.contains("f:otelExporter"),
+        "the plugin must own exactly the scalars it set: {fields}"
+    );
+    // disable, then enable: disable: true, then gone; status follows.
+    v2(&["disable"]).ok();
+    assert_eq!(spec(&c)["spec"]["config"]["tracingConfig"]["disable"], true);
+    assert_eq!(item(&c, &ns, &mesh)["tracing"], "off");
+    v2(&["enable"]).ok();
+    assert_eq!(
+        spec(&c)["spec"]["config"]["tracingConfig"],
+        json!({"ratio": "0.1"})
+    );
+    assert_eq!(item(&c, &ns, &mesh)["tracing"], "on");
+    // Nothing to do: unchanged. A dry run writes nothing.
+    v2(&["sampler", "0.1"]).ok().stderr_has("unchanged");
+    v2(&["sampler", "0.5", "--dry-run"])
+        .ok()
+        .stderr_has("(dry run)");
+    assert_eq!(spec(&c)["spec"]["config"]["tracingConfig"]["ratio"], "0.1");
+    // Refused before anything is read: values the components cannot use, v1 flags.
+    v2(&["sampler", "1.5"]).fails_with(2);
+    v2(&["enable", "--endpoint", "http://collector:4317"]).fails_with(2);
+    v2(&["enable", "--propagation", "b3"]).fails_with(2);
+    c.plugin(&["enable", "x", "--ratio", "0.1"]).fails_with(2);
+    // A runtime whose SeldonConfig gives no endpoint: enable is refused, nothing changes.
+    let bare_ns = c.namespace("v2w-bare");
+    apply(
+        &c,
+        &[
+            seldon_config(&mesh, "empty", json!({})),
+            runtime(&bare_ns, "empty", json!({})),
+        ],
+    );
+    let before = stored_runtime(&c, &bare_ns);
+    let r = c
+        .plugin(&[
+            "enable",
+            "--core",
+            "v2",
+            "-n",
+            &bare_ns,
+            "--seldon-namespace",
+            &mesh,
+        ])
+        .fails_with(1);
+    assert!(r.stderr.contains("--endpoint HOST:PORT"), "{}", r.stderr);
+    let after = stored_runtime(&c, &bare_ns);
+    assert_eq!(
+        before["metadata"]["resourceVersion"],
+        after["metadata"]["resourceVersion"]
+    );
+    c.plugin(&[
+        "enable",
+        "--core",
+        "v2",
+        "-n",
+        &bare_ns,
+        "--seldon-namespace",
+        &mesh,
+        "--endpoint",
+        "otel.tracing:4317",
+    ])
+    .ok();
+    let after = stored_runtime(&c, &bare_ns);
+    assert_eq!(
+        after["spec"]["config"]["tracingConfig"],
+        json!({"otelExporterEndpoint": "otel.tracing:4317", "ratio": "1"})
+    );
 }
