@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::domain::components::str_at;
 use crate::domain::ownfile;
-use crate::domain::plan::{Plan, plan_with};
+use crate::domain::plan::{Plan, drop_answered_user_files, plan_with};
 use crate::domain::pyconfig::{self, ConfigMap, ConfigMaps};
 use crate::domain::status::{self as domain_status, DeploymentStatus, Origin, unmet};
 use crate::error::{Error, Result};
@@ -186,8 +186,12 @@ fn plan_all(inputs: &[Input], w: &LocalWrite) -> Result<Vec<Planned>> {
             ))
         };
         let own = own_among(inputs, obj).map_err(fail)?;
-        let plan =
+        let mut plan =
             plan_with(obj, &w.intent, &w.predictors, own.as_ref().map(|(_, d)| d)).map_err(fail)?;
+        // A user's own file among the inputs that already says what is asked needs no warning.
+        let ns = str_at(obj, &["metadata", "namespace"]).unwrap_or("");
+        let files = config_files(inputs, std::iter::once(obj), ns);
+        drop_answered_user_files(obj, &w.intent, &files, &mut plan.warnings);
         plans.push(Planned {
             at,
             before: obj.clone(),

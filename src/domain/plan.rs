@@ -560,6 +560,63 @@ pub fn touches_own_files(obj: &Value, intent: &Intent, only: &[String]) -> bool 
     asks || (matches!(intent, Intent::Enable { .. }) && !ownfile::referenced_keys(obj).is_empty())
 }
 
+/// Drops the `user-config-file` warnings a user's own file already answers: the change asks
+/// only for headers, and the file (read from `files`, the ConfigMaps the object mounts) already
+/// says them. A file that could not be read keeps its warning.
+pub fn drop_answered_user_files(
+    obj: &Value,
+    intent: &Intent,
+    files: &super::pyconfig::ConfigMaps,
+    warnings: &mut Vec<Warning>,
+) {
+    let ns = c::str_at(obj, &["metadata", "namespace"]).unwrap_or("");
+    let null = Value::Null;
+    let spec = obj.get("spec").unwrap_or(&null);
+    let predictors = spec.get("predictors").and_then(Value::as_array);
+    warnings.retain(|w| {
+        let Warning::UserConfigFile {
+            predictor,
+            component,
+            path,
+            ..
+        } = w
+        else {
+            return true;
+        };
+        let Some(p) = predictors
+            .into_iter()
+            .flatten()
+            .find(|p| c::predictor_name(p) == predictor)
+        else {
+            return true;
+        };
+        let (b3, sampler) = file_intent(intent, c::has_engine(p));
+        let (Some(b3), None) = (b3, sampler) else {
+            return true;
+        };
+        let Some(at) = c::nodes(spec, p)
+            .into_iter()
+            .find(|n| n.name == *component)
+            .and_then(|n| n.container)
+        else {
+            return true;
+        };
+        let (Some(pod), Some(container)) =
+            (super::pyconfig::pod_spec(p, at), c::container_at(p, at))
+        else {
+            return true;
+        };
+        let place = super::pyconfig::locate(pod, container, path);
+        match super::pyconfig::file(files, ns, &place) {
+            super::pyconfig::File::Text { text, .. } => match super::pyconfig::load(&text, None) {
+                super::pyconfig::Loaded::Settings(s) => s.b3 != b3,
+                _ => true,
+            },
+            _ => true,
+        }
+    });
+}
+
 /// Plans `intent` for the predictors named in `only` (all when empty), as if the plugin's
 /// ConfigMap held no file.
 pub fn plan(obj: &Value, intent: &Intent, only: &[String]) -> Result<Plan, String> {
@@ -880,6 +937,49 @@ mod tests {
         // With an executor, its sampler decides: the components' files are not touched.
         let p = plan_with(&sdep(json!([])), &Intent::Sampler(s), &[], None).unwrap();
         assert!(p.files.is_empty());
+    }
+
+    #[test]
+    fn a_users_file_that_already_says_b3_needs_no_warning() {
+        use crate::domain::pyconfig::{ConfigMap, ConfigMaps};
+        let mut obj = sdep(json!([]));
+        obj["metadata"]["namespace"] = json!("ns");
+        let pod = &mut obj["spec"]["predictors"][0]["componentSpecs"][0]["spec"];
+        pod["volumes"] = json!([{"name": "cfg", "configMap": {"name": "user-cfg"}}]);
+        pod["containers"][0]["volumeMounts"] = json!([{"name": "cfg", "mountPath": "/etc/jaeger"}]);
+        pod["containers"][0]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "JAEGER_CONFIG_PATH", "value": "/etc/jaeger/config.yaml"}));
+        let intent = with_b3(Some(Propagation::B3));
+        let judged = |text: &str| {
+            let mut maps = ConfigMaps::new();
+            maps.insert(
+                "ns",
+                "user-cfg",
+                ConfigMap::from_object(&json!({"data": {"config.yaml": text}})),
+            );
+            let mut warnings = plan_with(&obj, &intent, &[], None).unwrap().warnings;
+            drop_answered_user_files(&obj, &intent, &maps, &mut warnings);
+            warnings
+                .iter()
+                .filter(|w| w.code() == "user-config-file")
+                .count()
+        };
+        assert_eq!(
+            judged("propagation: b3\nsampler: {type: const, param: 1}"),
+            0
+        );
+        assert_eq!(judged("sampler: {type: const, param: 1}"), 1);
+        let mut unread = plan_with(&obj, &intent, &[], None).unwrap().warnings;
+        drop_answered_user_files(&obj, &intent, &ConfigMaps::unread(), &mut unread);
+        assert_eq!(
+            unread
+                .iter()
+                .filter(|w| w.code() == "user-config-file")
+                .count(),
+            1
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::{Applied, Cluster};
 use crate::domain::ownfile;
-use crate::domain::plan::{Intent, Plan, plan_with, touches_own_files};
+use crate::domain::plan::{Intent, Plan, drop_answered_user_files, plan_with, touches_own_files};
 use crate::domain::status::competing_manager_warnings;
 use crate::error::{Error, Result};
 use crate::invocation::DryRun;
@@ -156,6 +156,12 @@ impl Job<'_> {
             let plan = plan_with(&obj, self.intent, self.predictors, own_data.as_ref())
                 .map_err(object_error)?;
             out.warnings = plan.warnings.clone();
+            if out.warnings.iter().any(|w| w.code() == "user-config-file") {
+                let files =
+                    crate::commands::read::config_files(self.cluster, std::slice::from_ref(&obj))
+                        .await?;
+                drop_answered_user_files(&obj, self.intent, &files, &mut out.warnings);
+            }
             out.warnings
                 .extend(competing_manager_warnings(&obj, self.field_manager));
             out.changes = plan.changes.clone();
