@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::domain::pyconfig::{ConfigMap, ConfigMaps};
 use crate::error::{Error, Result};
 
-use super::{Action, Applied, Cluster};
+use super::{Applied, Cluster};
 
 /// GETs in flight at once.
 const AT_ONCE: usize = 8;
@@ -16,25 +16,7 @@ impl Cluster {
     /// One ConfigMap object; Ok(None) when it does not exist. A refusal is `Error::Forbidden`.
     pub async fn get_config_map(&self, namespace: &str, name: &str) -> Result<Option<Value>> {
         let path = format!("/api/v1/namespaces/{namespace}/configmaps/{name}");
-        let verb = format!("read configmap {namespace}/{name}");
-        let action = Action {
-            verb: &verb,
-            namespace,
-            name: Some(name),
-        };
-        let answer = self
-            .patiently(|| {
-                let req = http::Request::get(path.as_str())
-                    .body(Vec::new())
-                    .map_err(kube::core::request::Error::BuildRequest);
-                self.checked::<Value>(req, &action)
-            })
-            .await;
-        match answer {
-            Ok(obj) => Ok(Some(obj)),
-            Err(Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.get_optional(&path, namespace, name).await
     }
 
     /// One ConfigMap: found, missing, or not read with why (no permission).

@@ -23,17 +23,39 @@ async fn read(ctx: &Ctx, path: &str, namespace: &str, name: &str) -> Result<Read
     }
 }
 
-/// The SeldonConfig `runtime` names, as read in `seldon_namespace`.
-async fn config_of(ctx: &Ctx, runtime: &serde_json::Value, seldon_namespace: &str) -> Result<Read> {
-    let sc_name = runtime
-        .pointer("/spec/seldonConfig")
-        .and_then(|v| v.as_str())
-        .unwrap_or("");
-    if sc_name.is_empty() {
-        return Ok(Read::Missing);
+/// The SeldonConfigs runtimes name, read in the operator's namespace once each per run (every
+/// runtime of a cluster usually names the same one).
+struct SeldonConfigs<'a> {
+    namespace: &'a str,
+    read: std::collections::HashMap<String, Read>,
+}
+
+impl<'a> SeldonConfigs<'a> {
+    fn new(namespace: &'a str) -> Self {
+        SeldonConfigs {
+            namespace,
+            read: std::collections::HashMap::new(),
+        }
     }
-    let path = format!("/apis/{V2_API}/namespaces/{seldon_namespace}/seldonconfigs/{sc_name}");
-    read(ctx, &path, seldon_namespace, sc_name).await
+
+    /// The SeldonConfig `runtime` names.
+    async fn of(&mut self, ctx: &Ctx, runtime: &serde_json::Value) -> Result<Read> {
+        let sc_name = runtime
+            .pointer("/spec/seldonConfig")
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        if sc_name.is_empty() {
+            return Ok(Read::Missing);
+        }
+        if let Some(known) = self.read.get(sc_name) {
+            return Ok(known.clone());
+        }
+        let ns = self.namespace;
+        let path = format!("/apis/{V2_API}/namespaces/{ns}/seldonconfigs/{sc_name}");
+        let answer = read(ctx, &path, ns, sc_name).await?;
+        self.read.insert(sc_name.to_string(), answer.clone());
+        Ok(answer)
+    }
 }
 
 /// Attempts per runtime before conflicts give up.
@@ -77,6 +99,7 @@ pub async fn write(ctx: &Ctx, w: &RuntimeWrite) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     let mut failed = 0;
+    let mut configs = SeldonConfigs::new(&w.seldon_namespace);
     for listed in chosen {
         let ns = listed
             .pointer("/metadata/namespace")
@@ -92,7 +115,7 @@ pub async fn write(ctx: &Ctx, w: &RuntimeWrite) -> Result<ExitStatus> {
         let mut attempt = 0;
         let outcome: std::result::Result<Option<Vec<core2::FieldChange>>, String> = loop {
             attempt += 1;
-            let config = config_of(ctx, &obj, &w.seldon_namespace).await?;
+            let config = configs.of(ctx, &obj).await?;
             let sc = match &config {
                 Read::Found(v) => Some(v),
                 _ => None,
@@ -171,6 +194,7 @@ pub async fn status(ctx: &Ctx, name: Option<&str>, seldon_namespace: &str) -> Re
         });
     };
     let mut items: Vec<RuntimeStatus> = Vec::new();
+    let mut configs = SeldonConfigs::new(seldon_namespace);
     for rt in runtimes.iter().filter(|r| {
         name.is_none_or(|n| r.pointer("/metadata/name").and_then(|v| v.as_str()) == Some(n))
     }) {
@@ -178,17 +202,7 @@ pub async fn status(ctx: &Ctx, name: Option<&str>, seldon_namespace: &str) -> Re
             .pointer("/metadata/namespace")
             .and_then(|v| v.as_str())
             .unwrap_or("");
-        let sc_name = rt
-            .pointer("/spec/seldonConfig")
-            .and_then(|v| v.as_str())
-            .unwrap_or("");
-        let config = if sc_name.is_empty() {
-            Read::Missing
-        } else {
-            let path =
-                format!("/apis/{V2_API}/namespaces/{seldon_namespace}/seldonconfigs/{sc_name}");
-            read(ctx, &path, seldon_namespace, sc_name).await?
-        };
+        let config = configs.of(ctx, rt).await?;
         let cm_path = format!("/api/v1/namespaces/{ns}/configmaps/{CONFIG_MAP}");
         let cm = read(ctx, &cm_path, ns, CONFIG_MAP).await?;
         items.push(core2::runtime_status(rt, &config, seldon_namespace, &cm));

@@ -83,6 +83,16 @@ pub async fn config_files(cluster: &Cluster, objs: &[Value]) -> Result<ConfigMap
     cluster.config_maps(&wanted).await
 }
 
+/// Calls `each` with `objs` and the config files they read.
+async fn with_files(
+    cluster: &Cluster,
+    objs: Vec<Value>,
+    each: &mut impl FnMut(Vec<Value>, &ConfigMaps) -> Result<()>,
+) -> Result<()> {
+    let files = config_files(cluster, &objs).await?;
+    each(objs, &files)
+}
+
 /// The objects `-f` names, read from the cluster, one page each, with their config files.
 async fn named_in_files(
     ctx: &Ctx,
@@ -93,8 +103,7 @@ async fn named_in_files(
     let inputs = manifests::read(paths).map_err(Error::Manifest)?;
     for (ns, name) in manifests::names(&inputs, ctx.namespace()).map_err(Error::Manifest)? {
         let objs = vec![ctx.cluster.get(api, &ns, &name).await?];
-        let files = config_files(&ctx.cluster, &objs).await?;
-        each(objs, &files)?;
+        with_files(&ctx.cluster, objs, &mut each).await?;
     }
     Ok(())
 }
@@ -108,9 +117,7 @@ async fn each_page_with_files(
 ) -> Result<()> {
     let mut all = std::pin::pin!(pages(cluster, api_version, q));
     while let Some(page) = all.next().await {
-        let objs = page?;
-        let files = config_files(cluster, &objs).await?;
-        each(objs, &files)?;
+        with_files(cluster, page?, &mut each).await?;
     }
     Ok(())
 }
@@ -277,24 +284,18 @@ pub async fn show_status(
     };
     match (manifests, one) {
         (Manifests::InCluster(paths), _) => named_in_files(ctx, &api, paths, page).await?,
-        (_, Some(obj)) => {
-            let objs = vec![obj];
-            let files = config_files(&ctx.cluster, &objs).await?;
-            page(objs, &files)?
-        }
+        (_, Some(obj)) => with_files(&ctx.cluster, vec![obj], &mut page).await?,
         (_, None) => {
             let mut found = 0;
             for objs in ahead {
                 let objs = objs?;
                 found += objs.len();
-                let files = config_files(&ctx.cluster, &objs).await?;
-                page(objs, &files)?;
+                with_files(&ctx.cluster, objs, &mut page).await?;
             }
             while let Some(objs) = rest.next().await {
                 let objs = objs?;
                 found += objs.len();
-                let files = config_files(&ctx.cluster, &objs).await?;
-                page(objs, &files)?;
+                with_files(&ctx.cluster, objs, &mut page).await?;
             }
             // A name with -A: that name in every namespace (kubectl refuses; an incident wants it).
             if let Some(name) = name.filter(|_| found == 0) {

@@ -577,7 +577,6 @@ pub fn drop_answered_user_files(
         let Warning::UserConfigFile {
             predictor,
             component,
-            path,
             ..
         } = w
         else {
@@ -594,19 +593,14 @@ pub fn drop_answered_user_files(
         let (Some(b3), None) = (b3, sampler) else {
             return true;
         };
-        let Some(at) = c::nodes(spec, p)
+        let Some((_, place)) = c::nodes(spec, p)
             .into_iter()
             .find(|n| n.name == *component)
             .and_then(|n| n.container)
+            .and_then(|at| super::pyconfig::place_at(p, at))
         else {
             return true;
         };
-        let (Some(pod), Some(container)) =
-            (super::pyconfig::pod_spec(p, at), c::container_at(p, at))
-        else {
-            return true;
-        };
-        let place = super::pyconfig::locate(pod, container, path);
         match super::pyconfig::file(files, ns, &place) {
             super::pyconfig::File::Text { text, .. } => match super::pyconfig::load(&text, None) {
                 super::pyconfig::Loaded::Settings(s) => s.b3 != b3,

@@ -191,15 +191,7 @@ pub enum ConfigMap {
 impl ConfigMap {
     /// From a ConfigMap object as the API serves it.
     pub fn from_object(obj: &Value) -> ConfigMap {
-        let data = obj
-            .get("data")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let data = super::ownfile::data_of(obj).into_iter().collect();
         let binary = obj
             .get("binaryData")
             .and_then(Value::as_object)
@@ -261,15 +253,10 @@ pub fn wanted(obj: &Value) -> Vec<(String, String)> {
         .flatten()
     {
         for node in c::nodes(spec, p).iter().filter(|n| n.kind.is_python()) {
-            let Some(at) = node.container else { continue };
-            let path = super::env::get(c::container_env(p, at), "JAEGER_CONFIG_PATH");
-            let Some(path) = path.as_ref().and_then(|v| v.literal()) else {
+            let Some((_, place)) = node.container.and_then(|at| place_at(p, at)) else {
                 continue;
             };
-            let (Some(pod), Some(container)) = (pod_spec(p, at), c::container_at(p, at)) else {
-                continue;
-            };
-            if let Place::ConfigMaps(cands) = locate(pod, container, path) {
+            if let Place::ConfigMaps(cands) = place {
                 for cand in cands {
                     let key = (ns.to_string(), cand.name);
                     if !out.contains(&key) {
@@ -280,6 +267,15 @@ pub fn wanted(obj: &Value) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// The literal, non-empty `JAEGER_CONFIG_PATH` of the container at `at` of predictor `p`, and
+/// where in its pod that file comes from.
+pub fn place_at(p: &Value, at: (usize, usize)) -> Option<(String, Place)> {
+    let path = super::env::get(c::container_env(p, at), "JAEGER_CONFIG_PATH")?;
+    let path = path.literal().filter(|p| !p.is_empty())?.to_string();
+    let place = locate(pod_spec(p, at)?, c::container_at(p, at)?, &path);
+    Some((path, place))
 }
 
 /// The pod spec of the componentSpec holding the container at `at`.

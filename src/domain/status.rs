@@ -295,7 +295,7 @@ fn python_status(
     let pname = c::predictor_name(p);
     let list = node.container.and_then(|at| c::container_env(p, at));
     let env = EffectiveEnv::container(list);
-    let (file, config_file) = config_file(p, node, &env, ctx);
+    let (file, config_file) = config_file(p, node, ctx);
     let rt = runtime::python_with(&env, &file);
     let mut verdict = rt.verdict.clone();
     let same_headers = executor.is_some_and(|e| e.propagation == rt.propagation);
@@ -385,28 +385,10 @@ fn python_status(
 }
 
 /// The file a Python component's literal `JAEGER_CONFIG_PATH` names, as its container finds it.
-fn config_file(
-    p: &Value,
-    node: &c::Node,
-    env: &EffectiveEnv,
-    ctx: &Ctx,
-) -> (File, Option<ConfigFile>) {
-    let Some(path) = env
-        .get("JAEGER_CONFIG_PATH")
-        .and_then(|v| v.value.literal())
-        .filter(|p| !p.is_empty())
-    else {
+fn config_file(p: &Value, node: &c::Node, ctx: &Ctx) -> (File, Option<ConfigFile>) {
+    let Some((path, place)) = node.container.and_then(|at| pyconfig::place_at(p, at)) else {
         return (File::Unread, None);
     };
-    let null = Value::Null;
-    let (pod, container) = match node.container {
-        Some(at) => (
-            pyconfig::pod_spec(p, at).unwrap_or(&null),
-            c::container_at(p, at).unwrap_or(&null),
-        ),
-        None => (&null, &null),
-    };
-    let place = pyconfig::locate(pod, container, path);
     let file = pyconfig::file(ctx.files, ctx.namespace, &place);
     let (config_map, key) = match (&place, &file) {
         (Place::ConfigMaps(cands), _) if cands.len() == 1 => {
@@ -424,7 +406,7 @@ fn config_file(
     (
         file,
         Some(ConfigFile {
-            path: path.into(),
+            path,
             config_map,
             key,
             read,

@@ -130,6 +130,19 @@ fn status_reads_the_file_from_the_mounted_config_map() {
     assert_eq!(l["items"][0]["tracing"], "unknown", "{l}");
 }
 
+/// `status -f PATH --local -o json`, parsed.
+fn local_status(path: &std::path::Path) -> Value {
+    let p = path.display().to_string();
+    run(
+        PLUGIN,
+        &["status", "-f", &p, "--local", "-o", "json"],
+        &[],
+        None,
+    )
+    .ok()
+    .json()
+}
+
 #[test]
 fn local_status_reads_config_maps_among_the_inputs() {
     let dir = tempdir("cfgfile-local");
@@ -142,29 +155,14 @@ fn local_status_reads_config_maps_among_the_inputs() {
     std::fs::write(&both, text.join("---\n")).expect("write");
     let only = dir.join("only.yaml");
     std::fs::write(&only, &text[1]).expect("write");
-    let path = |p: &std::path::Path| p.display().to_string();
-    let st = run(
-        PLUGIN,
-        &["status", "-f", &path(&both), "--local", "-o", "json"],
-        &[],
-        None,
-    )
-    .ok()
-    .json();
+    let st = local_status(&both);
     let m = model(&st);
     assert_eq!(
         (m["tracing"].as_str(), m["sampler"]["source"].as_str()),
         (Some("on"), Some("file"))
     );
     assert_eq!(m["configFile"]["read"], true);
-    let st = run(
-        PLUGIN,
-        &["status", "-f", &path(&only), "--local", "-o", "json"],
-        &[],
-        None,
-    )
-    .ok()
-    .json();
+    let st = local_status(&only);
     let m = model(&st);
     assert_state_because(m, "unknown", "not among the -f inputs");
 }
@@ -412,21 +410,7 @@ fn local_and_online_writes_are_the_same_and_in_place_puts_the_config_map_beside(
     .ok();
     assert!(again.stderr.contains("unchanged"), "{}", again.stderr);
     // status offline reads the file it wrote.
-    let st = run(
-        PLUGIN,
-        &[
-            "status",
-            "-f",
-            &dir.display().to_string(),
-            "--local",
-            "-o",
-            "json",
-        ],
-        &[],
-        None,
-    )
-    .ok()
-    .json();
+    let st = local_status(&dir);
     assert_eq!(
         st["items"][0]["predictors"][0]["components"][1]["propagation"],
         "b3"
