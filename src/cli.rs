@@ -58,7 +58,7 @@ pub enum Command {
         visible_alias = "ls",
         after_help = "Examples:\n  kubectl seldon-tracing list -A\n  kubectl seldon-tracing list -l team=fraud -o wide"
     )]
-    List(ListArgs),
+    List(ListCommand),
     /// Show tracing per predictor and component, with where each value comes from and warnings
     #[command(
         after_help = "Examples:\n  kubectl seldon-tracing status iris -n models\n  kubectl seldon-tracing status iris -A\n  kubectl seldon-tracing status -A -o json"
@@ -115,6 +115,14 @@ pub struct Files {
 }
 
 #[derive(Debug, Args)]
+pub struct ListCommand {
+    #[command(flatten)]
+    pub list: ListArgs,
+    #[command(flatten)]
+    pub core: CoreArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only deployments whose labels match this selector (e.g. team=fraud)
     #[arg(
@@ -154,10 +162,10 @@ pub struct StatusArgs {
 /// Which Seldon generation a command acts on.
 #[derive(Debug, Args)]
 pub struct CoreArgs {
-    /// Seldon generation: v1 (SeldonDeployments, the default) or v2 (SeldonRuntimes: one tracing setting per namespace; NAME is then a runtime)
+    /// Seldon generation: v1 (SeldonDeployments) or v2 (SeldonRuntimes: one tracing setting per namespace; NAME is then a runtime). list and status show both when the cluster serves both; enable, disable and sampler default to v1
     #[arg(long, value_enum, value_name = "v1|v2")]
     pub core: Option<Core>,
-    /// With --core v2: the namespace the Seldon operator reads SeldonConfigs from
+    /// Seldon Core 2: the namespace the Seldon operator reads SeldonConfigs from
     #[arg(long, value_name = "NS", default_value = "seldon-mesh")]
     pub seldon_namespace: String,
 }

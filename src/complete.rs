@@ -53,6 +53,8 @@ struct Words {
     kubeconfig: Option<String>,
     context: Option<String>,
     namespace: Option<String>,
+    /// `--core`'s value, when typed.
+    core: Option<String>,
     subcommand: Option<String>,
     positionals: Vec<String>,
 }
@@ -75,6 +77,7 @@ fn parse(words: &[String]) -> Words {
                 "--kubeconfig" => w.kubeconfig = value,
                 "--context" => w.context = value,
                 "-n" | "--namespace" => w.namespace = value,
+                "--core" => w.core = value,
                 _ => {}
             }
         } else if !word.starts_with('-') {
@@ -156,6 +159,18 @@ async fn deployments(w: &Words) -> Vec<serde_json::Value> {
         .unwrap_or_default()
 }
 
+/// The SeldonRuntimes of the namespace (none where Seldon Core 2 is not served).
+async fn runtimes(w: &Words) -> Vec<String> {
+    let Some((c, ns)) = cluster(w).await else {
+        return Vec::new();
+    };
+    let path = format!(
+        "/apis/{}/namespaces/{ns}/seldonruntimes",
+        crate::cluster::V2_API
+    );
+    c.names(&path).await.unwrap_or_default()
+}
+
 fn name_of(obj: &serde_json::Value) -> String {
     crate::domain::components::str_at(obj, &["metadata", "name"])
         .unwrap_or_default()
@@ -192,6 +207,14 @@ pub async fn complete(words: &[String]) -> String {
             );
         }
         "--sampler" => return lines(sampler_examples(), current, NO_FILES),
+        "--core" => return lines(["v1", "v2"].map(String::from), current, NO_FILES),
+        "--protocol" => {
+            return lines(
+                ["grpc", "http/protobuf"].map(String::from),
+                current,
+                NO_FILES,
+            );
+        }
         "--context" => {
             let path = w.kubeconfig.as_ref().map(std::path::PathBuf::from);
             let kc = match path {
@@ -246,14 +269,37 @@ pub async fn complete(words: &[String]) -> String {
         Some("status" | "verify" | "traces") if !w.positionals.is_empty() => {
             lines([], current, NO_FILES)
         }
-        Some("status" | "enable" | "disable" | "sampler" | "verify" | "traces") => {
-            let mut names: Vec<String> = deployments(&w)
-                .await
-                .iter()
-                .map(name_of)
-                .filter(|n| !w.positionals.contains(n))
-                .collect();
-            if w.subcommand.as_deref() == Some("sampler") && !w.positionals.is_empty() {
+        Some(sub @ ("status" | "enable" | "disable" | "sampler" | "verify" | "traces")) => {
+            let core = w.core.as_deref();
+            let v2_verb = matches!(sub, "status" | "enable" | "disable" | "sampler");
+            let mut names: Vec<String> = Vec::new();
+            if core != Some("v2") {
+                names.extend(deployments(&w).await.iter().map(name_of));
+            }
+            // SeldonRuntimes: with --core v2, and beside SeldonDeployments for status, which
+            // shows both generations.
+            if v2_verb && (core == Some("v2") || (core.is_none() && sub == "status")) {
+                let label = if core.is_none() {
+                    "\tSeldonRuntime (Seldon Core 2)"
+                } else {
+                    ""
+                };
+                names.extend(
+                    runtimes(&w)
+                        .await
+                        .into_iter()
+                        .map(|n| format!("{n}{label}")),
+                );
+            }
+            names.retain(|n| {
+                !w.positionals
+                    .iter()
+                    .any(|p| n.split('\t').next() == Some(p))
+            });
+            // v2's ratio may come first (`sampler --core v2 -n models 0.1`: the namespace's runtime).
+            if sub == "sampler" && core == Some("v2") {
+                names.extend(["1", "0.1", "0.01", "0"].map(String::from));
+            } else if sub == "sampler" && !w.positionals.is_empty() {
                 names.extend(sampler_examples());
             }
             lines(names, current, NO_FILES)

@@ -17,6 +17,10 @@ pub enum Error {
     )]
     Core2Missing { server: String },
     #[error(
+        "this cluster serves neither Seldon Core v1 SeldonDeployments (machinelearning.seldon.io) nor Seldon Core 2 SeldonRuntimes (mlops.seldon.io) at {server}; install Seldon Core or check --context"
+    )]
+    NoSeldon { server: String },
+    #[error(
         "seldondeployment \"{name}\" not found in namespace \"{namespace}\"; list them with `kubectl seldon-tracing list -n {namespace}` or pass -n NAMESPACE"
     )]
     NotFound { name: String, namespace: String },

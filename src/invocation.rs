@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::cli::{
     Cli, Command, Core, CoreArgs, DisableArgs, EnableArgs, Files, Headers, JaegerArgs, ListArgs,
-    Mutation, SamplerArgs, StatusArgs, Targets, TracesArgs, VerifyArgs, parse_name,
+    ListCommand, Mutation, SamplerArgs, StatusArgs, Targets, TracesArgs, VerifyArgs, parse_name,
 };
 use crate::domain::core2;
 use crate::domain::plan::{AgentHost, Intent};
@@ -209,12 +209,37 @@ pub struct LocalWrite {
     pub in_place: bool,
 }
 
+/// Which Seldon generations `list` and `status` read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Generations {
+    /// v1 SeldonDeployments only: `--core v1`, or an option only v1 has (`-f`, `-l`,
+    /// `--expect`, `--watch`).
+    V1,
+    /// Each generation the cluster serves: v1 SeldonDeployments and v2 SeldonRuntimes, one
+    /// after the other when both are (a migration), whichever is alone otherwise.
+    Served {
+        /// Where the v2 operator reads SeldonConfigs.
+        seldon_namespace: String,
+    },
+}
+
+impl Generations {
+    /// No `--core` and no v1-only option: whatever the cluster serves.
+    fn of(core: Option<Core>, v1_only_option: bool, seldon_namespace: String) -> Generations {
+        match core {
+            None if !v1_only_option => Generations::Served { seldon_namespace },
+            _ => Generations::V1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     List {
         selector: Option<String>,
         chunk_size: u32,
         manifests: Manifests,
+        core: Generations,
     },
     Status {
         name: Option<String>,
@@ -223,6 +248,7 @@ pub enum Action {
         manifests: Manifests,
         expect: Option<Expect>,
         watch: Option<Watch>,
+        core: Generations,
     },
     Write(Write),
     /// `-f --local`: plan on the manifests and print or rewrite them; no cluster.
@@ -266,15 +292,40 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
         Scope::Namespace
     };
     let action = match cli.command {
-        Command::List(ListArgs {
-            selector,
-            chunk_size,
-            files,
-        }) => Action::List {
-            selector,
-            chunk_size,
-            manifests: Manifests::of(files),
-        },
+        Command::List(ListCommand {
+            list:
+                ListArgs {
+                    selector,
+                    chunk_size,
+                    files,
+                },
+            core: CoreArgs {
+                core,
+                seldon_namespace,
+            },
+        }) => {
+            let manifests = Manifests::of(files);
+            if core == Some(Core::V2) {
+                if selector.is_some() || manifests != Manifests::None {
+                    return Err(
+                        "--core v2 lists SeldonRuntimes from the cluster: -f and -l are for v1 SeldonDeployments; leave them out"
+                            .into(),
+                    );
+                }
+                Action::RuntimeStatus {
+                    name: None,
+                    seldon_namespace,
+                }
+            } else {
+                let v1_only = selector.is_some() || manifests != Manifests::None;
+                Action::List {
+                    selector,
+                    chunk_size,
+                    manifests,
+                    core: Generations::of(core, v1_only, seldon_namespace),
+                }
+            }
+        }
         Command::Status(StatusArgs {
             name,
             list,
@@ -287,7 +338,7 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
             },
         }) => {
             let manifests = Manifests::of(list.files);
-            if core == Some(crate::cli::Core::V2) {
+            if core == Some(Core::V2) {
                 if watch
                     || expect.is_some()
                     || list.selector.is_some()
@@ -309,6 +360,10 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
                             .into(),
                     );
                 }
+                let v1_only = watch
+                    || expect.is_some()
+                    || list.selector.is_some()
+                    || manifests != Manifests::None;
                 Action::Status {
                     name,
                     selector: list.selector,
@@ -316,6 +371,7 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
                     manifests,
                     expect,
                     watch: watch.then_some(Watch { timeout }),
+                    core: Generations::of(core, v1_only, seldon_namespace),
                 }
             }
         }
@@ -996,6 +1052,9 @@ mod tests {
                 manifests: Manifests::None,
                 expect: None,
                 watch: None,
+                core: Generations::Served {
+                    seldon_namespace: "seldon-mesh".into()
+                },
             }
         );
         let i = argv("list -A -l team=fraud --chunk-size 50", false).unwrap();
@@ -1006,7 +1065,41 @@ mod tests {
                 selector: Some("team=fraud".into()),
                 chunk_size: 50,
                 manifests: Manifests::None,
+                core: Generations::V1,
             }
         );
+    }
+
+    #[test]
+    fn list_and_status_read_both_generations_unless_told_or_v1_only() {
+        let core = |line: &str| match argv(line, false).expect(line).action {
+            Action::Status { core, .. } | Action::List { core, .. } => Some(core),
+            Action::RuntimeStatus { .. } => None,
+            other => panic!("{line}: {other:?}"),
+        };
+        let served = |ns: &str| {
+            Some(Generations::Served {
+                seldon_namespace: ns.into(),
+            })
+        };
+        assert_eq!(core("list"), served("seldon-mesh"));
+        assert_eq!(core("status -A"), served("seldon-mesh"));
+        assert_eq!(core("status iris"), served("seldon-mesh"));
+        assert_eq!(core("list --seldon-namespace ops"), served("ops"));
+        for v1_only in [
+            "list --core v1",
+            "status --core v1",
+            "list -l team=fraud",
+            "list -f a.yaml",
+            "status -f a.yaml",
+            "status --expect on",
+            "status -w",
+            "status -l a=b",
+        ] {
+            assert_eq!(core(v1_only), Some(Generations::V1), "{v1_only}");
+        }
+        assert_eq!(core("list --core v2"), None);
+        assert_eq!(core("status --core v2 seldon"), None);
+        assert_refused("list --core v2 -l a=b", false, "are for v1");
     }
 }

@@ -187,17 +187,46 @@ pub async fn write(ctx: &Ctx, w: &RuntimeWrite) -> Result<ExitStatus> {
     })
 }
 
+/// `status --core v2` (and `list --core v2`): the SeldonRuntimes in scope, `name` only when given.
 pub async fn status(ctx: &Ctx, name: Option<&str>, seldon_namespace: &str) -> Result<ExitStatus> {
     let Some(runtimes) = ctx.cluster.seldon_runtimes(ctx.scope()).await? else {
         return Err(Error::Core2Missing {
             server: ctx.cluster.server.clone(),
         });
     };
+    let chosen: Vec<&serde_json::Value> = runtimes
+        .iter()
+        .filter(|r| {
+            name.is_none_or(|n| r.pointer("/metadata/name").and_then(|v| v.as_str()) == Some(n))
+        })
+        .collect();
+    let mut out = Paged::new(ctx.output, core2::RUNTIME_LIST_KIND);
+    runtimes_into(ctx, &chosen, seldon_namespace, &mut out).await?;
+    out.finish(|| none_found(ctx, name))
+}
+
+/// kubectl's message for no runtime (on stderr, exit 0).
+pub fn none_found(ctx: &Ctx, name: Option<&str>) -> ExitStatus {
+    match (name, ctx.scope()) {
+        (Some(n), Some(ns)) => crate::say!("No SeldonRuntime named {n} in {ns} namespace."),
+        (Some(n), None) => crate::say!("No SeldonRuntime named {n} in any namespace."),
+        (None, Some(ns)) => crate::say!("No SeldonRuntime found in {ns} namespace."),
+        (None, None) => crate::say!("No SeldonRuntimes found."),
+    }
+    ExitStatus::Success
+}
+
+/// The rows of `runtimes` (their SeldonConfigs and ConfigMaps read), then their warnings
+/// (tables).
+pub async fn runtimes_into(
+    ctx: &Ctx,
+    runtimes: &[&serde_json::Value],
+    seldon_namespace: &str,
+    out: &mut Paged,
+) -> Result<()> {
     let mut items: Vec<RuntimeStatus> = Vec::new();
     let mut configs = SeldonConfigs::new(seldon_namespace);
-    for rt in runtimes.iter().filter(|r| {
-        name.is_none_or(|n| r.pointer("/metadata/name").and_then(|v| v.as_str()) == Some(n))
-    }) {
+    for rt in runtimes {
         let ns = rt
             .pointer("/metadata/namespace")
             .and_then(|v| v.as_str())
@@ -208,7 +237,6 @@ pub async fn status(ctx: &Ctx, name: Option<&str>, seldon_namespace: &str) -> Re
         items.push(core2::runtime_status(rt, &config, seldon_namespace, &cm));
     }
     let with_ns = ctx.all_namespaces;
-    let mut out = Paged::new(ctx.output, "RuntimeTracingList");
     out.page(&items, |items, w| render::runtime_table(items, with_ns, w))?;
     if !out.structured() {
         let mut warnings = String::new();
@@ -230,12 +258,5 @@ pub async fn status(ctx: &Ctx, name: Option<&str>, seldon_namespace: &str) -> Re
             super::print(&format!("\n{warnings}"))?;
         }
     }
-    out.finish(|| {
-        match (name, ctx.scope()) {
-            (Some(n), Some(ns)) => crate::say!("No SeldonRuntime named {n} in {ns} namespace."),
-            (_, Some(ns)) => crate::say!("No SeldonRuntime found in {ns} namespace."),
-            (_, None) => crate::say!("No SeldonRuntimes found."),
-        }
-        ExitStatus::Success
-    })
+    Ok(())
 }

@@ -95,6 +95,17 @@ impl Paged {
         print(&text)
     }
 
+    /// Starts a new table (a second generation's rows, with their own header and widths);
+    /// returns how many rows the one before had. A json/yaml document goes on.
+    pub fn section(&mut self) -> usize {
+        let printed = self.printed;
+        if self.stream.is_none() {
+            self.printed = 0;
+            self.widths.clear();
+        }
+        printed
+    }
+
     /// Ends the document; `none` says that nothing was found (tables only).
     pub fn finish(self, none: impl FnOnce() -> ExitStatus) -> Result<ExitStatus> {
         match self.stream {
@@ -161,7 +172,8 @@ pub async fn run(inv: Invocation) -> Result<ExitStatus> {
                     selector,
                     chunk_size,
                     manifests,
-                } => read::list(&ctx, selector.as_deref(), chunk_size, &manifests).await,
+                    core,
+                } => read::list(&ctx, selector.as_deref(), chunk_size, &manifests, &core).await,
                 Action::Status {
                     name,
                     selector,
@@ -169,6 +181,7 @@ pub async fn run(inv: Invocation) -> Result<ExitStatus> {
                     manifests,
                     expect,
                     watch,
+                    core,
                 } => {
                     let which = read::Which {
                         name: name.as_deref(),
@@ -178,7 +191,7 @@ pub async fn run(inv: Invocation) -> Result<ExitStatus> {
                     };
                     match watch {
                         Some(w) => watch::watch_status(&ctx, which, w).await,
-                        None => read::show_status(&ctx, which, expect).await,
+                        None => read::show_status(&ctx, which, expect, &core).await,
                     }
                 }
                 Action::Write(w) => write::mutate(&ctx, w).await,

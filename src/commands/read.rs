@@ -10,11 +10,11 @@ use crate::domain::rollout::{Deployments, RolloutState};
 use crate::domain::status::{DeploymentStatus, Origin, attach_rollout, status_with, unmet};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
-use crate::invocation::{Connection, Expect, FIELD_MANAGER, Manifests, Output};
+use crate::invocation::{Connection, Expect, FIELD_MANAGER, Generations, Manifests, Output};
 use crate::manifests;
 use crate::render::{self, ListItem};
 
-use super::{Ctx, Paged, now_epoch};
+use super::{Ctx, Paged, core2, now_epoch};
 
 /// The pages of SeldonDeployments `q` selects, read one request at a time as they are pulled
 /// (waiting out a server restart, see `Cluster::patiently`); ends after the last page or the
@@ -57,6 +57,7 @@ pub async fn for_each_page(
 /// The `list` row of one object, from its status.
 pub fn list_item(obj: &Value, st: &DeploymentStatus) -> ListItem {
     ListItem {
+        core: st.core,
         namespace: st.namespace.clone(),
         name: st.name.clone(),
         predictors: st.predictors.iter().map(|p| p.name.clone()).collect(),
@@ -122,16 +123,121 @@ async fn each_page_with_files(
     Ok(())
 }
 
+/// What `list` and `status` read: v1's API version where the cluster serves SeldonDeployments,
+/// the SeldonRuntimes in scope where it serves Seldon Core 2.
+pub struct Served {
+    pub v1: Option<String>,
+    pub v2: Option<Vec<Value>>,
+}
+
+/// Finds out which generations the cluster serves (both asked at once), as `core` allows.
+pub async fn served(ctx: &Ctx, core: &Generations) -> Result<Served> {
+    if *core == Generations::V1 {
+        let api = ctx.cluster.discover().await?;
+        return Ok(Served {
+            v1: Some(api),
+            v2: None,
+        });
+    }
+    let (v1, v2) = tokio::join!(
+        ctx.cluster.discover(),
+        ctx.cluster.seldon_runtimes(ctx.scope())
+    );
+    let v1 = match v1 {
+        Ok(api) => Some(api),
+        Err(Error::CrdMissing { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let v2 = match v2 {
+        Ok(runtimes) => runtimes,
+        // A v1 user who may not list SeldonRuntimes still gets v1, told once what is left out.
+        Err(e @ Error::Rbac { .. }) if v1.is_some() => {
+            crate::say!("note: Seldon Core 2 left out: {e}");
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    if v1.is_none() && v2.is_none() {
+        return Err(Error::NoSeldon {
+            server: ctx.cluster.server.clone(),
+        });
+    }
+    Ok(Served { v1, v2 })
+}
+
+impl Served {
+    /// The document's kind: v1's when v1 is served (v2 items then follow with `core: v2`).
+    fn kind(&self, v1_kind: &'static str) -> &'static str {
+        match self.v1 {
+            Some(_) => v1_kind,
+            None => crate::domain::core2::RUNTIME_LIST_KIND,
+        }
+    }
+
+    /// After v1's rows: the SeldonRuntimes (those named `name` only, when given), then the end
+    /// of the document or table.
+    async fn finish(
+        self,
+        ctx: &Ctx,
+        mut out: Paged,
+        name: Option<&str>,
+        core: &Generations,
+    ) -> Result<ExitStatus> {
+        let (Some(runtimes), Generations::Served { seldon_namespace }) = (&self.v2, core) else {
+            return out.finish(|| ctx.none_found());
+        };
+        let runtimes: Vec<&Value> = runtimes
+            .iter()
+            .filter(|r| {
+                name.is_none_or(|n| r.pointer("/metadata/name").and_then(Value::as_str) == Some(n))
+            })
+            .collect();
+        if self.v1.is_some() {
+            // No runtime here (or none of that name): v1's answer alone, as on a v1 cluster.
+            if runtimes.is_empty() {
+                return out.finish(|| ctx.none_found());
+            }
+            let v1_rows = out.section();
+            if !out.structured() {
+                match (v1_rows, name) {
+                    (0, None) => {
+                        ctx.none_found();
+                    }
+                    (0, Some(_)) => {}
+                    _ => ctx.print("\n")?,
+                }
+            }
+        }
+        core2::runtimes_into(ctx, &runtimes, seldon_namespace, &mut out).await?;
+        out.finish(|| core2::none_found(ctx, name))
+    }
+}
+
 pub async fn list(
     ctx: &Ctx,
     selector: Option<&str>,
     chunk_size: u32,
     files: &Manifests,
+    core: &Generations,
 ) -> Result<ExitStatus> {
-    let api = ctx.cluster.discover().await?;
+    let served = served(ctx, core).await?;
+    let mut out = Paged::new(ctx.output, served.kind("DeploymentTracingList"));
+    if let Some(api) = &served.v1 {
+        list_v1(ctx, api, &mut out, selector, chunk_size, files).await?;
+    }
+    served.finish(ctx, out, None, core).await
+}
+
+async fn list_v1(
+    ctx: &Ctx,
+    api: &str,
+    out: &mut Paged,
+    selector: Option<&str>,
+    chunk_size: u32,
+    files: &Manifests,
+) -> Result<()> {
     let wide = ctx.output == Output::Wide;
     let (with_ns, now) = (ctx.all_namespaces, now_epoch());
-    let mut out = Paged::new(ctx.output, "DeploymentTracingList");
     // ROLLOUT only in -o wide: the plain list stays one request per page.
     let live = if wide {
         workloads(&ctx.cluster, ctx.scope(), None).await?
@@ -154,7 +260,7 @@ pub async fn list(
         })
     };
     match files {
-        Manifests::InCluster(paths) => named_in_files(ctx, &api, paths, page).await?,
+        Manifests::InCluster(paths) => named_in_files(ctx, api, paths, page).await,
         _ => {
             let q = Query {
                 namespace: ctx.scope(),
@@ -162,10 +268,9 @@ pub async fn list(
                 name: None,
                 chunk_size,
             };
-            each_page_with_files(&ctx.cluster, &api, q, page).await?
+            each_page_with_files(&ctx.cluster, api, q, page).await
         }
     }
-    out.finish(|| ctx.none_found())
 }
 
 /// What runs in `namespace` (all when None), of the SeldonDeployment `owner` only when given:
@@ -214,11 +319,39 @@ pub async fn show_status(
     ctx: &Ctx,
     which: Which<'_>,
     expect: Option<Expect>,
+    core: &Generations,
 ) -> Result<ExitStatus> {
-    let api = ctx.cluster.discover().await?;
+    let served = served(ctx, core).await?;
+    let name = which.name;
+    let mut out = Paged::new(ctx.output, served.kind("TracingStatusList"));
+    let mut not_met = Vec::new();
+    if let Some(api) = &served.v1 {
+        // A name that is a SeldonRuntime's is not looked for as a SeldonDeployment only.
+        let runtime_named = name.is_some_and(|n| {
+            served
+                .v2
+                .iter()
+                .flatten()
+                .any(|r| r.pointer("/metadata/name").and_then(Value::as_str) == Some(n))
+        });
+        not_met = status_v1(ctx, api, which, expect, &mut out, runtime_named).await?;
+    }
+    let done = served.finish(ctx, out, name, core).await?;
+    Ok(expectation(expect, &not_met).unwrap_or(done))
+}
+
+/// v1's part of `status`: the rows, then the warnings (tables); the components not in the
+/// expected state. `missing_ok`: a named object that does not exist is no error.
+async fn status_v1(
+    ctx: &Ctx,
+    api: &str,
+    which: Which<'_>,
+    expect: Option<Expect>,
+    out: &mut Paged,
+    missing_ok: bool,
+) -> Result<Vec<String>> {
     let wide = ctx.output == Output::Wide;
     let with_ns = ctx.all_namespaces;
-    let mut out = Paged::new(ctx.output, "TracingStatusList");
     let mut warnings = String::new();
     let mut not_met = Vec::new();
     let Which {
@@ -239,7 +372,7 @@ pub async fn show_status(
     let owner = name.filter(|_| !with_ns);
     let deployments = workloads(&ctx.cluster, ctx.scope(), owner);
     let listing = !matches!(manifests, Manifests::InCluster(_)) && (name.is_none() || with_ns);
-    let mut rest = std::pin::pin!(pages(&ctx.cluster, &api, q).fuse());
+    let mut rest = std::pin::pin!(pages(&ctx.cluster, api, q).fuse());
     let (live, ahead, one) = match (listing, name) {
         (true, _) => {
             let read_ahead = async {
@@ -256,9 +389,12 @@ pub async fn show_status(
             (live?, ahead, None)
         }
         (false, Some(name)) if !matches!(manifests, Manifests::InCluster(_)) => {
-            let get = ctx.cluster.get(&api, ctx.namespace(), name);
+            let get = ctx.cluster.get(api, ctx.namespace(), name);
             let (live, obj) = tokio::join!(deployments, get);
-            (live?, Vec::new(), Some(obj?))
+            match obj {
+                Err(Error::NotFound { .. }) if missing_ok => return Ok(Vec::new()),
+                obj => (live?, Vec::new(), Some(obj?)),
+            }
         }
         (false, _) => (deployments.await?, Vec::new(), None),
     };
@@ -283,7 +419,7 @@ pub async fn show_status(
         })
     };
     match (manifests, one) {
-        (Manifests::InCluster(paths), _) => named_in_files(ctx, &api, paths, page).await?,
+        (Manifests::InCluster(paths), _) => named_in_files(ctx, api, paths, page).await?,
         (_, Some(obj)) => with_files(&ctx.cluster, vec![obj], &mut page).await?,
         (_, None) => {
             let mut found = 0;
@@ -298,7 +434,7 @@ pub async fn show_status(
                 with_files(&ctx.cluster, objs, &mut page).await?;
             }
             // A name with -A: that name in every namespace (kubectl refuses; an incident wants it).
-            if let Some(name) = name.filter(|_| found == 0) {
+            if let Some(name) = name.filter(|_| found == 0 && !missing_ok) {
                 return Err(Error::NotFoundAnywhere { name: name.into() });
             }
         }
@@ -306,8 +442,7 @@ pub async fn show_status(
     if !out.structured() && !warnings.is_empty() {
         ctx.print(&format!("\n{warnings}"))?;
     }
-    let done = out.finish(|| ctx.none_found())?;
-    Ok(expectation(expect, &not_met).unwrap_or(done))
+    Ok(not_met)
 }
 
 /// `status --expect`: Failure with one line per component not in the expected state.

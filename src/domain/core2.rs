@@ -25,6 +25,9 @@ pub const DISABLE: &str = "disable";
 /// The operator's ConfigMap in the runtime's namespace.
 pub const CONFIG_MAP: &str = "seldon-tracing";
 
+/// The json/yaml kind of a listing of SeldonRuntimes alone.
+pub const RUNTIME_LIST_KIND: &str = "RuntimeTracingList";
+
 /// Where an effective value comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

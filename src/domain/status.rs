@@ -132,6 +132,9 @@ impl Summary {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeploymentStatus {
+    /// The Seldon generation this item describes: always `v1` here (`core2::RuntimeStatus` is
+    /// `v2`), so a listing of both can be told apart.
+    pub core: &'static str,
     pub namespace: String,
     pub name: String,
     pub summary: Summary,
@@ -769,6 +772,7 @@ pub fn status_with(
     }
     let warnings = ctx.warnings;
     DeploymentStatus {
+        core: "v1",
         summary: summarize(&predictors),
         namespace,
         name,

@@ -147,6 +147,8 @@ pub fn runtime_table(
 /// One row of `list`, also its json/yaml item.
 #[derive(Debug, Clone, Serialize)]
 pub struct ListItem {
+    /// Always `v1` (see `DeploymentStatus::core`).
+    pub core: &'static str,
     pub namespace: String,
     pub name: String,
     pub predictors: Vec<String>,

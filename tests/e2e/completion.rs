@@ -50,6 +50,22 @@ fn completes_subcommands_flags_and_live_names() {
     assert!(namespaces.contains(&ns), "{namespaces:?}");
     let (samplers, _) = complete(&path, &kc, &["enable", "iris", "--sampler", "prob"]);
     assert_eq!(samplers, ["probabilistic:0.1"]);
+    // Seldon Core 2: the namespace's SeldonRuntime beside the SeldonDeployments for status,
+    // alone with --core v2, never for v1 writes.
+    let runtime = serde_json::json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonRuntime",
+        "metadata": {"name": "seldon", "namespace": ns}, "spec": {"seldonConfig": "default"}});
+    c.kubectl_in(&["apply", "-f", "-"], &runtime.to_string())
+        .ok();
+    let (names, _) = complete(&path, &kc, &["status", "-n", &ns, ""]);
+    assert_eq!(names, ["churn", "iris", "seldon"]);
+    let (names, _) = complete(&path, &kc, &["enable", "--core", "v2", "-n", &ns, ""]);
+    assert_eq!(names, ["seldon"]);
+    let (names, _) = complete(&path, &kc, &["enable", "-n", &ns, ""]);
+    assert_eq!(names, ["churn", "iris"]);
+    let (ratios, _) = complete(&path, &kc, &["sampler", "--core", "v2", "-n", &ns, "0."]);
+    assert_eq!(ratios, ["0.1", "0.01"]);
+    let (cores, _) = complete(&path, &kc, &["status", "--core", ""]);
+    assert_eq!(cores, ["v1", "v2"]);
 }
 
 #[test]

@@ -147,8 +147,20 @@ fn a_runtime_is_judged_over_its_seldon_config_and_the_operators_config_map() {
     );
 }
 
+/// The bare cluster serves neither generation; for a while it serves Seldon Core 2 alone (its
+/// CRDs installed and removed here, in the one test that uses the bare cluster for reads).
 #[test]
-fn where_v2_is_not_served_or_not_readable_one_line_says_so() {
+fn each_generation_the_cluster_serves_is_read_and_neither_gets_one_sentence() {
+    let c = bare();
+    let neither = "this cluster serves neither Seldon Core v1 SeldonDeployments (machinelearning.seldon.io) nor Seldon Core 2 SeldonRuntimes (mlops.seldon.io)";
+    for read in [&["list"][..], &["status", "-A"], &["status", "iris"]] {
+        let r = c.plugin(read).fails_with(1);
+        assert!(
+            r.stderr.contains(neither) && r.stderr.trim().lines().count() == 1,
+            "{read:?}: {}",
+            r.stderr
+        );
+    }
     for c in [
         bare(),
         cluster_from("SELDON_TRACING_TEST_ENVMAP", "env-map"),
@@ -162,8 +174,81 @@ fn where_v2_is_not_served_or_not_readable_one_line_says_so() {
             r.stderr
         );
     }
+    c.plugin(&["list", "--core", "v1"])
+        .fails_with(1)
+        .stderr_has("Seldon Core's SeldonDeployment CRD is not installed");
+
+    // v1 only (the env-map cluster): exactly what --core v1 prints, and nothing more asked for.
+    let v1 = cluster_from("SELDON_TRACING_TEST_ENVMAP", "env-map");
+    let ns = v1.namespace("v1only");
+    v1.samples(&ns, &["single-model"]);
+    let plain = v1.plugin(&["status", "-n", &ns]).ok();
+    let told = v1.plugin(&["status", "--core", "v1", "-n", &ns]).ok();
+    assert_eq!(plain.stdout, told.stdout);
+    assert_eq!(plain.stderr, told.stderr);
+    let json = v1.plugin(&["list", "-n", &ns, "-o", "json"]).ok().json();
+    assert_eq!(json["kind"], "DeploymentTracingList");
+    assert_eq!(json["items"][0]["core"], "v1", "{json}");
+
+    // v2 only: the bare cluster with Seldon Core 2's CRDs.
+    let crds = std::path::Path::new(FIXTURES)
+        .join("seldon2-crds.yaml")
+        .display()
+        .to_string();
+    c.kubectl(&["apply", "-f", &crds]).ok();
+    let served = (0..120).any(|_| {
+        let listed = c.kubectl(&["get", "seldonruntimes", "-A"]).code == Some(0);
+        if !listed {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        listed
+    });
+    assert!(served, "the v2 CRDs were not served within 60 s");
+    let mesh = c.namespace("v2only-mesh");
+    let ns = c.namespace("v2only");
+    apply(
+        &c,
+        &[
+            helm_default(&mesh, false),
+            runtime(&ns, "default", json!({"ratio": "0.25"})),
+        ],
+    );
+    let table = c
+        .plugin(&["list", "-n", &ns, "--seldon-namespace", &mesh])
+        .ok();
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("RUNTIME")
+            && lines[1].starts_with("seldon ")
+            && lines[1].contains("0.25"),
+        "{}",
+        table.stdout
+    );
+    let doc = c
+        .plugin(&[
+            "status",
+            "seldon",
+            "-n",
+            &ns,
+            "--seldon-namespace",
+            &mesh,
+            "-o",
+            "yaml",
+        ])
+        .ok();
+    let doc: Value = serde_yaml::from_str(&doc.stdout).expect("yaml");
+    assert_eq!(doc["kind"], "RuntimeTracingList");
+    assert_eq!(doc["items"][0]["core"], "v2");
+    assert_eq!(doc["items"][0]["tracing"], "on");
+    c.plugin(&["status", "other", "-n", &ns])
+        .ok()
+        .stderr_has("No SeldonRuntime named other in");
+    c.kubectl(&["delete", "--wait", "-f", &crds]).ok();
+
+    // Who may not list SeldonRuntimes still gets v1, told once what is left out.
     let c = atomic();
     let ns = c.namespace("v2-rbac");
+    c.samples(&ns, &["single-model"]);
     let r = c
         .plugin_as("restricted", &["status", "--core", "v2", "-n", &ns])
         .fails_with(1);
@@ -172,8 +257,74 @@ fn where_v2_is_not_served_or_not_readable_one_line_says_so() {
         "{}",
         r.stderr
     );
+    let r = c.plugin_as("restricted", &["list", "-n", &ns]).ok();
+    assert!(
+        r.stdout.starts_with("NAME") && r.stdout.contains("iris"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.starts_with("note: Seldon Core 2 left out:")
+            && r.stderr.contains("seldonruntimes")
+            && r.stderr.trim().lines().count() == 1,
+        "{}",
+        r.stderr
+    );
     c.plugin(&["status", "--core", "v2", "--watch"])
         .fails_with(2);
+}
+
+/// Both generations in one namespace (a migration): one command shows both, v1 first.
+#[test]
+fn a_mixed_cluster_shows_both_generations_in_one_listing() {
+    let c = atomic();
+    let mesh = c.namespace("mixed-mesh");
+    let ns = c.namespace("mixed");
+    c.samples(&ns, &["single-model"]);
+    apply(
+        &c,
+        &[
+            helm_default(&mesh, false),
+            runtime(&ns, "default", json!({})),
+        ],
+    );
+    let with_mesh = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["-n", &ns, "--seldon-namespace", &mesh]);
+        c.plugin(&all).ok()
+    };
+    for verb in ["list", "status"] {
+        let text = with_mesh(&[verb]);
+        let lines: Vec<&str> = text.stdout.lines().collect();
+        let at = lines.iter().position(|l| l.starts_with("RUNTIME"));
+        assert!(
+            (lines[0].starts_with("NAME") || lines[0].starts_with("DEPLOYMENT"))
+                && lines[1].starts_with("iris ")
+                && at.is_some_and(|i| lines[i - 1].is_empty() && lines[i + 1].starts_with("seldon ")),
+            "{}",
+            text.stdout
+        );
+    }
+    let json = with_mesh(&["status", "-o", "json"]).json();
+    assert_eq!(json["kind"], "TracingStatusList");
+    let cores: Vec<&str> = json["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["core"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(cores, ["v1", "v2"], "{json}");
+    assert_eq!(json["items"][1]["ratio"]["value"], "1", "{json}");
+    // A name: the SeldonDeployment, or the runtime when that is what it names.
+    let one = with_mesh(&["status", "iris", "-o", "json"]).json();
+    assert_eq!(one["items"].as_array().map(Vec::len), Some(1), "{one}");
+    assert_eq!(one["items"][0]["core"], "v1");
+    let rt = with_mesh(&["status", "seldon", "-o", "json"]).json();
+    assert_eq!(rt["items"].as_array().map(Vec::len), Some(1), "{rt}");
+    assert_eq!(rt["items"][0]["core"], "v2");
+    // -l, --expect: v1 alone.
+    let gate = with_mesh(&["status", "--expect", "off"]);
+    assert!(!gate.stdout.contains("RUNTIME"), "{}", gate.stdout);
 }
 
 #[test]

@@ -214,8 +214,9 @@ fn missing_crd_and_unreachable_server_get_one_clear_sentence() {
 
 #[test]
 fn a_cluster_without_the_crd_is_named_as_such() {
+    // `list` and `status` on it: core2::each_generation_the_cluster_serves_is_read...
     let c = bare();
-    c.plugin(&["list"])
+    c.plugin(&["list", "--core", "v1"])
         .fails()
         .stderr_has("Seldon Core's SeldonDeployment CRD is not installed in this cluster");
     c.plugin(&["enable", "iris"])
