@@ -143,6 +143,13 @@ pub struct RuntimeWrite {
     pub seldon_namespace: String,
     pub dry_run: DryRun,
     pub field_manager: String,
+    /// A terminal and no `--yes`: pick runtimes, ask the ratio, preview and confirm.
+    pub interactive: bool,
+    /// `sampler --core v2` without a ratio on a terminal: ask for it.
+    pub ask_ratio: bool,
+    pub restart: Option<crate::cli::Restart>,
+    /// `--wait`: for the operator's ConfigMap, and with `--restart` for the new pods.
+    pub wait: Option<Duration>,
 }
 
 /// `status --watch`.
@@ -262,6 +269,8 @@ pub enum Action {
         name: Option<String>,
         /// Where the operator reads SeldonConfigs.
         seldon_namespace: String,
+        /// `status` (each workload's pods) rather than `list`.
+        detail: bool,
     },
     Version {
         client: bool,
@@ -315,6 +324,7 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
                 Action::RuntimeStatus {
                     name: None,
                     seldon_namespace,
+                    detail: false,
                 }
             } else {
                 let v1_only = selector.is_some() || manifests != Manifests::None;
@@ -352,6 +362,7 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
                 Action::RuntimeStatus {
                     name,
                     seldon_namespace,
+                    detail: true,
                 }
             } else {
                 if watch && matches!(manifests, Manifests::Local(_)) {
@@ -390,6 +401,7 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
             "tracing disabled",
             core.seldon_namespace,
             &mutation,
+            terminal,
         )?,
         Command::Disable(DisableArgs {
             targets, mutation, ..
@@ -528,6 +540,7 @@ fn enable(a: EnableArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
             "tracing enabled",
             a.core.seldon_namespace,
             &a.mutation,
+            terminal,
         );
     }
     if v2_only {
@@ -575,6 +588,7 @@ fn runtime_write(
     done: &'static str,
     seldon_namespace: String,
     mutation: &Mutation,
+    terminal: bool,
 ) -> Result<Action, Usage> {
     if targets.all
         || targets.selector.is_some()
@@ -583,8 +597,11 @@ fn runtime_write(
     {
         return Err("--core v2 changes SeldonRuntimes (one per namespace): --all, -l, --predictor and -f are for v1 SeldonDeployments; name the runtimes or give -n / -A".into());
     }
-    if mutation.wait || mutation.in_place {
-        return Err("--core v2 does not wait for restarts yet and has no files: leave out --wait and --in-place".into());
+    if mutation.in_place {
+        return Err("--core v2 has no files: leave out --in-place".into());
+    }
+    if mutation.restart.is_some() && mutation.dry_run != DryRun::None {
+        return Err("--restart rolls pods, which a dry run cannot: leave one out".into());
     }
     for (check, value) in [
         (
@@ -605,6 +622,10 @@ fn runtime_write(
         seldon_namespace,
         dry_run: mutation.dry_run,
         field_manager: mutation.field_manager.clone(),
+        interactive: terminal && !mutation.yes,
+        ask_ratio: false,
+        restart: mutation.restart,
+        wait: mutation.wait.then_some(mutation.timeout),
     }))
 }
 
@@ -613,10 +634,21 @@ fn runtime_write(
 /// the sampler" elsewhere. With `--core v2`: `sampler [RUNTIME...] RATIO`.
 fn sampler(a: SamplerArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> {
     if a.core.core == Some(Core::V2) {
+        let can_ask = terminal && !a.mutation.yes;
         let mut args = a.args.clone();
-        let ratio = args.pop().ok_or(
-            "missing the ratio: pass [RUNTIME...] RATIO, e.g. `kubectl seldon-tracing sampler --core v2 -n models 0.1`",
-        )?;
+        // The last argument is the ratio when it is a number; else, on a terminal, it is asked.
+        let ratio = match args.last() {
+            Some(last) if last.trim().parse::<f64>().is_ok() => args.pop(),
+            Some(_) | None if can_ask => None,
+            Some(last) => {
+                // Not a number: the one-line reason check_ratio gives.
+                core2::check_ratio(last)?;
+                args.pop()
+            }
+            None => {
+                return Err("missing the ratio: pass [RUNTIME...] RATIO, e.g. `kubectl seldon-tracing sampler --core v2 -n models 0.1`".into());
+            }
+        };
         let targets = Targets {
             names: args.clone(),
             all: a.all,
@@ -624,17 +656,23 @@ fn sampler(a: SamplerArgs, scope: Scope, terminal: bool) -> Result<Action, Usage
             predictors: a.predictors,
             files: a.files,
         };
-        return runtime_write(
+        let ask_ratio = ratio.is_none();
+        let mut action = runtime_write(
             &args,
             &targets,
             core2::Change {
-                ratio: Some(ratio),
+                ratio,
                 ..core2::Change::default()
             },
             "ratio set",
             a.core.seldon_namespace,
             &a.mutation,
-        );
+            terminal,
+        )?;
+        if let Action::RuntimeWrite(w) = &mut action {
+            w.ask_ratio = ask_ratio;
+        }
+        return Ok(action);
     }
     let mut args = a.args;
     let looks_like_sampler = |s: &str| {
@@ -693,6 +731,9 @@ fn write(
     terminal: bool,
 ) -> Result<Action, Usage> {
     let wait = m.wait.then_some(m.timeout);
+    if m.restart.is_some() {
+        return Err("--restart is for --core v2: v1's operator rolls a SeldonDeployment's pods itself when their tracing env changes (add --wait to wait for it)".into());
+    }
     if wait.is_some() && t.files.local {
         return Err(
             "--wait follows a rollout in the cluster; --local writes only files: leave out --wait"

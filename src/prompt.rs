@@ -116,12 +116,18 @@ fn unreadable(e: dialoguer::Error) -> Error {
 
 /// Picks one or more of `labels` with fuzzy search; returns their indexes in the order picked.
 pub fn pick_deployments(labels: &[String]) -> Result<Vec<usize>> {
+    pick_many("SeldonDeployment", "deployment", labels)
+}
+
+/// Picks one or more of `labels`, each a `kind` (SeldonDeployment, SeldonRuntime; `noun` in
+/// questions), with fuzzy search; their indexes in the order picked.
+pub fn pick_many(kind: &str, noun: &str, labels: &[String]) -> Result<Vec<usize>> {
     let mut picked: Vec<usize> = Vec::new();
     loop {
         let prompt = if picked.is_empty() {
-            "SeldonDeployment (type to search)"
+            format!("{kind} (type to search)")
         } else {
-            "Another SeldonDeployment"
+            format!("Another {kind}")
         };
         let i = cancelled(
             FuzzySelect::with_theme(theme().as_ref())
@@ -138,7 +144,7 @@ pub fn pick_deployments(labels: &[String]) -> Result<Vec<usize>> {
         }
         let more = cancelled(
             Confirm::with_theme(theme().as_ref())
-                .with_prompt("Add another deployment?")
+                .with_prompt(format!("Add another {noun}?"))
                 .default(false)
                 .interact_opt(),
         )?;
@@ -220,6 +226,18 @@ pub fn pick_sampler(keep: Option<&str>) -> Result<Option<Sampler>> {
         format!("{}:{}", kind.as_str(), param.trim())
     };
     text.parse().map(Some).map_err(Error::Usage)
+}
+
+/// Seldon Core 2's ratio: the fraction of the traces the core components start that they
+/// sample (0..1), checked as `sampler --core v2 RATIO` is.
+pub fn ask_ratio() -> Result<String> {
+    let ratio: String = Input::with_theme(theme().as_ref())
+        .with_prompt("Ratio of traces to sample (0..1)")
+        .default("0.1".to_string())
+        .validate_with(|r: &String| crate::domain::core2::check_ratio(r.trim()))
+        .interact_text()
+        .map_err(unreadable)?;
+    Ok(ratio.trim().to_string())
 }
 
 /// "Apply? [y/N]"; Esc cancels.

@@ -91,9 +91,103 @@ impl Cluster {
         .await
     }
 
+    /// Sets annotation `core2::RESTART_ANNOTATION` to `value` on the SeldonRuntime or Server
+    /// (`resource`: seldonruntimes | servers) by server-side apply under `<field_manager>-restart`,
+    /// a manager of its own: the tracing fields' owner is left as it is.
+    pub async fn annotate_v2(
+        &self,
+        resource: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        value: &str,
+        field_manager: &str,
+    ) -> Result<()> {
+        let body = serde_json::json!({
+            "apiVersion": V2_API,
+            "kind": kind,
+            "metadata": {"name": name, "namespace": namespace,
+                         "annotations": {crate::domain::core2::RESTART_ANNOTATION: value}},
+        });
+        let instead = |_: &str| {
+            "(apiGroups [\"mlops.seldon.io\"]) to restart the pods; the tracing change itself was written".to_string()
+        };
+        let prefix = format!("/apis/{V2_API}");
+        let manager = format!("{field_manager}-restart");
+        match self
+            .apply_object(&prefix, resource, instead, &body, &manager, false)
+            .await?
+        {
+            super::Applied::Done(_) | super::Applied::Conflict => Ok(()),
+        }
+    }
+
     /// One SeldonRuntime.
     pub async fn seldon_runtime(&self, namespace: &str, name: &str) -> Result<Option<Value>> {
         let path = format!("/apis/{V2_API}/namespaces/{namespace}/seldonruntimes/{name}");
         self.get_optional(&path, namespace, name).await
+    }
+
+    /// The items of the list at `path` (every page); Ok(None) when the user may not list it.
+    async fn list_items(&self, path: &str, namespace: &str) -> Result<Option<Vec<Value>>> {
+        let mut items = Vec::new();
+        let mut cont: Option<String> = None;
+        loop {
+            let page = match &cont {
+                Some(c) => format!("{path}?limit=500&continue={c}"),
+                None => format!("{path}?limit=500"),
+            };
+            let list = match self.get_at(&page, namespace, None).await {
+                Ok(l) => l,
+                Err(Error::Forbidden { .. }) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            if let Some(a) = list.get("items").and_then(Value::as_array) {
+                items.extend(a.iter().cloned());
+            }
+            match list.pointer("/metadata/continue").and_then(Value::as_str) {
+                Some(c) if !c.is_empty() => cont = Some(c.to_string()),
+                _ => return Ok(Some(items)),
+            }
+        }
+    }
+
+    /// What runs in a runtime's namespace: its Deployments and StatefulSets (None when they may
+    /// not be listed) and its pods (None alone when only those may not), the three read at once.
+    pub async fn runtime_running(&self, namespace: &str) -> Result<Option<Running>> {
+        let deployments = format!("/apis/apps/v1/namespaces/{namespace}/deployments");
+        let statefulsets = format!("/apis/apps/v1/namespaces/{namespace}/statefulsets");
+        let pods = format!("/api/v1/namespaces/{namespace}/pods");
+        let (d, s, p) = tokio::join!(
+            self.list_items(&deployments, namespace),
+            self.list_items(&statefulsets, namespace),
+            self.list_items(&pods, namespace),
+        );
+        let (Some(deployments), Some(statefulsets), pods) = (d?, s?, p?) else {
+            return Ok(None);
+        };
+        Ok(Some(Running {
+            deployments,
+            statefulsets,
+            pods,
+        }))
+    }
+}
+
+/// A runtime namespace's workloads and pods, as listed.
+pub struct Running {
+    pub deployments: Vec<Value>,
+    pub statefulsets: Vec<Value>,
+    pub pods: Option<Vec<Value>>,
+}
+
+impl Running {
+    /// The borrowed view the domain reads.
+    pub fn view(&self) -> crate::domain::core2::Running<'_> {
+        crate::domain::core2::Running {
+            deployments: &self.deployments,
+            statefulsets: &self.statefulsets,
+            pods: self.pods.as_deref(),
+        }
     }
 }

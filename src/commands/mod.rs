@@ -208,7 +208,8 @@ pub async fn run(inv: Invocation) -> Result<ExitStatus> {
                 Action::RuntimeStatus {
                     name,
                     seldon_namespace,
-                } => core2::status(&ctx, name.as_deref(), &seldon_namespace).await,
+                    detail,
+                } => core2::status(&ctx, name.as_deref(), &seldon_namespace, detail).await,
                 Action::LocalWrite(_) | Action::Completion { .. } | Action::Version { .. } => {
                     Ok(ExitStatus::Success)
                 }

@@ -174,14 +174,15 @@ impl Served {
         }
     }
 
-    /// After v1's rows: the SeldonRuntimes (those named `name` only, when given), then the end
-    /// of the document or table.
+    /// After v1's rows: the SeldonRuntimes (those named `name` only, when given; with `detail`,
+    /// `status`, each one's workloads), then the end of the document or table.
     async fn finish(
         self,
         ctx: &Ctx,
         mut out: Paged,
         name: Option<&str>,
         core: &Generations,
+        detail: bool,
     ) -> Result<ExitStatus> {
         let (Some(runtimes), Generations::Served { seldon_namespace }) = (&self.v2, core) else {
             return out.finish(|| ctx.none_found());
@@ -208,7 +209,7 @@ impl Served {
                 }
             }
         }
-        core2::runtimes_into(ctx, &runtimes, seldon_namespace, &mut out).await?;
+        core2::runtimes_into(ctx, &runtimes, seldon_namespace, detail, &mut out).await?;
         out.finish(|| core2::none_found(ctx, name))
     }
 }
@@ -225,7 +226,7 @@ pub async fn list(
     if let Some(api) = &served.v1 {
         list_v1(ctx, api, &mut out, selector, chunk_size, files).await?;
     }
-    served.finish(ctx, out, None, core).await
+    served.finish(ctx, out, None, core, false).await
 }
 
 async fn list_v1(
@@ -336,7 +337,7 @@ pub async fn show_status(
         });
         not_met = status_v1(ctx, api, which, expect, &mut out, runtime_named).await?;
     }
-    let done = served.finish(ctx, out, name, core).await?;
+    let done = served.finish(ctx, out, name, core, true).await?;
     Ok(expectation(expect, &not_met).unwrap_or(done))
 }
 

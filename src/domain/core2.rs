@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::components::str_at;
 use super::goparse;
+use super::loaded::{self, Loaded, Workload};
 
 /// The fields of `tracingConfig`, as named in the CRDs and in `tracing.json`.
 pub const RATIO: &str = "ratio";
@@ -226,7 +227,40 @@ pub const CODES: &[(&str, &str)] = &[
         "auto-update-off",
         "disableAutoUpdate: the SeldonConfig's later changes do not reach the runtime",
     ),
+    (
+        "restart-needed",
+        "pods started before the ConfigMap's last write: they run the old setting",
+    ),
+    (
+        "pods-unread",
+        "the namespace's workloads or pods could not be listed, so PODS is unknown",
+    ),
+    (
+        "mlserver-no-spans",
+        "a Server's mlserver container has no MLSERVER_TRACING_SERVER: MLServer records no spans",
+    ),
+    (
+        "mlserver-ignores-disable",
+        "tracing is off or samples nothing, but MLServer exports spans (it ignores disable and ratio)",
+    ),
+    (
+        "helm-managed",
+        "a Helm release made the runtime: helm upgrade puts its tracing values back",
+    ),
+    (
+        "managed-by",
+        "another field manager applies spec.config.tracingConfig: its next apply reverts a change",
+    ),
+    (
+        "argocd-tracked",
+        "Argo CD tracks the runtime: a sync puts Git's tracing values back",
+    ),
 ];
+
+/// The annotation `--restart` sets on a SeldonRuntime (and on Servers): the operator copies a
+/// runtime's annotations into its core components' pod templates, and a Server's into its pods',
+/// so a new value rolls them.
+pub const RESTART_ANNOTATION: &str = "seldon-tracing.kubectl.io/restartedAt";
 
 /// One SeldonRuntime's tracing, as `status --core v2` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -246,6 +280,10 @@ pub struct RuntimeStatus {
     /// ConfigMap `seldon-tracing`: current | missing | differs | unknown
     #[serde(rename = "configMap")]
     pub config_map: &'static str,
+    /// Whether the pods run this setting: the worst of `workloads` (see `loaded::Loaded`).
+    pub pods: Loaded,
+    /// Each Deployment and StatefulSet that reads ConfigMap `seldon-tracing`.
+    pub workloads: Vec<Workload>,
     pub warnings: Vec<Warning>,
 }
 
@@ -357,8 +395,161 @@ pub fn runtime_status(
         reason,
         effective: e,
         config_map,
+        pods: Loaded::Unknown,
+        workloads: Vec::new(),
         warnings,
     }
+}
+
+/// What runs in a runtime's namespace: its Deployments and StatefulSets, and its pods (None
+/// when they may not be listed).
+pub struct Running<'a> {
+    pub deployments: &'a [Value],
+    pub statefulsets: &'a [Value],
+    pub pods: Option<&'a [Value]>,
+}
+
+/// Adds to `st` which setting its workloads' pods run (`running`: None when the workloads may
+/// not be listed) against ConfigMap `seldon-tracing` as read (`cm`), with warnings for a
+/// restart owed and for MLServer.
+pub fn attach_running(st: &mut RuntimeStatus, cm: &Read, running: Option<&Running>) {
+    let Some(r) = running.filter(|r| r.pods.is_some()) else {
+        st.warnings.push(Warning {
+            code: "pods-unread",
+            message: "you may not list the namespace's Deployments, StatefulSets or pods, so which setting they run is unknown".into(),
+        });
+        return;
+    };
+    let written = cm.found().and_then(loaded::written_at);
+    st.workloads = loaded::workloads(r.deployments, r.statefulsets, r.pods, written);
+    st.pods = match st.config_map {
+        "differs" | "missing" if !st.workloads.is_empty() => Loaded::AwaitingOperator,
+        _ => loaded::summary(&st.workloads),
+    };
+    let stale: Vec<String> = st
+        .workloads
+        .iter()
+        .filter(|w| w.loaded == Loaded::RestartNeeded)
+        .map(|w| format!("{} ({} of {})", w.name, w.stale, w.running))
+        .collect();
+    if !stale.is_empty() {
+        let core = st
+            .workloads
+            .iter()
+            .any(|w| w.server.is_none() && w.stale > 0);
+        let servers = st
+            .workloads
+            .iter()
+            .any(|w| w.server.is_some() && w.stale > 0);
+        let what = match (core, servers) {
+            (true, true) => "--restart=all",
+            (false, true) => "--restart=servers",
+            _ => "--restart",
+        };
+        // The verb that changes nothing in the runtime's present state.
+        let verb = if st.effective.disable {
+            "disable"
+        } else {
+            "enable"
+        };
+        st.warnings.push(Warning {
+            code: "restart-needed",
+            message: format!(
+                "pods started before ConfigMap {CONFIG_MAP} was last written run the old setting: {}; restart them with `kubectl seldon-tracing {verb} --core v2 -n {} {what}` or `{}`",
+                stale.join(", "),
+                st.namespace,
+                restart_command(&st.namespace, &st.name)
+            ),
+        });
+    }
+    let quiet = st.tracing == "off" || st.tracing == "idle";
+    for w in &st.workloads {
+        let (Some(server), Some(ml)) = (&w.server, &w.mlserver) else {
+            continue;
+        };
+        match &ml.tracing_server {
+            None => {
+                let var = loaded::MLSERVER_TRACING;
+                let where_ = match &ml.set_on {
+                    Some(other) => format!(
+                        "{var} is on the {other} container (as Seldon's v2.10.2 Helm chart puts it), where MLServer's process never sees it"
+                    ),
+                    None => format!("the mlserver container has no {var}"),
+                };
+                st.warnings.push(Warning {
+                    code: "mlserver-no-spans",
+                    message: format!(
+                        "Server {server}: {where_}, so MLServer records no spans of its own (only the agent's); set it on the mlserver container in the ServerConfig or the Server's spec.podSpec"
+                    ),
+                });
+            }
+            Some(to) if quiet => st.warnings.push(Warning {
+                code: "mlserver-ignores-disable",
+                message: format!(
+                    "Server {server}: MLServer still exports spans to {to}: it ignores the runtime's disable and ratio; remove {} to stop it",
+                    loaded::MLSERVER_TRACING
+                ),
+            }),
+            Some(_) => {}
+        }
+    }
+}
+
+/// Who else writes the runtime's tracing: a Helm release (the seldon-core-v2-runtime chart
+/// renders all four `tracingConfig` fields from its values), another server-side-apply manager
+/// of `spec.config.tracingConfig` (Flux, Argo CD with server-side apply), or Argo CD's tracking.
+pub fn managed_warnings(runtime: &Value, ours: &str) -> Vec<Warning> {
+    let meta = runtime.get("metadata");
+    let annotation = |k: &str| {
+        meta.and_then(|m| m.pointer(&format!("/annotations/{}", k.replace('/', "~1"))))
+            .and_then(Value::as_str)
+    };
+    let mut out = Vec::new();
+    let helm_label = meta
+        .and_then(|m| m.pointer("/labels/app.kubernetes.io~1managed-by"))
+        .and_then(Value::as_str)
+        == Some("Helm");
+    if let Some(release) = annotation("meta.helm.sh/release-name").filter(|_| helm_label) {
+        let rns = annotation("meta.helm.sh/release-namespace").unwrap_or("?");
+        out.push(Warning {
+            code: "helm-managed",
+            message: format!(
+                "Helm release {release} (namespace {rns}) made this runtime and renders spec.config.tracingConfig from its values: the next helm upgrade puts them back; set config.tracingConfig.* in the release's values too"
+            ),
+        });
+    }
+    let entries = meta
+        .and_then(|m| m.get("managedFields"))
+        .and_then(Value::as_array);
+    let mut managers: Vec<&str> = entries
+        .into_iter()
+        .flatten()
+        .filter(|e| e.get("operation").and_then(Value::as_str) == Some("Apply"))
+        .filter(|e| {
+            e.pointer("/fieldsV1/f:spec/f:config/f:tracingConfig")
+                .is_some()
+        })
+        .filter_map(|e| e.get("manager").and_then(Value::as_str))
+        .filter(|m| *m != ours)
+        .collect();
+    managers.dedup();
+    for m in &managers {
+        out.push(Warning {
+            code: "managed-by",
+            message: format!(
+                "field manager {m} also applies spec.config.tracingConfig: its next apply reverts a change made here; change it where {m} takes it from"
+            ),
+        });
+    }
+    if annotation("argocd.argoproj.io/tracking-id").is_some()
+        && !managers.iter().any(|m| m.starts_with("argocd"))
+    {
+        out.push(Warning {
+            code: "argocd-tracked",
+            message: "Argo CD tracks this runtime: a sync puts the tracing values in Git back; change them there".into(),
+        });
+    }
+    out
 }
 
 /// A change asked of a runtime's `tracingConfig` (`enable`, `disable`, `sampler --core v2`).
@@ -425,11 +616,13 @@ pub fn plan(
         Some(true) => {
             next.insert(DISABLE.into(), json!(true));
         }
-        // Off is only `disable: true`; on is leaving it out (the operator's `omitempty`).
-        Some(false) => {
-            next.remove(DISABLE);
+        // Off is only `disable: true`. On is `disable: false` where the runtime holds the field
+        // (leaving it out would not remove a value another field manager owns: server-side
+        // apply removes only what the applier alone owned), and nothing where it does not.
+        Some(false) if next.contains_key(DISABLE) => {
+            next.insert(DISABLE.into(), json!(false));
         }
-        None => {}
+        Some(false) | None => {}
     }
     let before = effective(runtime, config);
     let mut trial = runtime.clone();
@@ -532,13 +725,13 @@ pub fn apply_body(runtime: &Value, tracing_config: &Value) -> Value {
     })
 }
 
-/// The workloads that load the setting at start, and the command that restarts them.
-pub fn restart_command(namespace: &str) -> String {
+/// The command that rolls a runtime's core components: the operator copies the runtime's
+/// annotations into their pod templates (all six roll, envoy and hodometer too).
+pub fn restart_command(namespace: &str, runtime: &str) -> String {
     format!(
-        "kubectl rollout restart statefulset/seldon-scheduler deployment/seldon-modelgateway deployment/seldon-pipelinegateway deployment/seldon-dataflow-engine -n {namespace}, then each Server's StatefulSet"
+        "kubectl annotate seldonruntime/{runtime} -n {namespace} {RESTART_ANNOTATION}=$(date -u +%Y-%m-%dT%H:%M:%SZ) --overwrite"
     )
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -678,8 +871,20 @@ mod tests {
             },
         )
         .unwrap();
-        assert!(on.get("disable").is_none());
+        // disable: false, not left out: a `disable: true` another manager owns would survive.
+        assert_eq!(on["disable"], false);
         assert!(fields.iter().any(|f| f.field == "disable"));
+        let (untouched, _) = plan(
+            &runtime(json!({"ratio": "0.5"})),
+            Some(&sc),
+            &Change {
+                disable: Some(false),
+                enable: true,
+                ..Change::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(untouched, json!({"ratio": "0.5"}));
         // Nowhere an endpoint: enable is refused with the fix; a ratio is filled in.
         let bare = runtime(json!({}));
         let err = plan(
@@ -742,5 +947,103 @@ mod tests {
             applied(&e, Some(&cm(r#"{"ratio":"0.5"}"#))),
             Applied::Differs { .. }
         ));
+    }
+
+    #[test]
+    fn helm_gitops_and_other_appliers_are_named() {
+        let mut rt = runtime(json!({"ratio": "0.1"}));
+        assert!(managed_warnings(&rt, "kubectl-seldon-tracing").is_empty());
+        rt["metadata"]["labels"] = json!({"app.kubernetes.io/managed-by": "Helm"});
+        rt["metadata"]["annotations"] = json!({"meta.helm.sh/release-name": "runtime",
+            "meta.helm.sh/release-namespace": "models",
+            "argocd.argoproj.io/tracking-id": "app:mlops.seldon.io/SeldonRuntime:models/seldon"});
+        rt["metadata"]["managedFields"] = json!([
+            {"manager": "kubectl-seldon-tracing", "operation": "Apply",
+             "fieldsV1": {"f:spec": {"f:config": {"f:tracingConfig": {"f:ratio": {}}}}}},
+            {"manager": "kustomize-controller", "operation": "Apply",
+             "fieldsV1": {"f:spec": {"f:config": {"f:tracingConfig": {"f:ratio": {}}}}}},
+            {"manager": "kubectl-client-side-apply", "operation": "Update",
+             "fieldsV1": {"f:spec": {"f:config": {"f:tracingConfig": {"f:ratio": {}}}}}},
+            {"manager": "other", "operation": "Apply",
+             "fieldsV1": {"f:spec": {"f:overrides": {}}}}]);
+        let warnings = managed_warnings(&rt, "kubectl-seldon-tracing");
+        let codes: Vec<&str> = warnings.iter().map(|w| w.code).collect();
+        assert_eq!(codes, ["helm-managed", "managed-by", "argocd-tracked"]);
+        assert!(
+            warnings[0]
+                .message
+                .contains("Helm release runtime (namespace models)")
+        );
+        assert!(
+            warnings[1]
+                .message
+                .contains("field manager kustomize-controller")
+        );
+    }
+
+    fn reader_sts(name: &str, owner: Option<&str>) -> Value {
+        let owners: Vec<Value> = owner
+            .map(|s| json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Server", "name": s}))
+            .into_iter()
+            .collect();
+        json!({"metadata": {"name": name, "ownerReferences": owners}, "spec": {"replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"spec": {"volumes": [{"name": "t", "configMap": {"name": CONFIG_MAP}}],
+                "containers": [{"name": "agent", "volumeMounts": [{"name": "t", "mountPath": "/mnt/tracing"}]},
+                               {"name": "mlserver"}]}}}})
+    }
+
+    fn started_pod(app: &str, at: &str) -> Value {
+        json!({"metadata": {"labels": {"app": app}}, "status": {"containerStatuses": [
+            {"name": "agent", "state": {"running": {"startedAt": at}}}]}})
+    }
+
+    #[test]
+    fn pods_before_the_write_owe_a_restart_and_a_config_map_behind_is_awaited() {
+        let rt = runtime(json!({}));
+        let sc = Read::Found(helm_default());
+        let e = effective(&rt, Some(&helm_default()));
+        let cm = Read::Found(json!({"metadata": {"managedFields": [
+            {"manager": "manager", "time": "2026-11-30T12:00:00Z", "fieldsV1": {"f:data": {}}}]},
+            "data": {"tracing.json": e.tracing_json().to_string()}}));
+        let sts = [
+            reader_sts("seldon-scheduler", None),
+            reader_sts("mlserver", Some("mlserver")),
+        ];
+        let pods = [
+            started_pod("seldon-scheduler", "2026-11-30T11:00:00Z"),
+            started_pod("mlserver", "2026-11-30T12:00:01Z"),
+        ];
+        let running = Running {
+            deployments: &[],
+            statefulsets: &sts,
+            pods: Some(&pods),
+        };
+        let mut st = runtime_status(&rt, &sc, "seldon-mesh", &cm);
+        attach_running(&mut st, &cm, Some(&running));
+        assert_eq!(st.config_map, "current");
+        assert_eq!(st.pods, Loaded::RestartNeeded);
+        let codes: Vec<&str> = st.warnings.iter().map(|w| w.code).collect();
+        assert_eq!(codes, ["restart-needed", "mlserver-no-spans"]);
+        assert!(
+            st.warnings[0]
+                .message
+                .contains("statefulset/seldon-scheduler (1 of 1)")
+                && st.warnings[0]
+                    .message
+                    .contains("enable --core v2 -n models --restart`"),
+            "{}",
+            st.warnings[0].message
+        );
+        // The operator has not written the setting: the pods cannot run it yet.
+        let behind = Read::Found(json!({"data": {"tracing.json": "{\"ratio\":\"0.5\"}"}}));
+        let mut st = runtime_status(&rt, &sc, "seldon-mesh", &behind);
+        attach_running(&mut st, &behind, Some(&running));
+        assert_eq!(st.pods, Loaded::AwaitingOperator);
+        // Pods not listable: unknown, said once.
+        let mut st = runtime_status(&rt, &sc, "seldon-mesh", &cm);
+        attach_running(&mut st, &cm, None);
+        assert_eq!(st.pods, Loaded::Unknown);
+        assert!(st.warnings.iter().any(|w| w.code == "pods-unread"));
     }
 }

@@ -100,6 +100,7 @@ pub fn runtime_table(
         "PROTOCOL",
         "FROM",
         "CONFIGMAP",
+        "PODS",
     ];
     let rows: Vec<Vec<String>> = items
         .iter()
@@ -131,6 +132,7 @@ pub fn runtime_table(
                     from.join("+")
                 },
                 st.config_map.to_string(),
+                st.pods.as_str().to_string(),
             ];
             if !with_namespace {
                 row.remove(0);
@@ -142,6 +144,56 @@ pub fn runtime_table(
         headers.remove(0);
     }
     table_paged(&headers, &rows, widths)
+}
+
+/// `status` of SeldonRuntimes: one row per workload that reads the setting.
+pub fn runtime_workloads_table(
+    items: &[crate::domain::core2::RuntimeStatus],
+    with_namespace: bool,
+) -> String {
+    use crate::domain::loaded::{Loaded, Reads};
+    let mut headers = vec![
+        "NAMESPACE",
+        "RUNTIME",
+        "WORKLOAD",
+        "READS",
+        "PODS",
+        "LOADED",
+    ];
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for st in items {
+        for w in &st.workloads {
+            let loaded = match w.loaded {
+                Loaded::RestartNeeded => format!("restart needed ({} old)", w.stale),
+                l => l.as_str().to_string(),
+            };
+            let mut row = vec![
+                st.namespace.clone(),
+                st.name.clone(),
+                match &w.server {
+                    Some(s) => format!("{} (Server {s})", w.name),
+                    None => w.name.clone(),
+                },
+                match w.reads {
+                    Reads::File => "tracing.json".into(),
+                    Reads::Env => "OTEL_* env".into(),
+                },
+                format!("{}/{}", w.running, w.replicas),
+                loaded,
+            ];
+            if !with_namespace {
+                row.remove(0);
+            }
+            rows.push(row);
+        }
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    if !with_namespace {
+        headers.remove(0);
+    }
+    table_paged(&headers, &rows, &mut Vec::new())
 }
 
 /// One row of `list`, also its json/yaml item.

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-fn seldon_config(ns: &str, name: &str, tc: Value) -> Value {
+pub(crate) fn seldon_config(ns: &str, name: &str, tc: Value) -> Value {
     json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonConfig",
            "metadata": {"name": name, "namespace": ns},
            "spec": {"components": [], "config": {"tracingConfig": tc}}})
@@ -21,13 +21,13 @@ fn helm_default(ns: &str, disable: bool) -> Value {
     )
 }
 
-fn runtime(ns: &str, config: &str, tc: Value) -> Value {
+pub(crate) fn runtime(ns: &str, config: &str, tc: Value) -> Value {
     json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonRuntime",
            "metadata": {"name": "seldon", "namespace": ns},
            "spec": {"seldonConfig": config, "config": {"tracingConfig": tc}}})
 }
 
-fn apply(c: &Cluster, objs: &[Value]) {
+pub(crate) fn apply(c: &Cluster, objs: &[Value]) {
     let list = json!({"apiVersion": "v1", "kind": "List", "items": objs});
     c.kubectl_in(&["apply", "-f", "-"], &list.to_string()).ok();
 }
@@ -51,8 +51,31 @@ fn item(c: &Cluster, ns: &str, mesh: &str) -> Value {
     st["items"][0].clone()
 }
 
+/// A namespace for the operator's SeldonConfigs, holding the Helm chart's `default`, and one
+/// whose runtime `seldon` names it with `tc`, plus `more` objects made for that namespace.
+fn mesh_and_runtime(
+    c: &Cluster,
+    prefix: &str,
+    tc: Value,
+    more: impl FnOnce(&str) -> Vec<Value>,
+) -> (String, String) {
+    let mesh = c.namespace(&format!("{prefix}-mesh"));
+    let ns = c.namespace(prefix);
+    let mut objs = vec![helm_default(&mesh, false), runtime(&ns, "default", tc)];
+    objs.extend(more(&ns));
+    apply(c, &objs);
+    (mesh, ns)
+}
+
+/// The plugin with `args` and `--core v2 -n ns --seldon-namespace mesh`.
+fn v2_in(c: &Cluster, ns: &str, mesh: &str, args: &[&str]) -> Run {
+    let mut all = args.to_vec();
+    all.extend(["--core", "v2", "-n", ns, "--seldon-namespace", mesh]);
+    c.plugin(&all)
+}
+
 /// The runtime `seldon` of `ns` as stored, managedFields included.
-fn stored_runtime(c: &Cluster, ns: &str) -> Value {
+pub(crate) fn stored_runtime(c: &Cluster, ns: &str) -> Value {
     c.kubectl(&[
         "get",
         "seldonruntime",
@@ -111,17 +134,7 @@ fn a_runtime_is_judged_over_its_seldon_config_and_the_operators_config_map() {
     let it = item(&c, &ns, &mesh);
     assert_eq!(it["configMap"], "current");
     assert_eq!(codes(&it), ["config-disable-ignored"]);
-    let table = c
-        .plugin(&[
-            "status",
-            "--core",
-            "v2",
-            "-n",
-            &ns,
-            "--seldon-namespace",
-            &mesh,
-        ])
-        .ok();
+    let table = v2_in(&c, &ns, &mesh, &["status"]).ok();
     assert!(
         table.stdout.starts_with("RUNTIME")
             && table.stdout.contains("runtime+seldon-config")
@@ -204,15 +217,7 @@ fn each_generation_the_cluster_serves_is_read_and_neither_gets_one_sentence() {
         listed
     });
     assert!(served, "the v2 CRDs were not served within 60 s");
-    let mesh = c.namespace("v2only-mesh");
-    let ns = c.namespace("v2only");
-    apply(
-        &c,
-        &[
-            helm_default(&mesh, false),
-            runtime(&ns, "default", json!({"ratio": "0.25"})),
-        ],
-    );
+    let (mesh, ns) = mesh_and_runtime(&c, "v2only", json!({"ratio": "0.25"}), |_| vec![]);
     let table = c
         .plugin(&["list", "-n", &ns, "--seldon-namespace", &mesh])
         .ok();
@@ -278,16 +283,8 @@ fn each_generation_the_cluster_serves_is_read_and_neither_gets_one_sentence() {
 #[test]
 fn a_mixed_cluster_shows_both_generations_in_one_listing() {
     let c = atomic();
-    let mesh = c.namespace("mixed-mesh");
-    let ns = c.namespace("mixed");
+    let (mesh, ns) = mesh_and_runtime(&c, "mixed", json!({}), |_| vec![]);
     c.samples(&ns, &["single-model"]);
-    apply(
-        &c,
-        &[
-            helm_default(&mesh, false),
-            runtime(&ns, "default", json!({})),
-        ],
-    );
     let with_mesh = |args: &[&str]| {
         let mut all = args.to_vec();
         all.extend(["-n", &ns, "--seldon-namespace", &mesh]);
@@ -330,35 +327,19 @@ fn a_mixed_cluster_shows_both_generations_in_one_listing() {
 #[test]
 fn enable_disable_and_sampler_own_only_the_four_scalars_and_refuse_what_would_exit() {
     let c = atomic();
-    let mesh = c.namespace("v2w-mesh");
-    let ns = c.namespace("v2w-models");
-    apply(
-        &c,
-        &[
-            helm_default(&mesh, false),
-            runtime(&ns, "default", json!({})),
-        ],
-    );
-    let v2 = |args: &[&str]| {
-        let mut all = args.to_vec();
-        all.extend(["--core", "v2", "-n", &ns, "--seldon-namespace", &mesh]);
-        c.plugin(&all)
-    };
+    let (mesh, ns) = mesh_and_runtime(&c, "v2w-models", json!({}), |_| vec![]);
+    let v2 = |args: &[&str]| v2_in(&c, &ns, &mesh, args);
     let spec = |c: &Cluster| stored_runtime(c, &ns);
     // sampler: the ratio only; the values from the SeldonConfig stay there.
     let r = v2(&["sampler", "0.1"]).ok();
     assert!(
-        r.stderr.contains("seldonruntime/seldon")
-            && r.stderr.contains("~ ratio: 1 (seldon-config) -> 0.1"),
+        r.stdout.contains("seldonruntime/seldon")
+            && r.stdout.contains("~ ratio: 1 (seldon-config) -> 0.1"),
         "{}",
-        r.stderr
+        r.stdout
     );
-    assert!(
-        r.stderr
-            .contains("kubectl rollout restart statefulset/seldon-scheduler"),
-        "{}",
-        r.stderr
-    );
+    // No workload reads the setting here (no operator made any): no restart to name.
+    assert!(!r.stderr.contains("old setting"), "{}", r.stderr);
     let obj = spec(&c);
     assert_eq!(
         obj["spec"]["config"]["tracingConfig"],
@@ -389,14 +370,27 @@ fn enable_disable_and_sampler_own_only_the_four_scalars_and_refuse_what_would_ex
     v2(&["enable"]).ok();
     assert_eq!(
         spec(&c)["spec"]["config"]["tracingConfig"],
-        json!({"ratio": "0.1"})
+        json!({"ratio": "0.1", "disable": false})
     );
+    // A disable: true written by someone else (kubectl apply): enable still turns it off.
+    c.kubectl(&[
+        "patch",
+        "seldonruntime/seldon",
+        "-n",
+        &ns,
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"config":{"tracingConfig":{"disable":true}}}}"#,
+    ])
+    .ok();
+    assert_eq!(item(&c, &ns, &mesh)["tracing"], "off");
+    v2(&["enable"]).ok().stdout_has("~ disable: true -> false");
     assert_eq!(item(&c, &ns, &mesh)["tracing"], "on");
     // Nothing to do: unchanged. A dry run writes nothing.
-    v2(&["sampler", "0.1"]).ok().stderr_has("unchanged");
+    v2(&["sampler", "0.1"]).ok().stdout_has("unchanged");
     v2(&["sampler", "0.5", "--dry-run"])
         .ok()
-        .stderr_has("(dry run)");
+        .stdout_has("(dry run)");
     assert_eq!(spec(&c)["spec"]["config"]["tracingConfig"]["ratio"], "0.1");
     // Refused before anything is read: values the components cannot use, v1 flags.
     v2(&["sampler", "1.5"]).fails_with(2);
@@ -446,5 +440,282 @@ fn enable_disable_and_sampler_own_only_the_four_scalars_and_refuse_what_would_ex
     assert_eq!(
         after["spec"]["config"]["tracingConfig"],
         json!({"otelExporterEndpoint": "otel.tracing:4317", "ratio": "1"})
+    );
+}
+
+/// Waits until `status` says `pods` for the runtime (the controllers and the fake kubelet run).
+fn until_pods(c: &Cluster, ns: &str, mesh: &str, pods: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let it = item(c, ns, mesh);
+        if it["pods"] == pods {
+            return it;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pods never {pods}: {it}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
+fn loaded(item: &Value) -> Vec<(String, String)> {
+    item["workloads"]
+        .as_array()
+        .expect("workloads")
+        .iter()
+        .map(|w| {
+            (
+                w["name"].as_str().unwrap_or("").to_string(),
+                w["loaded"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn server(ns: &str, name: &str, replicas: u32, mlserver_env: Value) -> Value {
+    json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Server",
+           "metadata": {"name": name, "namespace": ns},
+           "spec": {"serverConfig": "mlserver", "replicas": replicas,
+                    "podSpec": {"containers": [{"name": "mlserver", "env": mlserver_env}]}}})
+}
+
+/// The operator stand-in makes the six core workloads and the Servers' StatefulSets; the
+/// controllers and the fake kubelet run their pods. A change leaves them on the old setting
+/// (restart needed, named with the command); `--restart --wait` rolls what must restart, after
+/// the operator has written the ConfigMap, and waits for the new pods.
+#[test]
+fn which_pods_run_the_setting_and_restart_wait_roll_them() {
+    use crate::operator2::{Operator2, reconcile};
+    let c = atomic();
+    let (mesh, ns) = mesh_and_runtime(&c, "v2r", json!({}), |ns| {
+        vec![
+            server(ns, "mlserver", 2, json!([])),
+            server(
+                ns,
+                "traced",
+                1,
+                json!([{"name": "MLSERVER_TRACING_SERVER", "value": "seldon-collector.seldon-mesh:4317"}]),
+            ),
+        ]
+    });
+    reconcile(&c, &ns, &mesh);
+    let it = until_pods(&c, &ns, &mesh, "current");
+    assert_eq!(
+        loaded(&it),
+        [
+            ("deployment/seldon-dataflow-engine", "current"),
+            ("deployment/seldon-modelgateway", "current"),
+            ("deployment/seldon-pipelinegateway", "current"),
+            ("statefulset/seldon-scheduler", "current"),
+            ("statefulset/mlserver", "current"),
+            ("statefulset/traced", "current"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string())),
+        "{it}"
+    );
+    assert_eq!(it["workloads"][4]["running"], 2);
+    assert_eq!(it["workloads"][0]["reads"], "env");
+    let codes: Vec<&str> = it["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(|w| w["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["mlserver-no-spans"], "{it}");
+    let text = v2_in(&c, &ns, &mesh, &["status"]).ok();
+    assert!(
+        text.stdout
+            .contains("statefulset/mlserver (Server mlserver)")
+            && text.stdout.contains("2/2")
+            && text.stdout.contains("OTEL_* env"),
+        "{}",
+        text.stdout
+    );
+
+    // A change without --restart: every reader still runs the old setting, and says so.
+    let v2 = |args: &[&str]| v2_in(&c, &ns, &mesh, args);
+    let r = v2(&["sampler", "0.5"]).ok();
+    assert!(
+        r.stdout.contains("seldonruntime/seldon")
+            && r.stdout.contains("~ ratio: 1 (seldon-config) -> 0.5"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains(
+            "still on the old setting until they restart: deployment/seldon-dataflow-engine (1 pod)"
+        ) && r.stderr.contains("statefulset/mlserver (2 pods)")
+            && r.stderr.contains("seldon-tracing.kubectl.io/restartedAt="),
+        "{}",
+        r.stderr
+    );
+    // The operator writes the ConfigMap a second later: the pods started before it.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    reconcile(&c, &ns, &mesh);
+    let it = item(&c, &ns, &mesh);
+    assert_eq!(it["configMap"], "current", "{it}");
+    assert_eq!(it["pods"], "restart-needed", "{it}");
+    assert!(
+        loaded(&it).iter().all(|(_, l)| l == "restart-needed"),
+        "{it}"
+    );
+    let restart = it["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .find(|w| w["code"] == "restart-needed")
+        .expect("restart-needed warning")["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        restart.contains("statefulset/mlserver (2 of 2)") && restart.contains("--restart=all"),
+        "{restart}"
+    );
+
+    // --restart (core) with --wait: the core components roll, the Servers are named as left.
+    let operator = Operator2::start(&c, &ns, &mesh);
+    let r = v2(&[
+        "enable",
+        "--restart",
+        "--wait",
+        "--timeout",
+        "120s",
+        "-o",
+        "json",
+    ])
+    .ok();
+    let doc = r.json();
+    assert_eq!(doc["kind"], "RuntimeChangeList", "{doc}");
+    let it = &doc["items"][0];
+    assert_eq!(it["result"], "unchanged", "{it}");
+    assert_eq!(
+        it["restarted"],
+        json!([
+            "deployment/seldon-dataflow-engine",
+            "deployment/seldon-modelgateway",
+            "deployment/seldon-pipelinegateway",
+            "statefulset/seldon-scheduler"
+        ]),
+        "{it}"
+    );
+    assert!(
+        it["warnings"].to_string().contains(
+            "not restarted, still on the old setting: statefulset/mlserver, statefulset/traced"
+        ),
+        "{it}"
+    );
+    let after = loaded(it);
+    assert!(
+        after[..4].iter().all(|(_, l)| l == "current")
+            && after[4..].iter().all(|(_, l)| l == "restart-needed"),
+        "{it}"
+    );
+    // The operator copied the annotation into every core pod template, envoy's too.
+    let annotated = c
+        .kubectl(&[
+            "get",
+            "deployment/seldon-envoy",
+            "-n",
+            &ns,
+            "-o",
+            "jsonpath={.spec.template.metadata.annotations}",
+        ])
+        .ok();
+    assert!(
+        annotated
+            .stdout
+            .contains("seldon-tracing.kubectl.io/restartedAt"),
+        "{}",
+        annotated.stdout
+    );
+    // --restart=servers: the Servers now.
+    let r = v2(&["enable", "--restart=servers", "--wait", "--timeout", "120s"]).ok();
+    assert!(
+        r.stdout.contains("seldonruntime/seldon (") && r.stdout.contains("unchanged"),
+        "{}",
+        r.stdout
+    );
+    let it = item(&c, &ns, &mesh);
+    assert_eq!(it["pods"], "current", "{it}");
+
+    // A change with --restart=all --wait: ConfigMap first, then everything rolls.
+    let r = v2(&[
+        "sampler",
+        "0.25",
+        "--restart=all",
+        "--wait",
+        "--timeout",
+        "120s",
+    ])
+    .ok();
+    assert!(r.stdout.contains("~ ratio: 0.5 -> 0.25"), "{}", r.stdout);
+    let it = item(&c, &ns, &mesh);
+    assert_eq!(it["pods"], "current", "{it}");
+    assert!(it["ratio"]["value"] == "0.25", "{it}");
+    drop(operator);
+
+    // No operator: --restart gives up on the ConfigMap, restarts nothing, exit 1.
+    let before = c
+        .kubectl(&[
+            "get",
+            "statefulset/seldon-scheduler",
+            "-n",
+            &ns,
+            "-o",
+            "jsonpath={.metadata.generation}",
+        ])
+        .ok()
+        .stdout;
+    let r = v2(&["sampler", "0.1", "--restart", "--wait", "--timeout", "3s"]).fails_with(1);
+    assert!(
+        r.stderr
+            .contains("has not written ConfigMap seldon-tracing within 3s")
+            && r.stderr.contains("nothing was restarted"),
+        "{}",
+        r.stderr
+    );
+    let after = c
+        .kubectl(&[
+            "get",
+            "statefulset/seldon-scheduler",
+            "-n",
+            &ns,
+            "-o",
+            "jsonpath={.metadata.generation}",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(before, after);
+    v2(&["sampler", "0.1", "--restart", "--dry-run"]).fails_with(2);
+
+    // A Helm-made runtime: helm upgrade puts the chart's values back.
+    c.kubectl(&[
+        "label",
+        "seldonruntime/seldon",
+        "-n",
+        &ns,
+        "app.kubernetes.io/managed-by=Helm",
+    ])
+    .ok();
+    c.kubectl(&[
+        "annotate",
+        "seldonruntime/seldon",
+        "-n",
+        &ns,
+        "meta.helm.sh/release-name=seldon-v2-runtime",
+        &format!("meta.helm.sh/release-namespace={ns}"),
+    ])
+    .ok();
+    let it = item(&c, &ns, &mesh);
+    assert!(
+        it["warnings"]
+            .to_string()
+            .contains("\"code\":\"helm-managed\"")
+            && it["warnings"]
+                .to_string()
+                .contains("Helm release seldon-v2-runtime"),
+        "{it}"
     );
 }

@@ -333,3 +333,58 @@ fn bulk_changes_show_progress_on_a_terminal_only() {
         out.stderr
     );
 }
+
+/// Seldon Core 2 on a terminal: several runtimes in scope are picked from, a missing ratio is
+/// asked (a bad one asked again), the change is previewed and confirmed.
+#[test]
+fn seldon_core_2_picks_a_runtime_asks_the_ratio_and_confirms() {
+    let c = atomic();
+    let mesh = c.namespace("pty-v2-mesh");
+    let (a, b) = (c.namespace("pty-v2-a"), c.namespace("pty-v2-b"));
+    use crate::core2::{apply, runtime, seldon_config};
+    let tc = serde_json::json!({"otelExporterEndpoint": "c:4317", "ratio": "1"});
+    let none = serde_json::json!({});
+    apply(
+        &c,
+        &[
+            seldon_config(&mesh, "default", tc),
+            runtime(&a, "default", none.clone()),
+            runtime(&b, "default", none),
+        ],
+    );
+    let mut p = spawn(
+        &c,
+        &["sampler", "--core", "v2", "-A", "--seldon-namespace", &mesh],
+    );
+    p.exp_string("SeldonRuntime (type to search)")
+        .expect("runtime prompt");
+    keys(&mut p, &b);
+    keys(&mut p, "\r");
+    p.exp_string("Add another runtime?")
+        .expect("another prompt");
+    keys(&mut p, "n");
+    p.exp_string("Ratio of traces to sample")
+        .expect("ratio prompt");
+    // Clear the default, type a bad ratio, then a good one.
+    keys(&mut p, "\x7f\x7f\x7f1.5\r");
+    p.exp_string("is not a number from 0 to 1")
+        .expect("bad ratio re-asked");
+    keys(&mut p, "\x7f\x7f\x7f0.3\r");
+    p.exp_string(&format!("seldonruntime/seldon ({b}):"))
+        .expect("preview");
+    p.exp_string("~ ratio: 1 (seldon-config) -> 0.3")
+        .expect("preview line");
+    p.exp_string("Apply?").expect("confirmation");
+    keys(&mut p, "y");
+    p.exp_string("ratio set").expect("result line");
+    assert_eq!(exit_code(&mut p), 0);
+    let ratio = |ns: &str| {
+        crate::core2::stored_runtime(&c, ns)["spec"]["config"]["tracingConfig"]["ratio"].clone()
+    };
+    assert_eq!(ratio(&b), "0.3");
+    assert_eq!(
+        ratio(&a),
+        serde_json::Value::Null,
+        "the runtime not picked was changed"
+    );
+}

@@ -15,6 +15,7 @@ mod interactive;
 mod kube;
 mod local;
 mod operator;
+mod operator2;
 mod packaging;
 mod proxy;
 mod rollout;
