@@ -127,6 +127,18 @@ pub enum Verdict {
     Invalid(String),
 }
 
+impl Verdict {
+    /// `on | off | idle | invalid`, and why for the last two.
+    pub fn words(self) -> (&'static str, Option<String>) {
+        match self {
+            Verdict::On => ("on", None),
+            Verdict::Off => ("off", None),
+            Verdict::Idle(why) => ("idle", Some(why)),
+            Verdict::Invalid(why) => ("invalid", Some(why)),
+        }
+    }
+}
+
 /// The verdict of a setting, as `provider.go` `loadConfig` and `recreateTracerProvider` decide.
 pub fn verdict(e: &Effective) -> Verdict {
     if e.disable {
@@ -147,7 +159,10 @@ pub fn verdict(e: &Effective) -> Verdict {
             "otelExporterEndpoint is empty while tracing is on: the core components exit at their next start (\"Trace enabled but Otel endpoint empty\")".into(),
         );
     }
-    if r <= 0.0 || r.is_nan() {
+    // TraceIDRatioBased samples a trace when the low 63 bits of its id are below
+    // uint64(ratio * 2^63): a ratio under 2^-63 gives a bound of 0 and samples nothing. NaN
+    // fails every comparison and converts to 2^63 on amd64: every trace (see `ratio-nan`).
+    if r * 9_223_372_036_854_775_808.0 < 1.0 {
         return Verdict::Idle(format!(
             "ratio {ratio} samples none of the traces the components start (ParentBased: only callers' sampled traces are followed)"
         ));
@@ -164,6 +179,86 @@ pub enum Applied {
     Missing,
     /// It holds something else: the operator has not caught up, or is not running.
     Differs { holds: String },
+}
+
+/// What a core component makes of a `tracing.json` as it is, whoever wrote it (the operator, or
+/// a hand edit the operator has not reverted yet): `provider.go` decodes it with
+/// `encoding/json` into its struct (`disable` bool; `otelExporterEndpoint`,
+/// `otelExporterProtocol` and `ratio`, tagged `Ratio`, strings), keys matched case-insensitively,
+/// `DisallowUnknownFields`, the last of repeated keys winning, `null` leaving a field as it was;
+/// only the first JSON value of the file is read. Then the rules of [`verdict`].
+pub fn file_verdict(text: &str) -> Verdict {
+    let invalid = |why: String| {
+        Verdict::Invalid(format!(
+            "the core components exit at their next start: {why}"
+        ))
+    };
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let value = match stream.next() {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return invalid(format!("tracing.json is not JSON ({e})")),
+        None => return invalid("tracing.json is empty (unexpected end of JSON input)".into()),
+    };
+    let fields = match &value {
+        Value::Object(m) => m.clone(),
+        // `null` decodes into the zero struct.
+        Value::Null => serde_json::Map::new(),
+        other => {
+            return invalid(format!(
+                "tracing.json holds {}, not an object (json: cannot unmarshal into Go value of type tracing.TracingConfig)",
+                match other {
+                    Value::Array(_) => "an array",
+                    Value::String(_) => "a string",
+                    Value::Number(_) => "a number",
+                    _ => "a bool",
+                }
+            ));
+        }
+    };
+    let mut disable = false;
+    let mut strings: [Option<String>; 3] = [None, None, None];
+    const STRING_FIELDS: [&str; 3] = [ENDPOINT, PROTOCOL, RATIO];
+    for (key, v) in &fields {
+        if key.eq_ignore_ascii_case(DISABLE) {
+            match v {
+                Value::Bool(b) => disable = *b,
+                Value::Null => {}
+                _ => {
+                    return invalid(format!(
+                        "\"{key}\" is {v}, not true or false (json: cannot unmarshal into Go struct field of type bool)"
+                    ));
+                }
+            }
+            continue;
+        }
+        let Some(i) = STRING_FIELDS
+            .iter()
+            .position(|f| key.eq_ignore_ascii_case(f))
+        else {
+            return invalid(format!(
+                "json: unknown field \"{key}\" (only disable, otelExporterEndpoint, otelExporterProtocol and ratio are read)"
+            ));
+        };
+        match v {
+            Value::String(s) => strings[i] = Some(s.clone()),
+            Value::Null => {}
+            _ => {
+                return invalid(format!(
+                    "\"{key}\" is {v}, not a string (json: cannot unmarshal into Go struct field of type string); write it quoted"
+                ));
+            }
+        }
+    }
+    let setting = |v: &Option<String>| Setting {
+        value: v.clone().filter(|s| !s.is_empty()),
+        from: From::Runtime,
+    };
+    verdict(&Effective {
+        endpoint: setting(&strings[0]),
+        protocol: setting(&strings[1]),
+        ratio: setting(&strings[2]),
+        disable,
+    })
 }
 
 /// Compares the setting with ConfigMap `seldon-tracing` (None: it does not exist).
@@ -228,6 +323,14 @@ pub const CODES: &[(&str, &str)] = &[
         "disableAutoUpdate: the SeldonConfig's later changes do not reach the runtime",
     ),
     (
+        "ratio-nan",
+        "ratio NaN: every trace on amd64 nodes, none on arm64",
+    ),
+    (
+        "config-map-invalid",
+        "ConfigMap seldon-tracing holds a file the core components exit on at their next start",
+    ),
+    (
         "restart-needed",
         "pods started before the ConfigMap's last write: they run the old setting",
     ),
@@ -262,6 +365,15 @@ pub const CODES: &[(&str, &str)] = &[
 /// so a new value rolls them.
 pub const RESTART_ANNOTATION: &str = "seldon-tracing.kubectl.io/restartedAt";
 
+/// The verdict of a `tracing.json` as written (see [`file_verdict`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileVerdict {
+    /// on | off | idle | invalid
+    pub tracing: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// One SeldonRuntime's tracing, as `status --core v2` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuntimeStatus {
@@ -280,6 +392,9 @@ pub struct RuntimeStatus {
     /// ConfigMap `seldon-tracing`: current | missing | differs | unknown
     #[serde(rename = "configMap")]
     pub config_map: &'static str,
+    /// When the ConfigMap holds something else: what a pod starting now makes of it.
+    #[serde(rename = "configMapTracing", skip_serializing_if = "Option::is_none")]
+    pub config_map_tracing: Option<FileVerdict>,
     /// Whether the pods run this setting: the worst of `workloads` (see `loaded::Loaded`).
     pub pods: Loaded,
     /// Each Deployment and StatefulSet that reads ConfigMap `seldon-tracing`.
@@ -301,12 +416,19 @@ pub fn runtime_status(
     let e = effective(runtime, config.found());
     let mut warnings = Vec::new();
     let mut warn = |code: &'static str, message: String| warnings.push(Warning { code, message });
-    let (mut tracing, mut reason) = match verdict(&e) {
-        Verdict::On => ("on", None),
-        Verdict::Off => ("off", None),
-        Verdict::Idle(why) => ("idle", Some(why)),
-        Verdict::Invalid(why) => ("invalid", Some(why)),
-    };
+    let (mut tracing, mut reason) = verdict(&e).words();
+    if e.ratio
+        .value
+        .as_deref()
+        .and_then(|r| goparse::parse_float(r).ok())
+        .is_some_and(f64::is_nan)
+        && !e.disable
+    {
+        warn(
+            "ratio-nan",
+            "ratio NaN: Go's conversion of it to a sampling bound samples every trace on amd64 nodes (seen) and none on arm64; write a number from 0 to 1".into(),
+        );
+    }
     let from_runtime = [&e.ratio, &e.endpoint, &e.protocol]
         .iter()
         .all(|s| s.from == From::Runtime);
@@ -358,6 +480,7 @@ pub fn runtime_status(
             }
         }
     }
+    let mut loaded_now = None;
     let config_map = match cm {
         Read::NotRead(_) => "unknown",
         Read::Missing => {
@@ -380,6 +503,21 @@ pub fn runtime_status(
                         e.tracing_json()
                     ),
                 );
+                let judged = file_verdict(&holds);
+                let exits = matches!(judged, Verdict::Invalid(_));
+                let (word, why) = judged.words();
+                if let Some(why) = why.as_ref().filter(|_| exits) {
+                    warn(
+                        "config-map-invalid",
+                        format!(
+                            "a pod that starts now loads ConfigMap {CONFIG_MAP} as it is, and {why}"
+                        ),
+                    );
+                }
+                loaded_now = Some(FileVerdict {
+                    tracing: word,
+                    reason: why,
+                });
                 "differs"
             }
         },
@@ -395,6 +533,7 @@ pub fn runtime_status(
         reason,
         effective: e,
         config_map,
+        config_map_tracing: loaded_now,
         pods: Loaded::Unknown,
         workloads: Vec::new(),
         warnings,
@@ -809,6 +948,34 @@ mod tests {
             None,
         );
         assert!(matches!(verdict(&idle), Verdict::Idle(_)));
+        // The harness saw: a ratio under 2^-63 samples nothing, NaN everything (amd64), as do
+        // hexadecimal floats and ratios above 1 what their value says.
+        let word = |r: &str| {
+            verdict(&effective(
+                &runtime(json!({"ratio": r, "otelExporterEndpoint": "c:4317"})),
+                None,
+            ))
+            .words()
+            .0
+        };
+        for (r, w) in [
+            ("1e-20", "idle"),
+            ("1.1e-19", "on"),
+            ("-1", "idle"),
+            ("NaN", "on"),
+            ("0x1p-1", "on"),
+            ("2", "on"),
+            ("10%", "invalid"),
+        ] {
+            assert_eq!(word(r), w, "{r}");
+        }
+        let nan = runtime_status(
+            &runtime(json!({"ratio": "NaN", "otelExporterEndpoint": "c:4317"})),
+            &Read::Missing,
+            "seldon-mesh",
+            &Read::Missing,
+        );
+        assert!(nan.warnings.iter().any(|w| w.code == "ratio-nan"));
         // Off skips the checks, as loadConfig does.
         let off = effective(&runtime(json!({"disable": true, "ratio": "x"})), None);
         assert_eq!(verdict(&off), Verdict::Off);
@@ -823,7 +990,19 @@ mod tests {
         let st = runtime_status(&rt, &Read::Found(sc), "seldon-mesh", &cm);
         assert_eq!((st.tracing, st.config_map), ("on", "differs"));
         let codes: Vec<&str> = st.warnings.iter().map(|w| w.code).collect();
-        assert_eq!(codes, ["config-disable-ignored", "operator-not-applied"]);
+        // The ConfigMap as it is has no endpoint: a pod starting now would exit.
+        assert_eq!(
+            codes,
+            [
+                "config-disable-ignored",
+                "operator-not-applied",
+                "config-map-invalid"
+            ]
+        );
+        assert_eq!(
+            st.config_map_tracing.as_ref().map(|f| f.tracing),
+            Some("invalid")
+        );
         let unread = runtime_status(
             &rt,
             &Read::NotRead("forbidden".into()),
@@ -1045,5 +1224,43 @@ mod tests {
         attach_running(&mut st, &cm, None);
         assert_eq!(st.pods, Loaded::Unknown);
         assert!(st.warnings.iter().any(|w| w.code == "pods-unread"));
+    }
+
+    #[test]
+    fn a_file_is_judged_as_encoding_json_decodes_it_strictly() {
+        let word = |t: &str| file_verdict(t).words().0;
+        let ep = r#""otelExporterEndpoint":"c:4317""#;
+        assert_eq!(word(&format!(r#"{{{ep},"ratio":"1"}}"#)), "on");
+        assert_eq!(word(&format!(r#"{{{ep},"ratio":"0"}}"#)), "idle");
+        // Keys match case-insensitively (the struct tag is "Ratio"); the last repeat wins.
+        assert_eq!(word(&format!(r#"{{{ep},"RATIO":"0.5"}}"#)), "on");
+        assert_eq!(
+            word(&format!(r#"{{{ep},"ratio":"1","ratio":"0"}}"#)),
+            "idle"
+        );
+        // null leaves a field as it was: no ratio.
+        assert_eq!(word(&format!(r#"{{{ep},"ratio":null}}"#)), "invalid");
+        assert_eq!(word("null"), "invalid");
+        // Fatal at start: an unknown key, a number for a string, a string for a bool.
+        for bad in [
+            format!(r#"{{{ep},"ratio":"1","enable":true}}"#),
+            format!(r#"{{{ep},"ratio":1}}"#),
+            format!(r#"{{{ep},"ratio":"1","disable":"false"}}"#),
+            "[]".to_string(),
+            String::new(),
+            "{".to_string(),
+        ] {
+            assert_eq!(word(&bad), "invalid", "{bad}");
+        }
+        assert!(
+            file_verdict(r#"{"ratio":1}"#)
+                .words()
+                .1
+                .is_some_and(|w| w.contains("write it quoted"))
+        );
+        // Disabled: nothing else is checked.
+        assert_eq!(word(r#"{"disable":true}"#), "off");
+        // Only the first value is read.
+        assert_eq!(word(&format!(r#"{{{ep},"ratio":"1"}} trailing"#)), "on");
     }
 }

@@ -32,7 +32,7 @@ pub(crate) fn apply(c: &Cluster, objs: &[Value]) {
     c.kubectl_in(&["apply", "-f", "-"], &list.to_string()).ok();
 }
 
-fn item(c: &Cluster, ns: &str, mesh: &str) -> Value {
+pub(crate) fn item(c: &Cluster, ns: &str, mesh: &str) -> Value {
     let st = c
         .plugin(&[
             "status",

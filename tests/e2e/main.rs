@@ -6,6 +6,7 @@ mod completion;
 mod concurrency;
 mod configfile;
 mod conformance;
+mod conformance2;
 mod control_plane;
 mod core2;
 mod docs;

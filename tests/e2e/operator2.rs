@@ -232,6 +232,16 @@ fn apply(c: &Cluster, objs: &[Value]) {
 
 /// One round over the runtimes and Servers of `ns`, SeldonConfigs read from `mesh`.
 pub fn reconcile(c: &Cluster, ns: &str, mesh: &str) {
+    reconcile_in(c, ns, mesh, true);
+}
+
+/// The round without workloads: ConfigMap `seldon-tracing` only (the conformance harness runs
+/// the components itself, and the fake node's pod capacity is shared by every test).
+pub fn write_config_maps(c: &Cluster, ns: &str, mesh: &str) {
+    reconcile_in(c, ns, mesh, false);
+}
+
+fn reconcile_in(c: &Cluster, ns: &str, mesh: &str, workloads: bool) {
     for runtime in items(c, &["get", "seldonruntimes", "-n", ns, "-o", "json"]) {
         let config_name = text(&runtime, "/spec/seldonConfig");
         let config = c.kubectl(&["get", "seldonconfig", config_name, "-n", mesh, "-o", "json"]);
@@ -261,10 +271,16 @@ pub fn reconcile(c: &Cluster, ns: &str, mesh: &str) {
             "seldon-dataflow-engine",
             "seldon-envoy",
             "hodometer",
-        ] {
+        ]
+        .iter()
+        .filter(|_| workloads)
+        {
             objs.push(core_workload(&runtime, name));
         }
         apply(c, &objs);
+    }
+    if !workloads {
+        return;
     }
     let servers: Vec<Value> = items(c, &["get", "servers", "-n", ns, "-o", "json"])
         .iter()
