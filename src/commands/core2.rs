@@ -1,6 +1,7 @@
-//! `status --core v2`: each SeldonRuntime's tracing (Seldon Core 2 sets it once per namespace),
-//! the SeldonConfig it takes defaults from, and whether the operator has written it to ConfigMap
-//! `seldon-tracing`.
+//! Seldon Core 2: `status`/`list` of SeldonRuntimes (each one's tracing, set once per namespace,
+//! merged with the SeldonConfig it names; whether the operator has written it to ConfigMap
+//! `seldon-tracing`; which workloads' pods run it) and `enable`/`disable`/`sampler --core v2`
+//! (server-side apply of the four scalars, then as asked `--restart` and `--wait`).
 
 use std::time::{Duration, Instant};
 
@@ -111,9 +112,14 @@ fn choose<'a>(
 ) -> Result<Vec<&'a serde_json::Value>> {
     let mut chosen: Vec<&serde_json::Value> = Vec::new();
     for name in &w.names {
-        match runtimes.iter().find(|r| name_of(r, "name") == *name) {
-            Some(r) => chosen.push(r),
-            None => {
+        // With -A, that name in every namespace.
+        let named: Vec<&serde_json::Value> = runtimes
+            .iter()
+            .filter(|r| name_of(r, "name") == *name)
+            .collect();
+        match named.is_empty() {
+            false => chosen.extend(named),
+            true => {
                 return Err(Error::Usage(format!(
                     "no SeldonRuntime named {name:?} in {}; see them with `kubectl seldon-tracing status --core v2`",
                     ctx.scope()
@@ -208,6 +214,16 @@ pub async fn write(ctx: &Ctx, w: &RuntimeWrite) -> Result<ExitStatus> {
         }
         if !any && w.restart.is_none() {
             return Ok(ExitStatus::Success);
+        }
+        if let Some(r) = w.restart {
+            crate::say!(
+                "then, once the operator has written it, restart the {} whose pods run an older setting",
+                match r {
+                    crate::cli::Restart::Core => "core components",
+                    crate::cli::Restart::Servers => "Servers",
+                    crate::cli::Restart::All => "core components and Servers",
+                }
+            );
         }
         if !crate::prompt::confirm_apply()? {
             crate::say!("nothing changed");

@@ -441,6 +441,36 @@ fn enable_disable_and_sampler_own_only_the_four_scalars_and_refuse_what_would_ex
         after["spec"]["config"]["tracingConfig"],
         json!({"otelExporterEndpoint": "otel.tracing:4317", "ratio": "1"})
     );
+    // A name with -A: that runtime in every namespace (a dry run: others' runtimes share the
+    // control plane, and some of theirs fail here for want of their SeldonConfig).
+    let all = c.plugin(&[
+        "sampler",
+        "seldon",
+        "0.3",
+        "--core",
+        "v2",
+        "-A",
+        "--seldon-namespace",
+        &mesh,
+        "--dry-run",
+        "-o",
+        "json",
+    ]);
+    let doc = all.json();
+    let namespaces: Vec<&str> = doc["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["namespace"].as_str())
+        .collect();
+    assert!(
+        namespaces.contains(&ns.as_str()) && namespaces.contains(&bare_ns.as_str()),
+        "{doc}"
+    );
+    assert_eq!(
+        stored_runtime(&c, &ns)["spec"]["config"]["tracingConfig"]["ratio"],
+        "0.1"
+    );
 }
 
 /// Waits until `status` says `pods` for the runtime (the controllers and the fake kubelet run).
