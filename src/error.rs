@@ -21,6 +21,10 @@ pub enum Error {
     )]
     NoSeldon { server: String },
     #[error(
+        "this cluster serves Seldon Core 2 (mlops.seldon.io at {server}), not Seldon Core v1 SeldonDeployments: for its SeldonRuntimes use list, status, enable, disable or sampler with --core v2 (e.g. `kubectl seldon-tracing status --core v2 -A`)"
+    )]
+    OnlyCore2 { server: String },
+    #[error(
         "seldondeployment \"{name}\" not found in namespace \"{namespace}\"; list them with `kubectl seldon-tracing list -n {namespace}` or pass -n NAMESPACE"
     )]
     NotFound { name: String, namespace: String },

@@ -34,6 +34,22 @@ impl Cluster {
 
     /// The group version to use: v1 when served, else the server's preferred version.
     pub async fn discover(&self) -> Result<String> {
+        match self.discover_v1().await {
+            // Seldon Core 2 alone: say so, and what to use instead.
+            Err(Error::CrdMissing { server }) => {
+                let v2 = self
+                    .get_path("/apis/mlops.seldon.io", "discover Seldon Core 2")
+                    .await;
+                Err(match v2 {
+                    Ok(_) => Error::OnlyCore2 { server },
+                    Err(_) => Error::CrdMissing { server },
+                })
+            }
+            other => other,
+        }
+    }
+
+    async fn discover_v1(&self) -> Result<String> {
         let group = self
             .get_path(
                 &format!("/apis/{GROUP}"),

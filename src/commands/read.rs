@@ -145,7 +145,7 @@ pub async fn served(ctx: &Ctx, core: &Generations) -> Result<Served> {
     );
     let v1 = match v1 {
         Ok(api) => Some(api),
-        Err(Error::CrdMissing { .. }) => None,
+        Err(Error::CrdMissing { .. } | Error::OnlyCore2 { .. }) => None,
         Err(e) => return Err(e),
     };
     let v2 = match v2 {

@@ -248,6 +248,21 @@ fn each_generation_the_cluster_serves_is_read_and_neither_gets_one_sentence() {
     c.plugin(&["status", "other", "-n", &ns])
         .ok()
         .stderr_has("No SeldonRuntime named other in");
+    // v1's verbs without --core: what to use instead.
+    for v1 in [
+        &["enable", "iris"][..],
+        &["verify", "iris"],
+        &["list", "--core", "v1"],
+    ] {
+        let r = c.plugin(v1).fails_with(1);
+        assert!(
+            r.stderr.contains("this cluster serves Seldon Core 2")
+                && r.stderr.contains("--core v2")
+                && r.stderr.trim().lines().count() == 1,
+            "{v1:?}: {}",
+            r.stderr
+        );
+    }
     c.kubectl(&["delete", "--wait", "-f", &crds]).ok();
 
     // Who may not list SeldonRuntimes still gets v1, told once what is left out.
