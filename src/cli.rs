@@ -195,7 +195,7 @@ pub struct Targets {
     pub files: Files,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Mutation {
     /// none: write; server: ask the server to validate without storing; client: only print the plan
     #[arg(long, value_enum, default_value = "none", num_args = 0..=1, default_missing_value = "client", require_equals = true)]

@@ -130,6 +130,9 @@ pub struct Write {
     pub chunk_size: u32,
     /// `--wait`: how long to wait for the rollout after writing.
     pub wait: Option<Duration>,
+    /// The guided flow with no `--core` and nothing v1-only asked: the same change for Seldon
+    /// Core 2, offered when the cluster serves SeldonRuntimes.
+    pub or_core2: Option<Box<RuntimeWrite>>,
 }
 
 /// A change to SeldonRuntimes' tracing (`--core v2`).
@@ -404,15 +407,25 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
             terminal,
         )?,
         Command::Disable(DisableArgs {
-            targets, mutation, ..
-        }) => write(
-            Intent::Disable,
-            AskSampler::No,
             targets,
             mutation,
-            scope,
-            terminal,
-        )?,
+            core,
+        }) => {
+            let offered = core2::Change {
+                disable: Some(true),
+                ..core2::Change::default()
+            };
+            let mut action = write(
+                Intent::Disable,
+                AskSampler::No,
+                targets,
+                mutation.clone(),
+                scope,
+                terminal,
+            )?;
+            offer_core2(&mut action, &core, offered, "tracing disabled", &mutation);
+            action
+        }
         Command::Sampler(a) => sampler(a, scope, terminal)?,
         Command::Verify(a) => verify(a, scope, terminal)?,
         Command::Traces(a) => traces(a, scope, terminal)?,
@@ -569,7 +582,32 @@ fn enable(a: EnableArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
         }),
         collector: a.collector_endpoint,
     };
-    let mut action = write(intent, ask, a.targets, a.mutation, scope, terminal)?;
+    // Only a plain `enable` has a Seldon Core 2 counterpart to offer.
+    let plain = matches!(
+        &intent,
+        Intent::Enable {
+            sampler: None,
+            agent_host: None,
+            agent_port: None,
+            propagation: None,
+            collector: None
+        }
+    );
+    let mut action = write(intent, ask, a.targets, a.mutation.clone(), scope, terminal)?;
+    if plain {
+        let offered = core2::Change {
+            disable: Some(false),
+            enable: true,
+            ..core2::Change::default()
+        };
+        offer_core2(
+            &mut action,
+            &a.core,
+            offered,
+            "tracing enabled",
+            &a.mutation,
+        );
+    }
     // The sampler is asked for only while guiding the whole choice.
     if let Action::Write(w) = &mut action
         && w.selection != Selection::Guided
@@ -719,7 +757,18 @@ fn sampler(a: SamplerArgs, scope: Scope, terminal: bool) -> Result<Action, Usage
     };
     // The placeholder is replaced by the answer before anything is planned.
     let intent = Intent::Sampler(sampler.unwrap_or_else(Sampler::const_on));
-    write(intent, ask, targets, a.mutation, scope, terminal)
+    let mut action = write(intent, ask, targets, a.mutation.clone(), scope, terminal)?;
+    // Asked for on a terminal: the ratio is asked too if Seldon Core 2 is chosen.
+    if ask == AskSampler::Required {
+        offer_core2(
+            &mut action,
+            &a.core,
+            core2::Change::default(),
+            "ratio set",
+            &a.mutation,
+        );
+    }
+    Ok(action)
 }
 
 fn write(
@@ -772,6 +821,7 @@ fn write(
             concurrency: usize::from(m.concurrency),
             chunk_size: m.chunk_size,
             wait,
+            or_core2: None,
         }));
     }
     let selection = match (t.names.is_empty(), t.all, t.selector) {
@@ -810,7 +860,36 @@ fn write(
         concurrency: usize::from(m.concurrency),
         chunk_size: m.chunk_size,
         wait,
+        or_core2: None,
     }))
+}
+
+/// In the guided flow (a terminal, nothing named, no `--core`), the same change for Seldon Core
+/// 2 beside v1's, for the picker to offer when the cluster serves SeldonRuntimes.
+fn offer_core2(
+    action: &mut Action,
+    core: &CoreArgs,
+    change: core2::Change,
+    done: &'static str,
+    mutation: &Mutation,
+) {
+    let Action::Write(w) = action else { return };
+    if w.selection != Selection::Guided || core.core.is_some() || mutation.wait {
+        return;
+    }
+    let ask_ratio = change.ratio.is_none() && change.disable.is_none();
+    w.or_core2 = Some(Box::new(RuntimeWrite {
+        names: Vec::new(),
+        change,
+        done,
+        seldon_namespace: core.seldon_namespace.clone(),
+        dry_run: mutation.dry_run,
+        field_manager: mutation.field_manager.clone(),
+        interactive: true,
+        ask_ratio,
+        restart: None,
+        wait: None,
+    }));
 }
 
 #[cfg(test)]
@@ -1109,6 +1188,37 @@ mod tests {
                 core: Generations::V1,
             }
         );
+    }
+
+    #[test]
+    fn the_guided_flow_carries_the_seldon_core_2_change_to_offer() {
+        let offered = |line: &str| {
+            write_of(line, true)
+                .or_core2
+                .map(|w| (w.change, w.ask_ratio))
+        };
+        let disable = core2::Change {
+            disable: Some(true),
+            ..core2::Change::default()
+        };
+        assert_eq!(offered("disable"), Some((disable, false)));
+        assert_eq!(
+            offered("enable").map(|(c, _)| (c.disable, c.enable)),
+            Some((Some(false), true))
+        );
+        assert_eq!(offered("sampler"), Some((core2::Change::default(), true)));
+        for v1_only in [
+            "disable iris",
+            "disable --core v1",
+            "enable --sampler const:1",
+            "enable --propagation b3",
+            "disable --wait",
+            "sampler probabilistic:0.1",
+        ] {
+            assert_eq!(offered(v1_only), None, "{v1_only}");
+        }
+        // Without a terminal nothing is guided: a name is needed.
+        assert!(argv("disable", false).is_err());
     }
 
     #[test]

@@ -388,3 +388,44 @@ fn seldon_core_2_picks_a_runtime_asks_the_ratio_and_confirms() {
         "the runtime not picked was changed"
     );
 }
+
+/// Guided, with nothing named and no --core, where the namespace has both generations: the
+/// first question is which; Seldon Core 2 then goes to its runtime.
+#[test]
+fn the_guided_flow_asks_which_generation_where_both_are_served() {
+    use crate::core2::{apply, runtime, seldon_config};
+    let c = atomic();
+    let mesh = c.namespace("pty-gen-mesh");
+    let ns = c.namespace("pty-gen");
+    c.samples(&ns, &["single-model"]);
+    let tc = serde_json::json!({"otelExporterEndpoint": "c:4317", "ratio": "1"});
+    apply(
+        &c,
+        &[
+            seldon_config(&mesh, "default", tc),
+            runtime(&ns, "default", serde_json::json!({})),
+        ],
+    );
+    let mut p = spawn(&c, &["disable", "-n", &ns, "--seldon-namespace", &mesh]);
+    p.exp_string("Which Seldon").expect("generation prompt");
+    // Down to Seldon Core 2.
+    keys(&mut p, "\x1b[B\r");
+    p.exp_string(&format!("seldonruntime/seldon ({ns}):"))
+        .expect("preview");
+    p.exp_string("~ disable: false -> true")
+        .expect("preview line");
+    p.exp_string("Apply?").expect("confirmation");
+    keys(&mut p, "y");
+    p.exp_string("tracing disabled").expect("result line");
+    assert_eq!(exit_code(&mut p), 0);
+    assert_eq!(
+        crate::core2::stored_runtime(&c, &ns)["spec"]["config"]["tracingConfig"]["disable"],
+        true
+    );
+    // The SeldonDeployment was not touched.
+    assert!(
+        c.get(&ns, "iris")["spec"]["predictors"][0]
+            .get("svcOrchSpec")
+            .is_none()
+    );
+}
