@@ -144,7 +144,7 @@ pub struct StatusArgs {
     /// SeldonDeployment name (all in the namespace when omitted; in every namespace with -A)
     #[arg(value_parser = parse_name, conflicts_with_all = ["selector", "filename"])]
     pub name: Option<String>,
-    /// Exit 1, naming each one, when an executor or Python component is not in this state (on: on; off: off or idle); a CI gate
+    /// Exit 1, naming each one, when an executor or Python component (or a Seldon Core 2 SeldonRuntime) is not in this state (on: on; off: off or idle); a CI gate
     #[arg(long, value_enum, value_name = "on|off")]
     pub expect: Option<Expect>,
     /// Keep watching: print the rows of each SeldonDeployment again when it or its Deployments change, until Ctrl-C or --timeout

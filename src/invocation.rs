@@ -223,7 +223,7 @@ pub struct LocalWrite {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Generations {
     /// v1 SeldonDeployments only: `--core v1`, or an option only v1 has (`-f`, `-l`,
-    /// `--expect`, `--watch`).
+    /// `--watch`).
     V1,
     /// Each generation the cluster serves: v1 SeldonDeployments and v2 SeldonRuntimes, one
     /// after the other when both are (a migration), whichever is alone otherwise.
@@ -274,6 +274,8 @@ pub enum Action {
         seldon_namespace: String,
         /// `status` (each workload's pods) rather than `list`.
         detail: bool,
+        /// `status --expect`: a runtime not in that state fails the run.
+        expect: Option<Expect>,
     },
     Version {
         client: bool,
@@ -328,6 +330,7 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
                     name: None,
                     seldon_namespace,
                     detail: false,
+                    expect: None,
                 }
             } else {
                 let v1_only = selector.is_some() || manifests != Manifests::None;
@@ -352,13 +355,9 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
         }) => {
             let manifests = Manifests::of(list.files);
             if core == Some(Core::V2) {
-                if watch
-                    || expect.is_some()
-                    || list.selector.is_some()
-                    || manifests != Manifests::None
-                {
+                if watch || list.selector.is_some() || manifests != Manifests::None {
                     return Err(
-                        "--core v2 reads SeldonRuntimes from the cluster: -f, -l, --expect and --watch are for v1 SeldonDeployments; leave them out"
+                        "--core v2 reads SeldonRuntimes from the cluster: -f, -l and --watch are for v1 SeldonDeployments; leave them out"
                             .into(),
                     );
                 }
@@ -366,6 +365,7 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
                     name,
                     seldon_namespace,
                     detail: true,
+                    expect,
                 }
             } else {
                 if watch && matches!(manifests, Manifests::Local(_)) {
@@ -374,10 +374,7 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
                             .into(),
                     );
                 }
-                let v1_only = watch
-                    || expect.is_some()
-                    || list.selector.is_some()
-                    || manifests != Manifests::None;
+                let v1_only = watch || list.selector.is_some() || manifests != Manifests::None;
                 Action::Status {
                     name,
                     selector: list.selector,
@@ -1237,13 +1234,13 @@ mod tests {
         assert_eq!(core("status -A"), served("seldon-mesh"));
         assert_eq!(core("status iris"), served("seldon-mesh"));
         assert_eq!(core("list --seldon-namespace ops"), served("ops"));
+        assert_eq!(core("status --expect on"), served("seldon-mesh"));
         for v1_only in [
             "list --core v1",
             "status --core v1",
             "list -l team=fraud",
             "list -f a.yaml",
             "status -f a.yaml",
-            "status --expect on",
             "status -w",
             "status -l a=b",
         ] {

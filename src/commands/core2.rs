@@ -12,7 +12,7 @@ use crate::domain::core2::{self, CONFIG_MAP, Read, RuntimeStatus};
 use crate::domain::loaded::{Loaded, Workload};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
-use crate::invocation::{DryRun, FIELD_MANAGER, Output, RuntimeWrite};
+use crate::invocation::{DryRun, Expect, FIELD_MANAGER, Output, RuntimeWrite};
 use crate::render;
 
 use super::{Ctx, Paged};
@@ -588,6 +588,7 @@ pub async fn status(
     name: Option<&str>,
     seldon_namespace: &str,
     detail: bool,
+    expect: Option<Expect>,
 ) -> Result<ExitStatus> {
     let Some(runtimes) = ctx.cluster.seldon_runtimes(ctx.scope()).await? else {
         return Err(Error::Core2Missing {
@@ -601,8 +602,20 @@ pub async fn status(
         })
         .collect();
     let mut out = Paged::new(ctx.output, core2::RUNTIME_LIST_KIND);
-    runtimes_into(ctx, &chosen, seldon_namespace, detail, &mut out).await?;
-    out.finish(|| none_found(ctx, name))
+    let items = runtimes_into(ctx, &chosen, seldon_namespace, detail, &mut out).await?;
+    let done = out.finish(|| none_found(ctx, name))?;
+    Ok(super::read::expectation(expect, &unmet(&items, expect)).unwrap_or(done))
+}
+
+/// `--expect`: the runtimes not in the state asked.
+pub fn unmet(items: &[RuntimeStatus], expect: Option<Expect>) -> Vec<String> {
+    let Some(e) = expect else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|st| core2::unmet(st, e == Expect::On))
+        .collect()
 }
 
 /// kubectl's message for no runtime (on stderr, exit 0).
@@ -624,7 +637,7 @@ pub async fn runtimes_into(
     seldon_namespace: &str,
     detail: bool,
     out: &mut Paged,
-) -> Result<()> {
+) -> Result<Vec<RuntimeStatus>> {
     let mut items: Vec<RuntimeStatus> = Vec::new();
     let mut configs = SeldonConfigs::new(seldon_namespace);
     for rt in runtimes {
@@ -665,5 +678,5 @@ pub async fn runtimes_into(
             super::print(&format!("\n{warnings}"))?;
         }
     }
-    Ok(())
+    Ok(items)
 }

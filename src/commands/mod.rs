@@ -209,7 +209,8 @@ pub async fn run(inv: Invocation) -> Result<ExitStatus> {
                     name,
                     seldon_namespace,
                     detail,
-                } => core2::status(&ctx, name.as_deref(), &seldon_namespace, detail).await,
+                    expect,
+                } => core2::status(&ctx, name.as_deref(), &seldon_namespace, detail, expect).await,
                 Action::LocalWrite(_) | Action::Completion { .. } | Action::Version { .. } => {
                     Ok(ExitStatus::Success)
                 }

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::cluster::{Cluster, Query};
 use crate::domain::components::str_at;
+use crate::domain::core2::RuntimeStatus;
 use crate::domain::pyconfig::{self, ConfigMaps};
 use crate::domain::rollout::{Deployments, RolloutState};
 use crate::domain::status::{DeploymentStatus, Origin, attach_rollout, status_with, unmet};
@@ -175,7 +176,8 @@ impl Served {
     }
 
     /// After v1's rows: the SeldonRuntimes (those named `name` only, when given; with `detail`,
-    /// `status`, each one's workloads), then the end of the document or table.
+    /// `status`, each one's workloads), then the end of the document or table; the runtimes
+    /// shown.
     async fn finish(
         self,
         ctx: &Ctx,
@@ -183,9 +185,9 @@ impl Served {
         name: Option<&str>,
         core: &Generations,
         detail: bool,
-    ) -> Result<ExitStatus> {
+    ) -> Result<(ExitStatus, Vec<RuntimeStatus>)> {
         let (Some(runtimes), Generations::Served { seldon_namespace }) = (&self.v2, core) else {
-            return out.finish(|| ctx.none_found());
+            return Ok((out.finish(|| ctx.none_found())?, Vec::new()));
         };
         let runtimes: Vec<&Value> = runtimes
             .iter()
@@ -196,7 +198,7 @@ impl Served {
         if self.v1.is_some() {
             // No runtime here (or none of that name): v1's answer alone, as on a v1 cluster.
             if runtimes.is_empty() {
-                return out.finish(|| ctx.none_found());
+                return Ok((out.finish(|| ctx.none_found())?, Vec::new()));
             }
             let v1_rows = out.section();
             if !out.structured() {
@@ -209,8 +211,9 @@ impl Served {
                 }
             }
         }
-        core2::runtimes_into(ctx, &runtimes, seldon_namespace, detail, &mut out).await?;
-        out.finish(|| core2::none_found(ctx, name))
+        let items =
+            core2::runtimes_into(ctx, &runtimes, seldon_namespace, detail, &mut out).await?;
+        Ok((out.finish(|| core2::none_found(ctx, name))?, items))
     }
 }
 
@@ -226,7 +229,8 @@ pub async fn list(
     if let Some(api) = &served.v1 {
         list_v1(ctx, api, &mut out, selector, chunk_size, files).await?;
     }
-    served.finish(ctx, out, None, core, false).await
+    let (done, _) = served.finish(ctx, out, None, core, false).await?;
+    Ok(done)
 }
 
 async fn list_v1(
@@ -337,7 +341,8 @@ pub async fn show_status(
         });
         not_met = status_v1(ctx, api, which, expect, &mut out, runtime_named).await?;
     }
-    let done = served.finish(ctx, out, name, core, true).await?;
+    let (done, runtimes) = served.finish(ctx, out, name, core, true).await?;
+    not_met.extend(core2::unmet(&runtimes, expect));
     Ok(expectation(expect, &not_met).unwrap_or(done))
 }
 

@@ -540,6 +540,27 @@ pub fn runtime_status(
     }
 }
 
+/// `status --expect`: the line for a runtime not in the state asked (`on`: on; `off`: off or
+/// idle), None when it is.
+pub fn unmet(st: &RuntimeStatus, want_on: bool) -> Option<String> {
+    let ok = match st.tracing {
+        "on" => want_on,
+        "off" | "idle" => !want_on,
+        _ => false,
+    };
+    let why = st
+        .reason
+        .as_deref()
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default();
+    (!ok).then(|| {
+        format!(
+            "{}/{}: SeldonRuntime is {}{why}",
+            st.namespace, st.name, st.tracing
+        )
+    })
+}
+
 /// What runs in a runtime's namespace: its Deployments and StatefulSets, and its pods (None
 /// when they may not be listed).
 pub struct Running<'a> {

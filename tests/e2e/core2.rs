@@ -334,9 +334,34 @@ fn a_mixed_cluster_shows_both_generations_in_one_listing() {
     let rt = with_mesh(&["status", "seldon", "-o", "json"]).json();
     assert_eq!(rt["items"].as_array().map(Vec::len), Some(1), "{rt}");
     assert_eq!(rt["items"][0]["core"], "v2");
-    // -l, --expect: v1 alone.
-    let gate = with_mesh(&["status", "--expect", "off"]);
-    assert!(!gate.stdout.contains("RUNTIME"), "{}", gate.stdout);
+    // --expect covers both: the runtime is on, so `off` fails naming it, `on` names iris's
+    // components that are not on; -l is v1's alone.
+    let gate = |want: &str| {
+        c.plugin(&[
+            "status",
+            "-n",
+            &ns,
+            "--seldon-namespace",
+            &mesh,
+            "--expect",
+            want,
+        ])
+        .fails_with(1)
+        .stderr
+    };
+    let off = gate("off");
+    assert!(
+        off.contains(&format!("{ns}/seldon: SeldonRuntime is on")) && !off.contains("iris"),
+        "{off}"
+    );
+    let on = gate("on");
+    assert!(
+        on.contains("iris: predictor default") && !on.contains("SeldonRuntime is"),
+        "{on}"
+    );
+    v2_in(&c, &ns, &mesh, &["status", "--expect", "on"]).ok();
+    let v1 = with_mesh(&["status", "-l", "app=none"]);
+    assert!(!v1.stdout.contains("RUNTIME"), "{}", v1.stdout);
 }
 
 #[test]
