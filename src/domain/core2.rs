@@ -628,6 +628,8 @@ pub fn attach_running(st: &mut RuntimeStatus, cm: &Read, running: Option<&Runnin
             continue;
         };
         match &ml.tracing_server {
+            // With tracing off, MLServer's silence is what was asked.
+            None if quiet => {}
             None => {
                 let var = loaded::MLSERVER_TRACING;
                 let where_ = match &ml.set_on {
@@ -1240,6 +1242,15 @@ mod tests {
         let mut st = runtime_status(&rt, &sc, "seldon-mesh", &behind);
         attach_running(&mut st, &behind, Some(&running));
         assert_eq!(st.pods, Loaded::AwaitingOperator);
+        // Tracing off: MLServer's silence is what was asked, no warning.
+        let off_rt = runtime(json!({"disable": true}));
+        let mut st = runtime_status(&off_rt, &sc, "seldon-mesh", &cm);
+        attach_running(&mut st, &cm, Some(&running));
+        assert!(
+            !st.warnings.iter().any(|w| w.code == "mlserver-no-spans"),
+            "{:?}",
+            st.warnings
+        );
         // Pods not listable: unknown, said once.
         let mut st = runtime_status(&rt, &sc, "seldon-mesh", &cm);
         attach_running(&mut st, &cm, None);
