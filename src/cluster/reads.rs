@@ -49,7 +49,8 @@ impl Cluster {
         }
     }
 
-    async fn discover_v1(&self) -> Result<String> {
+    /// v1's group version alone: Err(CrdMissing) where it is not served, whatever else is.
+    pub async fn discover_v1(&self) -> Result<String> {
         let group = self
             .get_path(
                 &format!("/apis/{GROUP}"),

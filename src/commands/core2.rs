@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::cluster::{Applied, V2_API};
+use crate::domain::components::str_at;
 use crate::domain::core2::{self, CONFIG_MAP, Read, RuntimeStatus};
 use crate::domain::loaded::{Loaded, Workload};
 use crate::error::{Error, Result};
@@ -97,10 +98,18 @@ pub struct RuntimeChange {
 }
 
 fn name_of(v: &serde_json::Value, field: &str) -> String {
-    v.pointer(&format!("/metadata/{field}"))
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .to_string()
+    str_at(v, &["metadata", field]).unwrap_or("").to_string()
+}
+
+/// The runtimes named `name` (every one without a name).
+pub fn named<'a>(
+    runtimes: &'a [serde_json::Value],
+    name: Option<&str>,
+) -> Vec<&'a serde_json::Value> {
+    runtimes
+        .iter()
+        .filter(|r| name.is_none_or(|n| str_at(r, &["metadata", "name"]) == Some(n)))
+        .collect()
 }
 
 /// The runtimes `w` names (every one in scope without names; on a terminal with several, the
@@ -113,10 +122,7 @@ fn choose<'a>(
     let mut chosen: Vec<&serde_json::Value> = Vec::new();
     for name in &w.names {
         // With -A, that name in every namespace.
-        let named: Vec<&serde_json::Value> = runtimes
-            .iter()
-            .filter(|r| name_of(r, "name") == *name)
-            .collect();
+        let named = named(runtimes, Some(name));
         match named.is_empty() {
             false => chosen.extend(named),
             true => {
@@ -595,12 +601,7 @@ pub async fn status(
             server: ctx.cluster.server.clone(),
         });
     };
-    let chosen: Vec<&serde_json::Value> = runtimes
-        .iter()
-        .filter(|r| {
-            name.is_none_or(|n| r.pointer("/metadata/name").and_then(|v| v.as_str()) == Some(n))
-        })
-        .collect();
+    let chosen = named(&runtimes, name);
     let mut out = Paged::new(ctx.output, core2::RUNTIME_LIST_KIND);
     let items = runtimes_into(ctx, &chosen, seldon_namespace, detail, &mut out).await?;
     let done = out.finish(|| none_found(ctx, name))?;

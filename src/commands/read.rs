@@ -140,13 +140,14 @@ pub async fn served(ctx: &Ctx, core: &Generations) -> Result<Served> {
             v2: None,
         });
     }
+    // v1's discovery without its Seldon Core 2 probe: the runtime list says that already.
     let (v1, v2) = tokio::join!(
-        ctx.cluster.discover(),
+        ctx.cluster.discover_v1(),
         ctx.cluster.seldon_runtimes(ctx.scope())
     );
     let v1 = match v1 {
         Ok(api) => Some(api),
-        Err(Error::CrdMissing { .. } | Error::OnlyCore2 { .. }) => None,
+        Err(Error::CrdMissing { .. }) => None,
         Err(e) => return Err(e),
     };
     let v2 = match v2 {
@@ -189,12 +190,7 @@ impl Served {
         let (Some(runtimes), Generations::Served { seldon_namespace }) = (&self.v2, core) else {
             return Ok((out.finish(|| ctx.none_found())?, Vec::new()));
         };
-        let runtimes: Vec<&Value> = runtimes
-            .iter()
-            .filter(|r| {
-                name.is_none_or(|n| r.pointer("/metadata/name").and_then(Value::as_str) == Some(n))
-            })
-            .collect();
+        let runtimes = core2::named(runtimes, name);
         if self.v1.is_some() {
             // No runtime here (or none of that name): v1's answer alone, as on a v1 cluster.
             if runtimes.is_empty() {
@@ -332,13 +328,11 @@ pub async fn show_status(
     let mut not_met = Vec::new();
     if let Some(api) = &served.v1 {
         // A name that is a SeldonRuntime's is not looked for as a SeldonDeployment only.
-        let runtime_named = name.is_some_and(|n| {
-            served
+        let runtime_named = name.is_some()
+            && served
                 .v2
-                .iter()
-                .flatten()
-                .any(|r| r.pointer("/metadata/name").and_then(Value::as_str) == Some(n))
-        });
+                .as_deref()
+                .is_some_and(|r| !core2::named(r, name).is_empty());
         not_met = status_v1(ctx, api, which, expect, &mut out, runtime_named).await?;
     }
     let (done, runtimes) = served.finish(ctx, out, name, core, true).await?;

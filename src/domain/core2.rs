@@ -1063,29 +1063,16 @@ mod tests {
         .unwrap();
         assert_eq!(off["disable"], true);
         let off_rt = runtime(off);
-        let (on, fields) = plan(
-            &off_rt,
-            Some(&sc),
-            &Change {
-                disable: Some(false),
-                enable: true,
-                ..Change::default()
-            },
-        )
-        .unwrap();
+        let enable = Change {
+            disable: Some(false),
+            enable: true,
+            ..Change::default()
+        };
+        let (on, fields) = plan(&off_rt, Some(&sc), &enable).unwrap();
         // disable: false, not left out: a `disable: true` another manager owns would survive.
         assert_eq!(on["disable"], false);
         assert!(fields.iter().any(|f| f.field == "disable"));
-        let (untouched, _) = plan(
-            &runtime(json!({"ratio": "0.5"})),
-            Some(&sc),
-            &Change {
-                disable: Some(false),
-                enable: true,
-                ..Change::default()
-            },
-        )
-        .unwrap();
+        let (untouched, _) = plan(&runtime(json!({"ratio": "0.5"})), Some(&sc), &enable).unwrap();
         assert_eq!(untouched, json!({"ratio": "0.5"}));
         // Nowhere an endpoint: enable is refused with the fix; a ratio is filled in.
         let bare = runtime(json!({}));

@@ -727,8 +727,8 @@ fn which_pods_run_the_setting_and_restart_wait_roll_them() {
     drop(operator);
 
     // No operator: --restart gives up on the ConfigMap, restarts nothing, exit 1.
-    let before = c
-        .kubectl(&[
+    let generation = || {
+        c.kubectl(&[
             "get",
             "statefulset/seldon-scheduler",
             "-n",
@@ -737,7 +737,9 @@ fn which_pods_run_the_setting_and_restart_wait_roll_them() {
             "jsonpath={.metadata.generation}",
         ])
         .ok()
-        .stdout;
+        .stdout
+    };
+    let before = generation();
     let r = v2(&["sampler", "0.1", "--restart", "--wait", "--timeout", "3s"]).fails_with(1);
     assert!(
         r.stderr
@@ -746,17 +748,7 @@ fn which_pods_run_the_setting_and_restart_wait_roll_them() {
         "{}",
         r.stderr
     );
-    let after = c
-        .kubectl(&[
-            "get",
-            "statefulset/seldon-scheduler",
-            "-n",
-            &ns,
-            "-o",
-            "jsonpath={.metadata.generation}",
-        ])
-        .ok()
-        .stdout;
+    let after = generation();
     assert_eq!(before, after);
     v2(&["sampler", "0.1", "--restart", "--dry-run"]).fails_with(2);
 
