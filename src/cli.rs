@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::domain::sampler::Sampler;
+use crate::domain::v1::sampler::Sampler;
 pub use crate::invocation::{DryRun, Expect, Output};
 
 #[derive(Debug, Parser)]
@@ -335,7 +335,7 @@ pub struct JaegerArgs {
     pub jaeger: Option<String>,
     /// Reach Jaeger's query API through a port-forward to a ready pod behind this Service; PORT defaults to 16686 or the port named http-query
     #[arg(long, value_name = "[NS/]SVC[:PORT][/BASE]", value_parser = parse_service_ref)]
-    pub jaeger_service: Option<crate::domain::reach::ServiceRef>,
+    pub jaeger_service: Option<crate::domain::traces::endpoints::ServiceRef>,
 }
 
 /// One predictor of one SeldonDeployment, and where Jaeger is (`verify`, `traces`).
@@ -384,7 +384,7 @@ pub struct TracesArgs {
     pub min_duration: Option<Duration>,
 }
 
-fn parse_service_ref(s: &str) -> Result<crate::domain::reach::ServiceRef, String> {
+fn parse_service_ref(s: &str) -> Result<crate::domain::traces::endpoints::ServiceRef, String> {
     s.parse()
 }
 

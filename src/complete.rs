@@ -172,7 +172,7 @@ async fn runtimes(w: &Words) -> Vec<String> {
 }
 
 fn name_of(obj: &serde_json::Value) -> String {
-    crate::domain::components::str_at(obj, &["metadata", "name"])
+    crate::domain::json::str_at(obj, &["metadata", "name"])
         .unwrap_or_default()
         .to_string()
 }

@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-use crate::domain::plan::{AgentHost, Intent, Plan, plan};
-use crate::domain::rollout::{Deployments, rollout};
-use crate::domain::runtime::Propagation;
-use crate::domain::status::{attach_rollout, status};
+use crate::domain::v1::clients::Propagation;
+use crate::domain::v1::plan::{AgentHost, Intent, Plan, plan};
+use crate::domain::v1::rollout::{Deployments, rollout};
+use crate::domain::v1::status::{attach_rollout, status};
 
 /// Every env list of the object's predictors, keyed by where it is.
 fn env_lists(obj: &Value) -> Vec<(String, Value)> {
@@ -114,7 +114,8 @@ fn skeleton(obj: &Value) -> Value {
 fn drop_named(holder: &mut serde_json::Map<String, Value>, field: &str) {
     if let Some(list) = holder.get_mut(field).and_then(Value::as_array_mut) {
         list.retain(|v| {
-            v.get("name").and_then(Value::as_str) != Some(crate::domain::ownfile::VOLUME)
+            v.get("name").and_then(Value::as_str)
+                != Some(crate::domain::v1::config_file::plugin_map::VOLUME)
         });
         if list.is_empty() {
             holder.remove(field);
@@ -431,8 +432,9 @@ pub fn fuzz_plan(data: &[u8]) {
         }
         let mut after = obj.clone();
         after["spec"]["predictors"] = p.predictors.clone();
-        let files = crate::domain::ownfile::desired_data(&obj, &after, &p.files, None);
-        if let Ok(again) = crate::domain::plan::plan_with(&after, &intent, &[], Some(&files)) {
+        let files =
+            crate::domain::v1::config_file::plugin_map::desired_data(&obj, &after, &p.files, None);
+        if let Ok(again) = crate::domain::v1::plan::plan_with(&after, &intent, &[], Some(&files)) {
             assert!(
                 again.changes.is_empty(),
                 "a second {intent:?} changed {:?} on {after}",

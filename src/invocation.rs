@@ -10,11 +10,11 @@ use crate::cli::{
     Cli, Command, Core, CoreArgs, DisableArgs, EnableArgs, Files, Headers, JaegerArgs, ListArgs,
     ListCommand, Mutation, SamplerArgs, StatusArgs, Targets, TracesArgs, VerifyArgs, parse_name,
 };
-use crate::domain::core2;
-use crate::domain::plan::{AgentHost, Intent};
-use crate::domain::reach::ServiceRef;
-use crate::domain::runtime::Propagation;
-use crate::domain::sampler::{Sampler, SamplerKind};
+use crate::domain::traces::endpoints::ServiceRef;
+use crate::domain::v1::clients::Propagation;
+use crate::domain::v1::plan::{AgentHost, Intent};
+use crate::domain::v1::sampler::{Sampler, SamplerKind};
+use crate::domain::v2::plan;
 use crate::jaeger::Endpoint;
 
 /// How results are printed (`-o`).
@@ -140,7 +140,7 @@ pub struct Write {
 pub struct RuntimeWrite {
     /// Runtime names; empty: every one in scope.
     pub names: Vec<String>,
-    pub change: core2::Change,
+    pub change: plan::Change,
     /// Past tense for result lines.
     pub done: &'static str,
     pub seldon_namespace: String,
@@ -394,9 +394,9 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
         }) if core.core == Some(Core::V2) => runtime_write(
             &targets.names,
             &targets,
-            core2::Change {
+            plan::Change {
                 disable: Some(true),
-                ..core2::Change::default()
+                ..plan::Change::default()
             },
             "tracing disabled",
             core.seldon_namespace,
@@ -408,9 +408,9 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
             mutation,
             core,
         }) => {
-            let offered = core2::Change {
+            let offered = plan::Change {
                 disable: Some(true),
-                ..core2::Change::default()
+                ..plan::Change::default()
             };
             let mut action = write(
                 Intent::Disable,
@@ -540,7 +540,7 @@ fn enable(a: EnableArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
         return runtime_write(
             &a.targets.names,
             &a.targets,
-            core2::Change {
+            plan::Change {
                 disable: Some(false),
                 ratio: a.ratio,
                 endpoint: a.endpoint,
@@ -592,10 +592,10 @@ fn enable(a: EnableArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
     );
     let mut action = write(intent, ask, a.targets, a.mutation.clone(), scope, terminal)?;
     if plain {
-        let offered = core2::Change {
+        let offered = plan::Change {
             disable: Some(false),
             enable: true,
-            ..core2::Change::default()
+            ..plan::Change::default()
         };
         offer_core2(
             &mut action,
@@ -619,7 +619,7 @@ fn enable(a: EnableArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
 fn runtime_write(
     names: &[String],
     targets: &Targets,
-    change: core2::Change,
+    change: plan::Change,
     done: &'static str,
     seldon_namespace: String,
     mutation: &Mutation,
@@ -640,11 +640,11 @@ fn runtime_write(
     }
     for (check, value) in [
         (
-            core2::check_ratio as fn(&str) -> Result<(), String>,
+            plan::check_ratio as fn(&str) -> Result<(), String>,
             &change.ratio,
         ),
-        (core2::check_endpoint, &change.endpoint),
-        (core2::check_protocol, &change.protocol),
+        (plan::check_endpoint, &change.endpoint),
+        (plan::check_protocol, &change.protocol),
     ] {
         if let Some(v) = value {
             check(v)?;
@@ -677,7 +677,7 @@ fn sampler(a: SamplerArgs, scope: Scope, terminal: bool) -> Result<Action, Usage
             Some(_) | None if can_ask => None,
             Some(last) => {
                 // Not a number: the one-line reason check_ratio gives.
-                core2::check_ratio(last)?;
+                plan::check_ratio(last)?;
                 args.pop()
             }
             None => {
@@ -695,9 +695,9 @@ fn sampler(a: SamplerArgs, scope: Scope, terminal: bool) -> Result<Action, Usage
         let mut action = runtime_write(
             &args,
             &targets,
-            core2::Change {
+            plan::Change {
                 ratio,
-                ..core2::Change::default()
+                ..plan::Change::default()
             },
             "ratio set",
             a.core.seldon_namespace,
@@ -760,7 +760,7 @@ fn sampler(a: SamplerArgs, scope: Scope, terminal: bool) -> Result<Action, Usage
         offer_core2(
             &mut action,
             &a.core,
-            core2::Change::default(),
+            plan::Change::default(),
             "ratio set",
             &a.mutation,
         );
@@ -866,7 +866,7 @@ fn write(
 fn offer_core2(
     action: &mut Action,
     core: &CoreArgs,
-    change: core2::Change,
+    change: plan::Change,
     done: &'static str,
     mutation: &Mutation,
 ) {
@@ -1194,16 +1194,16 @@ mod tests {
                 .or_core2
                 .map(|w| (w.change, w.ask_ratio))
         };
-        let disable = core2::Change {
+        let disable = plan::Change {
             disable: Some(true),
-            ..core2::Change::default()
+            ..plan::Change::default()
         };
         assert_eq!(offered("disable"), Some((disable, false)));
         assert_eq!(
             offered("enable").map(|(c, _)| (c.disable, c.enable)),
             Some((Some(false), true))
         );
-        assert_eq!(offered("sampler"), Some((core2::Change::default(), true)));
+        assert_eq!(offered("sampler"), Some((plan::Change::default(), true)));
         for v1_only in [
             "disable iris",
             "disable --core v1",

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::domain::trace::Trace;
+use crate::domain::traces::model::Trace;
 use crate::web::{self, Ask, Dial, Failed, Tcp};
 
 /// What went wrong talking to Jaeger, worded for users.
@@ -210,7 +210,7 @@ impl Jaeger {
         let path = format!(
             "{}/api/traces/{}",
             self.base_path,
-            crate::domain::trace::trace_id_text(id)
+            crate::domain::traces::model::trace_id_text(id)
         );
         match self.get(&path).await {
             Ok(v) => Ok(Some(v)),
@@ -234,10 +234,12 @@ impl Jaeger {
     pub async fn search_traces(&self, q: &Search) -> Result<Vec<Trace>, JaegerError> {
         let path = q.path(&self.base_path);
         let body = self.get_bytes(&path).await?;
-        crate::domain::trace::parse_traces_json(&body).map_err(|e| JaegerError::NotJson {
-            at: self.at.clone(),
-            path,
-            why: e.0,
+        crate::domain::traces::jaeger_json::parse_traces_json(&body).map_err(|e| {
+            JaegerError::NotJson {
+                at: self.at.clone(),
+                path,
+                why: e.0,
+            }
         })
     }
 

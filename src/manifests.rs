@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::domain::components::str_at;
+use crate::domain::json::str_at;
 
 /// One input: a file or stdin, its documents in order.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use tower_test::mock::{Handle, SendResponse};
 
 use crate::cluster::{Applied, Cluster, Query, SHED_RETRIES};
 use crate::commands::write::Job;
-use crate::domain::plan::Intent;
+use crate::domain::v1::plan::Intent;
 use crate::error::Error;
 use crate::invocation::DryRun;
 use crate::render::Verdict;
@@ -431,7 +431,7 @@ async fn deployments_are_one_paged_list_and_a_403_means_unknown() {
 
 #[tokio::test]
 async fn config_maps_are_one_get_each_and_a_404_or_403_is_an_answer() {
-    use crate::domain::pyconfig::{ConfigMaps, File, Place, file};
+    use crate::domain::v1::config_file::mount::{ConfigMaps, File, Place, file};
     let (cluster, mut server) = cluster();
     let server_side = tokio::spawn(async move {
         let mut seen = Vec::new();
@@ -475,7 +475,7 @@ async fn config_maps_are_one_get_each_and_a_404_or_403_is_an_answer() {
         .expect("answers");
     nothing_more(server_side, "a ConfigMap named twice is read once").await;
     let at = |name: &str| {
-        Place::ConfigMaps(vec![crate::domain::pyconfig::Candidate {
+        Place::ConfigMaps(vec![crate::domain::v1::config_file::mount::Candidate {
             name: name.into(),
             key: "c.yaml".into(),
             optional: false,
@@ -499,7 +499,7 @@ fn b3() -> Intent {
         sampler: None,
         agent_host: None,
         agent_port: None,
-        propagation: Some(crate::domain::runtime::Propagation::B3),
+        propagation: Some(crate::domain::v1::clients::Propagation::B3),
         collector: None,
     }
 }
@@ -783,7 +783,7 @@ async fn an_apply_whose_answer_was_lost_is_decided_by_the_next_read() {
     // The object as it is once the lost apply has been carried out.
     let mut applied = iris("2", 1);
     applied["spec"]["predictors"] = json!(
-        crate::domain::plan::plan(&iris("1", 1), &intent, &[])
+        crate::domain::v1::plan::plan(&iris("1", 1), &intent, &[])
             .expect("plan")
             .predictors
     );

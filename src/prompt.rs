@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use dialoguer::{Confirm, FuzzySelect, Input, MultiSelect, Select};
 
-use crate::domain::sampler::{Sampler, SamplerKind};
+use crate::domain::v1::sampler::{Sampler, SamplerKind};
 use crate::error::{Error, Result};
 
 /// Whether to ask at all: a person at a terminal on both ends.
@@ -234,7 +234,7 @@ pub fn ask_ratio() -> Result<String> {
     let ratio: String = Input::with_theme(theme().as_ref())
         .with_prompt("Ratio of traces to sample (0..1)")
         .default("0.1".to_string())
-        .validate_with(|r: &String| crate::domain::core2::check_ratio(r.trim()))
+        .validate_with(|r: &String| crate::domain::v2::plan::check_ratio(r.trim()))
         .interact_text()
         .map_err(unreadable)?;
     Ok(ratio.trim().to_string())

@@ -3,13 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kubectl_seldon_tracing::domain::ownfile;
-use kubectl_seldon_tracing::domain::plan::{AgentHost, Intent, plan, plan_with};
-use kubectl_seldon_tracing::domain::pyconfig::{ConfigMap, ConfigMaps};
-use kubectl_seldon_tracing::domain::runtime::{Destination, Propagation};
-use kubectl_seldon_tracing::domain::sampler::Sampler;
-use kubectl_seldon_tracing::domain::status::{Origin, State, status, status_with};
-use kubectl_seldon_tracing::domain::warning::Warning;
+use kubectl_seldon_tracing::domain::v1::clients::{Destination, Propagation};
+use kubectl_seldon_tracing::domain::v1::config_file::mount::{ConfigMap, ConfigMaps};
+use kubectl_seldon_tracing::domain::v1::config_file::plugin_map as ownfile;
+use kubectl_seldon_tracing::domain::v1::plan::{AgentHost, Intent, plan, plan_with};
+use kubectl_seldon_tracing::domain::v1::sampler::Sampler;
+use kubectl_seldon_tracing::domain::v1::status::{Origin, State, status, status_with};
+use kubectl_seldon_tracing::domain::v1::warning::Warning;
 use kubectl_seldon_tracing::{invariants, manifests};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};

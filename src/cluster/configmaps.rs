@@ -4,7 +4,7 @@
 use futures::StreamExt;
 use serde_json::Value;
 
-use crate::domain::pyconfig::{ConfigMap, ConfigMaps};
+use crate::domain::v1::config_file::mount::{ConfigMap, ConfigMaps};
 use crate::error::{Error, Result};
 
 use super::{Applied, Cluster};

@@ -107,7 +107,7 @@ impl Cluster {
             "apiVersion": V2_API,
             "kind": kind,
             "metadata": {"name": name, "namespace": namespace,
-                         "annotations": {crate::domain::core2::RESTART_ANNOTATION: value}},
+                         "annotations": {crate::domain::v2::RESTART_ANNOTATION: value}},
         });
         let instead = |_: &str| {
             "(apiGroups [\"mlops.seldon.io\"]) to restart the pods; the tracing change itself was written".to_string()
@@ -183,8 +183,8 @@ pub struct Running {
 
 impl Running {
     /// The borrowed view the domain reads.
-    pub fn view(&self) -> crate::domain::core2::Running<'_> {
-        crate::domain::core2::Running {
+    pub fn view(&self) -> crate::domain::v2::status::Running<'_> {
+        crate::domain::v2::status::Running {
             deployments: &self.deployments,
             statefulsets: &self.statefulsets,
             pods: self.pods.as_deref(),

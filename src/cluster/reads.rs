@@ -447,7 +447,7 @@ mod tests {
         assert_eq!(keys(&lean.0), keys(&full));
         assert_eq!(keys(&lean.0["metadata"]), keys(&full["metadata"]));
         // The warning it feeds sees the same owner as with the whole entries.
-        use crate::domain::status::competing_manager_warnings;
+        use crate::domain::v1::status::competing_manager_warnings;
         assert_eq!(
             competing_manager_warnings(&lean.0, "kubectl-seldon-tracing"),
             competing_manager_warnings(&full, "kubectl-seldon-tracing")

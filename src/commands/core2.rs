@@ -8,9 +8,13 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::cluster::{Applied, V2_API};
-use crate::domain::components::str_at;
-use crate::domain::core2::{self, CONFIG_MAP, Read, RuntimeStatus};
-use crate::domain::loaded::{Loaded, Workload};
+use crate::domain::json::str_at;
+use crate::domain::v2;
+use crate::domain::v2::CONFIG_MAP;
+use crate::domain::v2::setting::Read;
+use crate::domain::v2::status::RuntimeStatus;
+use crate::domain::v2::workloads::{Loaded, Workload};
+use crate::domain::v2::{plan, status};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::invocation::{DryRun, Expect, FIELD_MANAGER, Output, RuntimeWrite};
@@ -84,7 +88,7 @@ pub struct RuntimeChange {
     pub result: &'static str,
     #[serde(rename = "dryRun")]
     pub dry_run: &'static str,
-    pub changes: Vec<core2::FieldChange>,
+    pub changes: Vec<plan::FieldChange>,
     /// The workloads `--restart` rolled.
     pub restarted: Vec<String>,
     /// With `--wait`: seconds until every restarted workload ran the new setting.
@@ -92,7 +96,7 @@ pub struct RuntimeChange {
     pub waited: Option<f64>,
     /// Each reader's pods after the write (and the restart, with `--wait`).
     pub workloads: Vec<Workload>,
-    pub warnings: Vec<core2::Warning>,
+    pub warnings: Vec<status::Warning>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -154,8 +158,8 @@ async fn plan_one(
     ctx: &Ctx,
     configs: &mut SeldonConfigs<'_>,
     obj: &serde_json::Value,
-    change: &core2::Change,
-) -> Result<std::result::Result<Option<(serde_json::Value, Vec<core2::FieldChange>)>, String>> {
+    change: &plan::Change,
+) -> Result<std::result::Result<Option<(serde_json::Value, Vec<plan::FieldChange>)>, String>> {
     let config = configs.of(ctx, obj).await?;
     if let Read::NotRead(why) = &config {
         return Ok(Err(format!(
@@ -166,7 +170,7 @@ async fn plan_one(
         Read::Found(v) => Some(v),
         _ => None,
     };
-    Ok(match core2::plan(obj, sc, change) {
+    Ok(match plan::plan(obj, sc, change) {
         Ok((_, fields)) if fields.is_empty() => Ok(None),
         Ok(p) => Ok(Some(p)),
         Err(why) => Err(why),
@@ -303,7 +307,7 @@ fn report(ctx: &Ctx, w: &RuntimeWrite, item: &RuntimeChange) -> Result<()> {
 async fn write_one(
     ctx: &Ctx,
     w: &RuntimeWrite,
-    change: &core2::Change,
+    change: &plan::Change,
     configs: &mut SeldonConfigs<'_>,
     listed: &serde_json::Value,
 ) -> Result<RuntimeChange> {
@@ -327,7 +331,7 @@ async fn write_one(
     };
     let mut obj = listed.clone();
     let mut attempt = 0;
-    let outcome: std::result::Result<Option<Vec<core2::FieldChange>>, String> = loop {
+    let outcome: std::result::Result<Option<Vec<plan::FieldChange>>, String> = loop {
         attempt += 1;
         let (tc, fields) = match plan_one(ctx, configs, &obj, change).await? {
             Ok(None) => break Ok(None),
@@ -337,7 +341,7 @@ async fn write_one(
         if w.dry_run == DryRun::Client {
             break Ok(Some(fields));
         }
-        let body = core2::apply_body(&obj, &tc);
+        let body = plan::apply_body(&obj, &tc);
         match ctx
             .cluster
             .apply_runtime(&body, &w.field_manager, w.dry_run == DryRun::Server)
@@ -381,7 +385,7 @@ async fn write_one(
             true
         }
     };
-    item.warnings = core2::managed_warnings(&obj, &w.field_manager);
+    item.warnings = status::managed_warnings(&obj, &w.field_manager);
     if w.dry_run == DryRun::None {
         after_write(ctx, w, configs, &mut item, changed).await?;
     }
@@ -401,10 +405,10 @@ async fn status_now(
     };
     let config = configs.of(ctx, &rt).await?;
     let cm = read_config_map(ctx, ns).await?;
-    let mut st = core2::runtime_status(&rt, &config, configs.namespace, &cm);
+    let mut st = status::runtime_status(&rt, &config, configs.namespace, &cm);
     if with_pods {
         let running = ctx.cluster.runtime_running(ns).await?;
-        core2::attach_running(&mut st, &cm, running.as_ref().map(|r| r.view()).as_ref());
+        status::attach_running(&mut st, &cm, running.as_ref().map(|r| r.view()).as_ref());
     }
     Ok(Some(st))
 }
@@ -487,12 +491,12 @@ async fn after_write(
             })
             .collect();
         if !old.is_empty() {
-            item.warnings.push(core2::Warning {
+            item.warnings.push(status::Warning {
                 code: "restart-needed",
                 message: format!(
                     "still on the old setting until they restart: {}; add --restart (--restart=all for Servers too), or `{}`",
                     old.join(", "),
-                    core2::restart_command(&ns, &name)
+                    plan::restart_command(&ns, &name)
                 ),
             });
         }
@@ -537,7 +541,7 @@ async fn after_write(
         .map(|wl| wl.name.clone())
         .collect();
     if !left.is_empty() {
-        item.warnings.push(core2::Warning {
+        item.warnings.push(status::Warning {
             code: "restart-needed",
             message: format!(
                 "not restarted, still on the old setting: {} (add --restart=all)",
@@ -602,7 +606,7 @@ pub async fn status(
         });
     };
     let chosen = named(&runtimes, name);
-    let mut out = Paged::new(ctx.output, core2::RUNTIME_LIST_KIND);
+    let mut out = Paged::new(ctx.output, v2::RUNTIME_LIST_KIND);
     let items = runtimes_into(ctx, &chosen, seldon_namespace, detail, &mut out).await?;
     let done = out.finish(|| none_found(ctx, name))?;
     Ok(super::read::expectation(expect, &unmet(&items, expect)).unwrap_or(done))
@@ -615,7 +619,7 @@ pub fn unmet(items: &[RuntimeStatus], expect: Option<Expect>) -> Vec<String> {
     };
     items
         .iter()
-        .filter_map(|st| core2::unmet(st, e == Expect::On))
+        .filter_map(|st| status::unmet(st, e == Expect::On))
         .collect()
 }
 
@@ -647,10 +651,10 @@ pub async fn runtimes_into(
         let (cm, running) =
             tokio::join!(read_config_map(ctx, &ns), ctx.cluster.runtime_running(&ns));
         let (cm, running) = (cm?, running?);
-        let mut st = core2::runtime_status(rt, &config, seldon_namespace, &cm);
+        let mut st = status::runtime_status(rt, &config, seldon_namespace, &cm);
         st.warnings
-            .extend(core2::managed_warnings(rt, FIELD_MANAGER));
-        core2::attach_running(&mut st, &cm, running.as_ref().map(|r| r.view()).as_ref());
+            .extend(status::managed_warnings(rt, FIELD_MANAGER));
+        status::attach_running(&mut st, &cm, running.as_ref().map(|r| r.view()).as_ref());
         items.push(st);
     }
     let with_ns = ctx.all_namespaces;

@@ -9,9 +9,9 @@ use futures::{Stream, StreamExt};
 use serde_json::Value;
 
 use crate::cluster::{Change, Cluster, GROUP, PLURAL, Resource};
-use crate::domain::components::str_at;
-use crate::domain::rollout::Deployments;
-use crate::domain::status::{DeploymentStatus, attach_rollout, status};
+use crate::domain::json::str_at;
+use crate::domain::v1::rollout::Deployments;
+use crate::domain::v1::status::{DeploymentStatus, attach_rollout, status};
 use crate::error::{Error, Result};
 use crate::invocation::FIELD_MANAGER;
 
@@ -228,7 +228,7 @@ impl Live {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::rollout::RolloutState;
+    use crate::domain::v1::rollout::RolloutState;
     use serde_json::json;
 
     fn sdep(ns: &str, name: &str) -> Value {
@@ -343,7 +343,7 @@ mod tests {
         let st = live.status(&("models".into(), "b".into())).expect("b");
         assert_eq!(
             st.predictors[0].rollout.as_ref().map(|r| r.reason.clone()),
-            Some(Some(crate::domain::rollout::Holdup::NotPermitted))
+            Some(Some(crate::domain::v1::rollout::Holdup::NotPermitted))
         );
     }
 }

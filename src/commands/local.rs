@@ -8,11 +8,13 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::domain::components::str_at;
-use crate::domain::ownfile;
-use crate::domain::plan::{Plan, drop_answered_user_files, plan_with};
-use crate::domain::pyconfig::{self, ConfigMap, ConfigMaps};
-use crate::domain::status::{self as domain_status, DeploymentStatus, Origin, unmet};
+use crate::domain::json::str_at;
+use crate::domain::v1::config_file::mount;
+use crate::domain::v1::config_file::mount::{ConfigMap, ConfigMaps};
+use crate::domain::v1::config_file::plugin_map as ownfile;
+use crate::domain::v1::plan::{Plan, drop_answered_user_files, plan_with};
+use crate::domain::v1::status as domain_status;
+use crate::domain::v1::status::{DeploymentStatus, Origin, unmet};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::invocation::{Connection, Expect, FIELD_MANAGER, LocalWrite, Output};
@@ -21,6 +23,7 @@ use crate::render::{self, ListItem};
 
 use super::read::{expectation, list_item};
 use super::{Paged, now_epoch, print};
+use crate::domain::json::data_of;
 
 fn read(paths: &[PathBuf]) -> Result<Vec<Input>> {
     manifests::read(paths).map_err(Error::Manifest)
@@ -75,7 +78,7 @@ fn config_files<'a>(
     for (_, ns, name, obj) in manifests::config_maps(inputs, default_ns) {
         files.insert(&ns, &name, ConfigMap::from_object(obj));
     }
-    for (ns, name) in objs.flat_map(pyconfig::wanted) {
+    for (ns, name) in objs.flat_map(mount::wanted) {
         if !files.contains(&ns, &name) {
             files.insert(
                 &ns,
@@ -171,7 +174,7 @@ fn own_among(inputs: &[Input], obj: &Value) -> std::result::Result<OwnAmong, Str
             ownfile::MANAGED_BY.1
         ));
     }
-    Ok(Some((at, ownfile::data_of(cm))))
+    Ok(Some((at, data_of(cm))))
 }
 
 /// Plans every SeldonDeployment in the inputs; the first that cannot be planned is the error.

@@ -4,11 +4,12 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use crate::cluster::{Cluster, Query};
-use crate::domain::components::str_at;
-use crate::domain::core2::RuntimeStatus;
-use crate::domain::pyconfig::{self, ConfigMaps};
-use crate::domain::rollout::{Deployments, RolloutState};
-use crate::domain::status::{DeploymentStatus, Origin, attach_rollout, status_with, unmet};
+use crate::domain::json::str_at;
+use crate::domain::v1::config_file::mount;
+use crate::domain::v1::config_file::mount::ConfigMaps;
+use crate::domain::v1::rollout::{Deployments, RolloutState};
+use crate::domain::v1::status::{DeploymentStatus, Origin, attach_rollout, status_with, unmet};
+use crate::domain::v2::status::RuntimeStatus;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::invocation::{Connection, Expect, FIELD_MANAGER, Generations, Manifests, Output};
@@ -81,7 +82,7 @@ pub fn list_item(obj: &Value, st: &DeploymentStatus) -> ListItem {
 /// The ConfigMaps the Python components of `objs` read their `JAEGER_CONFIG_PATH` files
 /// from: none requested when no component names one.
 pub async fn config_files(cluster: &Cluster, objs: &[Value]) -> Result<ConfigMaps> {
-    let wanted: Vec<(String, String)> = objs.iter().flat_map(pyconfig::wanted).collect();
+    let wanted: Vec<(String, String)> = objs.iter().flat_map(mount::wanted).collect();
     cluster.config_maps(&wanted).await
 }
 
@@ -172,7 +173,7 @@ impl Served {
     fn kind(&self, v1_kind: &'static str) -> &'static str {
         match self.v1 {
             Some(_) => v1_kind,
-            None => crate::domain::core2::RUNTIME_LIST_KIND,
+            None => crate::domain::v2::RUNTIME_LIST_KIND,
         }
     }
 

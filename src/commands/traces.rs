@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::domain::components as c;
-use crate::domain::reach;
-use crate::domain::runtime::EffectiveEnv;
-use crate::domain::trace::{self, Finding, Slowest, Summary, Trace, Window};
-use crate::domain::verify;
+use crate::domain::traces::endpoints as reach;
+use crate::domain::traces::model::Trace;
+use crate::domain::traces::stats::{Finding, Slowest, Summary, Window};
+use crate::domain::traces::{attribution, model, stats};
+use crate::domain::v1::clients::EffectiveEnv;
+use crate::domain::v1::components as c;
+use crate::domain::v1::stamp;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::invocation::{Output, Traces};
@@ -19,6 +21,7 @@ use crate::render;
 
 use super::Ctx;
 use super::verify::{find_jaeger, object_error, one_predictor, predictor, seconds_text};
+use crate::domain::traces::model::span_rows;
 
 fn now_us() -> i64 {
     std::time::SystemTime::now()
@@ -40,7 +43,7 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
             ),
         ));
     }
-    let graph = trace::graph(p)
+    let graph = attribution::graph(p)
         .ok_or_else(|| object_error(&ns, &name, format!("predictor \"{pname}\" has no graph")))?;
     let env = EffectiveEnv::executor(spec, p);
     let executor_service = env
@@ -50,7 +53,7 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
     // A stamp naming another deployment (a manifest copied with it) would read that one's traces.
     let stamp = env
         .go("JAEGER_TAGS")
-        .and_then(trace::stamp_in)
+        .and_then(stamp::stamp_in)
         .filter(|(d, p)| *d == name && *p == pname);
     let finding = match stamp {
         Some((deployment, predictor)) => Finding::Stamp {
@@ -114,11 +117,11 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
                 .map_err(|e| Error::Reach(e.to_string()))?,
         );
     }
-    let traces = trace::merge(all, args.limit as usize);
-    let hops = trace::hop_stats(&traces, &graph, &executor_service);
-    let slowest = trace::slowest(&traces);
+    let traces = stats::merge(all, args.limit as usize);
+    let hops = stats::hop_stats(&traces, &graph, &executor_service);
+    let slowest = stats::slowest(&traces);
     let slowest_hops = slowest
-        .map(|t| trace::attribute(t, &graph, &executor_service))
+        .map(|t| attribution::attribute(t, &graph, &executor_service))
         .unwrap_or_default();
     let summary = Summary {
         namespace: ns.clone(),
@@ -140,9 +143,9 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
         traces: traces.len(),
         hops,
         slowest: slowest.map(|t| Slowest {
-            trace_id: trace::trace_id_text(t.id),
-            duration_us: trace::trace_duration(t),
-            spans: verify::span_rows(t, &slowest_hops),
+            trace_id: model::trace_id_text(t.id),
+            duration_us: stats::trace_duration(t),
+            spans: span_rows(t, &slowest_hops),
         }),
     };
     let text = match ctx.output {

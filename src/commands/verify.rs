@@ -9,12 +9,17 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::domain::components as c;
-use crate::domain::reach::{self, ServiceRef};
-use crate::domain::runtime::{EffectiveEnv, Propagation};
-use crate::domain::status::{self, PredictorStatus};
-use crate::domain::trace::{self, Trace, TraceContext};
-use crate::domain::verify::{self as v, Verification};
+use crate::domain::traces::endpoints as reach;
+use crate::domain::traces::endpoints::ServiceRef;
+use crate::domain::traces::model::Trace;
+use crate::domain::traces::request::TraceContext;
+use crate::domain::traces::verdict as v;
+use crate::domain::traces::verdict::Verification;
+use crate::domain::traces::{attribution, jaeger_json, model, request};
+use crate::domain::v1::clients::{EffectiveEnv, Propagation};
+use crate::domain::v1::components as c;
+use crate::domain::v1::status;
+use crate::domain::v1::status::PredictorStatus;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::invocation::{Data, JaegerAt, Output, Verify};
@@ -23,6 +28,8 @@ use crate::render;
 use crate::web::{self, Ask, Dial, Failed, Tcp};
 
 use super::Ctx;
+use crate::domain::json::str_at;
+use crate::domain::traces::model::span_rows;
 
 /// Random ids for the request's trace context (std's randomly keyed hasher, fed the clock).
 fn random_u64(salt: u64) -> u64 {
@@ -199,11 +206,11 @@ async fn await_trace(
     jaeger: &Jaeger,
     id: u128,
     expected: &[v::Expectation],
-    graph: &trace::GraphNode,
+    graph: &attribution::GraphNode,
     executor_service: &str,
     deadline: tokio::time::Instant,
     waited: &str,
-) -> Result<(Option<Trace>, Vec<trace::Hop>, Vec<v::Check>)> {
+) -> Result<(Option<Trace>, Vec<model::Hop>, Vec<v::Check>)> {
     let jaeger_error = |e: crate::jaeger::JaegerError| Error::Reach(e.to_string());
     let mut wait = Duration::from_millis(500);
     let mut last = (
@@ -217,12 +224,12 @@ async fn await_trace(
         )
         .await;
         if let Some(body) = jaeger.trace(id).await.map_err(jaeger_error)? {
-            let found = trace::parse_traces(&body)
+            let found = jaeger_json::parse_traces(&body)
                 .map_err(|e| Error::Reach(format!("Jaeger at {}: {}", jaeger.at, e.0)))?
                 .into_iter()
                 .next();
             if let Some(t) = found {
-                let hops = trace::attribute(&t, graph, executor_service);
+                let hops = attribution::attribute(&t, graph, executor_service);
                 let checks = v::judge(expected, Some(&t), &hops, executor_service, waited);
                 let done = v::complete(expected, &checks);
                 last = (Some(t), hops, checks);
@@ -314,10 +321,10 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
         .find(|x| x.name == "executor")
         .and_then(|x| x.propagation)
         == Some(Propagation::B3);
-    let graph = trace::graph(p)
+    let graph = attribution::graph(p)
         .ok_or_else(|| object_error(&ns, &name, format!("predictor \"{pname}\" has no graph")))?;
-    let protocol = c::str_at(spec, &["protocol"]).unwrap_or("seldon");
-    let (path, default_body) = trace::default_request(protocol, &graph.name);
+    let protocol = str_at(spec, &["protocol"]).unwrap_or("seldon");
+    let (path, default_body) = request::default_request(protocol, &graph.name);
     let payload = body(&args.data, default_body)?;
     let fix = format!("kubectl seldon-tracing enable {name} -n {ns}");
     let expected = v::expectations(pst, &fix);
@@ -371,7 +378,7 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
         None => path.clone(),
     };
     let jaeger = find_jaeger(ctx, &args.jaeger, Duration::from_secs(10), !args.dry_run).await?;
-    let trace_id = trace::trace_id_text(context.trace_id);
+    let trace_id = model::trace_id_text(context.trace_id);
     let mut report = Verification {
         namespace: ns.clone(),
         name: name.clone(),
@@ -449,7 +456,7 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
     )
     .await?;
     if let Some(t) = &found {
-        report.spans = v::span_rows(t, &hops);
+        report.spans = span_rows(t, &hops);
     }
     let passed = v::passed(&checks);
     report.components = checks;

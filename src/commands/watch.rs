@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::StreamExt;
 use serde_json::{Map, Value};
 
-use crate::domain::status::DeploymentStatus;
+use crate::domain::v1::status::DeploymentStatus;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::invocation::{Output, Watch};

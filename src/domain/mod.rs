@@ -1,19 +1,18 @@
 //! Pure tracing logic: no I/O, only `serde_json::Value` in and out.
+//!
+//! Three wings and what they share (docs/development.md, "Architecture"):
+//! - [`v1`]: Seldon Core v1 SeldonDeployments (env, samplers, Python config files, status, plan,
+//!   rollout);
+//! - [`v2`]: Seldon Core 2 SeldonRuntimes (the operator's merge, the verdict, which pods run it,
+//!   the plan);
+//! - [`traces`]: traces as Jaeger returns them, tied to graph nodes, judged and summarised; it
+//!   may read `v1` and `v2`, which never read it nor each other;
+//! - shared by all three: [`json`] getters, [`clock`], and [`goparse`] (Go's and Python's value
+//!   parsers as the clients use them).
 
 pub mod clock;
-pub mod components;
-pub mod core2;
-pub mod env;
 pub mod goparse;
-pub mod loaded;
-pub mod ownfile;
-pub mod plan;
-pub mod pyconfig;
-pub mod reach;
-pub mod rollout;
-pub mod runtime;
-pub mod sampler;
-pub mod status;
-pub mod trace;
-pub mod verify;
-pub mod warning;
+pub mod json;
+pub mod traces;
+pub mod v1;
+pub mod v2;

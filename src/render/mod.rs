@@ -18,10 +18,10 @@ pub use document::{OUTPUT_API_VERSION, Streamer, document, yaml};
 pub use table::{table, table_paged};
 pub use time::{age, parse_rfc3339};
 
-use crate::domain::plan::Change;
-use crate::domain::rollout::{Holdup, Rollout, RolloutState};
-use crate::domain::runtime::{Destination, SamplerSetting};
-use crate::domain::status::{DeploymentStatus, Source};
+use crate::domain::v1::clients::{Destination, SamplerSetting};
+use crate::domain::v1::plan::Change;
+use crate::domain::v1::rollout::{Holdup, Rollout, RolloutState};
+use crate::domain::v1::status::{DeploymentStatus, Source};
 use crate::invocation::DryRun;
 
 /// `const:1`, `probabilistic`, `remote (default)`, `const:1 (default)`, `from the config file`;
@@ -86,11 +86,11 @@ pub fn destination_text(d: Option<&Destination>) -> String {
 
 /// `status --core v2`: one row per SeldonRuntime.
 pub fn runtime_table(
-    items: &[crate::domain::core2::RuntimeStatus],
+    items: &[crate::domain::v2::status::RuntimeStatus],
     with_namespace: bool,
     widths: &mut Vec<u16>,
 ) -> String {
-    use crate::domain::core2::From;
+    use crate::domain::v2::setting::Source;
     let mut headers = vec![
         "NAMESPACE",
         "RUNTIME",
@@ -106,14 +106,15 @@ pub fn runtime_table(
         .iter()
         .map(|st| {
             let e = &st.effective;
-            let value =
-                |s: &crate::domain::core2::Setting| s.value.clone().unwrap_or_else(|| "-".into());
+            let value = |s: &crate::domain::v2::setting::Setting| {
+                s.value.clone().unwrap_or_else(|| "-".into())
+            };
             let mut from: Vec<&str> = Vec::new();
             for s in [&e.ratio, &e.endpoint, &e.protocol] {
                 let word = match s.from {
-                    From::Runtime => "runtime",
-                    From::SeldonConfig => "seldon-config",
-                    From::Unset => continue,
+                    Source::Runtime => "runtime",
+                    Source::SeldonConfig => "seldon-config",
+                    Source::Unset => continue,
                 };
                 if !from.contains(&word) {
                     from.push(word);
@@ -148,10 +149,10 @@ pub fn runtime_table(
 
 /// `status` of SeldonRuntimes: one row per workload that reads the setting.
 pub fn runtime_workloads_table(
-    items: &[crate::domain::core2::RuntimeStatus],
+    items: &[crate::domain::v2::status::RuntimeStatus],
     with_namespace: bool,
 ) -> String {
-    use crate::domain::loaded::{Loaded, Reads};
+    use crate::domain::v2::workloads::{Loaded, Reads};
     let mut headers = vec![
         "NAMESPACE",
         "RUNTIME",
@@ -408,7 +409,7 @@ pub struct Outcome {
     #[serde(rename = "dryRun")]
     pub dry_run: DryRun,
     pub changes: Vec<Change>,
-    pub warnings: Vec<crate::domain::warning::Warning>,
+    pub warnings: Vec<crate::domain::v1::warning::Warning>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

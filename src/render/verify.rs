@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use crate::domain::trace::{Hop, Summary, Trace, trace_duration};
-use crate::domain::verify::{Expectation, Verification};
+use crate::domain::traces::model::{Hop, Trace};
+use crate::domain::traces::stats::{Summary, trace_duration};
+use crate::domain::traces::verdict::{Expectation, Verification};
 
 use super::table::table;
 use super::waterfall::{duration_text, waterfall};

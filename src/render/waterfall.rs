@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use crate::domain::trace::{Hop, Trace, trace_duration};
+use crate::domain::traces::model::{Hop, Trace};
+use crate::domain::traces::stats::trace_duration;
 
 /// A duration in µs as people read it: `850µs`, `2.6ms`, `1.25s`.
 pub fn duration_text(us: i64) -> String {
@@ -31,7 +32,7 @@ fn bar(offset: i64, duration: i64, total: i64, width: usize) -> String {
 
 /// The trace as lines: SERVICE, OPERATION (indented by depth), NODE, START (offset from the
 /// trace's start), DURATION and a bar `bar_width` cells wide. `hops` come from
-/// [`crate::domain::trace::attribute`] (one per span, any order); a node picked by start order
+/// [`crate::domain::traces::attribution::attribute`] (one per span, any order); a node picked by start order
 /// among siblings shows with a `?`.
 pub fn waterfall(trace: &Trace, hops: &[Hop], bar_width: usize) -> String {
     let node_of: HashMap<usize, String> = hops
@@ -122,7 +123,8 @@ pub fn waterfall(trace: &Trace, hops: &[Hop], bar_width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::trace::{Role, Span, attribute, graph};
+    use crate::domain::traces::attribution::{attribute, graph};
+    use crate::domain::traces::model::{Role, Span};
     use serde_json::json;
 
     fn span(id: u64, parent: Option<u64>, service: &str, op: &str, start: i64, dur: i64) -> Span {

@@ -5,8 +5,8 @@ use std::fmt;
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
-use crate::domain::rollout::{GenerationAhead, Holdup};
-use crate::domain::warning::{Component, Warning};
+use crate::domain::v1::rollout::{GenerationAhead, Holdup};
+use crate::domain::v1::warning::{Component, Warning};
 
 const PORT_5775: &str = "sends spans to port 5775, Jaeger's deprecated zipkin-compact port that Jaeger v2 and OpenTelemetry collectors do not open; use --agent-port 6831";
 
@@ -236,8 +236,8 @@ impl Serialize for Holdup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::runtime::Refusal;
-    use crate::domain::warning::CODES;
+    use crate::domain::v1::clients::Refusal;
+    use crate::domain::v1::warning::CODES;
 
     /// One of every variant (the match below fails to compile when a variant is added).
     fn every_variant() -> Vec<Warning> {

@@ -7,9 +7,12 @@ use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 
 use crate::cluster::{Applied, Cluster};
-use crate::domain::ownfile;
-use crate::domain::plan::{Intent, Plan, drop_answered_user_files, plan_with, touches_own_files};
-use crate::domain::status::competing_manager_warnings;
+use crate::domain::json::data_of;
+use crate::domain::v1::config_file::plugin_map as ownfile;
+use crate::domain::v1::plan::{
+    Intent, Plan, drop_answered_user_files, plan_with, touches_own_files,
+};
+use crate::domain::v1::status::competing_manager_warnings;
 use crate::error::{Error, Result};
 use crate::invocation::DryRun;
 use crate::render::{Outcome, Verdict};
@@ -117,7 +120,7 @@ impl Job<'_> {
         let mut conflicts = 0;
         let mut lost = 0;
         // The changes of an apply whose answer never came.
-        let mut unanswered: Option<Vec<crate::domain::plan::Change>> = None;
+        let mut unanswered: Option<Vec<crate::domain::v1::plan::Change>> = None;
         let mut attempt = 0;
         let mut listed = self
             .listed
@@ -152,7 +155,7 @@ impl Job<'_> {
                 message,
             };
             let own = self.own_config_map(ns, name, &obj).await?;
-            let own_data = own.as_ref().map(ownfile::data_of);
+            let own_data = own.as_ref().map(data_of);
             let plan = plan_with(&obj, self.intent, self.predictors, own_data.as_ref())
                 .map_err(object_error)?;
             out.warnings = plan.warnings.clone();

@@ -11,7 +11,7 @@ mod wait;
 
 use futures::StreamExt;
 
-use crate::domain::plan::Intent;
+use crate::domain::v1::plan::Intent;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::invocation::{AskSampler, DryRun, Selection, Write};

@@ -77,7 +77,7 @@ fn rollout_note(outcomes: &[Outcome]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::plan::Change;
+    use crate::domain::v1::plan::Change;
     use crate::invocation::DryRun;
 
     fn outcome(ns: &str, name: &str, predictors: &[&str]) -> Outcome {

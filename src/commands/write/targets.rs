@@ -1,8 +1,8 @@
 //! Which SeldonDeployments a write acts on: the names given, a list by `--all` or `-l`, or the
 //! ones the user picks from a list on a terminal.
 
-use crate::domain::components::str_at;
-use crate::domain::status::status;
+use crate::domain::json::str_at;
+use crate::domain::v1::status::status;
 use crate::error::{Error, Result};
 use crate::invocation::{Selection, Write};
 use crate::manifests;

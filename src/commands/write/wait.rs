@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::domain::rollout::{DeploymentRollout, Rollout, RolloutState};
+use crate::domain::v1::rollout::{DeploymentRollout, Rollout, RolloutState};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 

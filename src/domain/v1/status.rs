@@ -5,15 +5,19 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::components::{self as c, Kind};
-use super::env;
-use super::pyconfig::{self, ConfigMaps, File, Place};
-use super::runtime::{
-    self, Destination, EffectiveEnv, Note, Propagation, Runtime, SamplerSetting, Verdict,
+use crate::domain::json::str_at;
+use crate::domain::v1::clients as runtime;
+use crate::domain::v1::clients::{
+    Destination, EffectiveEnv, Note, Propagation, Runtime, SamplerSetting, Verdict,
 };
-use super::warning::{Component, Warning};
+use crate::domain::v1::components as c;
+use crate::domain::v1::components::Kind;
+use crate::domain::v1::config_file::mount;
+use crate::domain::v1::config_file::mount::{ConfigMaps, File, Place};
+use crate::domain::v1::env;
+use crate::domain::v1::warning::{Component, Warning};
 
-pub use super::runtime::Source;
+pub use crate::domain::v1::clients::Source;
 
 /// Effective tracing of one component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -106,7 +110,7 @@ pub struct PredictorStatus {
     pub components: Vec<ComponentStatus>,
     /// What runs: the generated Deployments and whether they carry this tracing (cluster reads).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rollout: Option<super::rollout::Rollout>,
+    pub rollout: Option<crate::domain::v1::rollout::Rollout>,
 }
 
 /// Per deployment: on / off / partial / unknown.
@@ -278,12 +282,13 @@ fn executor_status(spec: &Value, p: &Value, rt: &Runtime, ctx: &mut Ctx) -> Comp
         sampler: Some(rt.sampler.clone()),
         reason,
         propagation: Some(rt.propagation),
-        trace_stamp: env.go("JAEGER_TAGS").and_then(super::trace::stamp_in).map(
-            |(deployment, predictor)| TraceStamp {
+        trace_stamp: env
+            .go("JAEGER_TAGS")
+            .and_then(crate::domain::v1::stamp::stamp_in)
+            .map(|(deployment, predictor)| TraceStamp {
                 deployment,
                 predictor,
-            },
-        ),
+            }),
         config_file: None,
         service_name: None,
     }
@@ -389,10 +394,10 @@ fn python_status(
 
 /// The file a Python component's literal `JAEGER_CONFIG_PATH` names, as its container finds it.
 fn config_file(p: &Value, node: &c::Node, ctx: &Ctx) -> (File, Option<ConfigFile>) {
-    let Some((path, place)) = node.container.and_then(|at| pyconfig::place_at(p, at)) else {
+    let Some((path, place)) = node.container.and_then(|at| mount::place_at(p, at)) else {
         return (File::Unread, None);
     };
-    let file = pyconfig::file(ctx.files, ctx.namespace, &place);
+    let file = mount::file(ctx.files, ctx.namespace, &place);
     let (config_map, key) = match (&place, &file) {
         (Place::ConfigMaps(cands), _) if cands.len() == 1 => {
             (Some(cands[0].name.clone()), Some(cands[0].key.clone()))
@@ -455,7 +460,7 @@ fn warn_unnamed(p: &Value, ctx: &mut Ctx) {
             .and_then(|s| s.get("containers"))
             .and_then(Value::as_array);
         for cont in containers.into_iter().flatten() {
-            let cname = c::str_at(cont, &["name"]).unwrap_or("?");
+            let cname = str_at(cont, &["name"]).unwrap_or("?");
             lists.push((format!("container {cname}"), cont.get("env")));
         }
     }
@@ -510,9 +515,9 @@ fn predictor_status(spec: &Value, p: &Value, ctx: &mut Ctx) -> PredictorStatus {
         components.push(st);
     }
     if let Some(ex) = p.get("explainer").filter(|e| e.is_object())
-        && let Some(kind) = c::str_at(ex, &["type"]).filter(|t| !t.is_empty())
+        && let Some(kind) = str_at(ex, &["type"]).filter(|t| !t.is_empty())
     {
-        let name = c::str_at(ex, &["containerSpec", "name"]).unwrap_or("explainer");
+        let name = str_at(ex, &["containerSpec", "name"]).unwrap_or("explainer");
         components.push(other_status(
             name.into(),
             &Kind::Unsupported(format!("explainer {kind}")),
@@ -624,8 +629,8 @@ pub fn competing_manager_warnings(obj: &Value, ours: &str) -> Vec<Warning> {
         .into_iter()
         .flatten()
         .filter(|e| {
-            let manager = c::str_at(e, &["manager"]).unwrap_or("");
-            let apply = c::str_at(e, &["operation"]) == Some("Apply");
+            let manager = str_at(e, &["manager"]).unwrap_or("");
+            let apply = str_at(e, &["operation"]) == Some("Apply");
             let owns = e
                 .get("fieldsV1")
                 .and_then(|f| f.get("f:spec"))
@@ -633,7 +638,7 @@ pub fn competing_manager_warnings(obj: &Value, ours: &str) -> Vec<Warning> {
                 .is_some();
             manager != ours && apply && owns
         })
-        .filter_map(|e| c::str_at(e, &["manager"]))
+        .filter_map(|e| str_at(e, &["manager"]))
         .map(|m| Warning::ManagedBy {
             manager: m.to_string(),
         })
@@ -691,9 +696,9 @@ pub fn unmet(d: &DeploymentStatus, want_on: bool) -> Vec<String> {
 pub fn attach_rollout(
     st: &mut DeploymentStatus,
     obj: &Value,
-    live: Option<&super::rollout::Deployments>,
+    live: Option<&crate::domain::v1::rollout::Deployments>,
 ) {
-    use super::rollout::{Rollout, rollout};
+    use crate::domain::v1::rollout::{Rollout, rollout};
     let raw = obj.pointer("/spec/predictors").and_then(Value::as_array);
     for p in st.predictors.iter_mut() {
         let Some(praw) = raw
@@ -728,10 +733,8 @@ pub fn status_with(
     origin: Origin,
     files: &ConfigMaps,
 ) -> DeploymentStatus {
-    let name = c::str_at(obj, &["metadata", "name"])
-        .unwrap_or("")
-        .to_string();
-    let namespace = c::str_at(obj, &["metadata", "namespace"])
+    let name = str_at(obj, &["metadata", "name"]).unwrap_or("").to_string();
+    let namespace = str_at(obj, &["metadata", "namespace"])
         .unwrap_or("")
         .to_string();
     let null = Value::Null;
@@ -785,7 +788,7 @@ pub fn status_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::env::EnvValue;
+    use crate::domain::v1::env::EnvValue;
     use serde_json::json;
 
     fn one(executor_env: Value, model_env: Value, annotations: Value) -> DeploymentStatus {
@@ -962,8 +965,8 @@ mod tests {
     fn read(obj: &Value, file: Option<&str>) -> DeploymentStatus {
         let mut maps = ConfigMaps::new();
         let cm = match file {
-            Some(text) => pyconfig::ConfigMap::from_object(&json!({"data": {"m.yaml": text}})),
-            None => pyconfig::ConfigMap::Missing,
+            Some(text) => mount::ConfigMap::from_object(&json!({"data": {"m.yaml": text}})),
+            None => mount::ConfigMap::Missing,
         };
         maps.insert("ns", "d-tracing", cm);
         status_with(obj, "kubectl-seldon-tracing", Origin::Live, &maps)

@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::components as c;
-use super::pyconfig::{self, Loaded, Sampler as Read};
-use super::sampler::{Sampler, SamplerKind};
+use crate::domain::json::str_at;
+use crate::domain::v1::config_file::python;
+use crate::domain::v1::config_file::python::{Loaded, Sampler as Read};
+use crate::domain::v1::sampler::{Sampler, SamplerKind};
 
 /// The pod volume, and where it is mounted.
 pub const VOLUME: &str = "seldon-tracing";
@@ -93,7 +94,7 @@ impl Settings {
 
     /// Reads a file this module wrote (None for anything else).
     pub fn parse(text: &str) -> Option<Settings> {
-        let Loaded::Settings(s) = pyconfig::load(text, None) else {
+        let Loaded::Settings(s) = python::load(text, None) else {
             return None;
         };
         let sampler = match s.sampler {
@@ -140,7 +141,7 @@ pub fn path(key: &str) -> String {
 /// `config_map`.
 pub fn own_key(pod: &Value, container: &Value, config_map: &str) -> Option<String> {
     let env = container.get("env");
-    let path = super::env::get(env, "JAEGER_CONFIG_PATH")?;
+    let path = crate::domain::v1::env::get(env, "JAEGER_CONFIG_PATH")?;
     let key = path
         .literal()?
         .strip_prefix(MOUNT_PATH)?
@@ -151,8 +152,7 @@ pub fn own_key(pod: &Value, container: &Value, config_map: &str) -> Option<Strin
         .into_iter()
         .flatten()
         .any(|m| {
-            c::str_at(m, &["name"]) == Some(VOLUME)
-                && c::str_at(m, &["mountPath"]) == Some(MOUNT_PATH)
+            str_at(m, &["name"]) == Some(VOLUME) && str_at(m, &["mountPath"]) == Some(MOUNT_PATH)
         });
     let ours = pod
         .get("volumes")
@@ -160,15 +160,15 @@ pub fn own_key(pod: &Value, container: &Value, config_map: &str) -> Option<Strin
         .into_iter()
         .flatten()
         .any(|v| {
-            c::str_at(v, &["name"]) == Some(VOLUME)
-                && c::str_at(v, &["configMap", "name"]) == Some(config_map)
+            str_at(v, &["name"]) == Some(VOLUME)
+                && str_at(v, &["configMap", "name"]) == Some(config_map)
         });
     (mounted && ours && !key.contains('/')).then(|| key.to_string())
 }
 
 /// Every key of the plugin's ConfigMap the object's containers read, in order, once each.
 pub fn referenced_keys(obj: &Value) -> Vec<String> {
-    let name = c::str_at(obj, &["metadata", "name"]).unwrap_or("");
+    let name = str_at(obj, &["metadata", "name"]).unwrap_or("");
     let cm = config_map_name(name);
     let mut out: Vec<String> = Vec::new();
     for p in obj
@@ -208,9 +208,9 @@ pub fn add_volume(pod: &mut Value, config_map: &str) -> Result<bool, String> {
     let volumes = list_mut(pod, "volumes")?;
     match volumes
         .iter()
-        .find(|v| c::str_at(v, &["name"]) == Some(VOLUME))
+        .find(|v| str_at(v, &["name"]) == Some(VOLUME))
     {
-        Some(v) if c::str_at(v, &["configMap", "name"]) == Some(config_map) => Ok(false),
+        Some(v) if str_at(v, &["configMap", "name"]) == Some(config_map) => Ok(false),
         Some(_) => Err(format!(
             "its pod already has a volume named {VOLUME:?} that is not ConfigMap {config_map}; rename that volume"
         )),
@@ -225,7 +225,7 @@ pub fn add_volume(pod: &mut Value, config_map: &str) -> Result<bool, String> {
 /// added. Another mount at that path or of that name is an error.
 pub fn add_mount(container: &mut Value) -> Result<bool, String> {
     let mounts = list_mut(container, "volumeMounts")?;
-    let is = |m: &Value, field: &str, want: &str| c::str_at(m, &[field]) == Some(want);
+    let is = |m: &Value, field: &str, want: &str| str_at(m, &[field]) == Some(want);
     match mounts
         .iter()
         .find(|m| is(m, "name", VOLUME) || is(m, "mountPath", MOUNT_PATH))
@@ -259,15 +259,15 @@ pub fn config_map(
     data: &BTreeMap<String, String>,
     resource_version: Option<&str>,
 ) -> Value {
-    let name = c::str_at(obj, &["metadata", "name"]).unwrap_or("");
+    let name = str_at(obj, &["metadata", "name"]).unwrap_or("");
     let mut metadata = json!({
         "name": config_map_name(name),
         "labels": {MANAGED_BY.0: MANAGED_BY.1, DEPLOYMENT_LABEL: name},
     });
-    if let Some(ns) = c::str_at(obj, &["metadata", "namespace"]) {
+    if let Some(ns) = str_at(obj, &["metadata", "namespace"]) {
         metadata["namespace"] = json!(ns);
     }
-    if let Some(uid) = c::str_at(obj, &["metadata", "uid"]) {
+    if let Some(uid) = str_at(obj, &["metadata", "uid"]) {
         metadata["ownerReferences"] = json!([{
             "apiVersion": obj.get("apiVersion").cloned().unwrap_or(json!("machinelearning.seldon.io/v1")),
             "kind": "SeldonDeployment",
@@ -308,21 +308,9 @@ pub fn desired_data(
     out
 }
 
-/// The `data` of a ConfigMap object.
-pub fn data_of(cm: &Value) -> BTreeMap<String, String> {
-    cm.get("data")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Whether a ConfigMap object is one the plugin wrote.
 pub fn is_ours(cm: &Value) -> bool {
-    c::str_at(cm, &["metadata", "labels", MANAGED_BY.0]) == Some(MANAGED_BY.1)
+    str_at(cm, &["metadata", "labels", MANAGED_BY.0]) == Some(MANAGED_BY.1)
 }
 
 #[cfg(test)]
@@ -363,7 +351,7 @@ mod tests {
         ] {
             let text = s.render();
             assert!(
-                matches!(pyconfig::load(&text, None), Loaded::Settings(_)),
+                matches!(python::load(&text, None), Loaded::Settings(_)),
                 "{text}"
             );
             assert_eq!(Settings::parse(&text), Some(s.clone()), "{text}");

@@ -10,8 +10,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::components as c;
-use super::env::EnvValue;
-use super::runtime::EffectiveEnv;
+use crate::domain::json::str_at;
+use crate::domain::v1::clients::EffectiveEnv;
+use crate::domain::v1::env::EnvValue;
 
 /// The executor's container in a generated Deployment.
 pub const EXECUTOR_CONTAINER: &str = "seldon-container-engine";
@@ -54,12 +55,12 @@ fn operator_name(name: String) -> String {
 /// predictor with neither containers nor prepackaged servers gets nothing: the operator refuses
 /// it (no Deployment to put the executor in).
 pub fn planned(obj: &Value, p: &Value) -> Vec<Planned> {
-    let sdep = c::str_at(obj, &["metadata", "name"]).unwrap_or("");
+    let sdep = str_at(obj, &["metadata", "name"]).unwrap_or("");
     let null = Value::Null;
     let spec = obj.get("spec").unwrap_or(&null);
     let pname = c::predictor_name(p);
     let engine = c::has_engine(p);
-    let separate = c::str_at(spec, &["annotations", c::SEPARATE_POD]) == Some("true");
+    let separate = str_at(spec, &["annotations", c::SEPARATE_POD]) == Some("true");
     let mut specs: Vec<&Value> = p
         .get("componentSpecs")
         .and_then(Value::as_array)
@@ -67,7 +68,7 @@ pub fn planned(obj: &Value, p: &Value) -> Vec<Planned> {
         .unwrap_or_default();
     let mut servers: Vec<String> = Vec::new();
     for n in c::nodes(spec, p) {
-        let prepack = c::str_at(n.json, &["implementation"]).is_some_and(c::is_prepack);
+        let prepack = str_at(n.json, &["implementation"]).is_some_and(c::is_prepack);
         if prepack && n.container.is_none() && !servers.contains(&n.name) {
             servers.push(n.name);
         }
@@ -82,7 +83,7 @@ pub fn planned(obj: &Value, p: &Value) -> Vec<Planned> {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|ct| c::str_at(ct, &["name"]).map(String::from))
+            .filter_map(|ct| str_at(ct, &["name"]).map(String::from))
             .collect();
         if i == 0 {
             containers.extend(servers.iter().cloned());
@@ -90,7 +91,7 @@ pub fn planned(obj: &Value, p: &Value) -> Vec<Planned> {
         if containers.is_empty() {
             continue;
         }
-        let base = match c::str_at(cs, &["metadata", "name"]).filter(|n| !n.is_empty()) {
+        let base = match str_at(cs, &["metadata", "name"]).filter(|n| !n.is_empty()) {
             Some(n) => n.to_string(),
             None => containers.join("-"),
         };
@@ -143,7 +144,7 @@ fn is_tracing(name: &str) -> bool {
 
 fn env_names(list: Option<&Value>, out: &mut Vec<String>) {
     for e in list.and_then(Value::as_array).into_iter().flatten() {
-        if let Some(n) = c::str_at(e, &["name"])
+        if let Some(n) = str_at(e, &["name"])
             && is_tracing(n)
             && !out.iter().any(|x| x == n)
         {
@@ -329,7 +330,7 @@ fn trimmed_containers(template: Option<&Value>) -> Vec<Value> {
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .filter(|e| c::str_at(e, &["name"]).is_some_and(is_tracing))
+                .filter(|e| str_at(e, &["name"]).is_some_and(is_tracing))
                 .cloned()
                 .collect();
             serde_json::json!({"name": ct.get("name"), "env": env})
@@ -343,10 +344,10 @@ fn owner_of(rs: &Value) -> Option<&str> {
         .and_then(Value::as_array)?
         .iter()
         .find(|o| {
-            c::str_at(o, &["kind"]) == Some("Deployment")
+            str_at(o, &["kind"]) == Some("Deployment")
                 && o.get("controller").and_then(Value::as_bool) == Some(true)
         })
-        .and_then(|o| c::str_at(o, &["name"]))
+        .and_then(|o| str_at(o, &["name"]))
 }
 
 impl Deployments {
@@ -379,7 +380,7 @@ impl Deployments {
     }
 
     fn key(d: &Value) -> (String, String) {
-        let at = |f| c::str_at(d, &["metadata", f]).unwrap_or("").to_string();
+        let at = |f| str_at(d, &["metadata", f]).unwrap_or("").to_string();
         (at("namespace"), at("name"))
     }
 
@@ -414,7 +415,7 @@ impl Deployments {
     pub fn insert_replica_set(&mut self, rs: Value) {
         let (ns, name) = Self::key(&rs);
         let Some(owner) = owner_of(&rs) else { return };
-        let revision = c::str_at(&rs, &["metadata", "annotations", REVISION])
+        let revision = str_at(&rs, &["metadata", "annotations", REVISION])
             .and_then(|r| r.parse::<i64>().ok())
             .unwrap_or(0);
         let kept = serde_json::json!({
@@ -483,8 +484,8 @@ fn int_at(v: &Value, path: &str) -> i64 {
 
 /// The SeldonDeployment's `status.description` when its `status.state` is Failed.
 fn failed(obj: &Value) -> Option<String> {
-    (c::str_at(obj, &["status", "state"]) == Some("Failed")).then(|| {
-        c::str_at(obj, &["status", "description"])
+    (str_at(obj, &["status", "state"]) == Some("Failed")).then(|| {
+        str_at(obj, &["status", "description"])
             .unwrap_or("")
             .to_string()
     })
@@ -492,7 +493,7 @@ fn failed(obj: &Value) -> Option<String> {
 
 /// Where predictor `p` of `obj` stands, given the operator's Deployments `live`.
 pub fn rollout(obj: &Value, p: &Value, live: &Deployments) -> Rollout {
-    let namespace = c::str_at(obj, &["metadata", "namespace"]).unwrap_or("");
+    let namespace = str_at(obj, &["metadata", "namespace"]).unwrap_or("");
     let null = Value::Null;
     let spec = obj.get("spec").unwrap_or(&null);
     let exec_env = EffectiveEnv::executor(spec, p);
@@ -519,7 +520,7 @@ pub fn rollout(obj: &Value, p: &Value, live: &Deployments) -> Rollout {
             containers
                 .into_iter()
                 .flatten()
-                .find(|ct| c::str_at(ct, &["name"]) == Some(name))
+                .find(|ct| str_at(ct, &["name"]) == Some(name))
         };
         let mut matches = true;
         if want.executor {

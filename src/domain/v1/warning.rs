@@ -2,7 +2,7 @@
 //! variable, value, the command that fixes it). The words live in `render::words`, which also
 //! writes them into json/yaml beside a stable `code` that scripts match on.
 
-use super::runtime::Refusal;
+use crate::domain::v1::clients::Refusal;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Warning {

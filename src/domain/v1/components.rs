@@ -1,6 +1,7 @@
 //! Where each tracing switch lives in a SeldonDeployment: one executor per predictor (unless
 //! `seldon.io/no-engine`), one component per graph node, and the explainer. Pure reads of raw JSON.
 
+use crate::domain::json::str_at;
 use serde_json::Value;
 
 pub const NO_ENGINE: &str = "seldon.io/no-engine";
@@ -67,14 +68,6 @@ pub struct Node<'a> {
     /// `(componentSpecs index, containers index)` of the container named after the node.
     pub container: Option<(usize, usize)>,
     pub json: &'a Value,
-}
-
-pub fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    let mut cur = v;
-    for key in path {
-        cur = cur.get(key)?;
-    }
-    cur.as_str()
 }
 
 pub fn predictor_name(p: &Value) -> &str {

@@ -13,9 +13,10 @@
 
 use serde::Serialize;
 
-use super::runtime::{Destination, Propagation};
-use super::status::{ComponentStatus, PredictorStatus, State};
-use super::trace::{Hop, Role, Trace};
+use crate::domain::traces::model::SpanRow;
+use crate::domain::traces::model::{Hop, Role, Trace};
+use crate::domain::v1::clients::{Destination, Propagation};
+use crate::domain::v1::status::{ComponentStatus, PredictorStatus, State};
 
 /// What a component's settings say about the verify request.
 #[derive(Debug, Clone, PartialEq)]
@@ -249,40 +250,6 @@ pub fn complete(expected: &[Expectation], checks: &[Check]) -> bool {
         .all(|(e, c)| !e.expected || c.arrived)
 }
 
-/// One span as `verify -o json|yaml` prints it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SpanRow {
-    pub service: String,
-    pub operation: String,
-    /// The graph node, `executor` for the entry span; None when it cannot be told.
-    pub node: Option<String>,
-    pub start_offset_us: i64,
-    pub duration_us: i64,
-    pub error: bool,
-}
-
-/// The spans of `trace` in start order with their nodes.
-pub fn span_rows(trace: &Trace, hops: &[Hop]) -> Vec<SpanRow> {
-    let start = trace.spans.iter().map(|s| s.start_us).min().unwrap_or(0);
-    trace
-        .spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| SpanRow {
-            service: s.service.clone(),
-            operation: s.operation.clone(),
-            node: hops
-                .iter()
-                .find(|h| h.span == i)
-                .and_then(|h| h.node.clone()),
-            start_offset_us: s.start_us - start,
-            duration_us: s.duration_us,
-            error: s.error,
-        })
-        .collect()
-}
-
 /// The request `verify` sent and what came back.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Request {
@@ -319,8 +286,9 @@ pub struct Verification {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::status::status;
-    use crate::domain::trace::{attribute, graph, parse_traces};
+    use crate::domain::traces::attribution::{attribute, graph};
+    use crate::domain::traces::jaeger_json::parse_traces;
+    use crate::domain::v1::status::status;
     use serde_json::{Value, json};
 
     fn sdep(executor_env: Value, model_env: Value) -> Value {

@@ -5,13 +5,17 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::components::{self as c, Kind};
-use super::env::{self, EnvEdit, EnvValue};
-use super::goparse;
-use super::ownfile;
-use super::runtime::{self, Destination, EffectiveEnv, Propagation, Runtime, Verdict};
-use super::sampler::{Sampler, SamplerKind};
-use super::warning::Warning;
+use crate::domain::goparse;
+use crate::domain::json::str_at;
+use crate::domain::v1::clients as runtime;
+use crate::domain::v1::clients::{Destination, EffectiveEnv, Propagation, Runtime, Verdict};
+use crate::domain::v1::components as c;
+use crate::domain::v1::components::Kind;
+use crate::domain::v1::config_file::plugin_map as ownfile;
+use crate::domain::v1::env;
+use crate::domain::v1::env::{EnvEdit, EnvValue};
+use crate::domain::v1::sampler::{Sampler, SamplerKind};
+use crate::domain::v1::warning::Warning;
 
 pub const DEFAULT_AGENT_PORT: u16 = 6831;
 
@@ -191,7 +195,7 @@ fn stamp(spec: &Value, p: &Value, sdep: Option<&str>) -> Option<String> {
         None => None,
         Some(v) => Some(v.value.literal()?.to_string()),
     };
-    Some(super::trace::stamped(
+    Some(crate::domain::v1::stamp::stamped(
         current.as_deref(),
         sdep,
         c::predictor_name(p),
@@ -566,10 +570,10 @@ pub fn touches_own_files(obj: &Value, intent: &Intent, only: &[String]) -> bool 
 pub fn drop_answered_user_files(
     obj: &Value,
     intent: &Intent,
-    files: &super::pyconfig::ConfigMaps,
+    files: &crate::domain::v1::config_file::mount::ConfigMaps,
     warnings: &mut Vec<Warning>,
 ) {
-    let ns = c::str_at(obj, &["metadata", "namespace"]).unwrap_or("");
+    let ns = str_at(obj, &["metadata", "namespace"]).unwrap_or("");
     let null = Value::Null;
     let spec = obj.get("spec").unwrap_or(&null);
     let predictors = spec.get("predictors").and_then(Value::as_array);
@@ -597,15 +601,17 @@ pub fn drop_answered_user_files(
             .into_iter()
             .find(|n| n.name == *component)
             .and_then(|n| n.container)
-            .and_then(|at| super::pyconfig::place_at(p, at))
+            .and_then(|at| crate::domain::v1::config_file::mount::place_at(p, at))
         else {
             return true;
         };
-        match super::pyconfig::file(files, ns, &place) {
-            super::pyconfig::File::Text { text, .. } => match super::pyconfig::load(&text, None) {
-                super::pyconfig::Loaded::Settings(s) => s.b3 != b3,
-                _ => true,
-            },
+        match crate::domain::v1::config_file::mount::file(files, ns, &place) {
+            crate::domain::v1::config_file::mount::File::Text { text, .. } => {
+                match crate::domain::v1::config_file::python::load(&text, None) {
+                    crate::domain::v1::config_file::python::Loaded::Settings(s) => s.b3 != b3,
+                    _ => true,
+                }
+            }
             _ => true,
         }
     });
@@ -648,7 +654,7 @@ pub fn plan_with(
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
     let mut files = Vec::new();
-    let config_map = ownfile::config_map_name(c::str_at(obj, &["metadata", "name"]).unwrap_or(""));
+    let config_map = ownfile::config_map_name(str_at(obj, &["metadata", "name"]).unwrap_or(""));
     for (i, p) in live.iter().enumerate() {
         let pname = c::predictor_name(p);
         if !only.is_empty() && !only.iter().any(|o| o == pname) {
@@ -667,7 +673,7 @@ pub fn plan_with(
                 .any(|(var, edit)| env::apply(&mut probe, var, edit).unwrap_or(false));
             if matches!(intent, Intent::Enable { .. })
                 && changes_env
-                && let Some(tags) = stamp(spec, p, c::str_at(obj, &["metadata", "name"]))
+                && let Some(tags) = stamp(spec, p, str_at(obj, &["metadata", "name"]))
             {
                 edits.push(("JAEGER_TAGS", EnvEdit::Set(tags)));
             }
@@ -935,7 +941,7 @@ mod tests {
 
     #[test]
     fn a_users_file_that_already_says_b3_needs_no_warning() {
-        use crate::domain::pyconfig::{ConfigMap, ConfigMaps};
+        use crate::domain::v1::config_file::mount::{ConfigMap, ConfigMaps};
         let mut obj = sdep(json!([]));
         obj["metadata"]["namespace"] = json!("ns");
         let pod = &mut obj["spec"]["predictors"][0]["componentSpecs"][0]["spec"];

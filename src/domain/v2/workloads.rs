@@ -12,8 +12,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::clock::parse_rfc3339;
-use super::core2::CONFIG_MAP;
+use crate::domain::clock::parse_rfc3339;
+use crate::domain::v2::CONFIG_MAP;
 
 /// MLServer's own tracing switch (it ignores `seldon-tracing`).
 pub const MLSERVER_TRACING: &str = "MLSERVER_TRACING_SERVER";

@@ -10,9 +10,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::components as c;
-use super::env::{self, EnvValue};
-use super::goparse;
-use super::pyconfig::{self, File, Loaded, Sampler, Settings};
+use crate::domain::goparse;
+use crate::domain::v1::config_file::mount::File;
+use crate::domain::v1::config_file::python;
+use crate::domain::v1::config_file::python::{Loaded, Sampler, Settings};
+use crate::domain::v1::env;
+use crate::domain::v1::env::EnvValue;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -641,7 +644,7 @@ pub fn python_with(env: &EffectiveEnv, file: &File) -> Runtime {
                 config_map,
                 key,
             },
-        ) => match pyconfig::load(text, env_tags) {
+        ) => match python::load(text, env_tags) {
             Loaded::Settings(s) => Some(s),
             Loaded::Refused(why) => {
                 if tracing_on {

@@ -1,0 +1,22 @@
+//! Traces: what `verify` and `traces` read from Jaeger, tied to the Seldon graph it went through.
+//!
+//! - [`model`]: spans and traces, and a span tied to a graph node;
+//! - [`jaeger_json`]: Jaeger's old JSON API into the model;
+//! - [`attribution`]: which span belongs to which graph node;
+//! - [`request`]: the traced request `verify` sends;
+//! - [`verdict`]: which components should join that request's trace, and which did;
+//! - [`stats`]: per-hop counts and percentiles over many traces;
+//! - [`endpoints`]: which pod to send to, which Service port is Jaeger's.
+//!
+//! This wing reads v1 (and, later, v2) types; they never read it.
+
+pub mod attribution;
+pub mod endpoints;
+pub mod jaeger_json;
+pub mod model;
+pub mod request;
+pub mod stats;
+pub mod verdict;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,145 @@
+//! The trace model every command of this wing reads: spans as Jaeger returns them, a trace,
+//! trace ids, and a span tied to the graph node it belongs to (`Hop`, `SpanRow`).
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::domain::traces::attribution::Call;
+
+/// One span, with what attribution and the waterfall read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Span {
+    pub id: u64,
+    /// The span it is a child of (a `CHILD_OF` or `FOLLOWS_FROM` reference), if any.
+    pub parent: Option<u64>,
+    pub service: String,
+    pub operation: String,
+    /// Microseconds since the epoch.
+    pub start_us: i64,
+    pub duration_us: i64,
+    /// Tag `error=true`, or an HTTP status of 500 or more.
+    pub error: bool,
+    /// The span tags something reads (`span.kind`, `http.url`, `http.status_code`, `error`,
+    /// `component`), values as text.
+    pub tags: Vec<(String, String)>,
+    /// The process tags `traces` reads (`hostname` and the stamp's), values as text; shared by
+    /// the spans of one process.
+    pub process: std::sync::Arc<Vec<(String, String)>>,
+}
+
+impl Span {
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn process_tag(&self, key: &str) -> Option<&str> {
+        self.process
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    pub id: u128,
+    pub spans: Vec<Span>,
+}
+
+impl Trace {
+    /// Each span's index in `spans`, by span id.
+    pub fn index_by_id(&self) -> HashMap<u64, usize> {
+        self.spans
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id, i))
+            .collect()
+    }
+}
+
+/// Why a response could not be read as traces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceError(pub String);
+
+/// A trace or span id as Jaeger or a client prints it: hex, with or without leading zeros (the
+/// Go client drops them, Jaeger pads to 16 or 32 digits). None when it is not one.
+pub fn parse_id(text: &str) -> Option<u128> {
+    let t = text.trim_start_matches('0');
+    if text.is_empty() || t.len() > 32 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    if t.is_empty() {
+        return Some(0);
+    }
+    u128::from_str_radix(t, 16).ok()
+}
+
+/// A trace id as Jaeger's API spells it in paths: 32 lowercase hex digits.
+pub fn trace_id_text(id: u128) -> String {
+    format!("{id:032x}")
+}
+
+/// What a span is in the request's path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Role {
+    /// The executor's span for the whole request.
+    Entry,
+    /// The executor calling a node.
+    Call { call: Call },
+    /// A component's own span for a call it received.
+    Component,
+    /// Anything else (health checks, spans of other services).
+    Other,
+}
+
+/// One span of a trace with the graph node it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop {
+    /// Index into the trace's spans.
+    pub span: usize,
+    pub role: Role,
+    /// The graph node (`executor` for the entry span); None when it cannot be told.
+    pub node: Option<String>,
+    /// The node was chosen among siblings that receive the same call by start order, since
+    /// nothing in the trace named it (the component sent no span with its port).
+    pub guessed: bool,
+}
+
+/// One span as `verify -o json|yaml` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpanRow {
+    pub service: String,
+    pub operation: String,
+    /// The graph node, `executor` for the entry span; None when it cannot be told.
+    pub node: Option<String>,
+    pub start_offset_us: i64,
+    pub duration_us: i64,
+    pub error: bool,
+}
+
+/// The spans of `trace` in start order with their nodes.
+pub fn span_rows(trace: &Trace, hops: &[Hop]) -> Vec<SpanRow> {
+    let start = trace.spans.iter().map(|s| s.start_us).min().unwrap_or(0);
+    trace
+        .spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| SpanRow {
+            service: s.service.clone(),
+            operation: s.operation.clone(),
+            node: hops
+                .iter()
+                .find(|h| h.span == i)
+                .and_then(|h| h.node.clone()),
+            start_offset_us: s.start_us - start,
+            duration_us: s.duration_us,
+            error: s.error,
+        })
+        .collect()
+}
