@@ -53,7 +53,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         };
         let out = rt.block_on(complete::complete(&args[2..]));
-        let _ = commands::print(&out);
+        let _ = commands::context::print(&out);
         return ExitCode::SUCCESS;
     }
     // Parse and judge first: --help, --version and bad arguments never start a runtime or touch

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use tower_test::mock::{Handle, SendResponse};
 
 use crate::cluster::{Applied, Cluster, Query, SHED_RETRIES};
-use crate::commands::write::Job;
+use crate::commands::v1::write::Job;
 use crate::domain::v1::plan::Intent;
 use crate::error::Error;
 use crate::invocation::DryRun;
@@ -161,7 +161,7 @@ async fn a_listed_object_is_applied_without_a_read_until_it_conflicts() {
         server
     });
     let intent = enable();
-    let mut listed = crate::commands::write::Listed::new();
+    let mut listed = crate::commands::v1::write::Listed::new();
     listed.insert(("models".into(), "iris".into()), iris("1", 1));
     let job = Job {
         listed: Some(&listed),
@@ -321,7 +321,7 @@ async fn a_list_follows_continue_tokens_page_by_page() {
         ..Query::default()
     };
     let mut pages = Vec::new();
-    crate::commands::read::for_each_page(&cluster, API, q, |items| {
+    crate::commands::v1::read::for_each_page(&cluster, API, q, |items| {
         pages.push(items.len());
         Ok(())
     })

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use kubectl_seldon_tracing::cli::Output;
-use kubectl_seldon_tracing::commands::read::list_item;
+use kubectl_seldon_tracing::commands::v1::read::list_item;
 use kubectl_seldon_tracing::domain::v1::status::status;
 use kubectl_seldon_tracing::render;
 use serde_json::{Value, json};

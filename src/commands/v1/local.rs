@@ -21,8 +21,9 @@ use crate::invocation::{Connection, Expect, FIELD_MANAGER, LocalWrite, Output};
 use crate::manifests::{self, At, Input};
 use crate::render::{self, ListItem};
 
-use super::read::{expectation, list_item};
-use super::{Paged, now_epoch, print};
+use super::read::list_item;
+use crate::commands::context::expectation;
+use crate::commands::context::{Paged, now_epoch, print};
 use crate::domain::json::data_of;
 
 fn read(paths: &[PathBuf]) -> Result<Vec<Input>> {

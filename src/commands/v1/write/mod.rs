@@ -12,50 +12,22 @@ mod wait;
 use futures::StreamExt;
 
 use crate::domain::v1::plan::Intent;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::exit::ExitStatus;
 use crate::invocation::{AskSampler, DryRun, Selection, Write};
 use crate::prompt;
 use crate::render::{Outcome, Verdict};
 
-use super::Ctx;
+use crate::commands::context::Ctx;
 use apply::run_all;
 pub(crate) use apply::{Job, Listed};
 use preview::preview_and_confirm;
 use report::Report;
 
-/// `enable`, `disable`, `sampler`: select, maybe ask and preview, then apply to each target.
-pub async fn mutate(ctx: &Ctx, w: Write) -> Result<ExitStatus> {
+/// `enable`, `disable`, `sampler` on SeldonDeployments served at `api`: select, maybe ask and
+/// preview, then apply to each target.
+pub async fn mutate(ctx: &Ctx, api: String, w: Write) -> Result<ExitStatus> {
     let guided = w.selection == Selection::Guided;
-    let api = match (ctx.cluster.discover().await, &w.or_core2) {
-        (Ok(api), _) => api,
-        // Guided on a cluster with only Seldon Core 2: its runtimes.
-        (Err(Error::OnlyCore2 { .. }), Some(v2)) if guided => {
-            return super::core2::write(ctx, v2).await;
-        }
-        (Err(e), _) => return Err(e),
-    };
-    // Guided on a cluster that serves both: which generation.
-    if let Some(v2) = w.or_core2.as_ref().filter(|_| guided)
-        && ctx
-            .cluster
-            .seldon_runtimes(ctx.scope())
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|r| !r.is_empty())
-    {
-        let choice = prompt::pick_one(
-            "Which Seldon",
-            &[
-                "SeldonDeployments (Seldon Core v1)".to_string(),
-                "SeldonRuntimes (Seldon Core 2: one per namespace)".to_string(),
-            ],
-        )?;
-        if choice == 1 {
-            return super::core2::write(ctx, v2).await;
-        }
-    }
     if w.interactive {
         prompt::install_interrupt_handler();
     }

@@ -16,7 +16,7 @@ use crate::render::{self, OUTPUT_API_VERSION};
 
 use super::live::{self, Key, Live, Scope, Touched};
 use super::read::Which;
-use super::{Ctx, Paged};
+use crate::commands::context::{Ctx, Paged};
 
 /// One status as its own document (json or yaml), like each object of `kubectl get -w -o json`.
 fn document(output: Output, st: &DeploymentStatus) -> String {

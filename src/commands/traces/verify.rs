@@ -27,7 +27,8 @@ use crate::jaeger::Jaeger;
 use crate::render;
 use crate::web::{self, Ask, Dial, Failed, Tcp};
 
-use super::Ctx;
+use crate::commands::context::Ctx;
+use crate::commands::context::print;
 use crate::domain::json::str_at;
 use crate::domain::traces::model::span_rows;
 
@@ -293,7 +294,8 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
     let (ns, name, obj, pname) =
         one_predictor(ctx, args.name.as_deref(), args.predictor.as_deref(), ask).await?;
     let p = predictor(&obj, &pname);
-    let files = super::read::config_files(&ctx.cluster, std::slice::from_ref(&obj)).await?;
+    let files =
+        crate::commands::v1::read::config_files(&ctx.cluster, std::slice::from_ref(&obj)).await?;
     let st = status::status_with(&obj, "kubectl-seldon-tracing", status::Origin::Live, &files);
     let pst: &PredictorStatus = st
         .predictors
@@ -403,7 +405,7 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
             &expected,
             args.timeout,
         );
-        return super::print(&text).map(|_| ExitStatus::Success);
+        return print(&text).map(|_| ExitStatus::Success);
     }
     // Jaeger must answer before anything is sent: a request whose trace cannot be read proves
     // nothing.
@@ -467,7 +469,7 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
         }
         _ => render::verify::verification(&report, found.as_ref(), &hops),
     };
-    super::print(&text)?;
+    print(&text)?;
     Ok(if passed {
         ExitStatus::Success
     } else {

@@ -14,8 +14,8 @@ use crate::domain::v1::rollout::{DeploymentRollout, Rollout, RolloutState};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 
-use super::super::Ctx;
 use super::super::live::{self, Key, Live, Scope};
+use crate::commands::context::Ctx;
 
 /// Where one addressed predictor stands.
 struct Standing {

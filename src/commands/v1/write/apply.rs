@@ -160,9 +160,11 @@ impl Job<'_> {
                 .map_err(object_error)?;
             out.warnings = plan.warnings.clone();
             if out.warnings.iter().any(|w| w.code() == "user-config-file") {
-                let files =
-                    crate::commands::read::config_files(self.cluster, std::slice::from_ref(&obj))
-                        .await?;
+                let files = crate::commands::v1::read::config_files(
+                    self.cluster,
+                    std::slice::from_ref(&obj),
+                )
+                .await?;
                 drop_answered_user_files(&obj, self.intent, &files, &mut out.warnings);
             }
             out.warnings

@@ -1,22 +1,20 @@
-//! `list` and `status`: paginated reads, rows computed page by page.
+//! `list` and `status` of SeldonDeployments: paginated reads, rows computed page by page, with
+//! the Python components' config files and, where asked, the rollout.
 
 use futures::StreamExt;
 use serde_json::Value;
 
 use crate::cluster::{Cluster, Query};
+use crate::commands::context::{Ctx, Paged, now_epoch};
 use crate::domain::json::str_at;
 use crate::domain::v1::config_file::mount;
 use crate::domain::v1::config_file::mount::ConfigMaps;
 use crate::domain::v1::rollout::{Deployments, RolloutState};
 use crate::domain::v1::status::{DeploymentStatus, Origin, attach_rollout, status_with, unmet};
-use crate::domain::v2::status::RuntimeStatus;
 use crate::error::{Error, Result};
-use crate::exit::ExitStatus;
-use crate::invocation::{Connection, Expect, FIELD_MANAGER, Generations, Manifests, Output};
+use crate::invocation::{Expect, FIELD_MANAGER, Manifests, Output};
 use crate::manifests;
 use crate::render::{self, ListItem};
-
-use super::{Ctx, Paged, core2, now_epoch};
 
 /// The pages of SeldonDeployments `q` selects, read one request at a time as they are pulled
 /// (waiting out a server restart, see `Cluster::patiently`); ends after the last page or the
@@ -125,112 +123,7 @@ async fn each_page_with_files(
     Ok(())
 }
 
-/// What `list` and `status` read: v1's API version where the cluster serves SeldonDeployments,
-/// the SeldonRuntimes in scope where it serves Seldon Core 2.
-pub struct Served {
-    pub v1: Option<String>,
-    pub v2: Option<Vec<Value>>,
-}
-
-/// Finds out which generations the cluster serves (both asked at once), as `core` allows.
-pub async fn served(ctx: &Ctx, core: &Generations) -> Result<Served> {
-    if *core == Generations::V1 {
-        let api = ctx.cluster.discover().await?;
-        return Ok(Served {
-            v1: Some(api),
-            v2: None,
-        });
-    }
-    // v1's discovery without its Seldon Core 2 probe: the runtime list says that already.
-    let (v1, v2) = tokio::join!(
-        ctx.cluster.discover_v1(),
-        ctx.cluster.seldon_runtimes(ctx.scope())
-    );
-    let v1 = match v1 {
-        Ok(api) => Some(api),
-        Err(Error::CrdMissing { .. }) => None,
-        Err(e) => return Err(e),
-    };
-    let v2 = match v2 {
-        Ok(runtimes) => runtimes,
-        // A v1 user who may not list SeldonRuntimes still gets v1, told once what is left out.
-        Err(e @ Error::Rbac { .. }) if v1.is_some() => {
-            crate::say!("note: Seldon Core 2 left out: {e}");
-            None
-        }
-        Err(e) => return Err(e),
-    };
-    if v1.is_none() && v2.is_none() {
-        return Err(Error::NoSeldon {
-            server: ctx.cluster.server.clone(),
-        });
-    }
-    Ok(Served { v1, v2 })
-}
-
-impl Served {
-    /// The document's kind: v1's when v1 is served (v2 items then follow with `core: v2`).
-    fn kind(&self, v1_kind: &'static str) -> &'static str {
-        match self.v1 {
-            Some(_) => v1_kind,
-            None => crate::domain::v2::RUNTIME_LIST_KIND,
-        }
-    }
-
-    /// After v1's rows: the SeldonRuntimes (those named `name` only, when given; with `detail`,
-    /// `status`, each one's workloads), then the end of the document or table; the runtimes
-    /// shown.
-    async fn finish(
-        self,
-        ctx: &Ctx,
-        mut out: Paged,
-        name: Option<&str>,
-        core: &Generations,
-        detail: bool,
-    ) -> Result<(ExitStatus, Vec<RuntimeStatus>)> {
-        let (Some(runtimes), Generations::Served { seldon_namespace }) = (&self.v2, core) else {
-            return Ok((out.finish(|| ctx.none_found())?, Vec::new()));
-        };
-        let runtimes = core2::named(runtimes, name);
-        if self.v1.is_some() {
-            // No runtime here (or none of that name): v1's answer alone, as on a v1 cluster.
-            if runtimes.is_empty() {
-                return Ok((out.finish(|| ctx.none_found())?, Vec::new()));
-            }
-            let v1_rows = out.section();
-            if !out.structured() {
-                match (v1_rows, name) {
-                    (0, None) => {
-                        ctx.none_found();
-                    }
-                    (0, Some(_)) => {}
-                    _ => ctx.print("\n")?,
-                }
-            }
-        }
-        let items =
-            core2::runtimes_into(ctx, &runtimes, seldon_namespace, detail, &mut out).await?;
-        Ok((out.finish(|| core2::none_found(ctx, name))?, items))
-    }
-}
-
-pub async fn list(
-    ctx: &Ctx,
-    selector: Option<&str>,
-    chunk_size: u32,
-    files: &Manifests,
-    core: &Generations,
-) -> Result<ExitStatus> {
-    let served = served(ctx, core).await?;
-    let mut out = Paged::new(ctx.output, served.kind("DeploymentTracingList"));
-    if let Some(api) = &served.v1 {
-        list_v1(ctx, api, &mut out, selector, chunk_size, files).await?;
-    }
-    let (done, _) = served.finish(ctx, out, None, core, false).await?;
-    Ok(done)
-}
-
-async fn list_v1(
+pub async fn list_v1(
     ctx: &Ctx,
     api: &str,
     out: &mut Paged,
@@ -317,33 +210,9 @@ pub struct Which<'a> {
     pub manifests: &'a Manifests,
 }
 
-pub async fn show_status(
-    ctx: &Ctx,
-    which: Which<'_>,
-    expect: Option<Expect>,
-    core: &Generations,
-) -> Result<ExitStatus> {
-    let served = served(ctx, core).await?;
-    let name = which.name;
-    let mut out = Paged::new(ctx.output, served.kind("TracingStatusList"));
-    let mut not_met = Vec::new();
-    if let Some(api) = &served.v1 {
-        // A name that is a SeldonRuntime's is not looked for as a SeldonDeployment only.
-        let runtime_named = name.is_some()
-            && served
-                .v2
-                .as_deref()
-                .is_some_and(|r| !core2::named(r, name).is_empty());
-        not_met = status_v1(ctx, api, which, expect, &mut out, runtime_named).await?;
-    }
-    let (done, runtimes) = served.finish(ctx, out, name, core, true).await?;
-    not_met.extend(core2::unmet(&runtimes, expect));
-    Ok(expectation(expect, &not_met).unwrap_or(done))
-}
-
 /// v1's part of `status`: the rows, then the warnings (tables); the components not in the
 /// expected state. `missing_ok`: a named object that does not exist is no error.
-async fn status_v1(
+pub async fn status_v1(
     ctx: &Ctx,
     api: &str,
     which: Which<'_>,
@@ -444,44 +313,4 @@ async fn status_v1(
         ctx.print(&format!("\n{warnings}"))?;
     }
     Ok(not_met)
-}
-
-/// `status --expect`: Failure with one line per component not in the expected state.
-pub fn expectation(expect: Option<Expect>, unmet: &[String]) -> Option<ExitStatus> {
-    let e = expect?;
-    if unmet.is_empty() {
-        return None;
-    }
-    let want = match e {
-        Expect::On => "on",
-        Expect::Off => "off",
-    };
-    crate::say!(
-        "expected tracing {want}, but {} component(s) are not:",
-        unmet.len()
-    );
-    for line in unmet {
-        crate::say!("  {line}");
-    }
-    Some(ExitStatus::Failure)
-}
-
-/// Used by `version`: plugin version, and the server's when it answers.
-pub async fn version(connection: &Connection, client_only: bool) -> Result<ExitStatus> {
-    let mut out = format!("kubectl-seldon-tracing v{}\n", env!("CARGO_PKG_VERSION"));
-    if client_only {
-        return super::print(&out).map(|_| ExitStatus::Success);
-    }
-    let mut g = connection.clone();
-    if g.request_timeout.is_zero() {
-        g.request_timeout = std::time::Duration::from_secs(5);
-    }
-    match Cluster::connect(&g).await {
-        Ok(cluster) => match cluster.server_version().await {
-            Ok(v) => out.push_str(&format!("Server Version: {v}\n")),
-            Err(e) => crate::say!("Server Version: unavailable ({e})"),
-        },
-        Err(e) => crate::say!("Server Version: unavailable ({e})"),
-    }
-    super::print(&out).map(|_| ExitStatus::Success)
 }

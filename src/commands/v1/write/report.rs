@@ -11,7 +11,7 @@ use crate::exit::ExitStatus;
 use crate::invocation::Output;
 use crate::render::{self, Outcome, Verdict};
 
-use super::super::Ctx;
+use crate::commands::context::Ctx;
 
 /// A progress bar on stderr for several targets, only when stderr is a terminal.
 fn progress_bar(len: usize) -> ProgressBar {

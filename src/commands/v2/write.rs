@@ -1,15 +1,15 @@
-//! Seldon Core 2: `status`/`list` of SeldonRuntimes (each one's tracing, set once per namespace,
-//! merged with the SeldonConfig it names; whether the operator has written it to ConfigMap
-//! `seldon-tracing`; which workloads' pods run it) and `enable`/`disable`/`sampler --core v2`
-//! (server-side apply of the four scalars, then as asked `--restart` and `--wait`).
+//! `enable`/`disable`/`sampler --core v2`: server-side apply of a SeldonRuntime's four
+//! `tracingConfig` scalars, retried on conflicts, then as asked `--restart` (annotate the runtime,
+//! and Servers, so the operator rolls them) and `--wait` (until the new pods run).
 
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::cluster::{Applied, V2_API};
-use crate::domain::json::str_at;
-use crate::domain::v2;
+use super::read::{SeldonConfigs, name_of, named, status_now};
+use crate::cluster::Applied;
+use crate::commands::context::now_epoch;
+use crate::commands::context::{Ctx, Paged};
 use crate::domain::v2::CONFIG_MAP;
 use crate::domain::v2::setting::Read;
 use crate::domain::v2::status::RuntimeStatus;
@@ -17,57 +17,7 @@ use crate::domain::v2::workloads::{Loaded, Workload};
 use crate::domain::v2::{plan, status};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
-use crate::invocation::{DryRun, Expect, FIELD_MANAGER, Output, RuntimeWrite};
-use crate::render;
-
-use super::{Ctx, Paged};
-
-/// A read whose refusal is an answer (`not read`), not an error.
-async fn read(ctx: &Ctx, path: &str, namespace: &str, name: &str) -> Result<Read> {
-    match ctx.cluster.get_optional(path, namespace, name).await {
-        Ok(Some(v)) => Ok(Read::Found(v)),
-        Ok(None) => Ok(Read::Missing),
-        Err(Error::Forbidden { .. }) => Ok(Read::NotRead(format!(
-            "you may not read it in namespace {namespace:?}"
-        ))),
-        Err(e) => Err(e),
-    }
-}
-
-/// The SeldonConfigs runtimes name, read in the operator's namespace once each per run (every
-/// runtime of a cluster usually names the same one).
-struct SeldonConfigs<'a> {
-    namespace: &'a str,
-    read: std::collections::HashMap<String, Read>,
-}
-
-impl<'a> SeldonConfigs<'a> {
-    fn new(namespace: &'a str) -> Self {
-        SeldonConfigs {
-            namespace,
-            read: std::collections::HashMap::new(),
-        }
-    }
-
-    /// The SeldonConfig `runtime` names.
-    async fn of(&mut self, ctx: &Ctx, runtime: &serde_json::Value) -> Result<Read> {
-        let sc_name = runtime
-            .pointer("/spec/seldonConfig")
-            .and_then(|v| v.as_str())
-            .unwrap_or("");
-        if sc_name.is_empty() {
-            return Ok(Read::Missing);
-        }
-        if let Some(known) = self.read.get(sc_name) {
-            return Ok(known.clone());
-        }
-        let ns = self.namespace;
-        let path = format!("/apis/{V2_API}/namespaces/{ns}/seldonconfigs/{sc_name}");
-        let answer = read(ctx, &path, ns, sc_name).await?;
-        self.read.insert(sc_name.to_string(), answer.clone());
-        Ok(answer)
-    }
-}
+use crate::invocation::{DryRun, Output, RuntimeWrite};
 
 /// Attempts per runtime before conflicts give up.
 const MAX_ATTEMPTS: u32 = 5;
@@ -99,21 +49,6 @@ pub struct RuntimeChange {
     pub warnings: Vec<status::Warning>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-}
-
-fn name_of(v: &serde_json::Value, field: &str) -> String {
-    str_at(v, &["metadata", field]).unwrap_or("").to_string()
-}
-
-/// The runtimes named `name` (every one without a name).
-pub fn named<'a>(
-    runtimes: &'a [serde_json::Value],
-    name: Option<&str>,
-) -> Vec<&'a serde_json::Value> {
-    runtimes
-        .iter()
-        .filter(|r| name.is_none_or(|n| str_at(r, &["metadata", "name"]) == Some(n)))
-        .collect()
 }
 
 /// The runtimes `w` names (every one in scope without names; on a terminal with several, the
@@ -392,32 +327,6 @@ async fn write_one(
     Ok(item)
 }
 
-/// The runtime's status now: its SeldonConfig, ConfigMap and workloads read again.
-async fn status_now(
-    ctx: &Ctx,
-    configs: &mut SeldonConfigs<'_>,
-    ns: &str,
-    name: &str,
-    with_pods: bool,
-) -> Result<Option<RuntimeStatus>> {
-    let Some(rt) = ctx.cluster.seldon_runtime(ns, name).await? else {
-        return Ok(None);
-    };
-    let config = configs.of(ctx, &rt).await?;
-    let cm = read_config_map(ctx, ns).await?;
-    let mut st = status::runtime_status(&rt, &config, configs.namespace, &cm);
-    if with_pods {
-        let running = ctx.cluster.runtime_running(ns).await?;
-        status::attach_running(&mut st, &cm, running.as_ref().map(|r| r.view()).as_ref());
-    }
-    Ok(Some(st))
-}
-
-async fn read_config_map(ctx: &Ctx, ns: &str) -> Result<Read> {
-    let cm_path = format!("/api/v1/namespaces/{ns}/configmaps/{CONFIG_MAP}");
-    read(ctx, &cm_path, ns, CONFIG_MAP).await
-}
-
 fn stale(st: &RuntimeStatus, servers: bool) -> Vec<&Workload> {
     st.workloads
         .iter()
@@ -503,7 +412,7 @@ async fn after_write(
         item.workloads = st.workloads;
         return Ok(());
     };
-    let stamp = crate::domain::clock::format_rfc3339(super::now_epoch());
+    let stamp = crate::domain::clock::format_rfc3339(now_epoch());
     let mut rolled: Vec<&Workload> = Vec::new();
     let core_stale = stale(&st, false);
     if restart.core() && !core_stale.is_empty() {
@@ -590,98 +499,4 @@ async fn after_write(
         }
         tokio::time::sleep(POLL).await;
     }
-}
-
-/// `status --core v2` (and `list --core v2`): the SeldonRuntimes in scope, `name` only when given.
-pub async fn status(
-    ctx: &Ctx,
-    name: Option<&str>,
-    seldon_namespace: &str,
-    detail: bool,
-    expect: Option<Expect>,
-) -> Result<ExitStatus> {
-    let Some(runtimes) = ctx.cluster.seldon_runtimes(ctx.scope()).await? else {
-        return Err(Error::Core2Missing {
-            server: ctx.cluster.server.clone(),
-        });
-    };
-    let chosen = named(&runtimes, name);
-    let mut out = Paged::new(ctx.output, v2::RUNTIME_LIST_KIND);
-    let items = runtimes_into(ctx, &chosen, seldon_namespace, detail, &mut out).await?;
-    let done = out.finish(|| none_found(ctx, name))?;
-    Ok(super::read::expectation(expect, &unmet(&items, expect)).unwrap_or(done))
-}
-
-/// `--expect`: the runtimes not in the state asked.
-pub fn unmet(items: &[RuntimeStatus], expect: Option<Expect>) -> Vec<String> {
-    let Some(e) = expect else {
-        return Vec::new();
-    };
-    items
-        .iter()
-        .filter_map(|st| status::unmet(st, e == Expect::On))
-        .collect()
-}
-
-/// kubectl's message for no runtime (on stderr, exit 0).
-pub fn none_found(ctx: &Ctx, name: Option<&str>) -> ExitStatus {
-    match (name, ctx.scope()) {
-        (Some(n), Some(ns)) => crate::say!("No SeldonRuntime named {n} in {ns} namespace."),
-        (Some(n), None) => crate::say!("No SeldonRuntime named {n} in any namespace."),
-        (None, Some(ns)) => crate::say!("No SeldonRuntime found in {ns} namespace."),
-        (None, None) => crate::say!("No SeldonRuntimes found."),
-    }
-    ExitStatus::Success
-}
-
-/// The rows of `runtimes` (their SeldonConfigs, ConfigMaps and workloads read), then (tables)
-/// with `detail` (`status`) the workloads, and the warnings.
-pub async fn runtimes_into(
-    ctx: &Ctx,
-    runtimes: &[&serde_json::Value],
-    seldon_namespace: &str,
-    detail: bool,
-    out: &mut Paged,
-) -> Result<Vec<RuntimeStatus>> {
-    let mut items: Vec<RuntimeStatus> = Vec::new();
-    let mut configs = SeldonConfigs::new(seldon_namespace);
-    for rt in runtimes {
-        let ns = name_of(rt, "namespace");
-        let config = configs.of(ctx, rt).await?;
-        let (cm, running) =
-            tokio::join!(read_config_map(ctx, &ns), ctx.cluster.runtime_running(&ns));
-        let (cm, running) = (cm?, running?);
-        let mut st = status::runtime_status(rt, &config, seldon_namespace, &cm);
-        st.warnings
-            .extend(status::managed_warnings(rt, FIELD_MANAGER));
-        status::attach_running(&mut st, &cm, running.as_ref().map(|r| r.view()).as_ref());
-        items.push(st);
-    }
-    let with_ns = ctx.all_namespaces;
-    out.page(&items, |items, w| render::runtime_table(items, with_ns, w))?;
-    if !out.structured() {
-        let workloads = render::runtime_workloads_table(&items, with_ns);
-        if detail && !workloads.is_empty() {
-            super::print(&format!("\n{workloads}"))?;
-        }
-        let mut warnings = String::new();
-        for st in &items {
-            for w in &st.warnings {
-                warnings.push_str(&format!(
-                    "Warning: {}/{}: {}\n",
-                    st.namespace, st.name, w.message
-                ));
-            }
-            if let Some(why) = &st.reason {
-                warnings.push_str(&format!(
-                    "{}/{} is {}: {why}\n",
-                    st.namespace, st.name, st.tracing
-                ));
-            }
-        }
-        if !warnings.is_empty() {
-            super::print(&format!("\n{warnings}"))?;
-        }
-    }
-    Ok(items)
 }

@@ -19,8 +19,9 @@ use crate::invocation::{Output, Traces};
 use crate::jaeger::Search;
 use crate::render;
 
-use super::Ctx;
 use super::verify::{find_jaeger, object_error, one_predictor, predictor, seconds_text};
+use crate::commands::context::Ctx;
+use crate::commands::context::print;
 use crate::domain::traces::model::span_rows;
 
 fn now_us() -> i64 {
@@ -165,5 +166,5 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
             render::verify::summary(&summary, slowest, &slowest_hops)
         }
     };
-    super::print(&text).map(|_| ExitStatus::Success)
+    print(&text).map(|_| ExitStatus::Success)
 }

@@ -8,10 +8,10 @@ use crate::invocation::{Selection, Write};
 use crate::manifests;
 use crate::prompt;
 
-use super::super::Ctx;
-use super::super::read::for_each_page;
 use super::apply::Listed;
 use crate::cluster::Query;
+use crate::commands::context::Ctx;
+use crate::commands::v1::read::for_each_page;
 
 /// One deployment offered in the interactive picker.
 struct Choice {

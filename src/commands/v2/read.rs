@@ -1,0 +1,200 @@
+//! `status --core v2` and `list --core v2` (and Seldon Core 2's part of a plain `list`/`status`):
+//! each SeldonRuntime in scope merged with the SeldonConfig it names, whether the operator has
+//! written it to ConfigMap `seldon-tracing`, and which workloads' pods run it.
+
+use crate::cluster::V2_API;
+use crate::commands::context::expectation;
+use crate::commands::context::print;
+use crate::commands::context::{Ctx, Paged};
+use crate::domain::json::str_at;
+use crate::domain::v2;
+use crate::domain::v2::CONFIG_MAP;
+use crate::domain::v2::setting::Read;
+use crate::domain::v2::status;
+use crate::domain::v2::status::RuntimeStatus;
+use crate::error::{Error, Result};
+use crate::exit::ExitStatus;
+use crate::invocation::{Expect, FIELD_MANAGER};
+use crate::render;
+
+/// A read whose refusal is an answer (`not read`), not an error.
+pub async fn read(ctx: &Ctx, path: &str, namespace: &str, name: &str) -> Result<Read> {
+    match ctx.cluster.get_optional(path, namespace, name).await {
+        Ok(Some(v)) => Ok(Read::Found(v)),
+        Ok(None) => Ok(Read::Missing),
+        Err(Error::Forbidden { .. }) => Ok(Read::NotRead(format!(
+            "you may not read it in namespace {namespace:?}"
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// The SeldonConfigs runtimes name, read in the operator's namespace once each per run (every
+/// runtime of a cluster usually names the same one).
+pub struct SeldonConfigs<'a> {
+    namespace: &'a str,
+    read: std::collections::HashMap<String, Read>,
+}
+
+impl<'a> SeldonConfigs<'a> {
+    pub fn new(namespace: &'a str) -> Self {
+        SeldonConfigs {
+            namespace,
+            read: std::collections::HashMap::new(),
+        }
+    }
+
+    /// The SeldonConfig `runtime` names.
+    pub async fn of(&mut self, ctx: &Ctx, runtime: &serde_json::Value) -> Result<Read> {
+        let sc_name = runtime
+            .pointer("/spec/seldonConfig")
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        if sc_name.is_empty() {
+            return Ok(Read::Missing);
+        }
+        if let Some(known) = self.read.get(sc_name) {
+            return Ok(known.clone());
+        }
+        let ns = self.namespace;
+        let path = format!("/apis/{V2_API}/namespaces/{ns}/seldonconfigs/{sc_name}");
+        let answer = read(ctx, &path, ns, sc_name).await?;
+        self.read.insert(sc_name.to_string(), answer.clone());
+        Ok(answer)
+    }
+}
+
+pub fn name_of(v: &serde_json::Value, field: &str) -> String {
+    str_at(v, &["metadata", field]).unwrap_or("").to_string()
+}
+
+/// The runtimes named `name` (every one without a name).
+pub fn named<'a>(
+    runtimes: &'a [serde_json::Value],
+    name: Option<&str>,
+) -> Vec<&'a serde_json::Value> {
+    runtimes
+        .iter()
+        .filter(|r| name.is_none_or(|n| str_at(r, &["metadata", "name"]) == Some(n)))
+        .collect()
+}
+
+/// The runtime's status now: its SeldonConfig, ConfigMap and workloads read again.
+pub async fn status_now(
+    ctx: &Ctx,
+    configs: &mut SeldonConfigs<'_>,
+    ns: &str,
+    name: &str,
+    with_pods: bool,
+) -> Result<Option<RuntimeStatus>> {
+    let Some(rt) = ctx.cluster.seldon_runtime(ns, name).await? else {
+        return Ok(None);
+    };
+    let config = configs.of(ctx, &rt).await?;
+    let cm = read_config_map(ctx, ns).await?;
+    let mut st = status::runtime_status(&rt, &config, configs.namespace, &cm);
+    if with_pods {
+        let running = ctx.cluster.runtime_running(ns).await?;
+        status::attach_running(&mut st, &cm, running.as_ref().map(|r| r.view()).as_ref());
+    }
+    Ok(Some(st))
+}
+
+async fn read_config_map(ctx: &Ctx, ns: &str) -> Result<Read> {
+    let cm_path = format!("/api/v1/namespaces/{ns}/configmaps/{CONFIG_MAP}");
+    read(ctx, &cm_path, ns, CONFIG_MAP).await
+}
+
+/// `status --core v2` (and `list --core v2`): the SeldonRuntimes in scope, `name` only when given.
+pub async fn status(
+    ctx: &Ctx,
+    name: Option<&str>,
+    seldon_namespace: &str,
+    detail: bool,
+    expect: Option<Expect>,
+) -> Result<ExitStatus> {
+    let Some(runtimes) = ctx.cluster.seldon_runtimes(ctx.scope()).await? else {
+        return Err(Error::Core2Missing {
+            server: ctx.cluster.server.clone(),
+        });
+    };
+    let chosen = named(&runtimes, name);
+    let mut out = Paged::new(ctx.output, v2::RUNTIME_LIST_KIND);
+    let items = runtimes_into(ctx, &chosen, seldon_namespace, detail, &mut out).await?;
+    let done = out.finish(|| none_found(ctx, name))?;
+    Ok(expectation(expect, &unmet(&items, expect)).unwrap_or(done))
+}
+
+/// `--expect`: the runtimes not in the state asked.
+pub fn unmet(items: &[RuntimeStatus], expect: Option<Expect>) -> Vec<String> {
+    let Some(e) = expect else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|st| status::unmet(st, e == Expect::On))
+        .collect()
+}
+
+/// kubectl's message for no runtime (on stderr, exit 0).
+pub fn none_found(ctx: &Ctx, name: Option<&str>) -> ExitStatus {
+    match (name, ctx.scope()) {
+        (Some(n), Some(ns)) => crate::say!("No SeldonRuntime named {n} in {ns} namespace."),
+        (Some(n), None) => crate::say!("No SeldonRuntime named {n} in any namespace."),
+        (None, Some(ns)) => crate::say!("No SeldonRuntime found in {ns} namespace."),
+        (None, None) => crate::say!("No SeldonRuntimes found."),
+    }
+    ExitStatus::Success
+}
+
+/// The rows of `runtimes` (their SeldonConfigs, ConfigMaps and workloads read), then (tables)
+/// with `detail` (`status`) the workloads, and the warnings.
+pub async fn runtimes_into(
+    ctx: &Ctx,
+    runtimes: &[&serde_json::Value],
+    seldon_namespace: &str,
+    detail: bool,
+    out: &mut Paged,
+) -> Result<Vec<RuntimeStatus>> {
+    let mut items: Vec<RuntimeStatus> = Vec::new();
+    let mut configs = SeldonConfigs::new(seldon_namespace);
+    for rt in runtimes {
+        let ns = name_of(rt, "namespace");
+        let config = configs.of(ctx, rt).await?;
+        let (cm, running) =
+            tokio::join!(read_config_map(ctx, &ns), ctx.cluster.runtime_running(&ns));
+        let (cm, running) = (cm?, running?);
+        let mut st = status::runtime_status(rt, &config, seldon_namespace, &cm);
+        st.warnings
+            .extend(status::managed_warnings(rt, FIELD_MANAGER));
+        status::attach_running(&mut st, &cm, running.as_ref().map(|r| r.view()).as_ref());
+        items.push(st);
+    }
+    let with_ns = ctx.all_namespaces;
+    out.page(&items, |items, w| render::runtime_table(items, with_ns, w))?;
+    if !out.structured() {
+        let workloads = render::runtime_workloads_table(&items, with_ns);
+        if detail && !workloads.is_empty() {
+            print(&format!("\n{workloads}"))?;
+        }
+        let mut warnings = String::new();
+        for st in &items {
+            for w in &st.warnings {
+                warnings.push_str(&format!(
+                    "Warning: {}/{}: {}\n",
+                    st.namespace, st.name, w.message
+                ));
+            }
+            if let Some(why) = &st.reason {
+                warnings.push_str(&format!(
+                    "{}/{} is {}: {why}\n",
+                    st.namespace, st.name, st.tracing
+                ));
+            }
+        }
+        if !warnings.is_empty() {
+            print(&format!("\n{warnings}"))?;
+        }
+    }
+    Ok(items)
+}
