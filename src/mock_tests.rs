@@ -16,7 +16,7 @@ use crate::commands::v1::write::Job;
 use crate::domain::v1::plan::Intent;
 use crate::error::Error;
 use crate::invocation::DryRun;
-use crate::render::Verdict;
+use crate::render::v1::Verdict;
 
 const API: &str = "machinelearning.seldon.io/v1";
 

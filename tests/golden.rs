@@ -66,11 +66,11 @@ fn list_output_in_every_format_matches_the_golden_files() {
         .collect();
     check(
         "list.txt",
-        &render::list_table(&items, false, false, NOW, &mut Vec::new()),
+        &render::v1::list_table(&items, false, false, NOW, &mut Vec::new()),
     );
     check(
         "list-all-namespaces-wide.txt",
-        &render::list_table(&items, true, true, NOW, &mut Vec::new()),
+        &render::v1::list_table(&items, true, true, NOW, &mut Vec::new()),
     );
     check(
         "list.json",
@@ -89,11 +89,11 @@ fn status_output_in_every_format_matches_the_golden_files() {
         .iter()
         .map(|o| status(o, "kubectl-seldon-tracing"))
         .collect();
-    let table = render::status_table(&items, false, false, &mut Vec::new());
-    let warnings = render::status_warnings(&items, false);
+    let table = render::v1::status_table(&items, false, false, &mut Vec::new());
+    let warnings = render::v1::status_warnings(&items, false);
     check("status.txt", &format!("{table}\n{warnings}"));
-    let wide = render::status_table(&items, true, true, &mut Vec::new());
-    let warnings = render::status_warnings(&items, true);
+    let wide = render::v1::status_table(&items, true, true, &mut Vec::new());
+    let warnings = render::v1::status_warnings(&items, true);
     check("status-wide.txt", &format!("{wide}\n{warnings}"));
     check(
         "status.json",

@@ -163,7 +163,7 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
                 );
                 return Ok(ExitStatus::Success);
             }
-            render::verify::summary(&summary, slowest, &slowest_hops)
+            render::traces::verify::summary(&summary, slowest, &slowest_hops)
         }
     };
     print(&text).map(|_| ExitStatus::Success)

@@ -399,7 +399,7 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
         result: "failed".into(),
     };
     if args.dry_run {
-        let text = render::verify::dry_run(
+        let text = render::traces::verify::dry_run(
             &report,
             &String::from_utf8_lossy(&payload),
             &expected,
@@ -467,7 +467,7 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
         Output::Json | Output::Yaml => {
             render::document(ctx.output, "TraceVerification", &[&report]).unwrap_or_default()
         }
-        _ => render::verify::verification(&report, found.as_ref(), &hops),
+        _ => render::traces::verify::verification(&report, found.as_ref(), &hops),
     };
     print(&text)?;
     Ok(if passed {

@@ -19,7 +19,8 @@ use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::invocation::{Connection, Expect, FIELD_MANAGER, LocalWrite, Output};
 use crate::manifests::{self, At, Input};
-use crate::render::{self, ListItem};
+use crate::render;
+use crate::render::v1::ListItem;
 
 use super::read::list_item;
 use crate::commands::context::expectation;
@@ -108,7 +109,7 @@ pub fn list(paths: &[PathBuf], connection: &Connection, output: Output) -> Resul
     let now = now_epoch();
     let mut out = Paged::new(output, "DeploymentTracingList");
     out.page(&items, |items, w| {
-        render::list_table(items, output == Output::Wide, true, now, w)
+        render::v1::list_table(items, output == Output::Wide, true, now, w)
     })?;
     out.finish(none_found)
 }
@@ -126,9 +127,9 @@ pub fn status(
         .collect();
     let mut out = Paged::new(output, "TracingStatusList");
     out.page(&items, |items, w| {
-        render::status_table(items, output == Output::Wide, true, w)
+        render::v1::status_table(items, output == Output::Wide, true, w)
     })?;
-    let warnings = render::status_warnings(&items, true);
+    let warnings = render::v1::status_warnings(&items, true);
     if !out.structured() && !warnings.is_empty() {
         print(&format!("\n{warnings}"))?;
     }

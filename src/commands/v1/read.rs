@@ -14,7 +14,8 @@ use crate::domain::v1::status::{DeploymentStatus, Origin, attach_rollout, status
 use crate::error::{Error, Result};
 use crate::invocation::{Expect, FIELD_MANAGER, Manifests, Output};
 use crate::manifests;
-use crate::render::{self, ListItem};
+use crate::render;
+use crate::render::v1::ListItem;
 
 /// The pages of SeldonDeployments `q` selects, read one request at a time as they are pulled
 /// (waiting out a server restart, see `Cluster::patiently`); ends after the last page or the
@@ -151,7 +152,7 @@ pub async fn list_v1(
             })
             .collect();
         out.page(&items, |items, w| {
-            render::list_table(items, wide, with_ns, now, w)
+            render::v1::list_table(items, wide, with_ns, now, w)
         })
     };
     match files {
@@ -280,12 +281,12 @@ pub async fn status_v1(
                 st
             })
             .collect();
-        warnings.push_str(&render::status_warnings(&items, with_ns));
+        warnings.push_str(&render::v1::status_warnings(&items, with_ns));
         if let Some(e) = expect {
             not_met.extend(items.iter().flat_map(|d| unmet(d, e == Expect::On)));
         }
         out.page(&items, |items, w| {
-            render::status_table(items, wide, with_ns, w)
+            render::v1::status_table(items, wide, with_ns, w)
         })
     };
     match (manifests, one) {

@@ -106,8 +106,12 @@ pub async fn watch_status(ctx: &Ctx, which: Which<'_>, w: Watch) -> Result<ExitS
             let view = if structured {
                 serde_json::to_string(&st).unwrap_or_default()
             } else {
-                let rows =
-                    render::status_table(std::slice::from_ref(&st), wide, with_ns, &mut Vec::new());
+                let rows = render::v1::status_table(
+                    std::slice::from_ref(&st),
+                    wide,
+                    with_ns,
+                    &mut Vec::new(),
+                );
                 rows.split_whitespace().collect::<Vec<_>>().join(" ")
             };
             if shown.get(&key) != Some(&view) {
@@ -132,7 +136,7 @@ pub async fn watch_status(ctx: &Ctx, which: Which<'_>, w: Watch) -> Result<ExitS
             ctx.print(&text)?;
         } else {
             table.page(&changed, |items, widths| {
-                render::status_table(items, wide, with_ns, widths)
+                render::v1::status_table(items, wide, with_ns, widths)
             })?;
         }
     }

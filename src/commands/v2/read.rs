@@ -171,9 +171,11 @@ pub async fn runtimes_into(
         items.push(st);
     }
     let with_ns = ctx.all_namespaces;
-    out.page(&items, |items, w| render::runtime_table(items, with_ns, w))?;
+    out.page(&items, |items, w| {
+        render::v2::runtime_table(items, with_ns, w)
+    })?;
     if !out.structured() {
-        let workloads = render::runtime_workloads_table(&items, with_ns);
+        let workloads = render::v2::runtime_workloads_table(&items, with_ns);
         if detail && !workloads.is_empty() {
             print(&format!("\n{workloads}"))?;
         }

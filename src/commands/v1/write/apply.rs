@@ -15,7 +15,7 @@ use crate::domain::v1::plan::{
 use crate::domain::v1::status::competing_manager_warnings;
 use crate::error::{Error, Result};
 use crate::invocation::DryRun;
-use crate::render::{Outcome, Verdict};
+use crate::render::v1::{Outcome, Verdict};
 
 /// Attempts per object before giving up on conflicts.
 const MAX_ATTEMPTS: u32 = 5;

@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::exit::ExitStatus;
 use crate::invocation::{AskSampler, DryRun, Selection, Write};
 use crate::prompt;
-use crate::render::{Outcome, Verdict};
+use crate::render::v1::{Outcome, Verdict};
 
 use crate::commands::context::Ctx;
 use apply::run_all;

@@ -6,7 +6,7 @@ use futures::StreamExt;
 use crate::error::Result;
 use crate::invocation::DryRun;
 use crate::prompt;
-use crate::render::{Outcome, Verdict};
+use crate::render::v1::{Outcome, Verdict};
 
 use super::apply::{Job, run_all};
 

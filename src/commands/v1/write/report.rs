@@ -9,7 +9,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::error::Result;
 use crate::exit::ExitStatus;
 use crate::invocation::Output;
-use crate::render::{self, Outcome, Verdict};
+use crate::render;
+use crate::render::v1::{Outcome, Verdict};
 
 use crate::commands::context::Ctx;
 
@@ -55,7 +56,7 @@ impl<'a> Report<'a> {
                 crate::say!("Warning: seldondeployment/{}: {w}", o.name);
             }
             if !structured {
-                let line = render::outcome_line(&o, done, with_ns);
+                let line = render::v1::outcome_line(&o, done, with_ns);
                 if matches!(o.result, Verdict::Failed | Verdict::Interrupted) {
                     crate::say_raw!("{line}");
                 } else {

@@ -35,7 +35,7 @@ pub async fn pick(ctx: &Ctx, api: &str, w: &Write) -> Result<(Vec<(String, Strin
             let st = status(&obj, &w.field_manager);
             // No words shared by every row ("tracing", "sampler"): the fuzzy search matches the
             // whole line, and "tra" must find `traced`, not the first row.
-            let sampler = crate::render::samplers_text(&st.samplers);
+            let sampler = crate::render::v1::samplers_text(&st.samplers);
             let summary = format!("{:<8}{sampler}", st.summary.as_str());
             let predictors = st.predictors.iter().map(|p| p.name.clone()).collect();
             choices.push(Choice {

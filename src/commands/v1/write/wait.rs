@@ -44,8 +44,8 @@ impl Standing {
         match &self.rollout {
             None => "gone: the SeldonDeployment or this predictor was deleted".into(),
             Some(r) => match &r.reason {
-                Some(why) => format!("{}: {why}", crate::render::rollout_text(r)),
-                None => crate::render::rollout_text(r),
+                Some(why) => format!("{}: {why}", crate::render::v1::rollout_text(r)),
+                None => crate::render::v1::rollout_text(r),
             },
         }
     }
@@ -246,7 +246,7 @@ pub async fn until_current(
                     );
                     for s in &last {
                         for (d, g) in s.rollout.iter().flat_map(Rollout::looping) {
-                            crate::say!("note: {}: {}", s.who(), crate::render::generation_ahead_note(d, g));
+                            crate::say!("note: {}: {}", s.who(), crate::render::v1::generation_ahead_note(d, g));
                         }
                     }
                     return Ok(ExitStatus::Success);

@@ -7,8 +7,8 @@ use crate::domain::traces::model::{Hop, Trace};
 use crate::domain::traces::stats::{Summary, trace_duration};
 use crate::domain::traces::verdict::{Expectation, Verification};
 
-use super::table::table;
 use super::waterfall::{duration_text, waterfall};
+use crate::render::table::table;
 
 /// The width of the waterfall's bars.
 const BAR: usize = 30;

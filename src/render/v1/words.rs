@@ -374,7 +374,7 @@ mod tests {
 
     #[test]
     fn every_warning_is_one_line_with_a_documented_code_and_its_data() {
-        let docs = include_str!("../../docs/output.md");
+        let docs = include_str!("../../../docs/output.md");
         let codes: Vec<&str> = CODES.iter().map(|(c, _)| *c).collect();
         for w in every_variant() {
             let text = w.to_string();
