@@ -140,7 +140,7 @@ pub struct Write {
 pub struct RuntimeWrite {
     /// Runtime names; empty: every one in scope.
     pub names: Vec<String>,
-    pub change: plan::Change,
+    pub change: plan::Intent,
     /// Past tense for result lines.
     pub done: &'static str,
     pub seldon_namespace: String,
@@ -394,9 +394,9 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
         }) if core.core == Some(Core::V2) => runtime_write(
             &targets.names,
             &targets,
-            plan::Change {
+            plan::Intent {
                 disable: Some(true),
-                ..plan::Change::default()
+                ..plan::Intent::default()
             },
             "tracing disabled",
             core.seldon_namespace,
@@ -408,9 +408,9 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
             mutation,
             core,
         }) => {
-            let offered = plan::Change {
+            let offered = plan::Intent {
                 disable: Some(true),
-                ..plan::Change::default()
+                ..plan::Intent::default()
             };
             let mut action = write(
                 Intent::Disable,
@@ -540,7 +540,7 @@ fn enable(a: EnableArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
         return runtime_write(
             &a.targets.names,
             &a.targets,
-            plan::Change {
+            plan::Intent {
                 disable: Some(false),
                 ratio: a.ratio,
                 endpoint: a.endpoint,
@@ -592,10 +592,10 @@ fn enable(a: EnableArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
     );
     let mut action = write(intent, ask, a.targets, a.mutation.clone(), scope, terminal)?;
     if plain {
-        let offered = plan::Change {
+        let offered = plan::Intent {
             disable: Some(false),
             enable: true,
-            ..plan::Change::default()
+            ..plan::Intent::default()
         };
         offer_core2(
             &mut action,
@@ -619,7 +619,7 @@ fn enable(a: EnableArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
 fn runtime_write(
     names: &[String],
     targets: &Targets,
-    change: plan::Change,
+    change: plan::Intent,
     done: &'static str,
     seldon_namespace: String,
     mutation: &Mutation,
@@ -695,9 +695,9 @@ fn sampler(a: SamplerArgs, scope: Scope, terminal: bool) -> Result<Action, Usage
         let mut action = runtime_write(
             &args,
             &targets,
-            plan::Change {
+            plan::Intent {
                 ratio,
-                ..plan::Change::default()
+                ..plan::Intent::default()
             },
             "ratio set",
             a.core.seldon_namespace,
@@ -760,7 +760,7 @@ fn sampler(a: SamplerArgs, scope: Scope, terminal: bool) -> Result<Action, Usage
         offer_core2(
             &mut action,
             &a.core,
-            plan::Change::default(),
+            plan::Intent::default(),
             "ratio set",
             &a.mutation,
         );
@@ -866,7 +866,7 @@ fn write(
 fn offer_core2(
     action: &mut Action,
     core: &CoreArgs,
-    change: plan::Change,
+    change: plan::Intent,
     done: &'static str,
     mutation: &Mutation,
 ) {
@@ -1194,16 +1194,16 @@ mod tests {
                 .or_core2
                 .map(|w| (w.change, w.ask_ratio))
         };
-        let disable = plan::Change {
+        let disable = plan::Intent {
             disable: Some(true),
-            ..plan::Change::default()
+            ..plan::Intent::default()
         };
         assert_eq!(offered("disable"), Some((disable, false)));
         assert_eq!(
             offered("enable").map(|(c, _)| (c.disable, c.enable)),
             Some((Some(false), true))
         );
-        assert_eq!(offered("sampler"), Some((plan::Change::default(), true)));
+        assert_eq!(offered("sampler"), Some((plan::Intent::default(), true)));
         for v1_only in [
             "disable iris",
             "disable --core v1",

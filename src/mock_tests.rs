@@ -16,7 +16,7 @@ use crate::commands::v1::write::Job;
 use crate::domain::v1::plan::Intent;
 use crate::error::Error;
 use crate::invocation::DryRun;
-use crate::render::v1::Verdict;
+use crate::render::v1::WriteResult;
 
 const API: &str = "machinelearning.seldon.io/v1";
 
@@ -141,7 +141,7 @@ async fn a_conflict_rereads_replans_and_applies_on_the_new_version() {
     });
     let intent = enable();
     let out = job(&cluster, &intent).one("models", "iris").await;
-    assert_eq!(out.result, Verdict::Changed, "{:?}", out.error);
+    assert_eq!(out.result, WriteResult::Changed, "{:?}", out.error);
     nothing_more(server_side, "nothing more was sent").await;
 }
 
@@ -168,7 +168,7 @@ async fn a_listed_object_is_applied_without_a_read_until_it_conflicts() {
         ..job(&cluster, &intent)
     };
     let out = job.one("models", "iris").await;
-    assert_eq!(out.result, Verdict::Changed, "{:?}", out.error);
+    assert_eq!(out.result, WriteResult::Changed, "{:?}", out.error);
     nothing_more(server_side, "nothing more was sent").await;
 }
 
@@ -188,7 +188,7 @@ async fn endless_conflicts_stop_after_five_attempts_with_a_clear_error() {
     let intent = Intent::Disable;
     let out = job(&cluster, &intent).one("models", "iris").await;
     server_side.await.expect("server side");
-    assert_eq!(out.result, Verdict::Failed);
+    assert_eq!(out.result, WriteResult::Failed);
     assert_eq!(
         out.error.as_deref(),
         Some(
@@ -578,7 +578,7 @@ async fn the_config_map_is_written_before_the_object_and_a_409_on_it_starts_over
     });
     let intent = b3();
     let out = job(&cluster, &intent).one("models", "iris").await;
-    assert_eq!(out.result, Verdict::Changed, "{:?}", out.error);
+    assert_eq!(out.result, WriteResult::Changed, "{:?}", out.error);
     nothing_more(server_side, "nothing more was sent").await;
 }
 
@@ -601,7 +601,7 @@ async fn a_refused_config_map_leaves_the_object_untouched() {
     });
     let intent = b3();
     let out = job(&cluster, &intent).one("models", "iris").await;
-    assert_eq!(out.result, Verdict::Failed);
+    assert_eq!(out.result, WriteResult::Failed);
     let e = out.error.expect("error");
     assert!(
         e.contains("[\"patch\"] on resources [\"configmaps\"]")
@@ -628,7 +628,7 @@ fn events(send: SendResponse<Response<Body>>, events: &[Value]) {
 
 #[tokio::test(start_paused = true)]
 async fn a_watch_lists_then_follows_versions_bookmarks_410s_and_dropped_connections() {
-    use crate::cluster::{Change, Resource};
+    use crate::cluster::{CollectionChange, Resource};
     use futures::StreamExt;
     let (cluster, mut server) = cluster();
     let server_side = tokio::spawn(async move {
@@ -699,12 +699,12 @@ async fn a_watch_lists_then_follows_versions_bookmarks_410s_and_dropped_connecti
         .watch(res)
         .take(4)
         .map(|c| match c.expect("no error") {
-            Change::Listed(items) => format!(
+            CollectionChange::Listed(items) => format!(
                 "listed {}",
                 items.iter().map(name).collect::<Vec<_>>().join(",")
             ),
-            Change::Applied(o) => format!("applied {}", name(&o)),
-            Change::Deleted(o) => format!("deleted {}", name(&o)),
+            CollectionChange::Applied(o) => format!("applied {}", name(&o)),
+            CollectionChange::Deleted(o) => format!("deleted {}", name(&o)),
         })
         .collect()
         .await;
@@ -807,7 +807,7 @@ async fn an_apply_whose_answer_was_lost_is_decided_by_the_next_read() {
     });
     let started = Instant::now();
     let out = job(&cluster, &intent).one("models", "iris").await;
-    assert_eq!(out.result, Verdict::Changed, "{:?}", out.error);
+    assert_eq!(out.result, WriteResult::Changed, "{:?}", out.error);
     assert!(
         !out.changes.is_empty(),
         "the changes of the apply are reported"
@@ -837,7 +837,7 @@ async fn an_outage_longer_than_the_budget_fails_the_waiting_and_the_next_objects
     let started = Instant::now();
     let out = job(&cluster, &intent).one("models", "iris").await;
     let took = started.elapsed();
-    assert_eq!(out.result, Verdict::Failed);
+    assert_eq!(out.result, WriteResult::Failed);
     let error = out.error.unwrap_or_default();
     assert!(error.contains("cannot reach"), "{error}");
     // Its apply was sent before the outage and never answered: the error says it may have landed.
@@ -849,7 +849,7 @@ async fn an_outage_longer_than_the_budget_fails_the_waiting_and_the_next_objects
     // The outage is older than the budget: the next object fails without waiting.
     let started = Instant::now();
     let next_one = job(&cluster, &intent).one("models", "iris").await;
-    assert_eq!(next_one.result, Verdict::Failed);
+    assert_eq!(next_one.result, WriteResult::Failed);
     assert_eq!(started.elapsed(), Duration::ZERO);
     server_side.abort();
 }
@@ -865,7 +865,7 @@ async fn a_server_that_never_answered_is_not_waited_for() {
     });
     let started = Instant::now();
     let out = job(&cluster, &intent).one("models", "iris").await;
-    assert_eq!(out.result, Verdict::Failed);
+    assert_eq!(out.result, WriteResult::Failed);
     assert_eq!(started.elapsed(), Duration::ZERO);
     nothing_more(server_side, "one request, no retry").await;
 }

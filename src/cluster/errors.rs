@@ -8,13 +8,13 @@ use crate::error::Error;
 use super::Cluster;
 
 /// What a request was doing, for error messages.
-pub struct Action<'a> {
+pub struct Doing<'a> {
     pub verb: &'a str,
     pub namespace: &'a str,
     pub name: Option<&'a str>,
 }
 
-impl Action<'_> {
+impl Doing<'_> {
     pub(super) fn describe(&self) -> String {
         // Requests that are not about seldondeployments carry their whole phrase as the verb.
         if self.verb.contains(' ') {
@@ -62,7 +62,7 @@ pub(super) fn kubeconfig_error(e: KubeconfigError) -> Error {
 }
 
 impl Cluster {
-    pub(super) fn to_error(&self, failure: Failure, action: &Action) -> Error {
+    pub(super) fn to_error(&self, failure: Failure, action: &Doing) -> Error {
         let e = match failure {
             Failure::TimedOut => {
                 return Error::Timeout {

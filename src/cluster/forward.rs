@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 use crate::error::{Error, Result};
 use crate::web::{BoxFuture, Dial, Dialed};
 
-use super::{Action, Cluster};
+use super::{Cluster, Doing};
 
 /// A port of one pod, reached by port-forward.
 #[derive(Clone)]
@@ -155,7 +155,7 @@ impl Cluster {
     pub async fn service(&self, namespace: &str, name: &str) -> Result<Option<Value>> {
         let path = format!("/api/v1/namespaces/{namespace}/services/{name}");
         let verb = format!("read service {namespace}/{name}");
-        let action = Action {
+        let action = Doing {
             verb: &verb,
             namespace,
             name: Some(name),

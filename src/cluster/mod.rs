@@ -3,10 +3,10 @@
 //! `errors` turns what went wrong into the one-line errors users see.
 
 mod configmaps;
-mod core2;
 mod errors;
 mod forward;
 mod reads;
+mod v2;
 mod watch;
 mod writes;
 
@@ -21,12 +21,12 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::invocation::Connection;
 
-pub use core2::V2_API;
-pub use errors::Action;
+pub use errors::Doing;
 use errors::{Failure, kubeconfig_error};
 pub use forward::PodPort;
 pub use reads::{choose_version, owner_selector};
-pub use watch::{Change, Resource};
+pub use v2::V2_API;
+pub use watch::{CollectionChange, Resource};
 pub use writes::Applied;
 
 pub const GROUP: &str = "machinelearning.seldon.io";
@@ -181,7 +181,7 @@ impl Cluster {
     async fn checked<T: serde::de::DeserializeOwned>(
         &self,
         req: std::result::Result<http::Request<Vec<u8>>, kube::core::request::Error>,
-        action: &Action<'_>,
+        action: &Doing<'_>,
     ) -> Result<T> {
         let answer = self.call(req).await.map_err(|f| self.to_error(f, action));
         if !matches!(&answer, Err(e) if e.is_transient()) {
@@ -217,7 +217,7 @@ impl Cluster {
         let req = http::Request::get(path)
             .body(Vec::new())
             .map_err(kube::core::request::Error::BuildRequest);
-        let action = Action {
+        let action = Doing {
             verb,
             namespace: "",
             name: None,

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
-use super::{Action, Cluster, GROUP, PLURAL, Page, Query};
+use super::{Cluster, Doing, GROUP, PLURAL, Page, Query};
 
 impl Cluster {
     /// The server's version (`/version` gitVersion).
@@ -126,7 +126,7 @@ impl Cluster {
         if let Some(c) = cont {
             lp = lp.continue_token(c);
         }
-        let action = Action {
+        let action = Doing {
             verb: "list",
             namespace: q.namespace.unwrap_or(""),
             name: None,
@@ -141,7 +141,7 @@ impl Cluster {
     }
 
     pub async fn get(&self, api_version: &str, namespace: &str, name: &str) -> Result<Value> {
-        let action = Action {
+        let action = Doing {
             verb: "get",
             namespace,
             name: Some(name),

@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::error::Result;
 
 use super::errors::Failure;
-use super::{Action, Cluster, Page};
+use super::{Cluster, Doing, Page};
 
 /// A watched collection: its path and selectors.
 #[derive(Debug, Clone)]
@@ -62,7 +62,7 @@ impl Resource {
 
 /// What changed in the collection.
 #[derive(Debug, Clone)]
-pub enum Change {
+pub enum CollectionChange {
     /// The whole collection, as listed (first, and again after a `410 Gone`).
     Listed(Vec<Value>),
     /// Added or modified.
@@ -87,7 +87,7 @@ struct State<'a> {
 
 impl Cluster {
     /// The changes of `res`, starting with the whole collection; ends after an error.
-    pub fn watch(&self, res: Resource) -> impl Stream<Item = Result<Change>> + '_ {
+    pub fn watch(&self, res: Resource) -> impl Stream<Item = Result<CollectionChange>> + '_ {
         let state = State {
             cluster: self,
             res,
@@ -111,7 +111,7 @@ impl Cluster {
         &self,
         res: &Resource,
     ) -> Result<(Vec<T>, Option<String>)> {
-        let action = Action {
+        let action = Doing {
             verb: res.verb,
             namespace: res.namespace.as_deref().unwrap_or(""),
             name: None,
@@ -189,7 +189,7 @@ impl State<'_> {
     async fn failed(&mut self, f: Failure) -> Result<()> {
         self.failures += 1;
         if self.failures > WATCH_FAILURES {
-            let action = Action {
+            let action = Doing {
                 verb: self.res.verb,
                 namespace: self.res.namespace.as_deref().unwrap_or(""),
                 name: None,
@@ -201,13 +201,13 @@ impl State<'_> {
         Ok(())
     }
 
-    async fn next(&mut self) -> Result<Change> {
+    async fn next(&mut self) -> Result<CollectionChange> {
         loop {
             let Some(version) = self.version.clone() else {
                 let (items, version) = self.cluster.list_all::<Value>(&self.res).await?;
                 self.version = version;
                 self.failures = 0;
-                return Ok(Change::Listed(items));
+                return Ok(CollectionChange::Listed(items));
             };
             let Some(events) = self.events.as_mut() else {
                 match self.cluster.open_watch(&self.res, &version).await {
@@ -223,12 +223,12 @@ impl State<'_> {
                 Some(Ok(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
                     self.version = version_of(&o).or(self.version.take());
                     self.failures = 0;
-                    return Ok(Change::Applied(o));
+                    return Ok(CollectionChange::Applied(o));
                 }
                 Some(Ok(WatchEvent::Deleted(o))) => {
                     self.version = version_of(&o).or(self.version.take());
                     self.failures = 0;
-                    return Ok(Change::Deleted(o));
+                    return Ok(CollectionChange::Deleted(o));
                 }
                 Some(Ok(WatchEvent::Bookmark(b))) => {
                     self.version = Some(b.metadata.resource_version);

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::error::Result;
 
 use super::errors::Failure;
-use super::{Action, Cluster};
+use super::{Cluster, Doing};
 
 /// Outcome of one apply: stored (or dry-run) object, or a resourceVersion conflict to retry.
 pub enum Applied {
@@ -41,7 +41,7 @@ impl Cluster {
         field_manager: &str,
         dry_run: bool,
     ) -> Result<Applied> {
-        let action = Action {
+        let action = Doing {
             verb: "patch",
             namespace,
             name: Some(name),

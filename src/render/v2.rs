@@ -71,7 +71,7 @@ pub fn runtime_workloads_table(
     items: &[crate::domain::v2::status::RuntimeStatus],
     with_namespace: bool,
 ) -> String {
-    use crate::domain::v2::workloads::{Loaded, Reads};
+    use crate::domain::v2::workloads::{Freshness, Reads};
     let mut headers = vec![
         "NAMESPACE",
         "RUNTIME",
@@ -84,7 +84,7 @@ pub fn runtime_workloads_table(
     for st in items {
         for w in &st.workloads {
             let loaded = match w.loaded {
-                Loaded::RestartNeeded => format!("restart needed ({} old)", w.stale),
+                Freshness::RestartNeeded => format!("restart needed ({} old)", w.stale),
                 l => l.as_str().to_string(),
             };
             let mut row = vec![

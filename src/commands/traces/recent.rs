@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::domain::traces::endpoints as reach;
 use crate::domain::traces::model::Trace;
-use crate::domain::traces::stats::{Finding, Slowest, Summary, Window};
+use crate::domain::traces::stats::{Finding, Slowest, TracesReport, Window};
 use crate::domain::traces::{attribution, model, stats};
 use crate::domain::v1::clients::EffectiveEnv;
 use crate::domain::v1::components as c;
@@ -124,7 +124,7 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
     let slowest_hops = slowest
         .map(|t| attribution::attribute(t, &graph, &executor_service))
         .unwrap_or_default();
-    let summary = Summary {
+    let summary = TracesReport {
         namespace: ns.clone(),
         name: name.clone(),
         predictor: pname.clone(),

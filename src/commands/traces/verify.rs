@@ -31,6 +31,7 @@ use crate::commands::context::Ctx;
 use crate::commands::context::print;
 use crate::domain::json::str_at;
 use crate::domain::traces::model::span_rows;
+use crate::domain::v1::EXECUTOR_PORT;
 
 /// Random ids for the request's trace context (std's randomly keyed hasher, fed the clock).
 fn random_u64(salt: u64) -> u64 {
@@ -361,16 +362,13 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
                 )
             })?;
             let dial: Box<dyn Dial> = if args.dry_run {
-                Box::new(
-                    ctx.cluster
-                        .forward_unopened(&ns, &pod, reach::EXECUTOR_PORT),
-                )
+                Box::new(ctx.cluster.forward_unopened(&ns, &pod, EXECUTOR_PORT))
             } else {
-                Box::new(ctx.cluster.forward(&ns, &pod, reach::EXECUTOR_PORT).await?)
+                Box::new(ctx.cluster.forward(&ns, &pod, EXECUTOR_PORT).await?)
             };
             (
                 dial,
-                format!("http://localhost:{}{path}", reach::EXECUTOR_PORT),
+                format!("http://localhost:{}{path}", EXECUTOR_PORT),
                 format!("port-forward to pod {ns}/{pod}"),
             )
         }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 
-use crate::cluster::{Change, Cluster, GROUP, PLURAL, Resource};
+use crate::cluster::{Cluster, CollectionChange, GROUP, PLURAL, Resource};
 use crate::domain::json::str_at;
 use crate::domain::v1::rollout::Deployments;
 use crate::domain::v1::status::{DeploymentStatus, attach_rollout, status};
@@ -20,17 +20,17 @@ pub type Key = (String, String);
 
 /// A change seen by one of the two watches.
 pub enum Event {
-    SeldonDeployments(Change),
-    Deployments(Change),
+    SeldonDeployments(CollectionChange),
+    Deployments(CollectionChange),
     /// The user may not list Deployments: rollout states are unknown.
     DeploymentsForbidden,
-    ReplicaSets(Change),
+    ReplicaSets(CollectionChange),
     /// The user may not list ReplicaSets: rollouts are judged from the Deployments' counters.
     ReplicaSetsForbidden,
 }
 
 /// Which SeldonDeployments to watch.
-pub struct Scope<'a> {
+pub struct WatchScope<'a> {
     /// None: every namespace.
     pub namespace: Option<&'a str>,
     pub labels: Option<&'a str>,
@@ -47,7 +47,7 @@ fn key_of(obj: &Value) -> Key {
 pub fn events<'a>(
     cluster: &'a Cluster,
     api: &str,
-    scope: &Scope<'_>,
+    scope: &WatchScope<'_>,
 ) -> impl Stream<Item = Result<Event>> + 'a {
     let within = |ns: Option<&str>, rest: &str| match ns {
         Some(ns) => format!("/namespaces/{ns}/{rest}"),
@@ -116,32 +116,32 @@ impl Live {
     /// Takes in one event; says whose view it may have changed.
     pub fn apply(&mut self, event: Event) -> Touched {
         match event {
-            Event::SeldonDeployments(Change::Listed(items)) => {
+            Event::SeldonDeployments(CollectionChange::Listed(items)) => {
                 self.seldon = items.into_iter().map(|o| (key_of(&o), o)).collect();
                 self.seldon_listed = true;
                 Touched::All
             }
-            Event::SeldonDeployments(Change::Applied(o)) => {
+            Event::SeldonDeployments(CollectionChange::Applied(o)) => {
                 let k = key_of(&o);
                 self.seldon.insert(k.clone(), o);
                 Touched::These(vec![k])
             }
-            Event::SeldonDeployments(Change::Deleted(o)) => {
+            Event::SeldonDeployments(CollectionChange::Deleted(o)) => {
                 let k = key_of(&o);
                 self.seldon.remove(&k);
                 Touched::These(vec![k])
             }
-            Event::Deployments(Change::Listed(items)) => {
+            Event::Deployments(CollectionChange::Listed(items)) => {
                 self.deployments.set_deployments(items);
                 self.deployments_readable = Some(true);
                 Touched::All
             }
-            Event::Deployments(Change::Applied(d)) => {
+            Event::Deployments(CollectionChange::Applied(d)) => {
                 let touched = self.owners(&d);
                 self.deployments.insert(d);
                 touched
             }
-            Event::Deployments(Change::Deleted(d)) => {
+            Event::Deployments(CollectionChange::Deleted(d)) => {
                 let touched = self.owners(&d);
                 self.deployments.remove(&d);
                 touched
@@ -150,17 +150,17 @@ impl Live {
                 self.deployments_readable = Some(false);
                 Touched::All
             }
-            Event::ReplicaSets(Change::Listed(items)) => {
+            Event::ReplicaSets(CollectionChange::Listed(items)) => {
                 self.deployments.set_replica_sets(items);
                 self.replica_sets_seen = true;
                 Touched::All
             }
-            Event::ReplicaSets(Change::Applied(rs)) => {
+            Event::ReplicaSets(CollectionChange::Applied(rs)) => {
                 let touched = self.owners(&rs);
                 self.deployments.insert_replica_set(rs);
                 touched
             }
-            Event::ReplicaSets(Change::Deleted(rs)) => {
+            Event::ReplicaSets(CollectionChange::Deleted(rs)) => {
                 let touched = self.owners(&rs);
                 self.deployments.remove_replica_set(&rs);
                 touched
@@ -268,7 +268,7 @@ mod tests {
         let mut live = Live::default();
         let a = || ("models".to_string(), "a".to_string());
         assert_eq!(
-            live.apply(Event::SeldonDeployments(Change::Listed(vec![
+            live.apply(Event::SeldonDeployments(CollectionChange::Listed(vec![
                 sdep("models", "a"),
                 sdep("models", "b"),
                 sdep("other", "a"),
@@ -276,14 +276,14 @@ mod tests {
             Touched::All
         );
         assert!(!live.ready(), "the Deployments are not listed yet");
-        live.apply(Event::Deployments(Change::Listed(vec![])));
+        live.apply(Event::Deployments(CollectionChange::Listed(vec![])));
         assert!(!live.ready(), "the ReplicaSets are not listed yet");
-        live.apply(Event::ReplicaSets(Change::Listed(vec![])));
+        live.apply(Event::ReplicaSets(CollectionChange::Listed(vec![])));
         assert!(live.ready());
         assert_eq!(state(&live, "models", "a"), Some(RolloutState::Unknown));
         // A Deployment touches its owner (by the operator's label) in its namespace only.
         assert_eq!(
-            live.apply(Event::Deployments(Change::Applied(deployment(
+            live.apply(Event::Deployments(CollectionChange::Applied(deployment(
                 "models", "a", 0
             )))),
             Touched::These(vec![a()])
@@ -292,28 +292,28 @@ mod tests {
         assert_eq!(state(&live, "other", "a"), Some(RolloutState::Unknown));
         // The Deployment's own counters say ready, but what the pods run is read from its
         // ReplicaSets: none yet, then an unready pod, then a ready one.
-        live.apply(Event::Deployments(Change::Applied(deployment(
+        live.apply(Event::Deployments(CollectionChange::Applied(deployment(
             "models", "a", 1,
         ))));
         assert_eq!(state(&live, "models", "a"), Some(RolloutState::Rolling));
         assert_eq!(
-            live.apply(Event::ReplicaSets(Change::Applied(replica_set(
+            live.apply(Event::ReplicaSets(CollectionChange::Applied(replica_set(
                 "models", "a", 1, 1, 0
             )))),
             Touched::These(vec![a()])
         );
         assert_eq!(state(&live, "models", "a"), Some(RolloutState::Rolling));
-        live.apply(Event::ReplicaSets(Change::Applied(replica_set(
+        live.apply(Event::ReplicaSets(CollectionChange::Applied(replica_set(
             "models", "a", 1, 1, 1,
         ))));
         assert_eq!(state(&live, "models", "a"), Some(RolloutState::Current));
         // A second ReplicaSet whose pod still starts: the newest is not ready, the old still
         // runs. Deleting it leaves the first one current again.
-        live.apply(Event::ReplicaSets(Change::Applied(replica_set(
+        live.apply(Event::ReplicaSets(CollectionChange::Applied(replica_set(
             "models", "a", 2, 1, 0,
         ))));
         assert_eq!(state(&live, "models", "a"), Some(RolloutState::Rolling));
-        live.apply(Event::ReplicaSets(Change::Deleted(replica_set(
+        live.apply(Event::ReplicaSets(CollectionChange::Deleted(replica_set(
             "models", "a", 2, 1, 0,
         ))));
         assert_eq!(state(&live, "models", "a"), Some(RolloutState::Current));
@@ -323,16 +323,17 @@ mod tests {
         // Without the label: every SeldonDeployment of its namespace may be the owner.
         let mut unlabelled = deployment("models", "b", 1);
         unlabelled["metadata"]["labels"] = json!({});
-        let Touched::These(keys) = live.apply(Event::Deployments(Change::Applied(unlabelled)))
+        let Touched::These(keys) =
+            live.apply(Event::Deployments(CollectionChange::Applied(unlabelled)))
         else {
             panic!("not all");
         };
         assert_eq!(keys.len(), 2);
-        live.apply(Event::Deployments(Change::Deleted(deployment(
+        live.apply(Event::Deployments(CollectionChange::Deleted(deployment(
             "models", "a", 1,
         ))));
         assert_eq!(state(&live, "models", "a"), Some(RolloutState::Unknown));
-        live.apply(Event::SeldonDeployments(Change::Deleted(sdep(
+        live.apply(Event::SeldonDeployments(CollectionChange::Deleted(sdep(
             "models", "a",
         ))));
         assert!(live.status(&a()).is_none());

@@ -14,7 +14,7 @@ use crate::invocation::{Output, Watch};
 use crate::manifests;
 use crate::render::{self, OUTPUT_API_VERSION};
 
-use super::live::{self, Key, Live, Scope, Touched};
+use super::live::{self, Key, Live, Touched, WatchScope};
 use super::read::Which;
 use crate::commands::context::{Ctx, Paged};
 
@@ -50,7 +50,7 @@ pub async fn watch_status(ctx: &Ctx, which: Which<'_>, w: Watch) -> Result<ExitS
     };
     // The files may name other namespaces than -n: watch theirs (all when several).
     let namespaces: BTreeSet<&str> = only.iter().flatten().map(|(ns, _)| ns.as_str()).collect();
-    let scope = Scope {
+    let scope = WatchScope {
         namespace: match (&only, namespaces.len()) {
             (None, _) => ctx.scope(),
             (Some(_), 1) => namespaces.first().copied(),

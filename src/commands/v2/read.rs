@@ -9,7 +9,7 @@ use crate::commands::context::{Ctx, Paged};
 use crate::domain::json::str_at;
 use crate::domain::v2;
 use crate::domain::v2::CONFIG_MAP;
-use crate::domain::v2::setting::Read;
+use crate::domain::v2::setting::ConfigMapRead;
 use crate::domain::v2::status;
 use crate::domain::v2::status::RuntimeStatus;
 use crate::error::{Error, Result};
@@ -18,11 +18,11 @@ use crate::invocation::{Expect, FIELD_MANAGER};
 use crate::render;
 
 /// A read whose refusal is an answer (`not read`), not an error.
-pub async fn read(ctx: &Ctx, path: &str, namespace: &str, name: &str) -> Result<Read> {
+pub async fn read(ctx: &Ctx, path: &str, namespace: &str, name: &str) -> Result<ConfigMapRead> {
     match ctx.cluster.get_optional(path, namespace, name).await {
-        Ok(Some(v)) => Ok(Read::Found(v)),
-        Ok(None) => Ok(Read::Missing),
-        Err(Error::Forbidden { .. }) => Ok(Read::NotRead(format!(
+        Ok(Some(v)) => Ok(ConfigMapRead::Found(v)),
+        Ok(None) => Ok(ConfigMapRead::Missing),
+        Err(Error::Forbidden { .. }) => Ok(ConfigMapRead::NotRead(format!(
             "you may not read it in namespace {namespace:?}"
         ))),
         Err(e) => Err(e),
@@ -33,7 +33,7 @@ pub async fn read(ctx: &Ctx, path: &str, namespace: &str, name: &str) -> Result<
 /// runtime of a cluster usually names the same one).
 pub struct SeldonConfigs<'a> {
     namespace: &'a str,
-    read: std::collections::HashMap<String, Read>,
+    read: std::collections::HashMap<String, ConfigMapRead>,
 }
 
 impl<'a> SeldonConfigs<'a> {
@@ -45,13 +45,13 @@ impl<'a> SeldonConfigs<'a> {
     }
 
     /// The SeldonConfig `runtime` names.
-    pub async fn of(&mut self, ctx: &Ctx, runtime: &serde_json::Value) -> Result<Read> {
+    pub async fn of(&mut self, ctx: &Ctx, runtime: &serde_json::Value) -> Result<ConfigMapRead> {
         let sc_name = runtime
             .pointer("/spec/seldonConfig")
             .and_then(|v| v.as_str())
             .unwrap_or("");
         if sc_name.is_empty() {
-            return Ok(Read::Missing);
+            return Ok(ConfigMapRead::Missing);
         }
         if let Some(known) = self.read.get(sc_name) {
             return Ok(known.clone());
@@ -100,7 +100,7 @@ pub async fn status_now(
     Ok(Some(st))
 }
 
-async fn read_config_map(ctx: &Ctx, ns: &str) -> Result<Read> {
+async fn read_config_map(ctx: &Ctx, ns: &str) -> Result<ConfigMapRead> {
     let cm_path = format!("/api/v1/namespaces/{ns}/configmaps/{CONFIG_MAP}");
     read(ctx, &cm_path, ns, CONFIG_MAP).await
 }

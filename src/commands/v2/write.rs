@@ -11,9 +11,9 @@ use crate::cluster::Applied;
 use crate::commands::context::now_epoch;
 use crate::commands::context::{Ctx, Paged};
 use crate::domain::v2::CONFIG_MAP;
-use crate::domain::v2::setting::Read;
+use crate::domain::v2::setting::ConfigMapRead;
 use crate::domain::v2::status::RuntimeStatus;
-use crate::domain::v2::workloads::{Loaded, Workload};
+use crate::domain::v2::workloads::{Freshness, Workload};
 use crate::domain::v2::{plan, status};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
@@ -93,16 +93,16 @@ async fn plan_one(
     ctx: &Ctx,
     configs: &mut SeldonConfigs<'_>,
     obj: &serde_json::Value,
-    change: &plan::Change,
+    change: &plan::Intent,
 ) -> Result<std::result::Result<Option<(serde_json::Value, Vec<plan::FieldChange>)>, String>> {
     let config = configs.of(ctx, obj).await?;
-    if let Read::NotRead(why) = &config {
+    if let ConfigMapRead::NotRead(why) = &config {
         return Ok(Err(format!(
             "its SeldonConfig was not read ({why}), so the result cannot be judged; nothing was changed"
         )));
     }
     let sc = match &config {
-        Read::Found(v) => Some(v),
+        ConfigMapRead::Found(v) => Some(v),
         _ => None,
     };
     Ok(match plan::plan(obj, sc, change) {
@@ -242,7 +242,7 @@ fn report(ctx: &Ctx, w: &RuntimeWrite, item: &RuntimeChange) -> Result<()> {
 async fn write_one(
     ctx: &Ctx,
     w: &RuntimeWrite,
-    change: &plan::Change,
+    change: &plan::Intent,
     configs: &mut SeldonConfigs<'_>,
     listed: &serde_json::Value,
 ) -> Result<RuntimeChange> {
@@ -330,7 +330,7 @@ async fn write_one(
 fn stale(st: &RuntimeStatus, servers: bool) -> Vec<&Workload> {
     st.workloads
         .iter()
-        .filter(|wl| wl.loaded == Loaded::RestartNeeded && wl.server.is_some() == servers)
+        .filter(|wl| wl.loaded == Freshness::RestartNeeded && wl.server.is_some() == servers)
         .collect()
 }
 
@@ -389,7 +389,7 @@ async fn after_write(
         let old: Vec<String> = st
             .workloads
             .iter()
-            .filter(|wl| wl.running > 0 && (changed || wl.loaded == Loaded::RestartNeeded))
+            .filter(|wl| wl.running > 0 && (changed || wl.loaded == Freshness::RestartNeeded))
             .map(|wl| {
                 format!(
                     "{} ({} pod{})",
@@ -446,7 +446,7 @@ async fn after_write(
     let left: Vec<String> = st
         .workloads
         .iter()
-        .filter(|wl| wl.loaded == Loaded::RestartNeeded && !item.restarted.contains(&wl.name))
+        .filter(|wl| wl.loaded == Freshness::RestartNeeded && !item.restarted.contains(&wl.name))
         .map(|wl| wl.name.clone())
         .collect();
     if !left.is_empty() {
@@ -471,7 +471,7 @@ async fn after_write(
             .workloads
             .iter()
             .filter(|wl| restarted.contains(&wl.name))
-            .filter(|wl| !matches!(wl.loaded, Loaded::Current | Loaded::NoPods))
+            .filter(|wl| !matches!(wl.loaded, Freshness::Current | Freshness::NoPods))
             .map(|wl| {
                 format!(
                     "{} {} ({} of {} running, {} old)",

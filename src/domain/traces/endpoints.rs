@@ -8,8 +8,8 @@
 
 use serde_json::Value;
 
-pub const ENGINE_CONTAINER: &str = "seldon-container-engine";
-pub const EXECUTOR_PORT: u16 = 8000;
+use crate::domain::v1::EXECUTOR_CONTAINER;
+
 pub const QUERY_PORT: u16 = 16686;
 
 /// The label selector of a predictor's pods.
@@ -41,7 +41,7 @@ fn containers(pod: &Value) -> impl Iterator<Item = &Value> {
 
 /// Whether `pod` runs the executor (the container `seldon-container-engine`).
 pub fn runs_engine(pod: &Value) -> bool {
-    containers(pod).any(|c| c["name"] == ENGINE_CONTAINER)
+    containers(pod).any(|c| c["name"] == EXECUTOR_CONTAINER)
 }
 
 /// The newest ready pod among `pods` that runs the executor, or why there is none (a sentence
@@ -50,7 +50,7 @@ pub fn engine_pod(pods: &[Value]) -> Result<String, String> {
     let with_engine: Vec<&Value> = pods.iter().filter(|p| runs_engine(p)).collect();
     if with_engine.is_empty() {
         return Err(format!(
-            "no pod runs the executor (container {ENGINE_CONTAINER}) yet; is the Seldon operator running, and has it made the predictor's Deployments?"
+            "no pod runs the executor (container {EXECUTOR_CONTAINER}) yet; is the Seldon operator running, and has it made the predictor's Deployments?"
         ));
     }
     let mut ready_ones: Vec<&Value> = with_engine.iter().copied().filter(|p| ready(p)).collect();
@@ -297,7 +297,7 @@ mod tests {
     fn pod(name: &str, created: &str, ready: bool, engine: bool) -> Value {
         let mut containers = vec![json!({"name": "classifier"})];
         if engine {
-            containers.push(json!({"name": ENGINE_CONTAINER}));
+            containers.push(json!({"name": EXECUTOR_CONTAINER}));
         }
         json!({"metadata": {"name": name, "creationTimestamp": created},
                "spec": {"containers": containers},
@@ -319,7 +319,7 @@ mod tests {
             "{e}"
         );
         let e = engine_pod(&pods[3..]).unwrap_err();
-        assert!(e.contains(ENGINE_CONTAINER), "{e}");
+        assert!(e.contains(EXECUTOR_CONTAINER), "{e}");
         let mut gone = pods[1].clone();
         gone["metadata"]["deletionTimestamp"] = json!("2026-01-05T00:00:00Z");
         assert!(engine_pod(&[gone]).is_err());

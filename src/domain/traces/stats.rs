@@ -107,7 +107,7 @@ pub enum Finding {
 /// `traces` for one predictor: how many, per hop, and the slowest.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Summary {
+pub struct TracesReport {
     pub namespace: String,
     pub name: String,
     pub predictor: String,

@@ -13,7 +13,7 @@ use super::components as c;
 use crate::domain::goparse;
 use crate::domain::v1::config_file::mount::File;
 use crate::domain::v1::config_file::python;
-use crate::domain::v1::config_file::python::{Loaded, Sampler, Settings};
+use crate::domain::v1::config_file::python::{FileSampler, FileSettings, Startup};
 use crate::domain::v1::env;
 use crate::domain::v1::env::EnvValue;
 
@@ -645,8 +645,8 @@ pub fn python_with(env: &EffectiveEnv, file: &File) -> Runtime {
                 key,
             },
         ) => match python::load(text, env_tags) {
-            Loaded::Settings(s) => Some(s),
-            Loaded::Refused(why) => {
+            Startup::Settings(s) => Some(s),
+            Startup::Refused(why) => {
                 if tracing_on {
                     rt.verdict = path_refusal(
                         env,
@@ -657,7 +657,7 @@ pub fn python_with(env: &EffectiveEnv, file: &File) -> Runtime {
                 }
                 None
             }
-            Loaded::Unsure(why) => {
+            Startup::Unsure(why) => {
                 if tracing_on {
                     rt.verdict =
                         Verdict::Unknown(format!("ConfigMap {config_map} key {key}: {why}"));
@@ -743,7 +743,7 @@ fn env_agent(env: &EffectiveEnv, rt: &mut Runtime, default_host: &str, default_p
 }
 
 /// The verdict and settings of a file the client accepts.
-fn apply_settings(env: &EffectiveEnv, rt: &mut Runtime, s: &Settings) {
+fn apply_settings(env: &EffectiveEnv, rt: &mut Runtime, s: &FileSettings) {
     // With a file, the client's own defaults apply: localhost and JAEGER_AGENT_PORT or 6831.
     env_agent(env, rt, "localhost", 6831);
     if let Destination::Agent { host, port, source } = &mut rt.destination {
@@ -780,16 +780,16 @@ fn apply_settings(env: &EffectiveEnv, rt: &mut Runtime, s: &Settings) {
     };
     let param = s.sampler_param.as_deref().unwrap_or("unset");
     let idle = match s.sampler {
-        Sampler::Const(false) => Some(format!(
+        FileSampler::Const(false) => Some(format!(
             "the file's const sampler with param {param} samples none of the traces it starts (the Python client takes only 1 or true)"
         )),
-        Sampler::Probabilistic(0.0) => Some(format!(
+        FileSampler::Probabilistic(0.0) => Some(format!(
             "the file's probabilistic sampler with param {param} samples none of the traces it starts"
         )),
-        Sampler::RateLimiting(0.0) => Some(format!(
+        FileSampler::RateLimiting(0.0) => Some(format!(
             "the file's ratelimiting sampler with param {param} samples none of the traces it starts"
         )),
-        Sampler::Remote => {
+        FileSampler::Remote => {
             let host = match &rt.destination {
                 Destination::Agent { host, .. } => host.display(),
                 _ => "localhost".into(),

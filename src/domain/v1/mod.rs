@@ -1,6 +1,12 @@
 //! Seldon Core v1: tracing set per component of a SeldonDeployment through env variables (and,
 //! for Python components, a config file), judged the way the real clients read it.
 
+/// The executor's container in a predictor's pod (the service orchestrator).
+pub const EXECUTOR_CONTAINER: &str = "seldon-container-engine";
+
+/// The executor's REST port; its gRPC port is 5001.
+pub const EXECUTOR_PORT: u16 = 8000;
+
 pub mod clients;
 pub mod components;
 pub mod config_file;

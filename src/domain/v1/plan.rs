@@ -494,7 +494,7 @@ fn plan_file(
     let current = ours
         .as_ref()
         .and_then(|k| job.own.and_then(|d| d.get(k)))
-        .and_then(|text| ownfile::Settings::parse(text));
+        .and_then(|text| ownfile::OwnFileSettings::parse(text));
     let mut new = current.clone().unwrap_or_default();
     if let Some(b3) = job.b3 {
         new.b3 = b3;
@@ -506,7 +506,7 @@ fn plan_file(
             param: s.param.clone().filter(|_| s.kind != SamplerKind::Remote),
         };
     }
-    if ours.is_none() && new.render() == ownfile::Settings::default().render() {
+    if ours.is_none() && new.render() == ownfile::OwnFileSettings::default().render() {
         return Ok(None);
     }
     let content = new.render();
@@ -608,7 +608,7 @@ pub fn drop_answered_user_files(
         match crate::domain::v1::config_file::mount::file(files, ns, &place) {
             crate::domain::v1::config_file::mount::File::Text { text, .. } => {
                 match crate::domain::v1::config_file::python::load(&text, None) {
-                    crate::domain::v1::config_file::python::Loaded::Settings(s) => s.b3 != b3,
+                    crate::domain::v1::config_file::python::Startup::Settings(s) => s.b3 != b3,
                     _ => true,
                 }
             }

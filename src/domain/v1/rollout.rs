@@ -11,11 +11,9 @@ use serde_json::Value;
 
 use super::components as c;
 use crate::domain::json::str_at;
+use crate::domain::v1::EXECUTOR_CONTAINER;
 use crate::domain::v1::clients::EffectiveEnv;
 use crate::domain::v1::env::EnvValue;
-
-/// The executor's container in a generated Deployment.
-pub const EXECUTOR_CONTAINER: &str = "seldon-container-engine";
 
 /// One Deployment the operator makes for a predictor.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,7 +20,7 @@ use crate::domain::v2::setting::verdict;
 
 /// A change asked of a runtime's `tracingConfig` (`enable`, `disable`, `sampler --core v2`).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Change {
+pub struct Intent {
     /// `disable` true (`disable`) or false (`enable`).
     pub disable: Option<bool>,
     pub ratio: Option<String>,
@@ -58,7 +58,7 @@ impl FieldChange {
 pub fn plan(
     runtime: &Value,
     config: Option<&Value>,
-    change: &Change,
+    change: &Intent,
 ) -> Result<(Value, Vec<FieldChange>), String> {
     let now = tracing_config(Some(runtime))
         .cloned()

@@ -155,7 +155,7 @@ pub fn verdict(e: &Effective) -> Verdict {
 
 /// What differs between the setting and the operator's ConfigMap, when it does.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Applied {
+pub enum ConfigMapState {
     /// `tracing.json` equals the setting.
     Same,
     /// No ConfigMap `seldon-tracing`: the operator has not acted (or is not running).
@@ -245,14 +245,14 @@ pub fn file_verdict(text: &str) -> Verdict {
 }
 
 /// Compares the setting with ConfigMap `seldon-tracing` (None: it does not exist).
-pub fn applied(e: &Effective, cm: Option<&Value>) -> Applied {
+pub fn applied(e: &Effective, cm: Option<&Value>) -> ConfigMapState {
     let Some(cm) = cm else {
-        return Applied::Missing;
+        return ConfigMapState::Missing;
     };
     let holds = str_at(cm, &["data", "tracing.json"]).unwrap_or("");
     match serde_json::from_str::<Value>(holds) {
-        Ok(v) if v == e.tracing_json() => Applied::Same,
-        _ => Applied::Differs {
+        Ok(v) if v == e.tracing_json() => ConfigMapState::Same,
+        _ => ConfigMapState::Differs {
             holds: holds.to_string(),
         },
     }
@@ -260,17 +260,17 @@ pub fn applied(e: &Effective, cm: Option<&Value>) -> Applied {
 
 /// A read that may not have succeeded.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Read {
+pub enum ConfigMapRead {
     Found(Value),
     Missing,
     /// Not readable; why.
     NotRead(String),
 }
 
-impl Read {
+impl ConfigMapRead {
     pub fn found(&self) -> Option<&Value> {
         match self {
-            Read::Found(v) => Some(v),
+            ConfigMapRead::Found(v) => Some(v),
             _ => None,
         }
     }

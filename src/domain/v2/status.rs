@@ -9,9 +9,9 @@ use crate::domain::json::str_at;
 use crate::domain::v2::CONFIG_MAP;
 use crate::domain::v2::DISABLE;
 use crate::domain::v2::plan::restart_command;
-use crate::domain::v2::setting::Applied;
+use crate::domain::v2::setting::ConfigMapRead;
+use crate::domain::v2::setting::ConfigMapState;
 use crate::domain::v2::setting::Effective;
-use crate::domain::v2::setting::Read;
 use crate::domain::v2::setting::Source;
 use crate::domain::v2::setting::Verdict;
 use crate::domain::v2::setting::applied;
@@ -20,7 +20,7 @@ use crate::domain::v2::setting::file_verdict;
 use crate::domain::v2::setting::tracing_config;
 use crate::domain::v2::setting::verdict;
 use crate::domain::v2::workloads as loaded;
-use crate::domain::v2::workloads::{Loaded, Workload};
+use crate::domain::v2::workloads::{Freshness, Workload};
 
 /// A v2 warning: a stable code and one line.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -120,7 +120,7 @@ pub struct RuntimeStatus {
     #[serde(rename = "configMapTracing", skip_serializing_if = "Option::is_none")]
     pub config_map_tracing: Option<FileVerdict>,
     /// Whether the pods run this setting: the worst of `workloads` (see `loaded::Loaded`).
-    pub pods: Loaded,
+    pub pods: Freshness,
     /// Each Deployment and StatefulSet that reads ConfigMap `seldon-tracing`.
     pub workloads: Vec<Workload>,
     pub warnings: Vec<Warning>,
@@ -130,9 +130,9 @@ pub struct RuntimeStatus {
 /// operator's ConfigMap in its namespace.
 pub fn runtime_status(
     runtime: &Value,
-    config: &Read,
+    config: &ConfigMapRead,
     config_namespace: &str,
-    cm: &Read,
+    cm: &ConfigMapRead,
 ) -> RuntimeStatus {
     let sc_name = str_at(runtime, &["spec", "seldonConfig"])
         .unwrap_or("")
@@ -157,13 +157,13 @@ pub fn runtime_status(
         .iter()
         .all(|s| s.from == Source::Runtime);
     match config {
-        Read::Missing => warn(
+        ConfigMapRead::Missing => warn(
             "seldon-config-missing",
             format!(
                 "SeldonConfig {config_namespace}/{sc_name} does not exist, so the operator fills nothing from it (and refuses to reconcile the runtime)"
             ),
         ),
-        Read::NotRead(why) => {
+        ConfigMapRead::NotRead(why) => {
             warn(
                 "seldon-config-unread",
                 format!(
@@ -177,7 +177,7 @@ pub fn runtime_status(
                 ));
             }
         }
-        Read::Found(sc) => {
+        ConfigMapRead::Found(sc) => {
             let sc_disable = tracing_config(Some(sc))
                 .and_then(|t| t.get(DISABLE))
                 .and_then(Value::as_bool)
@@ -206,8 +206,8 @@ pub fn runtime_status(
     }
     let mut loaded_now = None;
     let config_map = match cm {
-        Read::NotRead(_) => "unknown",
-        Read::Missing => {
+        ConfigMapRead::NotRead(_) => "unknown",
+        ConfigMapRead::Missing => {
             warn(
                 "operator-not-applied",
                 format!(
@@ -216,10 +216,10 @@ pub fn runtime_status(
             );
             "missing"
         }
-        Read::Found(cm) => match applied(&e, Some(cm)) {
-            Applied::Same => "current",
-            Applied::Missing => "missing",
-            Applied::Differs { holds } => {
+        ConfigMapRead::Found(cm) => match applied(&e, Some(cm)) {
+            ConfigMapState::Same => "current",
+            ConfigMapState::Missing => "missing",
+            ConfigMapState::Differs { holds } => {
                 warn(
                     "operator-not-applied",
                     format!(
@@ -258,7 +258,7 @@ pub fn runtime_status(
         effective: e,
         config_map,
         config_map_tracing: loaded_now,
-        pods: Loaded::Unknown,
+        pods: Freshness::Unknown,
         workloads: Vec::new(),
         warnings,
     }
@@ -296,7 +296,7 @@ pub struct Running<'a> {
 /// Adds to `st` which setting its workloads' pods run (`running`: None when the workloads may
 /// not be listed) against ConfigMap `seldon-tracing` as read (`cm`), with warnings for a
 /// restart owed and for MLServer.
-pub fn attach_running(st: &mut RuntimeStatus, cm: &Read, running: Option<&Running>) {
+pub fn attach_running(st: &mut RuntimeStatus, cm: &ConfigMapRead, running: Option<&Running>) {
     let Some(r) = running.filter(|r| r.pods.is_some()) else {
         st.warnings.push(Warning {
             code: "pods-unread",
@@ -307,13 +307,13 @@ pub fn attach_running(st: &mut RuntimeStatus, cm: &Read, running: Option<&Runnin
     let written = cm.found().and_then(loaded::written_at);
     st.workloads = loaded::workloads(r.deployments, r.statefulsets, r.pods, written);
     st.pods = match st.config_map {
-        "differs" | "missing" if !st.workloads.is_empty() => Loaded::AwaitingOperator,
+        "differs" | "missing" if !st.workloads.is_empty() => Freshness::AwaitingOperator,
         _ => loaded::summary(&st.workloads),
     };
     let stale: Vec<String> = st
         .workloads
         .iter()
-        .filter(|w| w.loaded == Loaded::RestartNeeded)
+        .filter(|w| w.loaded == Freshness::RestartNeeded)
         .map(|w| format!("{} ({} of {})", w.name, w.stale, w.running))
         .collect();
     if !stale.is_empty() {

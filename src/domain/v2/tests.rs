@@ -4,7 +4,7 @@ use super::plan::*;
 use super::setting::*;
 use super::status::*;
 use super::*;
-use crate::domain::v2::workloads::Loaded;
+use crate::domain::v2::workloads::Freshness;
 
 fn runtime(tc: Value) -> Value {
     json!({"metadata": {"name": "seldon", "namespace": "models"},
@@ -102,9 +102,9 @@ fn settings_the_components_exit_on_are_invalid_and_ratio_zero_is_idle() {
     }
     let nan = runtime_status(
         &runtime(json!({"ratio": "NaN", "otelExporterEndpoint": "c:4317"})),
-        &Read::Missing,
+        &ConfigMapRead::Missing,
         "seldon-mesh",
-        &Read::Missing,
+        &ConfigMapRead::Missing,
     );
     assert!(nan.warnings.iter().any(|w| w.code == "ratio-nan"));
     // Off skips the checks, as loadConfig does.
@@ -117,8 +117,8 @@ fn a_runtime_is_judged_with_its_config_and_the_operators_config_map() {
     let rt = runtime(json!({"ratio": "0.1"}));
     let mut sc = helm_default();
     sc["spec"]["config"]["tracingConfig"]["disable"] = json!(true);
-    let cm = Read::Found(json!({"data": {"tracing.json": r#"{"ratio":"1"}"#}}));
-    let st = runtime_status(&rt, &Read::Found(sc), "seldon-mesh", &cm);
+    let cm = ConfigMapRead::Found(json!({"data": {"tracing.json": r#"{"ratio":"1"}"#}}));
+    let st = runtime_status(&rt, &ConfigMapRead::Found(sc), "seldon-mesh", &cm);
     assert_eq!((st.tracing, st.config_map), ("on", "differs"));
     let codes: Vec<&str> = st.warnings.iter().map(|w| w.code).collect();
     // The ConfigMap as it is has no endpoint: a pod starting now would exit.
@@ -136,9 +136,9 @@ fn a_runtime_is_judged_with_its_config_and_the_operators_config_map() {
     );
     let unread = runtime_status(
         &rt,
-        &Read::NotRead("forbidden".into()),
+        &ConfigMapRead::NotRead("forbidden".into()),
         "seldon-mesh",
-        &Read::Missing,
+        &ConfigMapRead::Missing,
     );
     assert_eq!(unread.tracing, "unknown");
     assert_eq!(unread.config_map, "missing");
@@ -152,9 +152,9 @@ fn a_runtime_is_judged_with_its_config_and_the_operators_config_map() {
 fn changes_keep_what_the_runtime_holds_and_refuse_what_the_components_exit_on() {
     let sc = helm_default();
     let rt = runtime(json!({"ratio": "0.5", "otelExporterProtocol": "grpc"}));
-    let set = |ratio: &str| Change {
+    let set = |ratio: &str| Intent {
         ratio: Some(ratio.into()),
-        ..Change::default()
+        ..Intent::default()
     };
     let (tc, fields) = plan(&rt, Some(&sc), &set("0.1")).unwrap();
     assert_eq!(tc, json!({"ratio": "0.1", "otelExporterProtocol": "grpc"}));
@@ -163,18 +163,18 @@ fn changes_keep_what_the_runtime_holds_and_refuse_what_the_components_exit_on() 
     let (off, _) = plan(
         &rt,
         Some(&sc),
-        &Change {
+        &Intent {
             disable: Some(true),
-            ..Change::default()
+            ..Intent::default()
         },
     )
     .unwrap();
     assert_eq!(off["disable"], true);
     let off_rt = runtime(off);
-    let enable = Change {
+    let enable = Intent {
         disable: Some(false),
         enable: true,
-        ..Change::default()
+        ..Intent::default()
     };
     let (on, fields) = plan(&off_rt, Some(&sc), &enable).unwrap();
     // disable: false, not left out: a `disable: true` another manager owns would survive.
@@ -187,10 +187,10 @@ fn changes_keep_what_the_runtime_holds_and_refuse_what_the_components_exit_on() 
     let err = plan(
         &bare,
         None,
-        &Change {
+        &Intent {
             enable: true,
             disable: Some(false),
-            ..Change::default()
+            ..Intent::default()
         },
     )
     .unwrap_err();
@@ -198,10 +198,10 @@ fn changes_keep_what_the_runtime_holds_and_refuse_what_the_components_exit_on() 
     let (tc, _) = plan(
         &bare,
         None,
-        &Change {
+        &Intent {
             enable: true,
             endpoint: Some("c:4317".into()),
-            ..Change::default()
+            ..Intent::default()
         },
     )
     .unwrap();
@@ -230,7 +230,7 @@ fn every_code_is_documented() {
 fn the_config_map_is_compared_as_json() {
     let e = effective(&runtime(json!({})), Some(&helm_default()));
     let cm = |text: &str| json!({"data": {"tracing.json": text}});
-    assert_eq!(applied(&e, None), Applied::Missing);
+    assert_eq!(applied(&e, None), ConfigMapState::Missing);
     assert_eq!(
         applied(
             &e,
@@ -238,11 +238,11 @@ fn the_config_map_is_compared_as_json() {
                 r#"{"ratio":"1","otelExporterProtocol":"grpc","otelExporterEndpoint":"seldon-collector.seldon-mesh:4317"}"#
             ))
         ),
-        Applied::Same
+        ConfigMapState::Same
     );
     assert!(matches!(
         applied(&e, Some(&cm(r#"{"ratio":"0.5"}"#))),
-        Applied::Differs { .. }
+        ConfigMapState::Differs { .. }
     ));
 }
 
@@ -298,9 +298,9 @@ fn started_pod(app: &str, at: &str) -> Value {
 #[test]
 fn pods_before_the_write_owe_a_restart_and_a_config_map_behind_is_awaited() {
     let rt = runtime(json!({}));
-    let sc = Read::Found(helm_default());
+    let sc = ConfigMapRead::Found(helm_default());
     let e = effective(&rt, Some(&helm_default()));
-    let cm = Read::Found(json!({"metadata": {"managedFields": [
+    let cm = ConfigMapRead::Found(json!({"metadata": {"managedFields": [
         {"manager": "manager", "time": "2026-11-30T12:00:00Z", "fieldsV1": {"f:data": {}}}]},
         "data": {"tracing.json": e.tracing_json().to_string()}}));
     let sts = [
@@ -319,7 +319,7 @@ fn pods_before_the_write_owe_a_restart_and_a_config_map_behind_is_awaited() {
     let mut st = runtime_status(&rt, &sc, "seldon-mesh", &cm);
     attach_running(&mut st, &cm, Some(&running));
     assert_eq!(st.config_map, "current");
-    assert_eq!(st.pods, Loaded::RestartNeeded);
+    assert_eq!(st.pods, Freshness::RestartNeeded);
     let codes: Vec<&str> = st.warnings.iter().map(|w| w.code).collect();
     assert_eq!(codes, ["restart-needed", "mlserver-no-spans"]);
     assert!(
@@ -333,10 +333,10 @@ fn pods_before_the_write_owe_a_restart_and_a_config_map_behind_is_awaited() {
         st.warnings[0].message
     );
     // The operator has not written the setting: the pods cannot run it yet.
-    let behind = Read::Found(json!({"data": {"tracing.json": "{\"ratio\":\"0.5\"}"}}));
+    let behind = ConfigMapRead::Found(json!({"data": {"tracing.json": "{\"ratio\":\"0.5\"}"}}));
     let mut st = runtime_status(&rt, &sc, "seldon-mesh", &behind);
     attach_running(&mut st, &behind, Some(&running));
-    assert_eq!(st.pods, Loaded::AwaitingOperator);
+    assert_eq!(st.pods, Freshness::AwaitingOperator);
     // Tracing off: MLServer's silence is what was asked, no warning.
     let off_rt = runtime(json!({"disable": true}));
     let mut st = runtime_status(&off_rt, &sc, "seldon-mesh", &cm);
@@ -349,7 +349,7 @@ fn pods_before_the_write_owe_a_restart_and_a_config_map_behind_is_awaited() {
     // Pods not listable: unknown, said once.
     let mut st = runtime_status(&rt, &sc, "seldon-mesh", &cm);
     attach_running(&mut st, &cm, None);
-    assert_eq!(st.pods, Loaded::Unknown);
+    assert_eq!(st.pods, Freshness::Unknown);
     assert!(st.warnings.iter().any(|w| w.code == "pods-unread"));
 }
 

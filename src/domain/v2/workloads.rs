@@ -55,7 +55,7 @@ pub enum Reads {
 /// Whether a workload's pods run the ConfigMap's current setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Loaded {
+pub enum Freshness {
     /// Every pod's reading container started after the last write, and all are running.
     Current,
     /// Some pod's reading container started before the last write: it runs the old setting.
@@ -71,15 +71,15 @@ pub enum Loaded {
     Unknown,
 }
 
-impl Loaded {
+impl Freshness {
     pub fn as_str(self) -> &'static str {
         match self {
-            Loaded::Current => "current",
-            Loaded::RestartNeeded => "restart needed",
-            Loaded::Starting => "starting",
-            Loaded::NoPods => "no pods",
-            Loaded::AwaitingOperator => "awaiting operator",
-            Loaded::Unknown => "unknown",
+            Freshness::Current => "current",
+            Freshness::RestartNeeded => "restart needed",
+            Freshness::Starting => "starting",
+            Freshness::NoPods => "no pods",
+            Freshness::AwaitingOperator => "awaiting operator",
+            Freshness::Unknown => "unknown",
         }
     }
 }
@@ -113,7 +113,7 @@ pub struct Workload {
     pub running: usize,
     /// Of those, started before the last write.
     pub stale: usize,
-    pub loaded: Loaded,
+    pub loaded: Freshness,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mlserver: Option<MlServer>,
 }
@@ -273,11 +273,11 @@ pub fn workloads(
             let starts: Vec<i64> = mine.iter().filter_map(|p| started(p, &container)).collect();
             let stale = written.map_or(0, |t| starts.iter().filter(|s| **s < t).count());
             let loaded = match (pods, written) {
-                (None, _) | (_, None) => Loaded::Unknown,
-                _ if stale > 0 => Loaded::RestartNeeded,
-                _ if replicas == 0 && starts.is_empty() => Loaded::NoPods,
-                _ if (starts.len() as i64) < replicas => Loaded::Starting,
-                _ => Loaded::Current,
+                (None, _) | (_, None) => Freshness::Unknown,
+                _ if stale > 0 => Freshness::RestartNeeded,
+                _ if replicas == 0 && starts.is_empty() => Freshness::NoPods,
+                _ if (starts.len() as i64) < replicas => Freshness::Starting,
+                _ => Freshness::Current,
             };
             Some(Workload {
                 name: format!("{kind}/{name}"),
@@ -297,20 +297,20 @@ pub fn workloads(
 }
 
 /// The runtime's pods in one word: the worst of its workloads (`unknown` without any).
-pub fn summary(workloads: &[Workload]) -> Loaded {
-    let rank = |l: Loaded| match l {
-        Loaded::AwaitingOperator => 5,
-        Loaded::Unknown => 4,
-        Loaded::RestartNeeded => 3,
-        Loaded::Starting => 2,
-        Loaded::Current => 1,
-        Loaded::NoPods => 0,
+pub fn summary(workloads: &[Workload]) -> Freshness {
+    let rank = |l: Freshness| match l {
+        Freshness::AwaitingOperator => 5,
+        Freshness::Unknown => 4,
+        Freshness::RestartNeeded => 3,
+        Freshness::Starting => 2,
+        Freshness::Current => 1,
+        Freshness::NoPods => 0,
     };
     workloads
         .iter()
         .map(|w| w.loaded)
         .max_by_key(|l| rank(*l))
-        .unwrap_or(Loaded::Unknown)
+        .unwrap_or(Freshness::Unknown)
 }
 
 #[cfg(test)]
@@ -443,17 +443,20 @@ mod tests {
         );
         assert_eq!(
             state(&[before.clone(), after.clone()]),
-            (Loaded::RestartNeeded, 2, 1)
+            (Freshness::RestartNeeded, 2, 1)
         );
         assert_eq!(
             state(&[same.clone(), after.clone(), going, elsewhere]),
-            (Loaded::Current, 2, 0)
+            (Freshness::Current, 2, 0)
         );
-        assert_eq!(state(&[after.clone(), crashing]), (Loaded::Starting, 1, 0));
+        assert_eq!(
+            state(&[after.clone(), crashing]),
+            (Freshness::Starting, 1, 0)
+        );
         let ws = workloads(&w, &[], None, written);
-        assert_eq!(ws[0].loaded, Loaded::Unknown);
+        assert_eq!(ws[0].loaded, Freshness::Unknown);
         let ws = workloads(&w, &[], Some(&[after]), None);
-        assert_eq!(ws[0].loaded, Loaded::Unknown);
+        assert_eq!(ws[0].loaded, Freshness::Unknown);
         let zero = [workload(
             "seldon-modelgateway",
             0,
@@ -462,9 +465,9 @@ mod tests {
         )];
         assert_eq!(
             workloads(&zero, &[], Some(&[]), written)[0].loaded,
-            Loaded::NoPods
+            Freshness::NoPods
         );
-        assert_eq!(summary(&[]), Loaded::Unknown);
+        assert_eq!(summary(&[]), Freshness::Unknown);
     }
 
     #[test]

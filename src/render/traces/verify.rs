@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::domain::traces::model::{Hop, Trace};
-use crate::domain::traces::stats::{Summary, trace_duration};
+use crate::domain::traces::stats::{TracesReport, trace_duration};
 use crate::domain::traces::verdict::{Expectation, Verification};
 
 use super::waterfall::{duration_text, waterfall};
@@ -161,7 +161,7 @@ fn services(t: &Trace) -> String {
 }
 
 /// `traces` as a person reads it: the hops' latency table, then the slowest trace.
-pub fn summary(s: &Summary, slowest: Option<&Trace>, hops: &[Hop]) -> String {
+pub fn summary(s: &TracesReport, slowest: Option<&Trace>, hops: &[Hop]) -> String {
     let mut out = format!(
         "{} traces of {}/{} predictor {} in the last {} (Jaeger at {}; found by {})\n\n",
         s.traces, s.namespace, s.name, s.predictor, s.window.since, s.jaeger, s.found_by

@@ -271,7 +271,7 @@ pub fn status_warnings(items: &[DeploymentStatus], with_namespace: bool) -> Stri
 /// What happened to one deployment in a mutation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Verdict {
+pub enum WriteResult {
     Changed,
     Unchanged,
     Failed,
@@ -284,7 +284,7 @@ pub enum Verdict {
 pub struct Outcome {
     pub namespace: String,
     pub name: String,
-    pub result: Verdict,
+    pub result: WriteResult,
     #[serde(rename = "dryRun")]
     pub dry_run: DryRun,
     pub changes: Vec<Change>,
@@ -336,13 +336,13 @@ pub fn outcome_line(o: &Outcome, done: &str, with_namespace: bool) -> String {
     };
     // The dry-run marker goes right after the verdict, before a failure's message.
     let what = match o.result {
-        Verdict::Changed => format!("{done}{suffix}"),
-        Verdict::Unchanged => format!("unchanged{suffix}"),
-        Verdict::Failed => format!(
+        WriteResult::Changed => format!("{done}{suffix}"),
+        WriteResult::Unchanged => format!("unchanged{suffix}"),
+        WriteResult::Failed => format!(
             "failed{suffix}: {}",
             o.error.as_deref().unwrap_or("unknown error")
         ),
-        Verdict::Interrupted => "not changed: interrupted before its write".to_string(),
+        WriteResult::Interrupted => "not changed: interrupted before its write".to_string(),
     };
     let mut line = format!("{ns}seldondeployment/{} {what}\n", o.name);
     if o.dry_run != DryRun::None {
@@ -362,7 +362,7 @@ mod tests {
         let mut o = Outcome {
             namespace: "models".into(),
             name: "iris".into(),
-            result: Verdict::Changed,
+            result: WriteResult::Changed,
             dry_run: DryRun::Server,
             changes: vec![Change {
                 predictor: "default".into(),
@@ -378,7 +378,7 @@ mod tests {
             outcome_line(&o, "tracing disabled", true),
             "models  seldondeployment/iris tracing disabled (server dry run)\n    + default/executor: JAEGER_DISABLED=true\n"
         );
-        o.result = Verdict::Failed;
+        o.result = WriteResult::Failed;
         o.changes.clear();
         o.dry_run = DryRun::Client;
         o.error = Some("seldondeployment \"models/iris\" has no predictor 'blue'".into());
@@ -387,7 +387,7 @@ mod tests {
             "seldondeployment/iris failed (dry run): seldondeployment \"models/iris\" has no predictor 'blue'\n"
         );
         o.dry_run = DryRun::None;
-        o.result = Verdict::Unchanged;
+        o.result = WriteResult::Unchanged;
         o.error = None;
         assert_eq!(
             outcome_line(&o, "tracing disabled", false),

@@ -15,7 +15,7 @@ use crate::domain::v1::plan::{
 use crate::domain::v1::status::competing_manager_warnings;
 use crate::error::{Error, Result};
 use crate::invocation::DryRun;
-use crate::render::v1::{Outcome, Verdict};
+use crate::render::v1::{Outcome, WriteResult};
 
 /// Attempts per object before giving up on conflicts.
 const MAX_ATTEMPTS: u32 = 5;
@@ -94,18 +94,18 @@ impl Job<'_> {
         let mut outcome = Outcome {
             namespace: ns.into(),
             name: name.into(),
-            result: Verdict::Failed,
+            result: WriteResult::Failed,
             dry_run: self.dry_run,
             changes: Vec::new(),
             warnings: Vec::new(),
             error: None,
         };
         match self.attempt(ns, name, &mut outcome).await {
-            Ok(true) => outcome.result = Verdict::Changed,
-            Ok(false) => outcome.result = Verdict::Unchanged,
+            Ok(true) => outcome.result = WriteResult::Changed,
+            Ok(false) => outcome.result = WriteResult::Unchanged,
             Err(e) => {
                 if matches!(e, Error::Interrupted) {
-                    outcome.result = Verdict::Interrupted;
+                    outcome.result = WriteResult::Interrupted;
                 }
                 outcome.error = Some(e.to_string());
             }

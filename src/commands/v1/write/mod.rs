@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::exit::ExitStatus;
 use crate::invocation::{AskSampler, DryRun, Selection, Write};
 use crate::prompt;
-use crate::render::v1::{Outcome, Verdict};
+use crate::render::v1::{Outcome, WriteResult};
 
 use crate::commands::context::Ctx;
 use apply::run_all;
@@ -81,7 +81,7 @@ pub async fn mutate(ctx: &Ctx, api: String, w: Write) -> Result<ExitStatus> {
         report.add(Outcome {
             namespace: ns.clone(),
             name: name.clone(),
-            result: Verdict::Interrupted,
+            result: WriteResult::Interrupted,
             dry_run: w.dry_run,
             changes: Vec::new(),
             warnings: Vec::new(),
@@ -96,7 +96,7 @@ pub async fn mutate(ctx: &Ctx, api: String, w: Write) -> Result<ExitStatus> {
     // Wait for every object written or already as asked; a failed one has already failed the run.
     let waiting: Vec<(String, String)> = outcomes
         .iter()
-        .filter(|o| o.result != Verdict::Failed)
+        .filter(|o| o.result != WriteResult::Failed)
         .map(|o| (o.namespace.clone(), o.name.clone()))
         .collect();
     let rolled = wait::until_current(ctx, &api, &waiting, &predictors, timeout).await?;

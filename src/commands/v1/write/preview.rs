@@ -6,7 +6,7 @@ use futures::StreamExt;
 use crate::error::Result;
 use crate::invocation::DryRun;
 use crate::prompt;
-use crate::render::v1::{Outcome, Verdict};
+use crate::render::v1::{Outcome, WriteResult};
 
 use super::apply::{Job, run_all};
 
@@ -21,7 +21,7 @@ pub async fn preview_and_confirm(job: &Job<'_>, targets: &[(String, String)]) ->
     for o in &outcomes {
         match (o.result, &o.error) {
             (_, Some(e)) => crate::say!("seldondeployment/{}: cannot plan: {e}", o.name),
-            (Verdict::Unchanged, _) => {
+            (WriteResult::Unchanged, _) => {
                 crate::say!("seldondeployment/{} ({}): unchanged", o.name, o.namespace)
             }
             _ => {
@@ -84,7 +84,7 @@ mod tests {
         Outcome {
             namespace: ns.into(),
             name: name.into(),
-            result: Verdict::Changed,
+            result: WriteResult::Changed,
             dry_run: DryRun::Client,
             changes: predictors
                 .iter()

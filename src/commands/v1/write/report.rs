@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::exit::ExitStatus;
 use crate::invocation::Output;
 use crate::render;
-use crate::render::v1::{Outcome, Verdict};
+use crate::render::v1::{Outcome, WriteResult};
 
 use crate::commands::context::Ctx;
 
@@ -57,7 +57,7 @@ impl<'a> Report<'a> {
             }
             if !structured {
                 let line = render::v1::outcome_line(&o, done, with_ns);
-                if matches!(o.result, Verdict::Failed | Verdict::Interrupted) {
+                if matches!(o.result, WriteResult::Failed | WriteResult::Interrupted) {
                     crate::say_raw!("{line}");
                 } else {
                     ctx.print(&line)?;
@@ -80,10 +80,10 @@ impl<'a> Report<'a> {
         if let Some(doc) = render::document(self.ctx.output, "TracingChangeList", &self.outcomes) {
             self.ctx.print(&doc)?;
         }
-        let any = |v: Verdict| self.outcomes.iter().any(|o| o.result == v);
-        let status = if any(Verdict::Interrupted) {
+        let any = |v: WriteResult| self.outcomes.iter().any(|o| o.result == v);
+        let status = if any(WriteResult::Interrupted) {
             ExitStatus::Cancelled
-        } else if any(Verdict::Failed) {
+        } else if any(WriteResult::Failed) {
             ExitStatus::Failure
         } else {
             ExitStatus::Success
@@ -99,12 +99,12 @@ fn summary(outcomes: &[Outcome]) -> Option<String> {
     }
     let failed: Vec<String> = outcomes
         .iter()
-        .filter(|o| o.result == Verdict::Failed)
+        .filter(|o| o.result == WriteResult::Failed)
         .map(|o| format!("{}/{}", o.namespace, o.name))
         .collect();
-    let count = |v: Verdict| outcomes.iter().filter(|o| o.result == v).count();
-    let (changed, unchanged) = (count(Verdict::Changed), count(Verdict::Unchanged));
-    let interrupted = match count(Verdict::Interrupted) {
+    let count = |v: WriteResult| outcomes.iter().filter(|o| o.result == v).count();
+    let (changed, unchanged) = (count(WriteResult::Changed), count(WriteResult::Unchanged));
+    let interrupted = match count(WriteResult::Interrupted) {
         0 => String::new(),
         n => format!(", {n} not written (interrupted)"),
     };
@@ -124,7 +124,7 @@ mod tests {
     use super::*;
     use crate::invocation::DryRun;
 
-    fn outcome(name: &str, result: Verdict) -> Outcome {
+    fn outcome(name: &str, result: WriteResult) -> Outcome {
         Outcome {
             namespace: "models".into(),
             name: name.into(),
@@ -138,21 +138,21 @@ mod tests {
 
     #[test]
     fn the_summary_counts_each_result_and_names_the_failures() {
-        assert_eq!(summary(&[outcome("a", Verdict::Changed)]), None);
+        assert_eq!(summary(&[outcome("a", WriteResult::Changed)]), None);
         let all = [
-            outcome("a", Verdict::Changed),
-            outcome("b", Verdict::Unchanged),
-            outcome("c", Verdict::Failed),
-            outcome("d", Verdict::Failed),
+            outcome("a", WriteResult::Changed),
+            outcome("b", WriteResult::Unchanged),
+            outcome("c", WriteResult::Failed),
+            outcome("d", WriteResult::Failed),
         ];
         assert_eq!(
             summary(&all).as_deref(),
             Some("1 changed, 1 unchanged, 2 failed: models/c, models/d")
         );
         let stopped = [
-            outcome("a", Verdict::Changed),
-            outcome("b", Verdict::Interrupted),
-            outcome("c", Verdict::Interrupted),
+            outcome("a", WriteResult::Changed),
+            outcome("b", WriteResult::Interrupted),
+            outcome("c", WriteResult::Interrupted),
         ];
         assert_eq!(
             summary(&stopped).as_deref(),

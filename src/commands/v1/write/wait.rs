@@ -14,7 +14,7 @@ use crate::domain::v1::rollout::{DeploymentRollout, Rollout, RolloutState};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 
-use super::super::live::{self, Key, Live, Scope};
+use super::super::live::{self, Key, Live, WatchScope};
 use crate::commands::context::Ctx;
 
 /// Where one addressed predictor stands.
@@ -184,7 +184,7 @@ pub async fn until_current(
         return Ok(ExitStatus::Success);
     }
     let namespaces: BTreeSet<&str> = targets.iter().map(|(ns, _)| ns.as_str()).collect();
-    let scope = Scope {
+    let scope = WatchScope {
         namespace: match namespaces.len() {
             1 => namespaces.first().copied(),
             _ => None,

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::domain::json::str_at;
 use crate::domain::v1::config_file::python;
-use crate::domain::v1::config_file::python::{Loaded, Sampler as Read};
+use crate::domain::v1::config_file::python::{FileSampler, Startup};
 use crate::domain::v1::sampler::{Sampler, SamplerKind};
 
 /// The pod volume, and where it is mounted.
@@ -32,24 +32,24 @@ pub fn config_map_name(sdep: &str) -> String {
 
 /// What a component's own file says.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Settings {
+pub struct OwnFileSettings {
     /// The sampler of the traces the component starts.
     pub sampler: Sampler,
     /// `propagation: b3`.
     pub b3: bool,
 }
 
-impl Default for Settings {
+impl Default for OwnFileSettings {
     /// What the wrapper does without a file: const 1, Jaeger headers.
     fn default() -> Self {
-        Settings {
+        OwnFileSettings {
             sampler: Sampler::const_on(),
             b3: false,
         }
     }
 }
 
-impl Settings {
+impl OwnFileSettings {
     /// `sampler const:1, jaeger headers`, for change lines.
     pub fn describe(&self) -> String {
         let headers = if self.b3 { "b3" } else { "jaeger" };
@@ -93,29 +93,29 @@ impl Settings {
     }
 
     /// Reads a file this module wrote (None for anything else).
-    pub fn parse(text: &str) -> Option<Settings> {
-        let Loaded::Settings(s) = python::load(text, None) else {
+    pub fn parse(text: &str) -> Option<OwnFileSettings> {
+        let Startup::Settings(s) = python::load(text, None) else {
             return None;
         };
         let sampler = match s.sampler {
-            Read::Const(on) => Sampler {
+            FileSampler::Const(on) => Sampler {
                 kind: SamplerKind::Const,
                 param: Some(if on { "1" } else { "0" }.into()),
             },
-            Read::Probabilistic(_) => Sampler {
+            FileSampler::Probabilistic(_) => Sampler {
                 kind: SamplerKind::Probabilistic,
                 param: s.sampler_param.clone(),
             },
-            Read::RateLimiting(_) => Sampler {
+            FileSampler::RateLimiting(_) => Sampler {
                 kind: SamplerKind::RateLimiting,
                 param: s.sampler_param.clone(),
             },
-            Read::Remote => Sampler {
+            FileSampler::Remote => Sampler {
                 kind: SamplerKind::Remote,
                 param: None,
             },
         };
-        Some(Settings { sampler, b3: s.b3 })
+        Some(OwnFileSettings { sampler, b3: s.b3 })
     }
 }
 
@@ -327,41 +327,41 @@ mod tests {
     #[test]
     fn files_read_back_as_written_and_the_python_client_accepts_them() {
         for s in [
-            Settings::default(),
-            Settings {
+            OwnFileSettings::default(),
+            OwnFileSettings {
                 sampler: sampler(SamplerKind::Probabilistic, Some("0.01")),
                 b3: true,
             },
-            Settings {
+            OwnFileSettings {
                 sampler: sampler(SamplerKind::Probabilistic, Some("0.0000001")),
                 b3: false,
             },
-            Settings {
+            OwnFileSettings {
                 sampler: sampler(SamplerKind::RateLimiting, Some("5")),
                 b3: false,
             },
-            Settings {
+            OwnFileSettings {
                 sampler: sampler(SamplerKind::Remote, None),
                 b3: true,
             },
-            Settings {
+            OwnFileSettings {
                 sampler: sampler(SamplerKind::Const, Some("0")),
                 b3: false,
             },
         ] {
             let text = s.render();
             assert!(
-                matches!(python::load(&text, None), Loaded::Settings(_)),
+                matches!(python::load(&text, None), Startup::Settings(_)),
                 "{text}"
             );
-            assert_eq!(Settings::parse(&text), Some(s.clone()), "{text}");
+            assert_eq!(OwnFileSettings::parse(&text), Some(s.clone()), "{text}");
         }
     }
 
     #[test]
     fn numbers_written_two_ways_make_one_file() {
         let render = |p: &str| {
-            Settings {
+            OwnFileSettings {
                 sampler: sampler(SamplerKind::Probabilistic, Some(p)),
                 b3: false,
             }
@@ -369,16 +369,16 @@ mod tests {
         };
         assert_eq!(render("0.10"), render("0.1"));
         assert_eq!(render("1e-3"), render("0.001"));
-        let back = Settings::parse(&render("0.10")).expect("ours");
+        let back = OwnFileSettings::parse(&render("0.10")).expect("ours");
         assert_eq!(back.render(), render("0.10"));
     }
 
     #[test]
     fn a_new_content_is_a_new_key() {
-        let a = Settings::default().render();
-        let b = Settings {
+        let a = OwnFileSettings::default().render();
+        let b = OwnFileSettings {
             b3: true,
-            ..Settings::default()
+            ..OwnFileSettings::default()
         }
         .render();
         assert_ne!(key("p", "m", &a), key("p", "m", &b));

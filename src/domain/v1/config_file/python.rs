@@ -14,7 +14,7 @@ use crate::domain::goparse;
 
 /// Which sampler the file makes the client use.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Sampler {
+pub enum FileSampler {
     /// `const`: samples every trace it starts, or none.
     Const(bool),
     Probabilistic(f64),
@@ -25,8 +25,8 @@ pub enum Sampler {
 
 /// What the client takes from a file it accepts.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Settings {
-    pub sampler: Sampler,
+pub struct FileSettings {
+    pub sampler: FileSampler,
     /// `sampler.type` and `sampler.param` as written (Python's `str()` of the value).
     pub sampler_type: Option<String>,
     pub sampler_param: Option<String>,
@@ -48,8 +48,8 @@ pub struct Settings {
 
 /// How the wrapper fares with the file.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Loaded {
-    Settings(Box<Settings>),
+pub enum Startup {
+    Settings(Box<FileSettings>),
     /// It exits at start; why.
     Refused(String),
     /// The answer hangs on a YAML 1.1 reading the plugin does not guess; why.
@@ -169,16 +169,16 @@ pub fn python_float(s: &str) -> Result<f64, String> {
 }
 
 /// Python's `float(v)` of a loaded value.
-fn to_float(v: &Yaml, what: &str) -> Result<f64, Loaded> {
+fn to_float(v: &Yaml, what: &str) -> Result<f64, Startup> {
     match v {
         Yaml::Bool(b) => Ok(f64::from(u8::from(*b))),
         Yaml::Number(n) => Ok(n.as_f64().unwrap_or(0.0)),
-        Yaml::String(s) if yaml11_bool(s) => Err(Loaded::Unsure(format!(
+        Yaml::String(s) if yaml11_bool(s) => Err(Startup::Unsure(format!(
             "{what} is {s}: PyYAML reads it unquoted as a boolean (a number to float()), quoted as text (which float() refuses); write a number"
         ))),
-        Yaml::String(s) => python_float(s).map_err(|e| Loaded::Refused(format!("{what}: {e}"))),
+        Yaml::String(s) => python_float(s).map_err(|e| Startup::Refused(format!("{what}: {e}"))),
         Yaml::Tagged(t) => to_float(&t.value, what),
-        other => Err(Loaded::Refused(format!(
+        other => Err(Startup::Refused(format!(
             "{what} is {}, which float() refuses",
             kind_of(other)
         ))),
@@ -210,15 +210,15 @@ fn get<'a>(m: &'a serde_yaml::Mapping, key: &str) -> Option<&'a Yaml> {
 
 /// What the wrapper makes of `text` as its config file; `env_tags` is a non-empty
 /// `JAEGER_TAGS`, which the client merges into the file's `tags`.
-pub fn load(text: &str, env_tags: Option<&str>) -> Loaded {
+pub fn load(text: &str, env_tags: Option<&str>) -> Startup {
     let doc: Yaml = match serde_yaml::from_str(text) {
         Ok(doc) => doc,
         Err(e) if e.to_string().contains("duplicate entry") => {
-            return Loaded::Unsure(format!(
+            return Startup::Unsure(format!(
                 "the file repeats a key ({e}): PyYAML keeps the last one; remove the duplicate"
             ));
         }
-        Err(e) => return Loaded::Refused(format!("the file is not YAML: {e}")),
+        Err(e) => return Startup::Refused(format!("the file is not YAML: {e}")),
     };
     let doc = match doc {
         Yaml::Tagged(t) => t.value,
@@ -227,12 +227,12 @@ pub fn load(text: &str, env_tags: Option<&str>) -> Loaded {
     let m = match &doc {
         Yaml::Mapping(m) => m,
         Yaml::Null => {
-            return Loaded::Refused(
+            return Startup::Refused(
                 "the file is empty, and Config(None) fails: 'NoneType' object has no attribute 'keys'".into(),
             );
         }
         other => {
-            return Loaded::Refused(format!(
+            return Startup::Refused(format!(
                 "the file holds {}, not a mapping of settings",
                 kind_of(other)
             ));
@@ -244,14 +244,14 @@ pub fn load(text: &str, env_tags: Option<&str>) -> Loaded {
         .map(py_str)
         .collect();
     if !unexpected.is_empty() {
-        return Loaded::Refused(format!(
+        return Startup::Refused(format!(
             "Config(validate=True) refuses it: Unexpected keys found in config:{}",
             unexpected.join(",")
         ));
     }
     let service_name = match get(m, "service_name") {
         Some(v) if !truthy(v) => {
-            return Loaded::Refused(format!(
+            return Startup::Refused(format!(
                 "service_name is {}, and the client requires one: service_name required in the config or param",
                 kind_of(v)
             ));
@@ -267,19 +267,19 @@ pub fn load(text: &str, env_tags: Option<&str>) -> Loaded {
         if let Some(v) = get(m, key)
             && to_int(v).is_none()
         {
-            return Loaded::Refused(format!("{key} is {:?}, which int() refuses", py_str(v)));
+            return Startup::Refused(format!("{key} is {:?}, which int() refuses", py_str(v)));
         }
     }
     if let Some(tags) = env_tags {
         if let Some(item) = tags.split(',').find(|kv| kv.split('=').count() != 2) {
-            return Loaded::Refused(format!(
+            return Startup::Refused(format!(
                 "JAEGER_TAGS item {item:?} does not split into one key and one value at '=' (key, value = kv.split('='))"
             ));
         }
         if let Some(v) = get(m, "tags")
             && !matches!(v, Yaml::Mapping(_))
         {
-            return Loaded::Refused(format!(
+            return Startup::Refused(format!(
                 "tags is {}, which cannot take the JAEGER_TAGS items",
                 kind_of(v)
             ));
@@ -288,7 +288,7 @@ pub fn load(text: &str, env_tags: Option<&str>) -> Loaded {
         && truthy(v)
         && !matches!(v, Yaml::Mapping(_))
     {
-        return Loaded::Refused(format!(
+        return Startup::Refused(format!(
             "tags is {}, not a mapping of tag names to values",
             kind_of(v)
         ));
@@ -311,7 +311,7 @@ pub fn load(text: &str, env_tags: Option<&str>) -> Loaded {
         let s = py_str(v).to_lowercase();
         matches!(s.as_str(), "false" | "0" | "none")
     });
-    Loaded::Settings(Box::new(Settings {
+    Startup::Settings(Box::new(FileSettings {
         sampler,
         sampler_type,
         sampler_param,
@@ -325,15 +325,15 @@ pub fn load(text: &str, env_tags: Option<&str>) -> Loaded {
     }))
 }
 
-type Chosen = (Sampler, Option<String>, Option<String>);
+type Chosen = (FileSampler, Option<String>, Option<String>);
 
 /// The `sampler` property: `Config.sampler` of jaeger-client 4.4.0.
-fn sampler(m: &serde_yaml::Mapping) -> Result<Chosen, Loaded> {
+fn sampler(m: &serde_yaml::Mapping) -> Result<Chosen, Startup> {
     let Some(s) = get(m, "sampler") else {
-        return Ok((Sampler::Remote, None, None));
+        return Ok((FileSampler::Remote, None, None));
     };
     let Some(s) = s.as_mapping() else {
-        return Err(Loaded::Refused(format!(
+        return Err(Startup::Refused(format!(
             "sampler is {}, and the client calls .get on it",
             kind_of(s)
         )));
@@ -342,7 +342,7 @@ fn sampler(m: &serde_yaml::Mapping) -> Result<Chosen, Loaded> {
     let param = get(s, "param");
     let shown_param = param.map(py_str);
     let Some(kind) = kind.filter(|k| truthy(k)) else {
-        return Ok((Sampler::Remote, None, shown_param));
+        return Ok((FileSampler::Remote, None, shown_param));
     };
     let shown_kind = Some(py_str(kind));
     let what = "sampler.param";
@@ -350,37 +350,37 @@ fn sampler(m: &serde_yaml::Mapping) -> Result<Chosen, Loaded> {
         Some("const") => {
             let on = match param {
                 Some(Yaml::String(p)) if yaml11_bool(p) => {
-                    return Err(Loaded::Unsure(format!(
+                    return Err(Startup::Unsure(format!(
                         "sampler.param is {p}: PyYAML reads it unquoted as a boolean, quoted as text (which samples nothing); write 1 or 0"
                     )));
                 }
                 Some(v) => py_str(v).to_lowercase() == "true" || py_str(v) == "1",
                 None => false,
             };
-            Sampler::Const(on)
+            FileSampler::Const(on)
         }
         Some("probabilistic") => {
             let rate = to_float(param.unwrap_or(&Yaml::Null), what)?;
             if !(0.0..=1.0).contains(&rate) {
-                return Err(Loaded::Refused(format!(
+                return Err(Startup::Refused(format!(
                     "the probabilistic sampler's rate {} is not from 0 to 1 (an assert fails)",
                     py_str(param.unwrap_or(&Yaml::Null))
                 )));
             }
-            Sampler::Probabilistic(rate)
+            FileSampler::Probabilistic(rate)
         }
         Some("ratelimiting" | "rate_limiting") => {
             let rate = to_float(param.unwrap_or(&Yaml::Null), what)?;
             if rate.is_nan() || rate < 0.0 {
-                return Err(Loaded::Refused(format!(
+                return Err(Startup::Refused(format!(
                     "the ratelimiting sampler's rate {} is negative (an assert fails)",
                     py_str(param.unwrap_or(&Yaml::Null))
                 )));
             }
-            Sampler::RateLimiting(rate)
+            FileSampler::RateLimiting(rate)
         }
         _ => {
-            return Err(Loaded::Refused(format!(
+            return Err(Startup::Refused(format!(
                 "Unknown sampler type {} (the Python client knows const, probabilistic, ratelimiting, rate_limiting; leave type out for a remote sampler)",
                 py_str(kind)
             )));

@@ -3,16 +3,16 @@ use serde_json::{Value, json};
 use super::mount::*;
 use super::python::*;
 
-fn settings(text: &str) -> Settings {
+fn settings(text: &str) -> FileSettings {
     match load(text, None) {
-        Loaded::Settings(s) => *s,
+        Startup::Settings(s) => *s,
         other => panic!("{text:?}: {other:?}"),
     }
 }
 
 fn refused(text: &str, tags: Option<&str>) -> String {
     match load(text, tags) {
-        Loaded::Refused(why) => why,
+        Startup::Refused(why) => why,
         other => panic!("{text:?}: {other:?}"),
     }
 }
@@ -20,14 +20,17 @@ fn refused(text: &str, tags: Option<&str>) -> String {
 #[test]
 fn samplers_read_as_the_python_client_reads_them() {
     let s = |t: &str| settings(t).sampler;
-    assert_eq!(s("sampler: {type: const, param: 1}"), Sampler::Const(true));
+    assert_eq!(
+        s("sampler: {type: const, param: 1}"),
+        FileSampler::Const(true)
+    );
     assert_eq!(
         s("sampler: {type: const, param: true}"),
-        Sampler::Const(true)
+        FileSampler::Const(true)
     );
     assert_eq!(
         s("sampler: {type: const, param: 'TRUE'}"),
-        Sampler::Const(true)
+        FileSampler::Const(true)
     );
     // get_boolean(str(x)): only true/1 are true; 2 and 1.0 fall back to False.
     for t in [
@@ -36,19 +39,19 @@ fn samplers_read_as_the_python_client_reads_them() {
         "sampler: {type: const}",
         "sampler: {type: const, param: 0}",
     ] {
-        assert_eq!(s(t), Sampler::Const(false), "{t}");
+        assert_eq!(s(t), FileSampler::Const(false), "{t}");
     }
     assert_eq!(
         s("sampler: {type: probabilistic, param: '0.01'}"),
-        Sampler::Probabilistic(0.01)
+        FileSampler::Probabilistic(0.01)
     );
     assert_eq!(
         s("sampler: {type: rate_limiting, param: 5}"),
-        Sampler::RateLimiting(5.0)
+        FileSampler::RateLimiting(5.0)
     );
-    assert_eq!(s("logging: true"), Sampler::Remote);
-    assert_eq!(s("sampler: {type: ''}"), Sampler::Remote);
-    assert_eq!(s("sampler: {}"), Sampler::Remote);
+    assert_eq!(s("logging: true"), FileSampler::Remote);
+    assert_eq!(s("sampler: {type: ''}"), FileSampler::Remote);
+    assert_eq!(s("sampler: {}"), FileSampler::Remote);
 }
 
 #[test]
@@ -89,7 +92,7 @@ fn what_the_client_refuses_at_start_is_named() {
     assert!(refused("tags:\n", Some("a=1")).contains("null"));
     assert!(matches!(
         load("tags: {x: y}", Some("a=1")),
-        Loaded::Settings(_)
+        Startup::Settings(_)
     ));
 }
 
@@ -100,7 +103,7 @@ fn yaml_1_1_booleans_and_duplicates_are_not_guessed() {
         "sampler: {type: probabilistic, param: on}",
         "logging: true\nlogging: false",
     ] {
-        assert!(matches!(load(text, None), Loaded::Unsure(_)), "{text}");
+        assert!(matches!(load(text, None), Startup::Unsure(_)), "{text}");
     }
 }
 

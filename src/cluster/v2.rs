@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
-use super::{Action, Cluster};
+use super::{Cluster, Doing};
 
 /// The API group and version of Seldon Core 2's resources.
 pub const V2_API: &str = "mlops.seldon.io/v1alpha1";
@@ -13,7 +13,7 @@ pub const V2_API: &str = "mlops.seldon.io/v1alpha1";
 impl Cluster {
     async fn get_at(&self, path: &str, namespace: &str, name: Option<&str>) -> Result<Value> {
         let verb = format!("read {path}");
-        let action = Action {
+        let action = Doing {
             verb: &verb,
             namespace,
             name,
@@ -154,7 +154,7 @@ impl Cluster {
 
     /// What runs in a runtime's namespace: its Deployments and StatefulSets (None when they may
     /// not be listed) and its pods (None alone when only those may not), the three read at once.
-    pub async fn runtime_running(&self, namespace: &str) -> Result<Option<Running>> {
+    pub async fn runtime_running(&self, namespace: &str) -> Result<Option<RuntimeWorkloads>> {
         let deployments = format!("/apis/apps/v1/namespaces/{namespace}/deployments");
         let statefulsets = format!("/apis/apps/v1/namespaces/{namespace}/statefulsets");
         let pods = format!("/api/v1/namespaces/{namespace}/pods");
@@ -166,7 +166,7 @@ impl Cluster {
         let (Some(deployments), Some(statefulsets), pods) = (d?, s?, p?) else {
             return Ok(None);
         };
-        Ok(Some(Running {
+        Ok(Some(RuntimeWorkloads {
             deployments,
             statefulsets,
             pods,
@@ -175,13 +175,13 @@ impl Cluster {
 }
 
 /// A runtime namespace's workloads and pods, as listed.
-pub struct Running {
+pub struct RuntimeWorkloads {
     pub deployments: Vec<Value>,
     pub statefulsets: Vec<Value>,
     pub pods: Option<Vec<Value>>,
 }
 
-impl Running {
+impl RuntimeWorkloads {
     /// The borrowed view the domain reads.
     pub fn view(&self) -> crate::domain::v2::status::Running<'_> {
         crate::domain::v2::status::Running {
