@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::v1::sampler::Sampler;
-pub use crate::invocation::{DryRun, Expect, Output};
+use crate::options::{DryRun, Expect, Output, Restart};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -224,27 +224,6 @@ pub struct Mutation {
     /// With --core v2: once the operator has written the setting, restart the pods that run an older one (core: the runtime's components; servers: the Servers' pods; all: both). Nothing else restarts them
     #[arg(long, value_enum, value_name = "core|servers|all", num_args = 0..=1, default_missing_value = "core", require_equals = true)]
     pub restart: Option<Restart>,
-}
-
-/// What `--restart` rolls (Seldon Core 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Restart {
-    /// The runtime's core components (annotating the SeldonRuntime rolls them).
-    Core,
-    /// Every Server's pods (annotating each Server rolls them).
-    Servers,
-    /// Both.
-    All,
-}
-
-impl Restart {
-    pub fn core(self) -> bool {
-        matches!(self, Restart::Core | Restart::All)
-    }
-
-    pub fn servers(self) -> bool {
-        matches!(self, Restart::Servers | Restart::All)
-    }
 }
 
 #[derive(Debug, Args)]

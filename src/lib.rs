@@ -38,6 +38,7 @@ pub mod jaeger;
 pub mod manifests;
 #[cfg(test)]
 mod mock_tests;
+pub mod options;
 pub mod prompt;
 pub mod render;
 pub mod web;

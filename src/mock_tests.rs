@@ -15,7 +15,7 @@ use crate::cluster::{Applied, Cluster, Query, SHED_RETRIES};
 use crate::commands::v1::write::Job;
 use crate::domain::v1::plan::Intent;
 use crate::error::Error;
-use crate::invocation::DryRun;
+use crate::options::DryRun;
 use crate::render::v1::WriteResult;
 
 const API: &str = "machinelearning.seldon.io/v1";

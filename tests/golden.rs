@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use kubectl_seldon_tracing::cli::Output;
 use kubectl_seldon_tracing::commands::v1::read::list_item;
 use kubectl_seldon_tracing::domain::v1::status::status;
+use kubectl_seldon_tracing::options::Output;
 use kubectl_seldon_tracing::render;
 use serde_json::{Value, json};
 

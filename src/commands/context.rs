@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::cluster::Cluster;
 use crate::error::Result;
 use crate::exit::ExitStatus;
-use crate::invocation::{Expect, Output};
+use crate::options::{Expect, Output};
 use crate::render::Streamer;
 
 /// What every command that talks to the cluster needs.

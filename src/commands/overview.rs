@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::invocation::Selection;
 use crate::invocation::Write;
-use crate::invocation::{Expect, Generations, Manifests};
+use crate::invocation::{Generations, Manifests};
+use crate::options::Expect;
 use crate::prompt;
 
 /// What `list` and `status` read: v1's API version where the cluster serves SeldonDeployments,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::invocation::Output;
+use crate::options::Output;
 
 /// The `apiVersion` of every json/yaml document the plugin prints (docs/output.md).
 pub const OUTPUT_API_VERSION: &str = "seldon-tracing.kubectl.io/v2";

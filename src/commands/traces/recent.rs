@@ -15,8 +15,9 @@ use crate::domain::v1::components as c;
 use crate::domain::v1::stamp;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
-use crate::invocation::{Output, Traces};
+use crate::invocation::Traces;
 use crate::jaeger::Search;
+use crate::options::Output;
 use crate::render;
 
 use super::verify::{find_jaeger, object_error, one_predictor, predictor, seconds_text};

@@ -22,8 +22,9 @@ use crate::domain::v1::status;
 use crate::domain::v1::status::PredictorStatus;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
-use crate::invocation::{Data, JaegerAt, Output, Verify};
+use crate::invocation::{Data, JaegerAt, Verify};
 use crate::jaeger::Jaeger;
+use crate::options::Output;
 use crate::render;
 use crate::web::{self, Ask, Dial, Failed, Tcp};
 

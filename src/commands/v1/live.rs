@@ -13,7 +13,7 @@ use crate::domain::json::str_at;
 use crate::domain::v1::rollout::Deployments;
 use crate::domain::v1::status::{DeploymentStatus, attach_rollout, status};
 use crate::error::{Error, Result};
-use crate::invocation::FIELD_MANAGER;
+use crate::options::FIELD_MANAGER;
 
 /// `(namespace, name)`.
 pub type Key = (String, String);

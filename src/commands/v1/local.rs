@@ -17,8 +17,9 @@ use crate::domain::v1::status as domain_status;
 use crate::domain::v1::status::{DeploymentStatus, Origin, unmet};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
-use crate::invocation::{Connection, Expect, FIELD_MANAGER, LocalWrite, Output};
+use crate::invocation::{Connection, LocalWrite};
 use crate::manifests::{self, At, Input};
+use crate::options::{Expect, FIELD_MANAGER, Output};
 use crate::render;
 use crate::render::v1::ListItem;
 

@@ -12,8 +12,9 @@ use crate::domain::v1::config_file::mount::ConfigMaps;
 use crate::domain::v1::rollout::{Deployments, RolloutState};
 use crate::domain::v1::status::{DeploymentStatus, Origin, attach_rollout, status_with, unmet};
 use crate::error::{Error, Result};
-use crate::invocation::{Expect, FIELD_MANAGER, Manifests, Output};
+use crate::invocation::Manifests;
 use crate::manifests;
+use crate::options::{Expect, FIELD_MANAGER, Output};
 use crate::render;
 use crate::render::v1::ListItem;
 

@@ -10,8 +10,9 @@ use serde_json::{Map, Value};
 use crate::domain::v1::status::DeploymentStatus;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
-use crate::invocation::{Output, Watch};
+use crate::invocation::Watch;
 use crate::manifests;
+use crate::options::Output;
 use crate::render::{self, OUTPUT_API_VERSION};
 
 use super::live::{self, Key, Live, Touched, WatchScope};

@@ -14,7 +14,7 @@ use crate::domain::v2::status;
 use crate::domain::v2::status::RuntimeStatus;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
-use crate::invocation::{Expect, FIELD_MANAGER};
+use crate::options::{Expect, FIELD_MANAGER};
 use crate::render;
 
 /// A read whose refusal is an answer (`not read`), not an error.

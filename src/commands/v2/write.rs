@@ -17,7 +17,8 @@ use crate::domain::v2::workloads::{Freshness, Workload};
 use crate::domain::v2::{plan, status};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
-use crate::invocation::{DryRun, Output, RuntimeWrite};
+use crate::invocation::RuntimeWrite;
+use crate::options::{DryRun, Output};
 
 /// Attempts per runtime before conflicts give up.
 const MAX_ATTEMPTS: u32 = 5;
@@ -164,9 +165,9 @@ pub async fn write(ctx: &Ctx, w: &RuntimeWrite) -> Result<ExitStatus> {
             crate::say!(
                 "then, once the operator has written it, restart the {} whose pods run an older setting",
                 match r {
-                    crate::cli::Restart::Core => "core components",
-                    crate::cli::Restart::Servers => "Servers",
-                    crate::cli::Restart::All => "core components and Servers",
+                    crate::options::Restart::Core => "core components",
+                    crate::options::Restart::Servers => "Servers",
+                    crate::options::Restart::All => "core components and Servers",
                 }
             );
         }

@@ -14,7 +14,7 @@ use crate::domain::v1::clients::{Destination, SamplerSetting};
 use crate::domain::v1::plan::Change;
 use crate::domain::v1::rollout::{Holdup, Rollout, RolloutState};
 use crate::domain::v1::status::{DeploymentStatus, Source};
-use crate::invocation::DryRun;
+use crate::options::DryRun;
 
 /// `const:1`, `probabilistic`, `remote (default)`, `const:1 (default)`, `from the config file`;
 /// `-` for a component without a sampler.

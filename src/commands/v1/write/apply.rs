@@ -14,7 +14,7 @@ use crate::domain::v1::plan::{
 };
 use crate::domain::v1::status::competing_manager_warnings;
 use crate::error::{Error, Result};
-use crate::invocation::DryRun;
+use crate::options::DryRun;
 use crate::render::v1::{Outcome, WriteResult};
 
 /// Attempts per object before giving up on conflicts.

@@ -14,7 +14,8 @@ use futures::StreamExt;
 use crate::domain::v1::plan::Intent;
 use crate::error::Result;
 use crate::exit::ExitStatus;
-use crate::invocation::{AskSampler, DryRun, Selection, Write};
+use crate::invocation::{AskSampler, Selection, Write};
+use crate::options::DryRun;
 use crate::prompt;
 use crate::render::v1::{Outcome, WriteResult};
 

@@ -4,7 +4,7 @@
 use futures::StreamExt;
 
 use crate::error::Result;
-use crate::invocation::DryRun;
+use crate::options::DryRun;
 use crate::prompt;
 use crate::render::v1::{Outcome, WriteResult};
 
@@ -78,7 +78,7 @@ fn rollout_note(outcomes: &[Outcome]) -> String {
 mod tests {
     use super::*;
     use crate::domain::v1::plan::Change;
-    use crate::invocation::DryRun;
+    use crate::options::DryRun;
 
     fn outcome(ns: &str, name: &str, predictors: &[&str]) -> Outcome {
         Outcome {

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::error::Result;
 use crate::exit::ExitStatus;
-use crate::invocation::Output;
+use crate::options::Output;
 use crate::render;
 use crate::render::v1::{Outcome, WriteResult};
 
@@ -122,7 +122,7 @@ fn summary(outcomes: &[Outcome]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invocation::DryRun;
+    use crate::options::DryRun;
 
     fn outcome(name: &str, result: WriteResult) -> Outcome {
         Outcome {
