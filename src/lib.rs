@@ -31,6 +31,7 @@ pub mod complete;
 pub mod domain;
 pub mod error;
 pub mod exit;
+#[cfg(any(test, feature = "invariants"))]
 #[doc(hidden)]
 pub mod invariants;
 pub mod invocation;
