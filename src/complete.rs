@@ -9,7 +9,7 @@ use clap::CommandFactory;
 
 use crate::cli::Cli;
 use crate::cluster::Cluster;
-use crate::invocation::Connection;
+use crate::options::Connection;
 
 /// cobra's ShellCompDirectiveNoFileComp / ShellCompDirectiveDefault (files).
 const NO_FILES: u8 = 4;

@@ -1,6 +1,10 @@
 //! The values of options that both the command line (`cli`, what clap parses) and the resolved
 //! invocation (`invocation`) speak of. They live apart from both so that imports run one way:
 //! `cli` and `invocation` read this module, and `invocation` reads `cli`, never the reverse.
+//! `Connection` is here too: the cluster layer reads it, and must not read `invocation`.
+
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// How results are printed (`-o`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -52,4 +56,15 @@ impl Restart {
     pub fn servers(self) -> bool {
         matches!(self, Restart::Servers | Restart::All)
     }
+}
+
+/// How to reach the cluster: kubectl's connection flags and nothing else.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Connection {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// `-n`; None means the kubeconfig context's namespace.
+    pub namespace: Option<String>,
+    /// Zero waits forever.
+    pub request_timeout: Duration,
 }

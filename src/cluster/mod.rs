@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::invocation::Connection;
+use crate::options::Connection;
 
 pub use errors::Doing;
 use errors::{Failure, kubeconfig_error};

@@ -4,7 +4,7 @@ use crate::cluster::Cluster;
 use crate::commands::context::print;
 use crate::error::Result;
 use crate::exit::ExitStatus;
-use crate::invocation::Connection;
+use crate::options::Connection;
 
 /// Used by `version`: plugin version, and the server's when it answers.
 pub async fn version(connection: &Connection, client_only: bool) -> Result<ExitStatus> {

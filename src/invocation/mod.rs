@@ -19,6 +19,7 @@ use crate::domain::traces::endpoints::ServiceRef;
 use crate::domain::v1::plan::Intent;
 use crate::domain::v2::plan;
 use crate::jaeger::Endpoint;
+use crate::options::Connection;
 use crate::options::DryRun;
 use crate::options::Expect;
 use crate::options::Output;
@@ -42,17 +43,6 @@ impl Manifests {
             (false, true) => Manifests::Local(files.filename),
         }
     }
-}
-
-/// How to reach the cluster: kubectl's connection flags and nothing else.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Connection {
-    pub kubeconfig: Option<PathBuf>,
-    pub context: Option<String>,
-    /// `-n`; None means the kubeconfig context's namespace.
-    pub namespace: Option<String>,
-    /// Zero waits forever.
-    pub request_timeout: Duration,
 }
 
 /// Which namespaces a command looks in.

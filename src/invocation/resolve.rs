@@ -13,7 +13,6 @@ use crate::domain::v1::sampler::{Sampler, SamplerKind};
 use crate::domain::v2::plan;
 use crate::invocation::Action;
 use crate::invocation::AskSampler;
-use crate::invocation::Connection;
 use crate::invocation::Data;
 use crate::invocation::Generations;
 use crate::invocation::Invocation;
@@ -29,6 +28,7 @@ use crate::invocation::Verify;
 use crate::invocation::Watch;
 use crate::invocation::Write;
 use crate::jaeger::Endpoint;
+use crate::options::Connection;
 use crate::options::DryRun;
 
 /// Judges the parsed command line. `terminal`: stdin and stderr are terminals, so questions can

@@ -4,6 +4,7 @@ use super::*;
 use crate::cli::Cli;
 use crate::domain::v1::clients::Propagation;
 use crate::domain::v1::plan::AgentHost;
+use crate::options::Connection;
 use crate::options::{DryRun, Expect, Output};
 
 fn argv(line: &str, terminal: bool) -> Result<Invocation, Usage> {

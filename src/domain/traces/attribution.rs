@@ -12,83 +12,15 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::domain::json::str_at;
+use crate::domain::traces::model::Call;
 use crate::domain::traces::model::Hop;
 use crate::domain::traces::model::Role;
 use crate::domain::traces::model::Span;
 use crate::domain::traces::model::Trace;
 use crate::domain::v1::components as c;
-
-/// A call the executor makes to a graph node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Call {
-    TransformInput,
-    Predict,
-    Route,
-    Aggregate,
-    TransformOutput,
-}
-
-impl Call {
-    pub const ALL: [Call; 5] = [
-        Call::TransformInput,
-        Call::Predict,
-        Call::Route,
-        Call::Aggregate,
-        Call::TransformOutput,
-    ];
-
-    /// The executor's client span name for the call under the seldon protocol over REST.
-    pub fn rest_path(self) -> &'static str {
-        match self {
-            Call::TransformInput => "/transform-input",
-            Call::Predict => "/predict",
-            Call::Route => "/route",
-            Call::Aggregate => "/aggregate",
-            Call::TransformOutput => "/transform-output",
-        }
-    }
-
-    /// The gRPC method the executor calls (its client span name under gRPC).
-    pub fn grpc_method(self) -> &'static str {
-        match self {
-            Call::TransformInput => "/seldon.protos.Transformer/TransformInput",
-            Call::Predict => "/seldon.protos.Model/Predict",
-            Call::Route => "/seldon.protos.Router/Route",
-            Call::Aggregate => "/seldon.protos.Combiner/Aggregate",
-            Call::TransformOutput => "/seldon.protos.OutputTransformer/TransformOutput",
-        }
-    }
-
-    /// The Python wrapper's server span name for the call over REST (the Flask view).
-    pub fn python_view(self) -> &'static str {
-        match self {
-            Call::TransformInput => "TransformInput",
-            Call::Predict => "Predict",
-            Call::Route => "Route",
-            Call::Aggregate => "Aggregate",
-            Call::TransformOutput => "TransformOutput",
-        }
-    }
-
-    /// The call an executor client span stands for. Under the v2 and tensorflow protocols every
-    /// call is the model's inference route, so it counts as Predict.
-    pub fn from_client_span(operation: &str) -> Option<Call> {
-        if let Some(c) = Call::ALL
-            .into_iter()
-            .find(|c| c.rest_path() == operation || c.grpc_method() == operation)
-        {
-            return Some(c);
-        }
-        let v2 = operation.starts_with("/v2/models/") && operation.ends_with("/infer");
-        let tf = operation.starts_with("/v1/models/") && operation.ends_with(":predict");
-        (v2 || tf).then_some(Call::Predict)
-    }
-}
 
 /// The executor's entry span of a prediction: `predictions` (REST, every protocol) or the gRPC
 /// method `/seldon.protos.Seldon/Predict`.
