@@ -120,7 +120,7 @@ impl Endpoint {
     }
 }
 
-/// The query of `GET /api/traces` (TRACES.md): one service, an optional operation, tags matched
+/// The query of `GET /api/traces` (docs/facts/traces.md, "Jaeger's query API"): one service, an optional operation, tags matched
 /// against span and process tags, a window in µs since the epoch, a limit, a minimum duration.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Search {

@@ -1,9 +1,13 @@
-//! kubectl-seldon-tracing: see and change Jaeger tracing on Seldon Core v1 SeldonDeployments.
+//! kubectl-seldon-tracing: see and change tracing on Seldon Core v1 SeldonDeployments (Jaeger
+//! clients, set per component) and Seldon Core 2 SeldonRuntimes (OpenTelemetry, set per
+//! namespace), and prove with one traced request that spans reach Jaeger.
 //!
-//! Layers, data flowing one way: `cli` (clap) -> `invocation` (the pure resolver: usage judged
-//! before any I/O) -> `commands` -> `cluster` (all I/O) with `domain` (pure planning and status
-//! on raw JSON) and `render` (pure output); `jaeger` is the query API of Jaeger, I/O beside
-//! `cluster`.
+//! Layers, imports running down only (docs/development.md, "Architecture"; tests/architecture.rs
+//! keeps it so): `main` -> `commands` (one function per verb) -> `invocation` (the pure resolver:
+//! usage judged before any I/O) -> `cli` (clap) -> the services: `cluster` (Kubernetes I/O),
+//! `jaeger` (Jaeger's query API), `render` (pure output), `prompt`, `manifests` -> the base:
+//! `options`, `web`, `error`, `exit` -> `domain` (pure tracing logic on raw JSON). `domain`,
+//! `commands`, `render` and `cluster` each have wings `v1`, `v2`, `traces`.
 
 /// `eprintln!` that never panics: stderr may be a closed pipe (`2>&1 | head`), and a message
 /// that cannot be shown is no reason to abort a half-done bulk change.

@@ -1,7 +1,8 @@
 //! A stand-in for the Seldon Core v1 operator (v1.18.2), test-only: the operator is not served by
 //! the Go module proxy. It reproduces what the operator makes of a SeldonDeployment for tracing
 //! and rollouts, written here from its behaviour (operator/controllers and
-//! apis/machinelearning.seldon.io/v1 at v1.18.2) and from what DOMAIN.md records of running it:
+//! apis/machinelearning.seldon.io/v1 at v1.18.2) and from what docs/facts/seldon-core-1.md
+//! records of running it:
 //! - one Deployment per `componentSpecs[i]` that has containers, named `<sdep>-<predictor>-<i>-
 //!   <container names joined by ->` (or `componentSpecs[i].metadata.name`), labels
 //!   `seldon-deployment-id`, `seldon-app` (`<sdep>-<predictor>`) and
@@ -430,7 +431,7 @@ pub struct Operator {
 pub enum Mode {
     /// Writes what the SeldonDeployment asks; an unchanged write changes nothing.
     Steady,
-    /// Like the real operator on some SeldonDeployments (DOMAIN.md, "Generation churn"): once
+    /// Like the real operator on some SeldonDeployments (docs/facts/seldon-core-1.md, "Generation churn"): once
     /// a SeldonDeployment has changed after the stand-in first saw it, every round rewrites its
     /// Deployments with a field outside the pod template flipped (`progressDeadlineSeconds`),
     /// so their generation climbs on every round while the template, and so the pods, stay

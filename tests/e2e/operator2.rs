@@ -1,7 +1,7 @@
 //! A stand-in for the Seldon Core 2 operator (v2.10.2), test-only: the operator is not served by
 //! the Go module proxy. Written here from its behaviour (operator/controllers/reconcilers/seldon
-//! and .../server, operator/apis/mlops/v1alpha1 at v2.10.2, read) and from what SELDON2.md
-//! records of running it. Per SeldonRuntime of a namespace, each round:
+//! and .../server, operator/apis/mlops/v1alpha1 at v2.10.2, read) and from what
+//! docs/facts/seldon-core-2.md records of running it. Per SeldonRuntime of a namespace, each round:
 //! - the SeldonConfig `spec.seldonConfig` names is read from the operator's namespace; when it
 //!   does not exist nothing is made (the real operator fails the reconcile);
 //! - tracing: the runtime's non-empty `ratio`, `otelExporterEndpoint`, `otelExporterProtocol`,

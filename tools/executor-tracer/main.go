@@ -15,7 +15,7 @@
 //     "/transform-input", "/transform-output", "/aggregate"), child of the server span, without
 //     tags; the incoming request's headers are copied onto the outgoing request first, then the
 //     trace headers are injected (so with tracing off, a caller's uber-trace-id reaches the
-//     model unchanged, as TRACES.md records); POST of the JSON body to the graph node.
+//     model unchanged, as docs/facts/traces.md records); POST of the JSON body to the graph node.
 //   - executor/predictor/predictor_process.go, for the Seldon protocol over REST: the graph is
 //     the predictor in ENGINE_PREDICTOR (base64 JSON, as the operator sets it); per node, its
 //     input call (/transform-input for a TRANSFORMER or a TRANSFORM_INPUT method, /predict for a

@@ -1,6 +1,6 @@
 //! `traces`: a predictor's recent traces from Jaeger, as latency per hop (graph node and
 //! operation) and the slowest one drawn. Percentiles come from the traces themselves: Jaeger's
-//! metrics API needs a metrics store most installs lack (TRACES.md).
+//! metrics API needs a metrics store most installs lack (docs/facts/traces.md).
 
 use std::time::Duration;
 

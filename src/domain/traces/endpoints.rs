@@ -1,10 +1,11 @@
 //! Where `verify` and `traces` connect, chosen from listed objects (pure): the executor pod of a
 //! predictor, and Jaeger's query port behind a Service (`--jaeger-service`, or found by looking).
 //!
-//! Facts (TRACES.md): the operator labels a predictor's pods `seldon-app=<sdep>-<predictor>`
-//! (what its Service `<sdep>-<predictor>` selects); the executor is the container
-//! `seldon-container-engine`, REST on 8000. Jaeger's query API listens on 16686; the Jaeger
-//! Operator names the Service `<name>-query` with the port `http-query`.
+//! Facts (docs/facts/traces.md, "Reaching the executor and Jaeger" and "Jaeger's query API"): the
+//! operator labels a predictor's pods `seldon-app=<sdep>-<predictor>` (what its Service
+//! `<sdep>-<predictor>` selects); the executor is the container `seldon-container-engine`, REST on
+//! 8000. Jaeger's query API listens on 16686; the Jaeger Operator names the Service
+//! `<name>-query` with the port `http-query`.
 
 use serde_json::Value;
 

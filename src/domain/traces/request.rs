@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 /// The trace context `verify` sends with its one request, marked sampled so that no sampler can
-/// drop it: both clients take a remote parent's decision as final (TRACES.md). The ids come from
+/// drop it: both clients take a remote parent's decision as final (docs/facts/traces.md, "Forcing one trace"). The ids come from
 /// the caller (random there, fixed in tests); zero ids are not valid and are replaced by 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TraceContext {

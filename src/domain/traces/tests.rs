@@ -9,7 +9,7 @@ use super::request::*;
 use super::stats::*;
 use crate::domain::v1::stamp::*;
 
-/// A trace as Jaeger 1.62 answered for the request TRACES.md describes: the executor's entry
+/// A trace as Jaeger 1.62 answered for the request docs/facts/traces.md describes ("Forcing one trace"): the executor's entry
 /// span, its `/predict` call, and the Python model's Flask span (ids without padding as the
 /// Go client writes them, a reference to a parent that was never reported).
 fn one_model() -> Value {

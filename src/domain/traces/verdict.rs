@@ -2,7 +2,7 @@
 //! request the plugin sends, and, once Jaeger has answered, which did and why the others did not.
 //!
 //! The request carries a trace context marked sampled, and both tracing clients take a remote
-//! parent's decision as final (TRACES.md): a component whose sampler samples nothing still
+//! parent's decision as final (docs/facts/traces.md, "Forcing one trace"): a component whose sampler samples nothing still
 //! records this request, so `verify` can pass where normal traffic leaves no trace; the check
 //! then says so (`note`). What no forcing overcomes: tracing switched off, spans with nowhere to
 //! go, a component reading other headers than the executor writes (it starts a trace of its

@@ -222,7 +222,7 @@ pub struct DeploymentRollout {
     #[serde(skip)]
     pub unobserved: bool,
     /// `metadata.generation` runs ahead of `status.observedGeneration` although the pods already
-    /// run the new template: the Seldon operator's rewrite loop (DOMAIN.md), worth a note, not
+    /// run the new template: the Seldon operator's rewrite loop (docs/facts/seldon-core-1.md, "Generation churn"), worth a note, not
     /// a wait. Only known when the ReplicaSets were read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generation_ahead: Option<GenerationAhead>,
@@ -772,7 +772,7 @@ mod tests {
     }
 
     /// The three predictors the real v1.18.2 operator named differently from this planner
-    /// (DOMAIN.md, issue 17): prepackaged servers that cannot trace still join componentSpecs[0].
+    /// (docs/facts/seldon-core-1.md, "What the operator makes"; issue 17): prepackaged servers that cannot trace still join componentSpecs[0].
     #[test]
     fn every_prepackaged_server_joins_the_first_deployment_whatever_the_protocol() {
         let v2 = |graph: Value, specs: Value| {

@@ -1,6 +1,6 @@
 //! Seldon Core 2: tracing is set once per namespace on a SeldonRuntime (`spec.config.
 //! tracingConfig`), with defaults from the SeldonConfig it names. Pure reads of raw JSON, following
-//! v2.10.2 (SELDON2.md):
+//! v2.10.2 (docs/facts/seldon-core-2.md):
 //! - the operator fills the runtime's empty `ratio`, `otelExporterEndpoint` and
 //!   `otelExporterProtocol` from the SeldonConfig (`TracingConfig.addDefaults`) and never copies
 //!   `disable`: only the runtime switches tracing off;

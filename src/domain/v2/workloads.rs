@@ -1,7 +1,7 @@
 //! Seldon Core 2: which setting each workload's pods run. The scheduler, the gateways and every
 //! Server's agent read `tracing.json` from ConfigMap `seldon-tracing` once, at start; the
 //! dataflow engine gets `OTEL_*` env from it, also at start; nothing restarts them when the
-//! operator rewrites it (SELDON2.md). No annotation says which setting a pod loaded, so a pod
+//! operator rewrites it (docs/facts/seldon-core-2.md, "Who reads it, and when"). No annotation says which setting a pod loaded, so a pod
 //! whose reading container started before the ConfigMap's last write of `data` runs the old one.
 //!
 //! The readers are found from the pod templates, not from a list of names: every Deployment and
