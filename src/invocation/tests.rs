@@ -1,3 +1,5 @@
+//! Table tests of `resolve`: argv in, an `Invocation` or a usage error out, with no cluster.
+
 use clap::Parser;
 
 use super::*;

@@ -1,3 +1,6 @@
+//! Tests of the traces wing as a whole: Jaeger answers read, spans attributed to graph nodes, the
+//! request context, per-hop statistics (their fixtures are shared across those files).
+
 use std::collections::HashMap;
 
 use serde_json::{Value, json};

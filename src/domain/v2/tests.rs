@@ -1,3 +1,6 @@
+//! Tests of Seldon Core 2's domain: the merge and verdict, status and warnings, the write plan
+//! (they share the runtime and SeldonConfig fixtures).
+
 use serde_json::{Value, json};
 
 use super::plan::*;

@@ -1,3 +1,5 @@
+//! Tests of the config file: where it comes from in a pod, and what the Python client makes of it.
+
 use serde_json::{Value, json};
 
 use super::mount::*;
