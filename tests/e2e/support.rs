@@ -53,34 +53,95 @@ impl Cluster {
         run(PLUGIN, &all, &[], None)
     }
 
-    /// A user that admin impersonates (kubeconfig `as:`), allowed only `verbs` on
-    /// SeldonDeployments in `ns`; returns the name to pass to [`Cluster::plugin_as`].
-    pub fn impersonating(&self, ns: &str, user: &str, verbs: &str) -> String {
-        let who = format!("{user}-{ns}");
+    /// Grants `user` the `verbs` on `resource` in `ns` (a Role and a RoleBinding named `name`),
+    /// and returns once the API server's authorizer says yes to each verb.
+    ///
+    /// The RBAC authorizer answers from informer caches of Roles and RoleBindings, which follow
+    /// etcd a moment behind: a request sent right after the binding is created may still be
+    /// refused. Every test that grants a permission and then acts on it goes through here.
+    pub fn grant(&self, ns: &str, name: &str, user: &str, verbs: &str, resource: &str) {
         self.kubectl(&[
             "create",
             "role",
-            &who,
+            name,
             "-n",
             ns,
             "--verb",
             verbs,
             "--resource",
-            "seldondeployments.machinelearning.seldon.io",
+            resource,
         ])
         .ok();
         self.kubectl(&[
             "create",
             "rolebinding",
-            &who,
+            name,
             "-n",
             ns,
             "--role",
-            &who,
+            name,
             "--user",
-            &who,
+            user,
         ])
         .ok();
+        for verb in verbs.split(',') {
+            self.wait_allowed(user, verb, resource, Some(ns));
+        }
+    }
+
+    /// Waits until `kubectl auth can-i VERB RESOURCE --as USER` says yes (in `ns`, or cluster-wide);
+    /// panics after 30 s with the last answer.
+    pub fn wait_allowed(&self, user: &str, verb: &str, resource: &str, ns: Option<&str>) {
+        let started = std::time::Instant::now();
+        let mut args = vec!["auth", "can-i", verb, resource, "--as", user];
+        if let Some(ns) = ns {
+            args.extend(["-n", ns]);
+        }
+        let mut polls = 0;
+        loop {
+            let r = self.kubectl(&args);
+            polls += 1;
+            if r.code == Some(0) && r.stdout.trim() == "yes" {
+                break;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "{user} may still not {verb} {resource} after 30 s: {} {}",
+                r.stdout,
+                r.stderr
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        // How long the authorizer lagged, where it did (SELDON_TRACING_TEST_RBAC_LOG names a file).
+        if polls > 1
+            && let Some(log) = std::env::var_os("SELDON_TRACING_TEST_RBAC_LOG")
+        {
+            use std::io::Write as _;
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+            {
+                let _ = writeln!(
+                    f,
+                    "{user} {verb} {resource}: allowed after {polls} polls, {} ms",
+                    started.elapsed().as_millis()
+                );
+            }
+        }
+    }
+
+    /// A user that admin impersonates (kubeconfig `as:`), allowed only `verbs` on
+    /// SeldonDeployments in `ns`; returns the name to pass to [`Cluster::plugin_as`].
+    pub fn impersonating(&self, ns: &str, user: &str, verbs: &str) -> String {
+        let who = format!("{user}-{ns}");
+        self.grant(
+            ns,
+            &who,
+            &who,
+            verbs,
+            "seldondeployments.machinelearning.seldon.io",
+        );
         let admin = std::fs::read_to_string(self.kubeconfig("admin")).expect("admin kubeconfig");
         assert!(
             admin.contains("\n  user:\n"),

@@ -113,6 +113,7 @@ fn throttled_user(c: &Cluster, ns: &str) -> String {
         "--user=e2e-throttled",
     ])
     .ok();
+    c.wait_allowed("e2e-throttled", "patch", "seldondeployments", Some(ns));
     let kc = throttled_kubeconfig(c);
     // The server applies new flow-control objects asynchronously: wait until the user's
     // requests are classified into the new priority level.

@@ -541,30 +541,7 @@ fn refusals_are_one_line_with_the_exit_code_they_need() {
         "{line}"
     );
     // A user who may list pods but not create pods/portforward is told that rule.
-    c.kubectl(&[
-        "create",
-        "role",
-        "pod-reader",
-        "-n",
-        &ns,
-        "--verb",
-        "list",
-        "--resource",
-        "pods",
-    ])
-    .ok();
-    c.kubectl(&[
-        "create",
-        "rolebinding",
-        "pod-reader",
-        "-n",
-        &ns,
-        "--role",
-        "pod-reader",
-        "--user",
-        "restricted",
-    ])
-    .ok();
+    c.grant(&ns, "pod-reader", "restricted", "list", "pods");
     let r = c
         .plugin_as(
             "restricted",
