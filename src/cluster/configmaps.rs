@@ -4,10 +4,9 @@
 use futures::StreamExt;
 use serde_json::Value;
 
+use super::{Applied, Cluster};
 use crate::domain::v1::config_file::mount::{ConfigMap, ConfigMaps};
 use crate::error::{Error, Result};
-
-use super::{Applied, Cluster};
 
 /// GETs in flight at once.
 const AT_ONCE: usize = 8;

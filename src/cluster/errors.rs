@@ -3,9 +3,8 @@
 
 use kube::config::KubeconfigError;
 
-use crate::error::Error;
-
 use super::Cluster;
+use crate::error::Error;
 
 /// What a request was doing, for error messages.
 pub struct Doing<'a> {

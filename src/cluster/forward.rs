@@ -12,10 +12,9 @@ use kube::Api;
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 
+use super::{Cluster, Doing};
 use crate::error::{Error, Result};
 use crate::web::{BoxFuture, Dial, Dialed};
-
-use super::{Cluster, Doing};
 
 /// A port of one pod, reached by port-forward.
 #[derive(Clone)]

@@ -12,22 +12,21 @@ mod writes;
 
 use std::time::Duration;
 
-use kube::client::retry::RetryPolicy;
-use kube::client::{Body, ClientBuilder};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use serde::Deserialize;
-use serde_json::Value;
-
-use crate::error::{Error, Result};
-use crate::options::Connection;
-
 pub use errors::Doing;
 use errors::{Failure, kubeconfig_error};
 pub use forward::PodPort;
+use kube::client::retry::RetryPolicy;
+use kube::client::{Body, ClientBuilder};
+use kube::config::{KubeConfigOptions, Kubeconfig};
 pub use reads::{choose_version, owner_selector};
+use serde::Deserialize;
+use serde_json::Value;
 pub use v2::V2_API;
 pub use watch::{CollectionChange, Resource};
 pub use writes::Applied;
+
+use crate::error::{Error, Result};
+use crate::options::Connection;
 
 pub const GROUP: &str = "machinelearning.seldon.io";
 pub const PLURAL: &str = "seldondeployments";

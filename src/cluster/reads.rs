@@ -5,9 +5,8 @@ use kube::core::Request;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
-
 use super::{Cluster, Doing, GROUP, PLURAL, Page, Query};
+use crate::error::{Error, Result};
 
 impl Cluster {
     /// The server's version (`/version` gitVersion).

@@ -3,9 +3,8 @@
 
 use serde_json::Value;
 
-use crate::error::{Error, Result};
-
 use super::{Cluster, Doing};
+use crate::error::{Error, Result};
 
 /// The API group and version of Seldon Core 2's resources.
 pub const V2_API: &str = "mlops.seldon.io/v1alpha1";

@@ -12,10 +12,9 @@ use kube::api::{ListParams, WatchParams};
 use kube::core::{Request, WatchEvent};
 use serde_json::Value;
 
-use crate::error::Result;
-
 use super::errors::Failure;
 use super::{Cluster, Doing, Page};
+use crate::error::Result;
 
 /// A watched collection: its path and selectors.
 #[derive(Debug, Clone)]

@@ -4,10 +4,9 @@ use kube::api::{Patch, PatchParams};
 use kube::core::Request;
 use serde_json::Value;
 
-use crate::error::Result;
-
 use super::errors::Failure;
 use super::{Cluster, Doing};
+use crate::error::Result;
 
 /// Outcome of one apply: stored (or dry-run) object, or a resourceVersion conflict to retry.
 pub enum Applied {

@@ -9,12 +9,12 @@ pub mod v1;
 pub mod v2;
 pub mod version;
 
+use context::{Ctx, print};
+
 use crate::cluster::Cluster;
 use crate::error::Result;
 use crate::exit::ExitStatus;
 use crate::invocation::{Action, Invocation, Manifests, Scope};
-
-use context::{Ctx, print};
 
 pub async fn run(inv: Invocation) -> Result<ExitStatus> {
     let Invocation {

@@ -8,6 +8,10 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use super::read::list_item;
+use crate::commands::context::expectation;
+use crate::commands::context::{Paged, now_epoch, print};
+use crate::domain::json::data_of;
 use crate::domain::json::str_at;
 use crate::domain::v1::config_file::mount;
 use crate::domain::v1::config_file::mount::{ConfigMap, ConfigMaps};
@@ -23,11 +27,6 @@ use crate::options::Connection;
 use crate::options::{Expect, FIELD_MANAGER, Output};
 use crate::render;
 use crate::render::v1::ListItem;
-
-use super::read::list_item;
-use crate::commands::context::expectation;
-use crate::commands::context::{Paged, now_epoch, print};
-use crate::domain::json::data_of;
 
 fn read(paths: &[PathBuf]) -> Result<Vec<Input>> {
     manifests::read(paths).map_err(Error::Manifest)

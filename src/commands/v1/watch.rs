@@ -7,6 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::StreamExt;
 use serde_json::{Map, Value};
 
+use super::live::{self, Key, Live, Touched, WatchScope};
+use super::read::Which;
+use crate::commands::context::{Ctx, Paged};
 use crate::domain::v1::status::DeploymentStatus;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
@@ -14,10 +17,6 @@ use crate::invocation::Watch;
 use crate::manifests;
 use crate::options::Output;
 use crate::render::{self, OUTPUT_API_VERSION};
-
-use super::live::{self, Key, Live, Touched, WatchScope};
-use super::read::Which;
-use crate::commands::context::{Ctx, Paged};
 
 /// One status as its own document (json or yaml), like each object of `kubectl get -w -o json`.
 fn document(output: Output, st: &DeploymentStatus) -> String {

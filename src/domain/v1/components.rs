@@ -1,8 +1,9 @@
 //! Where each tracing switch lives in a SeldonDeployment: one executor per predictor (unless
 //! `seldon.io/no-engine`), one component per graph node, and the explainer. Pure reads of raw JSON.
 
-use crate::domain::json::str_at;
 use serde_json::Value;
+
+use crate::domain::json::str_at;
 
 pub const NO_ENGINE: &str = "seldon.io/no-engine";
 pub const ENGINE_ANNOTATION_PREFIX: &str = "seldon.io/engine-";

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::domain::json::str_at;
 use crate::domain::v1::clients as runtime;
+pub use crate::domain::v1::clients::Source;
 use crate::domain::v1::clients::{
     Destination, EffectiveEnv, Note, Propagation, Runtime, SamplerSetting, Verdict,
 };
@@ -16,8 +17,6 @@ use crate::domain::v1::config_file::mount;
 use crate::domain::v1::config_file::mount::{ConfigMaps, File, Place};
 use crate::domain::v1::env;
 use crate::domain::v1::warning::{Component, Warning};
-
-pub use crate::domain::v1::clients::Source;
 
 /// Effective tracing of one component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

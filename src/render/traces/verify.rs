@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
+use super::waterfall::{duration_text, waterfall};
 use crate::domain::traces::model::{Hop, Trace};
 use crate::domain::traces::stats::{TracesReport, trace_duration};
 use crate::domain::traces::verdict::{Expectation, Verification};
-
-use super::waterfall::{duration_text, waterfall};
 use crate::render::table::table;
 
 /// The width of the waterfall's bars.

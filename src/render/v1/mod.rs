@@ -4,12 +4,10 @@
 
 mod words;
 
+use serde::Serialize;
 pub use words::generation_ahead_note;
 
-use serde::Serialize;
-
 use super::{age, table_paged};
-
 use crate::domain::v1::clients::{Destination, SamplerSetting};
 use crate::domain::v1::plan::Change;
 use crate::domain::v1::rollout::{Holdup, Rollout, RolloutState};

@@ -9,8 +9,10 @@ mod report;
 mod targets;
 mod wait;
 
+use apply::run_all;
 use futures::StreamExt;
 
+use crate::commands::context::Ctx;
 use crate::domain::v1::plan::Intent;
 use crate::error::Result;
 use crate::exit::ExitStatus;
@@ -18,9 +20,6 @@ use crate::invocation::{AskSampler, Selection, Write};
 use crate::options::DryRun;
 use crate::prompt;
 use crate::render::v1::{Outcome, WriteResult};
-
-use crate::commands::context::Ctx;
-use apply::run_all;
 pub(crate) use apply::{Job, Listed};
 use preview::preview_and_confirm;
 use report::Report;

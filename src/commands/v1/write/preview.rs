@@ -3,12 +3,11 @@
 
 use futures::StreamExt;
 
+use super::apply::{Job, run_all};
 use crate::error::Result;
 use crate::options::DryRun;
 use crate::prompt;
 use crate::render::v1::{Outcome, WriteResult};
-
-use super::apply::{Job, run_all};
 
 /// Shows what would change (on stderr) and asks before writing. Ok(false): declined.
 pub async fn preview_and_confirm(job: &Job<'_>, targets: &[(String, String)]) -> Result<bool> {

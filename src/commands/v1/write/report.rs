@@ -6,13 +6,12 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::commands::context::Ctx;
 use crate::error::Result;
 use crate::exit::ExitStatus;
 use crate::options::Output;
 use crate::render;
 use crate::render::v1::{Outcome, WriteResult};
-
-use crate::commands::context::Ctx;
 
 /// A progress bar on stderr for several targets, only when stderr is a terminal.
 fn progress_bar(len: usize) -> ProgressBar {

@@ -1,17 +1,16 @@
 //! Which SeldonDeployments a write acts on: the names given, a list by `--all` or `-l`, or the
 //! ones the user picks from a list on a terminal.
 
+use super::apply::Listed;
+use crate::cluster::Query;
+use crate::commands::context::Ctx;
+use crate::commands::v1::read::for_each_page;
 use crate::domain::json::str_at;
 use crate::domain::v1::status::status;
 use crate::error::{Error, Result};
 use crate::invocation::{Selection, Write};
 use crate::manifests;
 use crate::prompt;
-
-use super::apply::Listed;
-use crate::cluster::Query;
-use crate::commands::context::Ctx;
-use crate::commands::v1::read::for_each_page;
 
 /// One deployment offered in the interactive picker.
 struct Choice {

@@ -10,12 +10,11 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::super::live::{self, Key, Live, WatchScope};
+use crate::commands::context::Ctx;
 use crate::domain::v1::rollout::{DeploymentRollout, Rollout, RolloutState};
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
-
-use super::super::live::{self, Key, Live, WatchScope};
-use crate::commands::context::Ctx;
 
 /// Where one addressed predictor stands.
 struct Standing {
