@@ -315,6 +315,23 @@ pub struct JaegerArgs {
     /// Reach Jaeger's query API through a port-forward to a ready pod behind this Service; PORT defaults to 16686 or the port named http-query
     #[arg(long, value_name = "[NS/]SVC[:PORT][/BASE]", value_parser = parse_service_ref)]
     pub jaeger_service: Option<crate::domain::traces::endpoints::ServiceRef>,
+    /// Trust these PEM certificates (besides the system's) for an https --jaeger (and --via)
+    #[arg(long, value_name = "FILE")]
+    pub jaeger_ca: Option<PathBuf>,
+    /// Do not check the certificate of an https --jaeger (or --via): for tests only
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+    /// A header sent to Jaeger with every request, e.g. 'X-Scope-OrgID: team-a' (repeatable)
+    #[arg(long = "jaeger-header", value_name = "NAME: VALUE")]
+    pub jaeger_headers: Vec<String>,
+    /// Sent to Jaeger as `Authorization: Bearer TOKEN`; set it in the environment, not on the command line
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "SELDON_TRACING_JAEGER_TOKEN",
+        hide_env_values = true
+    )]
+    pub jaeger_token: Option<String>,
 }
 
 /// One predictor of one SeldonDeployment, and where Jaeger is (`verify`, `traces`).

@@ -35,6 +35,9 @@ const VALUE_FLAGS: &[&str] = &[
     "--timeout",
     "--jaeger",
     "--jaeger-service",
+    "--jaeger-ca",
+    "--jaeger-header",
+    "--jaeger-token",
     "--via",
     "--data",
     "--since",
@@ -198,7 +201,7 @@ pub async fn complete(words: &[String]) -> String {
         return lines(modes, &format!("--dry-run={v}"), NO_FILES);
     }
     match prev {
-        "--kubeconfig" => return lines([], current, FILES),
+        "--kubeconfig" | "--jaeger-ca" => return lines([], current, FILES),
         "-o" | "--output" => {
             return lines(
                 ["table", "wide", "json", "yaml"].map(String::from),

@@ -1,10 +1,14 @@
-//! One HTTP/1.1 exchange over any byte stream: a TCP connection (`--jaeger URL`, `--via URL`) or
-//! a port-forward stream to a pod (`cluster::forward`). Both boundaries that speak HTTP besides
-//! the API server use it: `jaeger` (the query API) and `verify`'s one prediction request.
+//! One HTTP/1.1 exchange over any byte stream: a TCP connection (`--jaeger URL`, `--via URL`),
+//! TLS over one (`https://`), or a port-forward stream to a pod (`cluster::forward`). Both
+//! boundaries that speak HTTP besides the API server use it: `jaeger` (the query API) and
+//! `verify`'s one prediction request. TLS is the rustls kube already brings, with the platform's
+//! roots, a CA file of the user's, or no check at all when asked.
 
 use std::future::Future;
 use std::io;
+use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
@@ -59,6 +63,179 @@ impl Dial for Tcp {
     fn host(&self) -> String {
         let host = bracketed(&self.host);
         if self.port == 80 {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+}
+
+/// A value never to be shown (a password, a token, an `Authorization` header): `Debug` prints
+/// `***`, and only [`Secret::expose`] gives it out, to be sent.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How an `https://` server's certificate is checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// PEM certificates to trust besides the platform's roots (`--jaeger-ca`).
+    pub ca_file: Option<PathBuf>,
+    /// `--insecure-skip-tls-verify`: no check at all.
+    pub insecure: bool,
+}
+
+/// TLS over a TCP connection to host:port, the name checked against `host`.
+#[derive(Clone)]
+pub struct Tls {
+    pub host: String,
+    pub port: u16,
+    config: Arc<rustls::ClientConfig>,
+}
+
+impl Tls {
+    /// The client for `host:port` as `opts` asks; an error names what could not be read.
+    pub fn new(host: &str, port: u16, opts: &TlsOptions) -> Result<Tls, String> {
+        Ok(Tls {
+            host: host.to_string(),
+            port,
+            config: client_config(opts)?,
+        })
+    }
+}
+
+fn client_config(opts: &TlsOptions) -> Result<Arc<rustls::ClientConfig>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS set-up: {e}"))?;
+    let mut config = if opts.insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoCheck(provider)))
+            .with_no_client_auth()
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        // Unreadable system roots leave fewer roots, not an error: a CA file may still do.
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+        if let Some(path) = &opts.ca_file {
+            use rustls_pki_types::pem::PemObject;
+            let shown = path.display();
+            let certs: Vec<rustls_pki_types::CertificateDer> =
+                rustls_pki_types::CertificateDer::pem_file_iter(path)
+                    .and_then(|it| it.collect::<Result<_, _>>())
+                    .map_err(|e| format!("{shown}: not a PEM file of certificates ({e})"))?;
+            if certs.is_empty() {
+                return Err(format!("{shown} holds no PEM certificate"));
+            }
+            for cert in certs {
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("{shown}: a certificate rustls refuses ({e})"))?;
+            }
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// `--insecure-skip-tls-verify`: any certificate, any name; signatures still checked so the
+/// handshake itself is sound.
+#[derive(Debug)]
+struct NoCheck(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoCheck {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls_pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls_pki_types::CertificateDer<'_>],
+        _server_name: &rustls_pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+impl Dial for Tls {
+    fn dial(&self) -> BoxFuture<'_, io::Result<Dialed>> {
+        Box::pin(async move {
+            let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port)).await?;
+            let _ = tcp.set_nodelay(true);
+            let name = rustls_pki_types::ServerName::try_from(self.host.clone())
+                .map_err(|e| io::Error::other(format!("{}: {e}", self.host)))?;
+            let stream = tokio_rustls::TlsConnector::from(self.config.clone())
+                .connect(name, tcp)
+                .await
+                .map_err(|e| {
+                    io::Error::other(format!(
+                        "TLS: {e}; trust its CA with --jaeger-ca FILE, or skip the check with --insecure-skip-tls-verify"
+                    ))
+                })?;
+            Ok(Dialed {
+                stream: Box::new(stream),
+                failure: None,
+            })
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("https://{}:{}", bracketed(&self.host), self.port)
+    }
+
+    fn host(&self) -> String {
+        let host = bracketed(&self.host);
+        if self.port == 443 {
             host
         } else {
             format!("{host}:{}", self.port)

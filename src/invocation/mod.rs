@@ -18,6 +18,7 @@ use crate::cli::{Core, Files};
 use crate::domain::traces::endpoints::ServiceRef;
 use crate::domain::v1::plan::Intent;
 use crate::domain::v2::plan;
+use crate::jaeger::Access;
 use crate::jaeger::Endpoint;
 use crate::options::Connection;
 use crate::options::DryRun;
@@ -155,6 +156,8 @@ pub struct Verify {
     pub name: Option<String>,
     pub predictor: Option<String>,
     pub jaeger: JaegerAt,
+    /// TLS checks and headers for Jaeger (TLS checks for `--via` too).
+    pub access: Access,
     /// `--via URL`: the request goes there instead of a port-forward to the executor pod.
     pub via: Option<Endpoint>,
     pub data: Data,
@@ -169,6 +172,8 @@ pub struct Traces {
     pub name: Option<String>,
     pub predictor: Option<String>,
     pub jaeger: JaegerAt,
+    /// TLS checks and headers for Jaeger.
+    pub access: Access,
     pub since: Duration,
     pub limit: u32,
     pub min_duration: Option<Duration>,

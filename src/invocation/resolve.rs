@@ -27,9 +27,12 @@ use crate::invocation::Usage;
 use crate::invocation::Verify;
 use crate::invocation::Watch;
 use crate::invocation::Write;
+use crate::jaeger::Access;
 use crate::jaeger::Endpoint;
 use crate::options::Connection;
 use crate::options::DryRun;
+use crate::web::Secret;
+use crate::web::TlsOptions;
 
 /// Judges the parsed command line. `terminal`: stdin and stderr are terminals, so questions can
 /// be asked (the caller finds out; this function does no I/O).
@@ -177,14 +180,59 @@ pub fn resolve(cli: Cli, terminal: bool) -> Result<Invocation, Usage> {
     })
 }
 
-fn jaeger_at(a: JaegerArgs) -> Result<JaegerAt, Usage> {
-    match (a.jaeger, a.jaeger_service) {
-        (Some(url), _) => Endpoint::parse(&url)
+fn jaeger_at(a: &JaegerArgs) -> Result<JaegerAt, Usage> {
+    match (&a.jaeger, &a.jaeger_service) {
+        (Some(url), _) => Endpoint::parse(url)
             .map(JaegerAt::Url)
             .map_err(|e| format!("--jaeger: {e}")),
-        (None, Some(svc)) => Ok(JaegerAt::Service(svc)),
+        (None, Some(svc)) => Ok(JaegerAt::Service(svc.clone())),
         (None, None) => Ok(JaegerAt::Discover),
     }
+}
+
+/// TLS checks and the headers to send to Jaeger. A header's value is never shown, also not in
+/// its error.
+fn jaeger_access(a: &JaegerArgs) -> Result<Access, Usage> {
+    let mut headers = Vec::new();
+    for h in &a.jaeger_headers {
+        // Without a colon nothing tells name from value: none of it is echoed.
+        let (name, value) = h.split_once(':').ok_or_else(|| {
+            "--jaeger-header: give NAME: VALUE, e.g. 'X-Scope-OrgID: team-a'".to_string()
+        })?;
+        let name = name.trim();
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+        {
+            return Err(format!(
+                "--jaeger-header: {name:?} is not a header name (letters, digits, - and _)"
+            ));
+        }
+        headers.push((name.to_ascii_lowercase(), Secret::new(value.trim())));
+    }
+    if let Some(token) = a.jaeger_token.as_deref().filter(|t| !t.trim().is_empty()) {
+        if headers.iter().any(|(k, _)| k == "authorization") {
+            return Err(
+                "give either --jaeger-token ($SELDON_TRACING_JAEGER_TOKEN) or an Authorization --jaeger-header, not both"
+                    .into(),
+            );
+        }
+        headers.push((
+            "authorization".into(),
+            Secret::new(format!("Bearer {}", token.trim())),
+        ));
+    }
+    if a.insecure_skip_tls_verify && a.jaeger_ca.is_some() {
+        return Err("give either --jaeger-ca or --insecure-skip-tls-verify, not both".into());
+    }
+    Ok(Access {
+        tls: TlsOptions {
+            ca_file: a.jaeger_ca.clone(),
+            insecure: a.insecure_skip_tls_verify,
+        },
+        headers,
+    })
 }
 
 fn traces(a: TracesArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> {
@@ -205,7 +253,8 @@ fn traces(a: TracesArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
     Ok(Action::Traces(Traces {
         name: a.target.name,
         predictor: a.target.predictor,
-        jaeger: jaeger_at(a.target.jaeger)?,
+        jaeger: jaeger_at(&a.target.jaeger)?,
+        access: jaeger_access(&a.target.jaeger)?,
         since: a.since,
         limit: a.limit,
         min_duration: a.min_duration,
@@ -223,13 +272,8 @@ fn verify(a: VerifyArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
         );
     }
     let via = match a.via {
-        Some(url) if url.to_ascii_lowercase().starts_with("https://") => {
-            return Err(format!(
-                "--via {url}: https is not spoken yet; leave --via out to reach the executor through a port-forward, or give an http:// address"
-            ));
-        }
         Some(url) => Some(Endpoint::parse(&url).map_err(|e| match e {
-            crate::jaeger::JaegerError::BadUrl { why, .. } => {
+            crate::jaeger::JaegerError::BadUrl { url, why } => {
                 format!("--via {url} is not a URL the plugin can send to: {why}")
             }
             other => other.to_string(),
@@ -252,7 +296,8 @@ fn verify(a: VerifyArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
     Ok(Action::Verify(Verify {
         name: a.target.name,
         predictor: a.target.predictor,
-        jaeger: jaeger_at(a.target.jaeger)?,
+        jaeger: jaeger_at(&a.target.jaeger)?,
+        access: jaeger_access(&a.target.jaeger)?,
         via,
         data,
         timeout: a.timeout,

@@ -365,3 +365,55 @@ fn list_and_status_read_both_generations_unless_told_or_v1_only() {
     assert_eq!(core("status --core v2 seldon"), None);
     assert_refused("list --core v2 -l a=b", false, "are for v1");
 }
+
+#[test]
+fn jaeger_access_takes_tls_checks_headers_and_a_token_and_never_shows_them() {
+    let access = |line: &str| match argv(line, false) {
+        Ok(Invocation {
+            action: Action::Verify(v),
+            ..
+        }) => v.access,
+        Ok(Invocation {
+            action: Action::Traces(t),
+            ..
+        }) => t.access,
+        other => panic!("{line}: {other:?}"),
+    };
+    let a = access(
+        "traces iris --jaeger https://j --jaeger-ca ca.pem --jaeger-header X-Scope-OrgID:team-a",
+    );
+    assert_eq!(
+        a.tls.ca_file.as_deref(),
+        Some(std::path::Path::new("ca.pem"))
+    );
+    assert_eq!(a.headers.len(), 1);
+    assert_eq!(a.headers[0].0, "x-scope-orgid");
+    assert_eq!(a.headers[0].1.expose(), "team-a");
+    assert!(!format!("{a:?}").contains("team-a"));
+    let a =
+        access("verify iris --jaeger https://j --insecure-skip-tls-verify --jaeger-token t0k3n");
+    assert!(a.tls.insecure);
+    assert_eq!(a.headers[0].1.expose(), "Bearer t0k3n");
+    for (line, want) in [
+        ("verify iris --jaeger-header nocolon", "give NAME: VALUE"),
+        (
+            "verify iris --jaeger-header bad/name:v",
+            "is not a header name",
+        ),
+        (
+            "verify iris --jaeger-ca c --insecure-skip-tls-verify",
+            "not both",
+        ),
+        (
+            "verify iris --jaeger-token t --jaeger-header Authorization:x",
+            "not both",
+        ),
+    ] {
+        assert_refused(line, false, want);
+    }
+    // The value of a refused header is not echoed.
+    match argv("verify iris --jaeger-header s3cr3t-only", false) {
+        Err(e) => assert!(!e.contains("s3cr3t"), "{e}"),
+        Ok(i) => panic!("accepted as {i:?}"),
+    }
+}

@@ -117,6 +117,8 @@ pub fn run(program: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<&st
 /// them (or a test control plane's client key) appears in any output kept below.
 pub const PROXY_PASSWORD: &str = "pr0xy-pa55w0rd-9d2c";
 pub const BEARER_TOKEN: &str = "b3arer-t0ken-6b1f0e77";
+/// The password of the TLS proxy in front of Jaeger (tests/e2e/jaegers.rs), given in URLs.
+pub const JAEGER_PASSWORD: &str = "ja3ger-pa55-41c7e2";
 
 /// Appends a run's command and both streams to $SELDON_TRACING_TEST_OUTPUTS/<pid>.log, when set
 /// (`make test` sets it and greps the lot for the test credentials afterwards).

@@ -13,6 +13,7 @@ mod docs;
 mod errors;
 mod faults;
 mod interactive;
+mod jaegers;
 mod kube;
 mod local;
 mod operator;

@@ -2,10 +2,15 @@
 //! the operator stand-in and their pods run by kwok; the pods' processes run here on 127.0.0.1
 //! with the env those Deployments carry (`valueFrom status.hostIP` = 127.0.0.1): the executor
 //! stand-in (tools/executor-tracer, jaeger-client-go, walking ENGINE_PREDICTOR's graph) and the
-//! real Seldon Python wrapper 1.18.2 for each graph node, reporting to the harness's real Jaeger
-//! 1.62. kwok's PortForward objects lead a pod's port to its process, so the plugin reaches the
-//! executor (and, when it finds Jaeger by its Service, Jaeger's query port) through the real
+//! real Seldon Python wrapper 1.18.2 for each graph node, reporting to one of the harness's real
+//! Jaegers (tests/e2e/jaegers.rs: 1.62, v2.12, and v2.12 without the routes Jaeger's main branch
+//! removed). kwok's PortForward objects lead a pod's port to its process, so the plugin reaches
+//! the executor (and, when it finds Jaeger by its Service, Jaeger's query port) through the real
 //! kube-apiserver's `pods/portforward`, as it would in a cluster.
+//!
+//! Which case runs against which Jaeger covers each path of the query code on each server: the
+//! dialect probe and a trace by id (every case), a search by hostname and by the stamp (the
+//! `traces` cases: the old API's tags on 1.62 and v2.12, a search filtered here without them).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -16,10 +21,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::conformance::{free_port, harness_bin, start_component, terminate};
+use crate::jaegers::{self, Jaeger};
 use crate::operator::reconcile;
 use crate::support::{self, Cluster};
-
-const JAEGER: &str = "http://127.0.0.1:16686";
 
 /// The processes of one predictor, stopped when dropped.
 struct Running {
@@ -218,16 +222,19 @@ fn start_executor(
     port
 }
 
-fn model_env(tracing: &str) -> Value {
+/// A Python model's env, its spans sent to `j`'s agent port.
+fn model_env(tracing: &str, j: &Jaeger) -> Value {
     json!([{"name": "TRACING", "value": tracing},
            {"name": "JAEGER_AGENT_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
-           {"name": "JAEGER_AGENT_PORT", "value": "6831"}])
+           {"name": "JAEGER_AGENT_PORT", "value": j.agent_port.to_string()}])
 }
 
-fn executor_env(extra: &[(&str, &str)]) -> Value {
+/// The executor's env, its spans sent to `j`'s agent port, `extra` over it.
+fn executor_env(j: &Jaeger, extra: &[(&str, &str)]) -> Value {
+    let port = j.agent_port.to_string();
     let mut env: BTreeMap<&str, &str> = [
         ("JAEGER_AGENT_HOST", "127.0.0.1"),
-        ("JAEGER_AGENT_PORT", "6831"),
+        ("JAEGER_AGENT_PORT", port.as_str()),
         ("JAEGER_SAMPLER_TYPE", "const"),
         ("JAEGER_SAMPLER_PARAM", "1"),
     ]
@@ -270,8 +277,14 @@ fn verify(c: &Cluster, ns: &str, name: &str, extra: &[&str]) -> crate::kube::Run
 
 #[test]
 fn all_on_one_trace_with_both_executor_spans_and_the_model_found_through_the_cluster() {
+    for j in jaegers::all() {
+        all_on(&j);
+    }
+}
+
+fn all_on(j: &Jaeger) {
     let c = support::atomic();
-    let ns = c.namespace("verify-on");
+    let ns = c.namespace(&format!("verify-on-{}", j.tag));
     // Jaeger's query Service and pod, led to the harness's Jaeger: found without --jaeger.
     let jaeger = json!({"apiVersion": "v1", "kind": "List", "items": [
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "jaeger-query", "namespace": ns},
@@ -282,8 +295,8 @@ fn all_on_one_trace_with_both_executor_spans_and_the_model_found_through_the_clu
     ]});
     c.kubectl_in(&["apply", "-f", "-"], &jaeger.to_string())
         .ok();
-    forward(&c, &ns, "jaeger-0", 16686, 16686);
-    let obj = one_model("iris", executor_env(&[]), model_env("1"));
+    forward(&c, &ns, "jaeger-0", 16686, j.query_port);
+    let obj = one_model("iris", executor_env(j, &[]), model_env("1", j));
     let _run = deploy(&c, &ns, &obj, &[("classifier", "MeanClassifier", "MODEL")]);
     for _ in 0..40 {
         let ready = c
@@ -305,11 +318,15 @@ fn all_on_one_trace_with_both_executor_spans_and_the_model_found_through_the_clu
     }
     let started = Instant::now();
     let run = verify(&c, &ns, "iris", &["-o", "json"]).ok();
-    eprintln!("verify took {:.2} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "verify ({}) took {:.2} s",
+        j.tag,
+        started.elapsed().as_secs_f64()
+    );
     let v = run.json();
     let item = &v["items"][0];
     assert_eq!(v["kind"], "TraceVerification");
-    assert_eq!(item["result"], "passed", "{v}");
+    assert_eq!(item["result"], "passed", "{}: {v}", j.tag);
     assert_eq!(item["request"]["status"], 200);
     assert!(
         item["request"]["through"]
@@ -350,7 +367,7 @@ fn all_on_one_trace_with_both_executor_spans_and_the_model_found_through_the_clu
     let id = item["traceID"].as_str().unwrap();
     let stored = crate::kube::run(
         "curl",
-        &["-s", &format!("{JAEGER}/api/traces/{id}")],
+        &["-s", &format!("{}/api/traces/{id}", j.legacy_url)],
         &[],
         None,
     )
@@ -359,7 +376,7 @@ fn all_on_one_trace_with_both_executor_spans_and_the_model_found_through_the_clu
     assert_eq!(component(&v, "executor")["arrived"], true);
     assert_eq!(component(&v, "classifier")["spans"], 1);
     // The table draws the waterfall and says PASSED.
-    let table = verify(&c, &ns, "iris", &["--jaeger", JAEGER]).ok().stdout;
+    let table = verify(&c, &ns, "iris", &["--jaeger", &j.url]).ok().stdout;
     assert!(
         table.contains("executor (2), MeanClassifier (1)"),
         "{table}"
@@ -378,13 +395,19 @@ fn failing(
     tracing: &str,
     timeout: &str,
 ) -> (Value, Running) {
+    // The verdicts here are the clients'; the query path is all_on's, run on every Jaeger.
+    let j = jaegers::v2_12();
     let running = deploy(
         c,
         ns,
-        &one_model(name, executor_env(executor_extra), model_env(tracing)),
+        &one_model(
+            name,
+            executor_env(&j, executor_extra),
+            model_env(tracing, &j),
+        ),
         &[("classifier", "MeanClassifier", "MODEL")],
     );
-    let args = ["--jaeger", JAEGER, "--timeout", timeout, "-o", "json"];
+    let args = ["--jaeger", &j.url, "--timeout", timeout, "-o", "json"];
     let v = verify(c, ns, name, &args).fails_with(1).json();
     assert_eq!(v["items"][0]["result"], "failed", "{v}");
     (v, running)
@@ -465,6 +488,7 @@ fn free_udp_port() -> u16 {
 
 #[test]
 fn a_transformer_and_a_model_each_get_their_spans() {
+    let j = jaegers::v2_12_without_removed_routes();
     let c = support::atomic();
     let ns = c.namespace("verify-graph");
     let obj = json!({"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment",
@@ -472,9 +496,9 @@ fn a_transformer_and_a_model_each_get_their_spans() {
         "spec": {"predictors": [{"name": "main", "replicas": 1,
             "graph": {"name": "prep", "type": "TRANSFORMER", "children": [{"name": "clf", "type": "MODEL"}]},
             "componentSpecs": [{"spec": {"containers": [
-                {"name": "prep", "image": "example/prep:1", "env": model_env("1")},
-                {"name": "clf", "image": "example/model:1", "env": model_env("1")}]}}],
-            "svcOrchSpec": {"env": executor_env(&[])}}]}});
+                {"name": "prep", "image": "example/prep:1", "env": model_env("1", &j)},
+                {"name": "clf", "image": "example/model:1", "env": model_env("1", &j)}]}}],
+            "svcOrchSpec": {"env": executor_env(&j, &[])}}]}});
     let run = deploy(
         &c,
         &ns,
@@ -487,7 +511,7 @@ fn a_transformer_and_a_model_each_get_their_spans() {
         &c,
         &ns,
         "chain",
-        &["--jaeger", JAEGER, "--via", &via, "-o", "json"],
+        &["--jaeger", &j.url, "--via", &via, "-o", "json"],
     )
     .ok()
     .json();
@@ -523,15 +547,17 @@ fn a_transformer_and_a_model_each_get_their_spans() {
 
 #[test]
 fn refusals_are_one_line_with_the_exit_code_they_need() {
+    let j = jaegers::v1_62();
+    let jaeger = j.url.as_str();
     let c = support::atomic();
     let ns = c.namespace("verify-refuse");
-    let obj = one_model("iris", executor_env(&[]), model_env("1"));
+    let obj = one_model("iris", executor_env(&j, &[]), model_env("1", &j));
     let _run = deploy(&c, &ns, &obj, &[("classifier", "MeanClassifier", "MODEL")]);
     // The restricted user may read SeldonDeployments but not port-forward (nor list pods).
     let r = c
         .plugin_as(
             "restricted",
-            &["verify", "iris", "-n", &ns, "--jaeger", JAEGER],
+            &["verify", "iris", "-n", &ns, "--jaeger", jaeger],
         )
         .fails_with(1);
     let line = r.stderr.trim();
@@ -545,7 +571,7 @@ fn refusals_are_one_line_with_the_exit_code_they_need() {
     let r = c
         .plugin_as(
             "restricted",
-            &["verify", "iris", "-n", &ns, "--jaeger", JAEGER],
+            &["verify", "iris", "-n", &ns, "--jaeger", jaeger],
         )
         .fails_with(1);
     assert!(
@@ -570,6 +596,22 @@ fn refusals_are_one_line_with_the_exit_code_they_need() {
         "{}",
         r.stderr
     );
+    // Something that answers HTTP but is not Jaeger's query API: one line, nothing sent.
+    let not_jaeger = jaegers::Proxy::start(0).port;
+    let r = verify(
+        &c,
+        &ns,
+        "iris",
+        &["--jaeger", &format!("http://127.0.0.1:{not_jaeger}/jaeger")],
+    )
+    .fails_with(1);
+    assert!(
+        r.stderr
+            .contains("answers neither /api/v3/services nor /api/services")
+            && r.stderr.trim().lines().count() == 1,
+        "{}",
+        r.stderr
+    );
     // A Jaeger Service that is not there.
     let r = verify(&c, &ns, "iris", &["--jaeger-service", "nope:16686"]).fails_with(1);
     assert!(
@@ -585,15 +627,15 @@ fn refusals_are_one_line_with_the_exit_code_they_need() {
         .stderr_has("--data is not JSON");
     c.plugin(&["verify", "-A", "iris"]).fails_with(2);
     // A predictor without executor.
-    let mut no_engine = one_model("direct", executor_env(&[]), model_env("1"));
+    let mut no_engine = one_model("direct", executor_env(&j, &[]), model_env("1", &j));
     no_engine["spec"]["predictors"][0]["annotations"] = json!({"seldon.io/no-engine": "true"});
     c.kubectl_in(&["apply", "-n", &ns, "-f", "-"], &no_engine.to_string())
         .ok();
-    verify(&c, &ns, "direct", &["--jaeger", JAEGER])
+    verify(&c, &ns, "direct", &["--jaeger", jaeger])
         .fails_with(1)
         .stderr_has("runs without an executor (seldon.io/no-engine");
     // --dry-run sends nothing and says where it would go.
-    let out = verify(&c, &ns, "iris", &["--jaeger", JAEGER, "--dry-run"])
+    let out = verify(&c, &ns, "iris", &["--jaeger", jaeger, "--dry-run"])
         .ok()
         .stdout;
     assert!(
@@ -642,15 +684,23 @@ fn nearest_rank(sorted: &[i64], p: f64) -> i64 {
 
 #[test]
 fn traces_counts_every_request_and_its_percentiles_match_jaegers_own_numbers() {
+    for j in jaegers::all() {
+        traces_count(&j);
+    }
+}
+
+fn traces_count(j: &Jaeger) {
     let c = support::atomic();
-    let ns = c.namespace("traces");
-    let obj = one_model("iris", executor_env(&[]), model_env("1"));
+    let ns = c.namespace(&format!("traces-{}", j.tag));
+    let obj = one_model("iris", executor_env(j, &[]), model_env("1", j));
     let run = deploy(&c, &ns, &obj, &[("classifier", "MeanClassifier", "MODEL")]);
     let pod = engine_pod(&c, &ns, "iris", "default");
     predictions(run.executor_port, 50);
     // Jaeger's own answer, once every trace is complete (both clients flush about every second).
-    let query =
-        format!("{JAEGER}/api/traces?service=executor&tag=hostname%3A{pod}&limit=500&lookback=1h");
+    let query = format!(
+        "{}/api/traces?service=executor&tag=hostname%3A{pod}&limit=500&lookback=1h",
+        j.legacy_url
+    );
     let mut reference = Value::Null;
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
@@ -681,13 +731,13 @@ fn traces_counts_every_request_and_its_percentiles_match_jaegers_own_numbers() {
     assert_eq!(durations.len(), 3, "{durations:?}");
     let v = c
         .plugin(&[
-            "traces", "iris", "-n", &ns, "--jaeger", JAEGER, "--since", "10m", "-o", "json",
+            "traces", "iris", "-n", &ns, "--jaeger", &j.url, "--since", "10m", "-o", "json",
         ])
         .ok()
         .json();
     assert_eq!(v["kind"], "TraceSummary");
     let item = &v["items"][0];
-    assert_eq!(item["traces"], 50, "{v}");
+    assert_eq!(item["traces"], 50, "{}: {v}", j.tag);
     assert!(item["foundBy"].as_str().unwrap().contains(&pod), "{v}");
     let hops = item["hops"].as_array().unwrap();
     assert_eq!(hops.len(), 3, "{v}");
@@ -715,7 +765,7 @@ fn traces_counts_every_request_and_its_percentiles_match_jaegers_own_numbers() {
     assert!(slowest >= hops[0]["maxUs"].as_i64().unwrap(), "{v}");
     let table = c
         .plugin(&[
-            "traces", "iris", "-n", &ns, "--jaeger", JAEGER, "--since", "10m",
+            "traces", "iris", "-n", &ns, "--jaeger", &j.url, "--since", "10m",
         ])
         .ok()
         .stdout;
@@ -731,7 +781,7 @@ fn traces_counts_every_request_and_its_percentiles_match_jaegers_own_numbers() {
         "-n",
         &ns,
         "--jaeger",
-        JAEGER,
+        &j.url,
         "--min-duration",
         "1h",
     ])
@@ -741,22 +791,29 @@ fn traces_counts_every_request_and_its_percentiles_match_jaegers_own_numbers() {
 
 #[test]
 fn enable_stamps_the_executor_so_traces_outlive_its_pods() {
+    for j in jaegers::all() {
+        stamped(&j);
+    }
+}
+
+fn stamped(j: &Jaeger) {
     let c = support::atomic();
-    let ns = c.namespace("traces-stamp");
+    let ns = c.namespace(&format!("traces-stamp-{}", j.tag));
     // Only the agent host set: enable has a change to make, and the stamp rides along with it.
-    let agent = json!([{"name": "JAEGER_AGENT_HOST", "value": "127.0.0.1"}]);
-    let obj = one_model("iris", agent, model_env("1"));
+    let agent = json!([{"name": "&j.url_AGENT_HOST", "value": "127.0.0.1"}]);
+    let obj = one_model("iris", agent, model_env("1", j));
+    let port = j.agent_port.to_string();
     let run = deploy_with(
         &c,
         &ns,
         &obj,
         &[("classifier", "MeanClassifier", "MODEL")],
-        &["enable", "--yes"],
+        &["enable", "--yes", "--agent-port", &port],
     );
     let stored = c.get(&ns, "iris");
     assert!(
         support::env_pairs(&support::executor_env(&stored, 0))
-            .contains(&"JAEGER_TAGS=seldon.deployment=iris,seldon.predictor=default".to_string()),
+            .contains(&"&j.url_TAGS=seldon.deployment=iris,seldon.predictor=default".to_string()),
         "{stored}"
     );
     let status = c
@@ -776,7 +833,7 @@ fn enable_stamps_the_executor_so_traces_outlive_its_pods() {
     for _ in 0..30 {
         v = c
             .plugin(&[
-                "traces", "iris", "-n", &ns, "--jaeger", JAEGER, "--since", "10m", "-o", "json",
+                "traces", "iris", "-n", &ns, "--jaeger", &j.url, "--since", "10m", "-o", "json",
             ])
             .ok()
             .json();
@@ -786,9 +843,84 @@ fn enable_stamps_the_executor_so_traces_outlive_its_pods() {
         std::thread::sleep(Duration::from_millis(500));
     }
     let item = &v["items"][0];
-    assert_eq!(item["traces"], 5, "{v}");
+    assert_eq!(item["traces"], 5, "{}: {v}", j.tag);
     assert_eq!(
         item["foundBy"],
         "tags seldon.deployment=iris, seldon.predictor=default"
+    );
+}
+
+/// Jaeger v2 behind a TLS-terminating proxy that wants Basic auth, as behind an ingress: the
+/// user and password ride in the URL, the CA comes from --jaeger-ca, and the password is never
+/// printed (scripts/check-secrets looks for it in every output kept).
+#[test]
+fn https_jaeger_behind_an_ingress_with_basic_auth() {
+    let j = jaegers::v2_12();
+    let tls = jaegers::TlsProxy::start(j.query_port);
+    let ca = jaegers::fixtures_tls().join("ca.crt");
+    let ca = ca.to_str().unwrap();
+    let c = support::atomic();
+    let ns = c.namespace("verify-https");
+    let obj = one_model("iris", executor_env(&j, &[]), model_env("1", &j));
+    let _run = deploy(&c, &ns, &obj, &[("classifier", "MeanClassifier", "MODEL")]);
+    let password = crate::kube::JAEGER_PASSWORD;
+    let url = format!("https://alice:{password}@127.0.0.1:{}", tls.port);
+    let r = verify(
+        &c,
+        &ns,
+        "iris",
+        &["--jaeger", &url, "--jaeger-ca", ca, "-o", "json"],
+    )
+    .ok();
+    let v = r.json();
+    assert_eq!(v["items"][0]["result"], "passed", "{v}");
+    assert_eq!(
+        v["items"][0]["jaeger"],
+        format!("https://127.0.0.1:{}", tls.port),
+        "{v}"
+    );
+    assert!(!r.stdout.contains(password) && !r.stderr.contains(password));
+    // `traces` through the same Jaeger.
+    let r = c
+        .plugin(&[
+            "traces",
+            "iris",
+            "-n",
+            &ns,
+            "--jaeger",
+            &url,
+            "--jaeger-ca",
+            ca,
+            "--since",
+            "10m",
+        ])
+        .ok();
+    assert!(r.stdout.contains("traces of"), "{}", r.stdout);
+    // Without the CA: one line that says what to do; without the password: Jaeger's 401.
+    let r = verify(&c, &ns, "iris", &["--jaeger", &url]).fails_with(1);
+    assert!(
+        r.stderr.contains("TLS: ")
+            && r.stderr.contains("--jaeger-ca")
+            && !r.stderr.contains(password),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    let bare = format!("https://127.0.0.1:{}", tls.port);
+    let r = verify(
+        &c,
+        &ns,
+        "iris",
+        &["--jaeger", &bare, "--insecure-skip-tls-verify"],
+    )
+    .fails_with(1);
+    assert!(r.stderr.contains("answered 401"), "{}", r.stderr);
+    // A URL with the password that cannot be used: refused without showing it.
+    let bad = format!("https://alice:{password}@127.0.0.1:port");
+    let r = verify(&c, &ns, "iris", &["--jaeger", &bad]).fails_with(2);
+    assert!(
+        r.stderr.contains("***@") && !r.stderr.contains(password),
+        "{}",
+        r.stderr
     );
 }

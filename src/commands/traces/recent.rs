@@ -6,8 +6,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::verify::{find_jaeger, object_error, one_predictor, predictor, seconds_text};
+use crate::commands::context::Ctx;
+use crate::commands::context::print;
 use crate::domain::traces::endpoints as reach;
 use crate::domain::traces::model::Trace;
+use crate::domain::traces::model::span_rows;
 use crate::domain::traces::stats::{Finding, Slowest, TracesReport, Window};
 use crate::domain::traces::{attribution, model, stats};
 use crate::domain::v1::clients::EffectiveEnv;
@@ -15,15 +19,11 @@ use crate::domain::v1::components as c;
 use crate::domain::v1::stamp;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
+use crate::invocation::JaegerAt;
 use crate::invocation::Traces;
 use crate::jaeger::Search;
 use crate::options::Output;
 use crate::render;
-
-use super::verify::{find_jaeger, object_error, one_predictor, predictor, seconds_text};
-use crate::commands::context::Ctx;
-use crate::commands::context::print;
-use crate::domain::traces::model::span_rows;
 
 fn now_us() -> i64 {
     std::time::SystemTime::now()
@@ -85,7 +85,14 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
             Finding::Pods(names)
         }
     };
-    let jaeger = find_jaeger(ctx, &args.jaeger, Duration::from_secs(30), true).await?;
+    let jaeger = find_jaeger(
+        ctx,
+        &args.jaeger,
+        &args.access,
+        Duration::from_secs(30),
+        true,
+    )
+    .await?;
     let end_us = now_us();
     let start_us = end_us - args.since.as_micros() as i64;
     let search = |tags: Vec<(String, String)>| Search {
@@ -110,14 +117,34 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
             .map(|pod| search(vec![("hostname".into(), pod.clone())]))
             .collect(),
     };
+    // A trace's URL from Jaeger's UI names one trace: that one, tied to this predictor's graph.
+    let named = match &args.jaeger {
+        JaegerAt::Url(e) => e.trace,
+        _ => None,
+    };
     let mut all: Vec<Trace> = Vec::new();
-    for q in &searches {
-        all.extend(
-            jaeger
-                .search_traces(q)
-                .await
-                .map_err(|e| Error::Reach(e.to_string()))?,
-        );
+    if let Some(id) = named {
+        let t = jaeger
+            .trace(id)
+            .await
+            .map_err(|e| Error::Reach(e.to_string()))?
+            .ok_or_else(|| {
+                Error::Reach(format!(
+                    "Jaeger at {} has no trace {}",
+                    jaeger.at,
+                    model::trace_id_text(id)
+                ))
+            })?;
+        all.push(t);
+    } else {
+        for q in &searches {
+            all.extend(
+                jaeger
+                    .search_traces(q)
+                    .await
+                    .map_err(|e| Error::Reach(e.to_string()))?,
+            );
+        }
     }
     let traces = stats::merge(all, args.limit as usize);
     let hops = stats::hop_stats(&traces, &graph, &executor_service);
@@ -135,12 +162,16 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
             start_us,
             end_us,
         },
-        found_by: match &finding {
-            Finding::Stamp {
-                deployment,
-                predictor,
-            } => format!("tags seldon.deployment={deployment}, seldon.predictor={predictor}"),
-            Finding::Pods(p) => format!("hostname of executor pods {}", p.join(", ")),
+        found_by: match (&finding, named) {
+            (_, Some(id)) => format!("trace {} named by --jaeger", model::trace_id_text(id)),
+            (
+                Finding::Stamp {
+                    deployment,
+                    predictor,
+                },
+                None,
+            ) => format!("tags seldon.deployment={deployment}, seldon.predictor={predictor}"),
+            (Finding::Pods(p), None) => format!("hostname of executor pods {}", p.join(", ")),
         },
         traces: traces.len(),
         hops,

@@ -9,13 +9,18 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::commands::context::Ctx;
+use crate::commands::context::print;
+use crate::domain::json::str_at;
 use crate::domain::traces::endpoints as reach;
 use crate::domain::traces::endpoints::ServiceRef;
 use crate::domain::traces::model::Trace;
+use crate::domain::traces::model::span_rows;
 use crate::domain::traces::request::TraceContext;
 use crate::domain::traces::verdict as v;
 use crate::domain::traces::verdict::Verification;
-use crate::domain::traces::{attribution, jaeger_json, model, request};
+use crate::domain::traces::{attribution, model, request};
+use crate::domain::v1::EXECUTOR_PORT;
 use crate::domain::v1::clients::{EffectiveEnv, Propagation};
 use crate::domain::v1::components as c;
 use crate::domain::v1::status;
@@ -23,16 +28,11 @@ use crate::domain::v1::status::PredictorStatus;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::invocation::{Data, JaegerAt, Verify};
+use crate::jaeger::Access;
 use crate::jaeger::Jaeger;
 use crate::options::Output;
 use crate::render;
-use crate::web::{self, Ask, Dial, Failed, Tcp};
-
-use crate::commands::context::Ctx;
-use crate::commands::context::print;
-use crate::domain::json::str_at;
-use crate::domain::traces::model::span_rows;
-use crate::domain::v1::EXECUTOR_PORT;
+use crate::web::{self, Ask, Dial, Failed};
 
 /// Random ids for the request's trace context (std's randomly keyed hasher, fed the clock).
 fn random_u64(salt: u64) -> u64 {
@@ -116,11 +116,15 @@ pub(super) fn choose_predictor<'a>(
 pub(super) async fn find_jaeger(
     ctx: &Ctx,
     at: &JaegerAt,
+    access: &Access,
     timeout: Duration,
     connect: bool,
 ) -> Result<Jaeger> {
     let svc = match at {
-        JaegerAt::Url(e) => return Ok(Jaeger::new(e.clone(), timeout)),
+        JaegerAt::Url(e) => {
+            return Jaeger::new(e.clone(), access, timeout)
+                .map_err(|e| Error::Reach(e.to_string()));
+        }
         JaegerAt::Service(s) => s.clone(),
         JaegerAt::Discover => discover(ctx).await?,
     };
@@ -154,7 +158,12 @@ pub(super) async fn find_jaeger(
     } else {
         ctx.cluster.forward_unopened(&ns, &pod_name, port)
     };
-    Ok(Jaeger::through(Arc::new(dial), &svc.base_path, timeout))
+    Ok(Jaeger::through(
+        Arc::new(dial),
+        &svc.base_path,
+        access,
+        timeout,
+    ))
 }
 
 async fn discover(ctx: &Ctx) -> Result<ServiceRef> {
@@ -226,12 +235,8 @@ async fn await_trace(
             wait.min(deadline.saturating_duration_since(tokio::time::Instant::now())),
         )
         .await;
-        if let Some(body) = jaeger.trace(id).await.map_err(jaeger_error)? {
-            let found = jaeger_json::parse_traces(&body)
-                .map_err(|e| Error::Reach(format!("Jaeger at {}: {}", jaeger.at, e.0)))?
-                .into_iter()
-                .next();
-            if let Some(t) = found {
+        if let Some(t) = jaeger.trace(id).await.map_err(jaeger_error)? {
+            {
                 let hops = attribution::attribute(&t, graph, executor_service);
                 let checks = v::judge(expected, Some(&t), &hops, executor_service, waited);
                 let done = v::complete(expected, &checks);
@@ -343,14 +348,13 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
         .collect();
 
     // Where the request goes.
-    let (target, url, through): (Box<dyn Dial>, String, String) = match &args.via {
+    let (target, url, through): (Arc<dyn Dial>, String, String) = match &args.via {
         Some(e) => {
-            let dial = Tcp {
-                host: e.host.clone(),
-                port: e.port,
-            };
-            let url = format!("{}{}{path}", dial.describe(), e.base_path);
-            (Box::new(dial), url, "--via".into())
+            let dial = e
+                .dialer(&args.access.tls)
+                .map_err(|why| Error::Reach(format!("--via {}: {why}", e.display())))?;
+            let url = format!("{}{path}", e.display());
+            (dial, url, "--via".into())
         }
         None => {
             let selector = reach::predictor_selector(&name, &pname);
@@ -362,10 +366,10 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
                     format!("predictor \"{pname}\": {}", why.replace("NAME", &name)),
                 )
             })?;
-            let dial: Box<dyn Dial> = if args.dry_run {
-                Box::new(ctx.cluster.forward_unopened(&ns, &pod, EXECUTOR_PORT))
+            let dial: Arc<dyn Dial> = if args.dry_run {
+                Arc::new(ctx.cluster.forward_unopened(&ns, &pod, EXECUTOR_PORT))
             } else {
-                Box::new(ctx.cluster.forward(&ns, &pod, EXECUTOR_PORT).await?)
+                Arc::new(ctx.cluster.forward(&ns, &pod, EXECUTOR_PORT).await?)
             };
             (
                 dial,
@@ -378,7 +382,14 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
         Some(e) => format!("{}{path}", e.base_path),
         None => path.clone(),
     };
-    let jaeger = find_jaeger(ctx, &args.jaeger, Duration::from_secs(10), !args.dry_run).await?;
+    let jaeger = find_jaeger(
+        ctx,
+        &args.jaeger,
+        &args.access,
+        Duration::from_secs(10),
+        !args.dry_run,
+    )
+    .await?;
     let trace_id = model::trace_id_text(context.trace_id);
     let mut report = Verification {
         namespace: ns.clone(),
@@ -409,7 +420,7 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
     // Jaeger must answer before anything is sent: a request whose trace cannot be read proves
     // nothing.
     jaeger
-        .services()
+        .dialect()
         .await
         .map_err(|e| Error::Reach(e.to_string()))?;
 
@@ -422,6 +433,10 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     ask_headers.push(("content-type".into(), "application/json".into()));
+    // `--via https://user:password@…`: Basic auth on the request, never in the report.
+    if let Some(auth) = args.via.as_ref().and_then(|e| e.auth.as_ref()) {
+        ask_headers.push(("authorization".into(), auth.expose().to_string()));
+    }
     let request = Ask {
         method: http::Method::POST,
         path: request_path,

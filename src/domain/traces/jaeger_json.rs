@@ -7,10 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::domain::traces::model::Span;
-use crate::domain::traces::model::Trace;
-use crate::domain::traces::model::TraceError;
-use crate::domain::traces::model::parse_id;
+use super::model::{PROCESS_TAGS, SPAN_TAGS, Span, Trace, TraceError, parse_id};
 
 /// A response of `/api/traces` as far as it is read: everything else (logs, warnings, span
 /// flags) is skipped while parsing, strings are borrowed from the answer where they need no
@@ -103,18 +100,6 @@ struct RawTag<'a> {
     #[serde(default, borrow)]
     value: TagText<'a>,
 }
-
-/// The span tags attribution, errors and `verify` read.
-const SPAN_TAGS: &[&str] = &[
-    "span.kind",
-    "http.url",
-    "http.status_code",
-    "error",
-    "component",
-];
-
-/// The process tags `traces` finds deployments by.
-const PROCESS_TAGS: &[&str] = &["hostname", "seldon.deployment", "seldon.predictor"];
 
 /// The tags of `tags` whose key is in `keep`, owned.
 fn kept(tags: Vec<RawTag>, keep: &[&str]) -> Vec<(String, String)> {

@@ -2,6 +2,7 @@
 //!
 //! - [`model`]: spans and traces, and a span tied to a graph node;
 //! - [`jaeger_json`]: Jaeger's old JSON API into the model;
+//! - [`otlp_json`]: Jaeger's `/api/v3` (OTLP JSON) into the model;
 //! - [`attribution`]: which span belongs to which graph node;
 //! - [`request`]: the traced request `verify` sends;
 //! - [`verdict`]: which components should join that request's trace, and which did;
@@ -14,6 +15,7 @@ pub mod attribution;
 pub mod endpoints;
 pub mod jaeger_json;
 pub mod model;
+pub mod otlp_json;
 pub mod request;
 pub mod stats;
 pub mod verdict;

@@ -5,6 +5,19 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+/// The span tags attribution, errors and `verify` read.
+pub const SPAN_TAGS: &[&str] = &[
+    "span.kind",
+    "http.url",
+    "http.status_code",
+    "http.response.status_code",
+    "error",
+    "component",
+];
+
+/// The process tags `traces` finds deployments by.
+pub const PROCESS_TAGS: &[&str] = &["hostname", "seldon.deployment", "seldon.predictor"];
+
 /// One span, with what attribution and the waterfall read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Span {
@@ -49,6 +62,16 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// Whether every `(key, value)` is a tag of one of its spans or of their processes (how a
+    /// search by the stamp or a pod's hostname is checked on this side).
+    pub fn carries(&self, tags: &[(String, String)]) -> bool {
+        tags.iter().all(|(k, v)| {
+            self.spans
+                .iter()
+                .any(|s| s.tag(k) == Some(v.as_str()) || s.process_tag(k) == Some(v.as_str()))
+        })
+    }
+
     /// Each span's index in `spans`, by span id.
     pub fn index_by_id(&self) -> HashMap<u64, usize> {
         self.spans

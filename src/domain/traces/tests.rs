@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::attribution::*;
 use super::jaeger_json::*;
 use super::model::*;
+use super::otlp_json;
 use super::request::*;
 use super::stats::*;
 use crate::domain::v1::stamp::*;
@@ -531,4 +532,112 @@ fn the_stamp_keeps_every_item_of_the_user() {
         "stamping twice changes nothing"
     );
     assert_eq!(stamp_in(&once), Some(("iris".into(), "p".into())));
+}
+
+/// [`one_model`] as Jaeger 1.62 answers it on `/api/v3/traces/<id>`: resources for the two
+/// processes (`hostname` renamed `host.name`), kinds as numbers and no `span.kind` attribute,
+/// times in nanoseconds as strings, the `http.status_code` an `intValue` string.
+fn one_model_v3() -> Value {
+    let kv = |k: &str, v: Value| json!({"key": k, "value": v});
+    json!({"result": {"resourceSpans": [
+        {"resource": {"attributes": [
+            kv("service.name", json!({"stringValue": "executor"})),
+            kv("host.name", json!({"stringValue": "iris-default-0-classifier-7d9f-x"}))]},
+         "scopeSpans": [{"scope": {}, "spans": [
+            {"traceId": "00000000000000004bf92f3577b34da6", "spanId": "00000000000000a1",
+             "parentSpanId": "00000000000000b1", "name": "/predict", "kind": 3,
+             "startTimeUnixNano": "1000200000", "endTimeUnixNano": "1002300000",
+             "attributes": [kv("internal.span.format", json!({"stringValue": "jaeger"}))], "status": {}},
+            {"traceId": "00000000000000004bf92f3577b34da6", "spanId": "00000000000000b1",
+             "parentSpanId": "00000000000000ff", "name": "predictions", "kind": 2,
+             "startTimeUnixNano": "1000000000", "endTimeUnixNano": "1002600000", "status": {}}]}]},
+        {"resource": {"attributes": [kv("service.name", json!({"stringValue": "MeanClassifier"}))]},
+         "scopeSpans": [{"spans": [
+            {"traceId": "00000000000000004bf92f3577b34da6", "spanId": "00000000000000c1",
+             "parentSpanId": "00000000000000a1", "name": "Predict", "kind": "SPAN_KIND_SERVER",
+             "startTimeUnixNano": 1_000_400_000u64, "endTimeUnixNano": "1001900000",
+             "attributes": [kv("component", json!({"stringValue": "Flask"})),
+                            kv("http.url", json!({"stringValue": "http://0.0.0.0:9000/predict"})),
+                            kv("http.status_code", json!({"intValue": "200"}))]}]}]}]}})
+}
+
+#[test]
+fn a_v3_answer_gives_the_same_trace_as_the_old_api() {
+    let old = &parse_traces(&one_model()).expect("old API")[0];
+    let v3 =
+        otlp_json::parse_traces_json(&serde_json::to_vec(&one_model_v3()).unwrap()).expect("v3");
+    assert_eq!(v3.len(), 1);
+    let new = &v3[0];
+    assert_eq!(new.id, old.id);
+    // What both dialects must agree on: ids, parents, names, times, errors.
+    let view = |t: &Trace| -> Vec<String> {
+        t.spans
+            .iter()
+            .map(|s| {
+                format!(
+                    "{:x} {:?} {} {} {} {} {}",
+                    s.id, s.parent, s.service, s.operation, s.start_us, s.duration_us, s.error
+                )
+            })
+            .collect()
+    };
+    assert_eq!(view(new), view(old));
+    // What attribution and `traces` read: the server's kind, the node's port, the pod's name.
+    assert_eq!(new.spans[0].tag("span.kind"), Some("server"));
+    assert_eq!(new.spans[1].tag("span.kind"), Some("client"));
+    assert_eq!(new.spans[2].tag("http.url"), old.spans[2].tag("http.url"));
+    assert_eq!(new.spans[2].tag("http.status_code"), Some("200"));
+    assert_eq!(
+        new.spans[0].process_tag("hostname"),
+        Some("iris-default-0-classifier-7d9f-x")
+    );
+    let p = predictor(
+        json!({"name": "classifier", "type": "MODEL", "children": []}),
+        &["classifier"],
+    );
+    let g = graph(&p).expect("graph");
+    assert_eq!(
+        attribute(new, &g, "executor"),
+        attribute(old, &g, "executor")
+    );
+}
+
+#[test]
+fn v3_errors_empty_results_and_many_traces() {
+    let body = |v: &Value| serde_json::to_vec(v).unwrap();
+    // Status code 2 (either spelling) and a 5xx are errors.
+    let mut failed = one_model_v3();
+    failed["result"]["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["status"] =
+        json!({"code": 2});
+    failed["result"]["resourceSpans"][1]["scopeSpans"][0]["spans"][0]["attributes"][2]["value"] =
+        json!({"intValue": 503});
+    let t = &otlp_json::parse_traces_json(&body(&failed)).unwrap()[0];
+    let by_op = |op: &str| t.spans.iter().find(|s| s.operation == op).unwrap();
+    assert!(by_op("/predict").error && by_op("Predict").error && !by_op("predictions").error);
+    failed["result"]["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["status"] =
+        json!({"code": "STATUS_CODE_ERROR"});
+    assert!(otlp_json::parse_traces_json(&body(&failed)).unwrap()[0].spans[1].error);
+    // Nothing found, as Jaeger 1.62 answers an empty search.
+    let none = otlp_json::parse_traces_json(br#"{"result": {"resourceSpans": []}}"#).unwrap();
+    assert!(none.is_empty());
+    // A search merges traces into one result; they come apart by trace id, first seen first.
+    let mut two = one_model_v3();
+    let mut other = two["result"]["resourceSpans"][1].clone();
+    other["scopeSpans"][0]["spans"][0]["traceId"] = json!("0000000000000000000000000000beef");
+    two["result"]["resourceSpans"]
+        .as_array_mut()
+        .unwrap()
+        .insert(0, other);
+    let traces = otlp_json::parse_traces_json(&body(&two)).unwrap();
+    let ids: Vec<u128> = traces.iter().map(|t| t.id).collect();
+    assert_eq!(ids, [0xbeef, 0x4bf92f3577b34da6]);
+    assert_eq!(traces[1].spans.len(), 3);
+    // Not Jaeger's v3 answer: an error that says so.
+    for bad in [
+        &br#"{"data": []}"#[..],
+        br#"{"result": {"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz", "spanId": "1"}]}]}]}}"#,
+        b"<html>",
+    ] {
+        assert!(otlp_json::parse_traces_json(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+    }
 }

@@ -8,7 +8,7 @@ use serde::ser::{Serialize, SerializeStruct, Serializer};
 use crate::domain::v1::rollout::{GenerationAhead, Holdup};
 use crate::domain::v1::warning::{Component, Warning};
 
-const PORT_5775: &str = "sends spans to port 5775, Jaeger's deprecated zipkin-compact port that Jaeger v2 and OpenTelemetry collectors do not open; use --agent-port 6831";
+const PORT_5775: &str = "sends spans to port 5775, Jaeger's deprecated zipkin-compact port: Jaeger v1 agents still take it, Jaeger v2 and OpenTelemetry collectors do not; use --agent-port 6831, which both Jaeger lines take";
 
 impl fmt::Display for Component {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
