@@ -2,9 +2,11 @@
 """Runs one predictor's pods for `make demo` as local processes on 127.0.0.1, the way the e2e
 tests do (tests/e2e/verify.rs): the Python components with the real Seldon Python wrapper and
 the executor stand-in (tools/executor-tracer), each with the env its Deployment carries
-(valueFrom status.hostIP = 127.0.0.1) and the executor with its pod's hostname. kwok
-PortForward objects lead the executor pod's port 8000, and a Jaeger query Service's pod's port
-16686, to these processes, so the plugin reaches them through the real kube-apiserver.
+(valueFrom status.hostIP = 127.0.0.1) and the executor with its pod's hostname. Spans go to
+the harness's Jaeger v2: what a pod sends to its node's agent on 6831 goes to Jaeger v2's
+compact port here (26831, scripts/harness). kwok PortForward objects lead the executor pod's
+port 8000, and a Jaeger query Service's pod's port 16686 (Jaeger v2's 26686), to these
+processes, so the plugin reaches them through the real kube-apiserver.
 
     demo-pods.py up KUBECONFIG NAMESPACE SDEP HARNESS_BIN WORKDIR   start; PIDs in WORKDIR/pids
     demo-pods.py traffic WORKDIR N                                  N prediction requests
@@ -36,6 +38,10 @@ def free_port():
         return s.getsockname()[1]
 
 
+# Jaeger v2's ports in the harness (scripts/harness, JAEGER2_PORTS).
+JAEGER2_QUERY, JAEGER2_COMPACT = 26686, 26831
+
+
 def env_of(container):
     env = {}
     for e in container.get("env") or []:
@@ -43,6 +49,9 @@ def env_of(container):
             env[e["name"]] = e["value"]
         elif (e.get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath") == "status.hostIP":
             env[e["name"]] = "127.0.0.1"
+    # The node's agent port is Jaeger v2's compact receiver here.
+    if env.get("JAEGER_AGENT_PORT") == "6831":
+        env["JAEGER_AGENT_PORT"] = str(JAEGER2_COMPACT)
     return env
 
 
@@ -114,9 +123,9 @@ def up(kubeconfig, ns, sdep, harness, work):
         {"apiVersion": "v1", "kind": "Pod",
          "metadata": {"name": "jaeger-0", "namespace": ns, "labels": {"app": "jaeger"}},
          "spec": {"nodeName": "kwok-node-0", "automountServiceAccountToken": False,
-                  "containers": [{"name": "jaeger", "image": "jaegertracing/all-in-one:1.62.0",
+                  "containers": [{"name": "jaeger", "image": "jaegertracing/jaeger:2.12.0",
                                   "ports": [{"containerPort": 16686}]}]}},
-        forward("jaeger-0", 16686, 16686),
+        forward("jaeger-0", 16686, JAEGER2_QUERY),
         forward(pod, 8000, port),
     ]
     kubectl(kubeconfig, "apply", "-f", "-",
