@@ -527,9 +527,28 @@ impl Jaeger {
     }
 
     /// The old API's search: the answer's bytes are parsed once into what attribution needs and
-    /// then dropped, never held as a JSON tree.
+    /// then dropped, never held as a JSON tree. A Jaeger client's `hostname` tag is `host.name`
+    /// in Jaeger v2 (its receiver renames it): a search by it that finds nothing is asked again
+    /// under the other name.
     async fn legacy_search(&self, q: &Search) -> Result<Vec<Trace>, JaegerError> {
         let path = q.path(&self.base_path);
+        let body = self.get_bytes(&path).await?;
+        let found = self.read(Dialect::Legacy, &path, &body)?;
+        if !found.is_empty() || !q.tags.iter().any(|(k, _)| k == "hostname") {
+            return Ok(found);
+        }
+        let renamed = Search {
+            tags: q
+                .tags
+                .iter()
+                .map(|(k, v)| match k.as_str() {
+                    "hostname" => ("host.name".to_string(), v.clone()),
+                    _ => (k.clone(), v.clone()),
+                })
+                .collect(),
+            ..q.clone()
+        };
+        let path = renamed.path(&self.base_path);
         let body = self.get_bytes(&path).await?;
         self.read(Dialect::Legacy, &path, &body)
     }
@@ -767,7 +786,7 @@ mod tests {
                 let _ = tx.send(req);
                 let (status, body) = routes
                     .iter()
-                    .find(|(p, _, _)| path.starts_with(p))
+                    .find(|(p, _, _)| path.starts_with(p) || (p.contains('=') && path.contains(p)))
                     .map(|(_, st, b)| (*st, b.clone()))
                     .unwrap_or((
                         404,
@@ -952,6 +971,30 @@ mod tests {
         assert!(
             asked.last().unwrap().contains("query.num_traces=50")
                 && !asked.last().unwrap().contains("query.attributes"),
+            "{asked:?}"
+        );
+        // Jaeger v2 names a client's `hostname` tag `host.name`, also in the old API: a search
+        // by `hostname` that finds nothing is asked again by `host.name`.
+        let v2_legacy = r#"{"data":[{"traceID":"1","spans":[{"spanID":"1","operationName":"predictions","startTime":1,"duration":1,"processID":"p1"}],"processes":{"p1":{"serviceName":"executor","tags":[{"key":"host.name","value":"pod-a"}]}}}]}"#;
+        let (port, mut seen) = serve(vec![
+            route(V3_SERVICES),
+            (
+                "/j/api/v3/traces?",
+                200,
+                otlp(&[(1, "pod-a"), (2, "pod-b")]),
+            ),
+            ("tag=host.name%3Apod-a", 200, v2_legacy.into()),
+            ("tag=hostname%3Apod-a", 200, r#"{"data":[]}"#.into()),
+        ])
+        .await;
+        let j = client(port, "/j");
+        let found = j.search_traces(&stamp_search()).await.unwrap();
+        let asked = paths(&mut seen);
+        assert_eq!(found.len(), 1, "{asked:?}");
+        assert_eq!(found[0].spans[0].process_tag("hostname"), Some("pod-a"));
+        assert!(
+            asked.iter().any(|p| p.contains("tag=hostname%3Apod-a"))
+                && asked.iter().any(|p| p.contains("tag=host.name%3Apod-a")),
             "{asked:?}"
         );
         // No match: 404 on v2, an empty result on 1.62; both are no traces, not an error.

@@ -27,6 +27,9 @@ pub struct Jaeger {
     pub agent_port: u16,
     /// A URL with the old JSON API's routes, for the tests' own reference queries.
     pub legacy_url: String,
+    /// The tag a Jaeger client's `hostname` process tag is stored under: v2's receiver renames
+    /// it `host.name` (docs/facts/traces.md, "Seen here").
+    pub hostname_tag: &'static str,
 }
 
 /// Jaeger 1.62, the last v1 line the project tested first.
@@ -37,6 +40,7 @@ pub fn v1_62() -> Jaeger {
         query_port: 16686,
         agent_port: 6831,
         legacy_url: "http://127.0.0.1:16686".into(),
+        hostname_tag: "hostname",
     }
 }
 
@@ -48,6 +52,7 @@ pub fn v2_12() -> Jaeger {
         query_port: 26686,
         agent_port: 26831,
         legacy_url: "http://127.0.0.1:26686".into(),
+        hostname_tag: "host.name",
     }
 }
 

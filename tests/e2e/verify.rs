@@ -698,8 +698,8 @@ fn traces_count(j: &Jaeger) {
     predictions(run.executor_port, 50);
     // Jaeger's own answer, once every trace is complete (both clients flush about every second).
     let query = format!(
-        "{}/api/traces?service=executor&tag=hostname%3A{pod}&limit=500&lookback=1h",
-        j.legacy_url
+        "{}/api/traces?service=executor&tag={}%3A{pod}&limit=500&lookback=1h",
+        j.legacy_url, j.hostname_tag
     );
     let mut reference = Value::Null;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -728,7 +728,7 @@ fn traces_count(j: &Jaeger) {
                 .push(s["duration"].as_i64().unwrap());
         }
     }
-    assert_eq!(durations.len(), 3, "{durations:?}");
+    assert_eq!(durations.len(), 3, "{}: {durations:?} from {query}", j.tag);
     let v = c
         .plugin(&[
             "traces", "iris", "-n", &ns, "--jaeger", &j.url, "--since", "10m", "-o", "json",
@@ -800,7 +800,7 @@ fn stamped(j: &Jaeger) {
     let c = support::atomic();
     let ns = c.namespace(&format!("traces-stamp-{}", j.tag));
     // Only the agent host set: enable has a change to make, and the stamp rides along with it.
-    let agent = json!([{"name": "&j.url_AGENT_HOST", "value": "127.0.0.1"}]);
+    let agent = json!([{"name": "JAEGER_AGENT_HOST", "value": "127.0.0.1"}]);
     let obj = one_model("iris", agent, model_env("1", j));
     let port = j.agent_port.to_string();
     let run = deploy_with(
@@ -813,7 +813,7 @@ fn stamped(j: &Jaeger) {
     let stored = c.get(&ns, "iris");
     assert!(
         support::env_pairs(&support::executor_env(&stored, 0))
-            .contains(&"&j.url_TAGS=seldon.deployment=iris,seldon.predictor=default".to_string()),
+            .contains(&"JAEGER_TAGS=seldon.deployment=iris,seldon.predictor=default".to_string()),
         "{stored}"
     );
     let status = c
@@ -895,7 +895,7 @@ fn https_jaeger_behind_an_ingress_with_basic_auth() {
             "10m",
         ])
         .ok();
-    assert!(r.stdout.contains("traces of"), "{}", r.stdout);
+    assert!(r.stdout.contains("traces of"), "{} {}", r.stdout, r.stderr);
     // Without the CA: one line that says what to do; without the password: Jaeger's 401.
     let r = verify(&c, &ns, "iris", &["--jaeger", &url]).fails_with(1);
     assert!(

@@ -109,6 +109,22 @@ fn kept(tags: Vec<RawTag>, keep: &[&str]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The process tags kept; Jaeger v2 names a Jaeger client's `hostname` `host.name` (its
+/// receiver renames it), read here under the one name.
+fn process_tags(tags: Vec<RawTag>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for t in tags {
+        let key = match t.key.as_ref() {
+            "host.name" if !out.iter().any(|(k, _)| k == "hostname") => "hostname",
+            k if PROCESS_TAGS.contains(&k) => k,
+            _ => continue,
+        };
+        out.retain(|(k, _)| k != key);
+        out.push((key.to_string(), t.value.0.into_owned()));
+    }
+    out
+}
+
 /// A tag's value as text, read without a JSON tree: strings as they are (borrowed when they
 /// need no unescaping), numbers and booleans printed, null empty (anything else, which Jaeger
 /// does not send, as its JSON).
@@ -206,7 +222,7 @@ fn parse_trace(t: RawTrace) -> Result<Trace, TraceError> {
         .processes
         .into_iter()
         .map(|(k, p)| {
-            let tags = std::sync::Arc::new(kept(p.tags, PROCESS_TAGS));
+            let tags = std::sync::Arc::new(process_tags(p.tags));
             (k, (p.service_name.into_owned(), tags))
         })
         .collect();

@@ -57,8 +57,10 @@ impl Collected {
         for kv in rs.resource.map(|r| r.attributes).unwrap_or_default() {
             match kv.key.as_ref() {
                 "service.name" => service = kv.value.0.into_owned(),
-                // A Jaeger client's `hostname`, as Jaeger 1.62 renames it.
-                "host.name" => process.push(("hostname".into(), kv.value.0.into_owned())),
+                // A Jaeger client's `hostname`, as Jaeger renames it (1.62's v3, every v2).
+                "host.name" if !process.iter().any(|(k, _)| k == "hostname") => {
+                    process.push(("hostname".into(), kv.value.0.into_owned()));
+                }
                 k if PROCESS_TAGS.contains(&k) => {
                     process.retain(|(pk, _)| pk != k);
                     process.push((k.to_string(), kv.value.0.into_owned()));
