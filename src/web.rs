@@ -47,10 +47,8 @@ pub struct Tcp {
 impl Dial for Tcp {
     fn dial(&self) -> BoxFuture<'_, io::Result<Dialed>> {
         Box::pin(async move {
-            let s = tokio::net::TcpStream::connect((self.host.as_str(), self.port)).await?;
-            let _ = s.set_nodelay(true);
             Ok(Dialed {
-                stream: Box::new(s),
+                stream: Box::new(connect(&self.host, self.port).await?),
                 failure: None,
             })
         })
@@ -61,12 +59,7 @@ impl Dial for Tcp {
     }
 
     fn host(&self) -> String {
-        let host = bracketed(&self.host);
-        if self.port == 80 {
-            host
-        } else {
-            format!("{host}:{}", self.port)
-        }
+        authority(&self.host, self.port, 80)
     }
 }
 
@@ -210,8 +203,7 @@ impl rustls::client::danger::ServerCertVerifier for NoCheck {
 impl Dial for Tls {
     fn dial(&self) -> BoxFuture<'_, io::Result<Dialed>> {
         Box::pin(async move {
-            let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port)).await?;
-            let _ = tcp.set_nodelay(true);
+            let tcp = connect(&self.host, self.port).await?;
             let name = rustls_pki_types::ServerName::try_from(self.host.clone())
                 .map_err(|e| io::Error::other(format!("{}: {e}", self.host)))?;
             let stream = tokio_rustls::TlsConnector::from(self.config.clone())
@@ -234,12 +226,24 @@ impl Dial for Tls {
     }
 
     fn host(&self) -> String {
-        let host = bracketed(&self.host);
-        if self.port == 443 {
-            host
-        } else {
-            format!("{host}:{}", self.port)
-        }
+        authority(&self.host, self.port, 443)
+    }
+}
+
+/// A TCP connection to host:port, without Nagle's delay (one small request, one answer).
+async fn connect(host: &str, port: u16) -> io::Result<tokio::net::TcpStream> {
+    let s = tokio::net::TcpStream::connect((host, port)).await?;
+    let _ = s.set_nodelay(true);
+    Ok(s)
+}
+
+/// The Host header: the port left out where it is the scheme's default.
+fn authority(host: &str, port: u16, default_port: u16) -> String {
+    let host = bracketed(host);
+    if port == default_port {
+        host
+    } else {
+        format!("{host}:{port}")
     }
 }
 

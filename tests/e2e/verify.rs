@@ -799,9 +799,12 @@ fn enable_stamps_the_executor_so_traces_outlive_its_pods() {
 fn stamped(j: &Jaeger) {
     let c = support::atomic();
     let ns = c.namespace(&format!("traces-stamp-{}", j.tag));
+    // A stamp names no namespace, and two of these Jaegers share one store: a name of its own.
+    let name = format!("stamp-{}", j.tag);
+    let name = name.as_str();
     // Only the agent host set: enable has a change to make, and the stamp rides along with it.
     let agent = json!([{"name": "JAEGER_AGENT_HOST", "value": "127.0.0.1"}]);
-    let obj = one_model("iris", agent, model_env("1", j));
+    let obj = one_model(name, agent, model_env("1", j));
     let port = j.agent_port.to_string();
     let run = deploy_with(
         &c,
@@ -810,30 +813,31 @@ fn stamped(j: &Jaeger) {
         &[("classifier", "MeanClassifier", "MODEL")],
         &["enable", "--yes", "--agent-port", &port],
     );
-    let stored = c.get(&ns, "iris");
+    let stored = c.get(&ns, name);
     assert!(
-        support::env_pairs(&support::executor_env(&stored, 0))
-            .contains(&"JAEGER_TAGS=seldon.deployment=iris,seldon.predictor=default".to_string()),
+        support::env_pairs(&support::executor_env(&stored, 0)).contains(&format!(
+            "JAEGER_TAGS=seldon.deployment={name},seldon.predictor=default"
+        )),
         "{stored}"
     );
     let status = c
-        .plugin(&["status", "iris", "-n", &ns, "-o", "json"])
+        .plugin(&["status", name, "-n", &ns, "-o", "json"])
         .ok()
         .json();
     assert_eq!(
         status["items"][0]["predictors"][0]["components"][0]["traceStamp"],
-        json!({"deployment": "iris", "predictor": "default"})
+        json!({"deployment": name, "predictor": "default"})
     );
     predictions(run.executor_port, 5);
     // The pod goes; its traces stay findable by the stamp.
-    let pod = engine_pod(&c, &ns, "iris", "default");
+    let pod = engine_pod(&c, &ns, name, "default");
     c.kubectl(&["delete", "pod", "-n", &ns, &pod, "--wait=false"])
         .ok();
     let mut v = Value::Null;
     for _ in 0..30 {
         v = c
             .plugin(&[
-                "traces", "iris", "-n", &ns, "--jaeger", &j.url, "--since", "10m", "-o", "json",
+                "traces", name, "-n", &ns, "--jaeger", &j.url, "--since", "10m", "-o", "json",
             ])
             .ok()
             .json();
@@ -846,7 +850,7 @@ fn stamped(j: &Jaeger) {
     assert_eq!(item["traces"], 5, "{}: {v}", j.tag);
     assert_eq!(
         item["foundBy"],
-        "tags seldon.deployment=iris, seldon.predictor=default"
+        format!("tags seldon.deployment={name}, seldon.predictor=default")
     );
 }
 
