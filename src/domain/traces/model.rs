@@ -72,6 +72,18 @@ impl Trace {
         })
     }
 
+    /// Spans after the first whose parent is not in the trace: lost, not sent yet, or of a
+    /// process that reports elsewhere. (The first span's parent is the caller's, which is never
+    /// in the trace.) The waterfall draws them at the top level.
+    pub fn orphans(&self) -> Vec<&Span> {
+        let ids = self.index_by_id();
+        self.spans
+            .iter()
+            .skip(1)
+            .filter(|s| s.parent.is_some_and(|p| !ids.contains_key(&p)))
+            .collect()
+    }
+
     /// Each span's index in `spans`, by span id.
     pub fn index_by_id(&self) -> HashMap<u64, usize> {
         self.spans

@@ -641,3 +641,14 @@ fn v3_errors_empty_results_and_many_traces() {
         assert!(otlp_json::parse_traces_json(bad).is_err(), "{}", String::from_utf8_lossy(bad));
     }
 }
+
+#[test]
+fn spans_whose_parent_is_missing_are_orphans_but_not_the_entry_span() {
+    let mut t = parse_traces(&one_model()).expect("parses").remove(0);
+    // The entry span's parent (the caller's) is never in the trace: not an orphan.
+    assert!(t.orphans().is_empty());
+    // The model's span loses its parent (the executor's client span never arrived).
+    t.spans.retain(|s| s.operation != "/predict");
+    let orphans: Vec<&str> = t.orphans().iter().map(|s| s.operation.as_str()).collect();
+    assert_eq!(orphans, ["Predict"]);
+}

@@ -66,6 +66,22 @@ pub fn dry_run(
 }
 
 /// The verification as a person reads it.
+/// A line under the waterfall for spans whose parent is not in the trace, drawn at the top.
+pub fn orphan_note(t: &Trace) -> String {
+    let orphans = t.orphans();
+    match orphans.len() {
+        0 => String::new(),
+        n => format!(
+            "Note: {n} span(s) ({}) name a parent that is not in the trace (lost, not sent yet, or reported elsewhere); drawn at the top level.\n",
+            orphans
+                .iter()
+                .map(|s| format!("{} {}", s.service, s.operation))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 pub fn verification(v: &Verification, trace: Option<&Trace>, hops: &[Hop]) -> String {
     let status = v
         .request
@@ -91,6 +107,7 @@ pub fn verification(v: &Verification, trace: Option<&Trace>, hops: &[Hop]) -> St
                 v.jaeger
             ));
             out.push_str(&waterfall(t, hops, BAR));
+            out.push_str(&orphan_note(t));
         }
         None => out.push_str(&format!(
             "Jaeger at {} never returned the trace.\n",
@@ -203,6 +220,52 @@ pub fn summary(s: &TracesReport, slowest: Option<&Trace>, hops: &[Hop]) -> Strin
             duration_text(info.duration_us)
         ));
         out.push_str(&waterfall(t, hops, BAR));
+        out.push_str(&orphan_note(t));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::traces::model::Span;
+
+    fn span(id: u64, parent: Option<u64>, service: &str, operation: &str) -> Span {
+        Span {
+            id,
+            parent,
+            service: service.into(),
+            operation: operation.into(),
+            start_us: id as i64,
+            duration_us: 1,
+            error: false,
+            tags: Vec::new(),
+            process: Default::default(),
+        }
+    }
+
+    #[test]
+    fn spans_with_a_missing_parent_get_a_note_under_the_waterfall() {
+        let whole = Trace {
+            id: 1,
+            spans: vec![
+                span(1, Some(99), "executor", "predictions"),
+                span(2, Some(1), "executor", "/predict"),
+            ],
+        };
+        assert_eq!(orphan_note(&whole), "");
+        let broken = Trace {
+            id: 1,
+            spans: vec![
+                span(1, Some(99), "executor", "predictions"),
+                span(3, Some(2), "MeanClassifier", "Predict"),
+            ],
+        };
+        let note = orphan_note(&broken);
+        assert!(
+            note.starts_with("Note: 1 span(s) (MeanClassifier Predict) name a parent")
+                && note.contains("top level"),
+            "{note}"
+        );
+    }
 }
