@@ -507,6 +507,15 @@ impl Jaeger {
         *self.tag_search.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// How the last searches were answered, for `traces -o json` (`search`).
+    pub fn search_words(&self) -> &'static str {
+        match (self.dialect.get(), self.tag_search()) {
+            (Some(Dialect::Legacy), _) | (_, Some(TagSearch::LegacyTags)) => "old API tags",
+            (_, Some(TagSearch::ClientSide)) => "/api/v3 matched here",
+            _ => "/api/v3 query.attributes",
+        }
+    }
+
     fn learn(&self, way: TagSearch) {
         *self.tag_search.lock().unwrap_or_else(|e| e.into_inner()) = Some(way);
     }

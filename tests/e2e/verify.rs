@@ -738,6 +738,20 @@ fn traces_count(j: &Jaeger) {
     assert_eq!(v["kind"], "TraceSummary");
     let item = &v["items"][0];
     assert_eq!(item["traces"], 50, "{}: {v}", j.tag);
+    // 1.62 and v2.12 ignore query.attributes and filter by the old API's tags (or, when every
+    // executor trace in the window happens to be this one's, the first answer already fits).
+    // Without those routes the plugin matches /api/v3's answer itself: v2.12's store then holds
+    // the j212 run's traces of other pods, so the first answer shows the filter was ignored.
+    let ways: &[&str] = if j.tag == "j212-next" {
+        &["/api/v3 matched here"]
+    } else {
+        &["old API tags", "/api/v3 query.attributes"]
+    };
+    assert!(
+        ways.contains(&item["search"].as_str().unwrap_or("")),
+        "{}: {v}",
+        j.tag
+    );
     assert!(item["foundBy"].as_str().unwrap().contains(&pod), "{v}");
     let hops = item["hops"].as_array().unwrap();
     assert_eq!(hops.len(), 3, "{v}");

@@ -173,6 +173,10 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
             ) => format!("tags seldon.deployment={deployment}, seldon.predictor={predictor}"),
             (Finding::Pods(p), None) => format!("hostname of executor pods {}", p.join(", ")),
         },
+        search: match named {
+            Some(_) => "trace id".into(),
+            None => jaeger.search_words().into(),
+        },
         traces: traces.len(),
         hops,
         slowest: slowest.map(|t| Slowest {

@@ -115,6 +115,9 @@ pub struct TracesReport {
     pub window: Window,
     /// `tag seldon.deployment=...`, or `hostname of pods a, b`.
     pub found_by: String,
+    /// How Jaeger was asked: `/api/v3 query.attributes`, `old API tags`, `/api/v3 matched here`,
+    /// `trace id`.
+    pub search: String,
     pub traces: usize,
     pub hops: Vec<HopStats>,
     #[serde(skip_serializing_if = "Option::is_none")]
