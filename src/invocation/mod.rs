@@ -139,6 +139,18 @@ pub enum JaegerAt {
     Discover,
 }
 
+/// One predictor of one SeldonDeployment, and the Jaeger to read its traces from (`verify`,
+/// `traces`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Traced {
+    /// None: asked for on a terminal.
+    pub name: Option<String>,
+    pub predictor: Option<String>,
+    pub jaeger: JaegerAt,
+    /// TLS checks and headers for Jaeger.
+    pub access: Access,
+}
+
 /// The request body `verify` sends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Data {
@@ -152,12 +164,8 @@ pub enum Data {
 /// `verify`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verify {
-    /// None: asked for on a terminal.
-    pub name: Option<String>,
-    pub predictor: Option<String>,
-    pub jaeger: JaegerAt,
-    /// TLS checks and headers for Jaeger (TLS checks for `--via` too).
-    pub access: Access,
+    /// TLS checks in `target.access` apply to `--via` too.
+    pub target: Traced,
     /// `--via URL`: the request goes there instead of a port-forward to the executor pod.
     pub via: Option<Endpoint>,
     pub data: Data,
@@ -168,12 +176,7 @@ pub struct Verify {
 /// `traces`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Traces {
-    /// None: asked for on a terminal.
-    pub name: Option<String>,
-    pub predictor: Option<String>,
-    pub jaeger: JaegerAt,
-    /// TLS checks and headers for Jaeger.
-    pub access: Access,
+    pub target: Traced,
     pub since: Duration,
     pub limit: u32,
     pub min_duration: Option<Duration>,

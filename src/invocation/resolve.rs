@@ -3,30 +3,19 @@
 
 use std::path::PathBuf;
 
+use super::{
+    Action, AskSampler, Data, Generations, Invocation, JaegerAt, LocalWrite, Manifests,
+    RuntimeWrite, Scope, Selection, Traced, Traces, Usage, Verify, Watch, Write,
+};
 use crate::cli::{
     Cli, Command, Core, CoreArgs, DisableArgs, EnableArgs, Headers, JaegerArgs, ListArgs,
-    ListCommand, Mutation, SamplerArgs, StatusArgs, Targets, TracesArgs, VerifyArgs, parse_name,
+    ListCommand, Mutation, SamplerArgs, StatusArgs, Targets, TracedPredictor, TracesArgs,
+    VerifyArgs, parse_name,
 };
 use crate::domain::v1::clients::Propagation;
 use crate::domain::v1::plan::{AgentHost, Intent};
 use crate::domain::v1::sampler::{Sampler, SamplerKind};
 use crate::domain::v2::plan;
-use crate::invocation::Action;
-use crate::invocation::AskSampler;
-use crate::invocation::Data;
-use crate::invocation::Generations;
-use crate::invocation::Invocation;
-use crate::invocation::JaegerAt;
-use crate::invocation::LocalWrite;
-use crate::invocation::Manifests;
-use crate::invocation::RuntimeWrite;
-use crate::invocation::Scope;
-use crate::invocation::Selection;
-use crate::invocation::Traces;
-use crate::invocation::Usage;
-use crate::invocation::Verify;
-use crate::invocation::Watch;
-use crate::invocation::Write;
 use crate::jaeger::Access;
 use crate::jaeger::Endpoint;
 use crate::options::Connection;
@@ -235,26 +224,45 @@ fn jaeger_access(a: &JaegerArgs) -> Result<Access, Usage> {
     })
 }
 
-fn traces(a: TracesArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> {
+/// The SeldonDeployment and predictor `verify` or `traces` reads (one, in one namespace; named
+/// unless a terminal can ask), and the Jaeger to read from. `what` says what the verb does with
+/// it, for the refusal of -A.
+fn traced(
+    verb: &str,
+    what: &str,
+    a: TracedPredictor,
+    scope: Scope,
+    terminal: bool,
+) -> Result<Traced, Usage> {
     if scope == Scope::AllNamespaces {
-        return Err(
-            "traces reads one SeldonDeployment's traces: give -n NAMESPACE instead of -A".into(),
-        );
+        return Err(format!("{verb} {what}: give -n NAMESPACE instead of -A"));
     }
-    if a.target.name.is_none() && !terminal {
-        return Err(
-            "traces needs a SeldonDeployment name: kubectl seldon-tracing traces NAME -n NAMESPACE"
-                .into(),
-        );
+    if a.name.is_none() && !terminal {
+        return Err(format!(
+            "{verb} needs a SeldonDeployment name: kubectl seldon-tracing {verb} NAME -n NAMESPACE"
+        ));
     }
+    Ok(Traced {
+        jaeger: jaeger_at(&a.jaeger)?,
+        access: jaeger_access(&a.jaeger)?,
+        name: a.name,
+        predictor: a.predictor,
+    })
+}
+
+fn traces(a: TracesArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> {
+    let target = traced(
+        "traces",
+        "reads one SeldonDeployment's traces",
+        a.target,
+        scope,
+        terminal,
+    )?;
     if a.since.is_zero() {
         return Err("--since must be more than 0, e.g. 1h".into());
     }
     Ok(Action::Traces(Traces {
-        name: a.target.name,
-        predictor: a.target.predictor,
-        jaeger: jaeger_at(&a.target.jaeger)?,
-        access: jaeger_access(&a.target.jaeger)?,
+        target,
         since: a.since,
         limit: a.limit,
         min_duration: a.min_duration,
@@ -262,15 +270,13 @@ fn traces(a: TracesArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
 }
 
 fn verify(a: VerifyArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> {
-    if scope == Scope::AllNamespaces {
-        return Err("verify sends one request through one SeldonDeployment: give -n NAMESPACE instead of -A".into());
-    }
-    if a.target.name.is_none() && !terminal {
-        return Err(
-            "verify needs a SeldonDeployment name: kubectl seldon-tracing verify NAME -n NAMESPACE"
-                .into(),
-        );
-    }
+    let target = traced(
+        "verify",
+        "sends one request through one SeldonDeployment",
+        a.target,
+        scope,
+        terminal,
+    )?;
     let via = match a.via {
         Some(url) => Some(Endpoint::parse(&url).map_err(|e| match e {
             crate::jaeger::JaegerError::BadUrl { url, why } => {
@@ -294,10 +300,7 @@ fn verify(a: VerifyArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
         return Err("--timeout must be more than 0, e.g. 30s".into());
     }
     Ok(Action::Verify(Verify {
-        name: a.target.name,
-        predictor: a.target.predictor,
-        jaeger: jaeger_at(&a.target.jaeger)?,
-        access: jaeger_access(&a.target.jaeger)?,
+        target,
         via,
         data,
         timeout: a.timeout,

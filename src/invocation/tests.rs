@@ -372,11 +372,11 @@ fn jaeger_access_takes_tls_checks_headers_and_a_token_and_never_shows_them() {
         Ok(Invocation {
             action: Action::Verify(v),
             ..
-        }) => v.access,
+        }) => v.target.access,
         Ok(Invocation {
             action: Action::Traces(t),
             ..
-        }) => t.access,
+        }) => t.target.access,
         other => panic!("{line}: {other:?}"),
     };
     let a = access(

@@ -32,8 +32,13 @@ fn now_us() -> i64 {
 }
 
 pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
-    let (ns, name, obj, pname) =
-        one_predictor(ctx, args.name.as_deref(), args.predictor.as_deref(), ask).await?;
+    let (ns, name, obj, pname) = one_predictor(
+        ctx,
+        args.target.name.as_deref(),
+        args.target.predictor.as_deref(),
+        ask,
+    )
+    .await?;
     let p = predictor(&obj, &pname);
     let spec = obj.get("spec").unwrap_or(&Value::Null);
     if !c::has_engine(p) {
@@ -87,8 +92,8 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
     };
     let jaeger = find_jaeger(
         ctx,
-        &args.jaeger,
-        &args.access,
+        &args.target.jaeger,
+        &args.target.access,
         Duration::from_secs(30),
         true,
     )
@@ -118,7 +123,7 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
             .collect(),
     };
     // A trace's URL from Jaeger's UI names one trace: that one, tied to this predictor's graph.
-    let named = match &args.jaeger {
+    let named = match &args.target.jaeger {
         JaegerAt::Url(e) => e.trace,
         _ => None,
     };

@@ -298,8 +298,13 @@ pub(super) fn predictor<'a>(obj: &'a Value, pname: &str) -> &'a Value {
 }
 
 pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
-    let (ns, name, obj, pname) =
-        one_predictor(ctx, args.name.as_deref(), args.predictor.as_deref(), ask).await?;
+    let (ns, name, obj, pname) = one_predictor(
+        ctx,
+        args.target.name.as_deref(),
+        args.target.predictor.as_deref(),
+        ask,
+    )
+    .await?;
     let p = predictor(&obj, &pname);
     let files =
         crate::commands::v1::read::config_files(&ctx.cluster, std::slice::from_ref(&obj)).await?;
@@ -351,7 +356,7 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
     let (target, url, through): (Arc<dyn Dial>, String, String) = match &args.via {
         Some(e) => {
             let dial = e
-                .dialer(&args.access.tls)
+                .dialer(&args.target.access.tls)
                 .map_err(|why| Error::Reach(format!("--via {}: {why}", e.display())))?;
             let url = format!("{}{path}", e.display());
             (dial, url, "--via".into())
@@ -384,8 +389,8 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
     };
     let jaeger = find_jaeger(
         ctx,
-        &args.jaeger,
-        &args.access,
+        &args.target.jaeger,
+        &args.target.access,
         Duration::from_secs(10),
         !args.dry_run,
     )
