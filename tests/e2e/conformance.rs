@@ -300,11 +300,27 @@ struct Observed {
     log: String,
 }
 
+/// A TCP port nothing listens on, never handed out before in this test process: the kernel
+/// may give a just-released port to the next `bind(0)`, and the ports taken here are bound
+/// later by other processes, so two components started side by side (or one component's HTTP,
+/// gRPC and metrics ports) could otherwise be told the same port.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static GIVEN: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
+    let mut given = GIVEN
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        if given.insert(port) {
+            return port;
+        }
+    }
 }
 
 pub fn harness_bin() -> PathBuf {

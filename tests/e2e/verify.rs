@@ -32,6 +32,27 @@ struct Running {
     dir: PathBuf,
 }
 
+impl Running {
+    /// The last lines each process wrote to stderr: what a failed assertion shows.
+    fn logs(&self) -> String {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "err"))
+            .collect();
+        files.sort();
+        let mut out = String::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(20)..];
+            out.push_str(&format!("--- {} ---\n{}\n", f.display(), tail.join("\n")));
+        }
+        out
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         for c in &mut self.children {
@@ -410,6 +431,13 @@ fn failing(
     let args = ["--jaeger", &j.url, "--timeout", timeout, "-o", "json"];
     let v = verify(c, ns, name, &args).fails_with(1).json();
     assert_eq!(v["items"][0]["result"], "failed", "{v}");
+    // What is judged is tracing; the graph itself must have answered.
+    assert_eq!(
+        v["items"][0]["request"]["status"],
+        200,
+        "{v}\n{}",
+        running.logs()
+    );
     (v, running)
 }
 
@@ -479,6 +507,44 @@ fn what_keeps_a_component_out_of_the_trace_is_named_and_fails() {
 }
 
 /// A UDP port nothing listens on (bound and released).
+#[test]
+fn a_model_that_cannot_be_reached_fails_the_request_and_the_answer_says_why() {
+    let c = support::atomic();
+    let ns = c.namespace("verify-down");
+    let j = jaegers::v2_12();
+    let obj = one_model("down", executor_env(&j, &[]), model_env("1", &j));
+    let mut running = deploy(&c, &ns, &obj, &[("classifier", "MeanClassifier", "MODEL")]);
+    // The model's process goes away; the executor stays.
+    terminate(&mut running.children[0], true);
+    let v = verify(
+        &c,
+        &ns,
+        "down",
+        &["--jaeger", &j.url, "--timeout", "8s", "-o", "json"],
+    )
+    .fails_with(1)
+    .json();
+    let item = &v["items"][0];
+    assert_eq!(item["request"]["status"], 500, "{v}\n{}", running.logs());
+    let error = item["request"]["error"].as_str().unwrap_or("");
+    assert!(error.contains("connection refused"), "{v}");
+    // The executor's own spans still arrive; the model is missing, and why is said first.
+    assert_eq!(component(&v, "executor")["arrived"], true, "{v}");
+    let (expected, arrived, why) = arrived_and_reason(&v, "classifier");
+    assert!(expected && !arrived, "{v}");
+    assert!(
+        why.starts_with("the request failed with HTTP 500, so the graph may have stopped before classifier; otherwise: "),
+        "{why}"
+    );
+    // As text: the answer under the request line.
+    let text = verify(&c, &ns, "down", &["--jaeger", &j.url, "--timeout", "8s"]).fails_with(1);
+    assert!(
+        text.stdout.contains("answered 500") && text.stdout.contains("  the answer: Post "),
+        "{}",
+        text.stdout
+    );
+}
+
 fn free_udp_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
         .and_then(|s| s.local_addr())

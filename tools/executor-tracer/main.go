@@ -22,8 +22,10 @@
 //     MODEL or a node without type and methods), then its children (one after the other when
 //     there is one, concurrently when there are several), then /aggregate (COMBINER or
 //     AGGREGATE), then /transform-output (OUTPUT_TRANSFORMER or TRANSFORM_OUTPUT). Built-in
-//     implementations make no call. Not reproduced: routers (/route), feedback, metadata,
-//     gRPC, the tensorflow and v2 protocols, and the executor's own payload handling.
+//     implementations make no call. A node that cannot be reached ends the request with the
+//     executor's error answer (HTTP 500, a SeldonMessage status; see failure). Not reproduced:
+//     routers (/route), feedback, metadata, gRPC, the tensorflow and v2 protocols, and the
+//     executor's own payload handling.
 //
 // Where a node listens comes from --node NAME=URL (the operator would set each node's
 // endpoint); without ENGINE_PREDICTOR, --next URL is a one-MODEL graph calling URL.
@@ -276,9 +278,22 @@ func callNode(ctx context.Context, url, path string, in http.Header, body []byte
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return http.StatusBadGateway, []byte(err.Error())
+		return failure(err)
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, out
+}
+
+// failure is the executor's answer when a graph node cannot be reached
+// (executor/api/rest/server.go respondWithError with no payload, and client.go
+// CreateErrorPayload): HTTP 500 and a SeldonMessage whose status carries code 500, the error's
+// text as info and FAILURE, as jsonpb writes it (zero fields left out). A node that answers
+// with another status is passed on with its status and body, as doHttp's httpStatusError does.
+func failure(err error) (int, []byte) {
+	msg := map[string]any{"status": map[string]any{
+		"code": http.StatusInternalServerError, "info": err.Error(), "status": "FAILURE",
+	}}
+	b, _ := json.Marshal(msg)
+	return http.StatusInternalServerError, b
 }

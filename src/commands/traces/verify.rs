@@ -407,6 +407,7 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
             through,
             status: None,
             headers,
+            error: None,
         },
         jaeger: jaeger.at.clone(),
         spans: Vec::new(),
@@ -465,6 +466,7 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
             )
         })?;
     report.request.status = Some(answer.status);
+    report.request.error = v::answer_error(answer.status, &answer.body);
     let waited = seconds_text(args.timeout);
     let (found, hops, checks) = await_trace(
         &jaeger,
@@ -479,6 +481,8 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
     if let Some(t) = &found {
         report.spans = span_rows(t, &hops);
     }
+    let mut checks = checks;
+    v::note_failed_request(&mut checks, answer.status);
     let passed = v::passed(&checks);
     report.components = checks;
     report.result = if passed { "passed" } else { "failed" }.into();

@@ -263,6 +263,67 @@ pub struct Request {
     pub status: Option<u16>,
     /// The trace headers sent.
     pub headers: std::collections::BTreeMap<String, String>,
+    /// When the status is not 2xx: the answer's first line (the executor's error), cut short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The longest error line kept from a failed answer.
+const ERROR_CHARS: usize = 200;
+
+/// What a failed answer said, at most [`ERROR_CHARS`] characters; None for a 2xx status. The
+/// executor answers a failure with a SeldonMessage whose `status.info` (and `status.reason`)
+/// say why (docs/facts/traces.md); any other body gives its first non-empty line.
+pub fn answer_error(status: u16, body: &[u8]) -> Option<String> {
+    if (200..300).contains(&status) {
+        return None;
+    }
+    let seldon = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            let said: Vec<String> = ["info", "reason"]
+                .iter()
+                .filter_map(|k| v.pointer(&format!("/status/{k}"))?.as_str())
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| t.trim().to_string())
+                .collect();
+            (!said.is_empty()).then(|| said.join(": "))
+        });
+    let text = String::from_utf8_lossy(body);
+    let line = seldon.unwrap_or_else(|| {
+        text.lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
+            .to_string()
+    });
+    let mut cut: String = line.chars().take(ERROR_CHARS).collect();
+    if line.chars().count() > ERROR_CHARS {
+        cut.push('…');
+    }
+    Some(if cut.is_empty() {
+        "(empty answer)".into()
+    } else {
+        cut
+    })
+}
+
+/// A failed request may have stopped before a component: each expected component that did not
+/// arrive says so beside the reason it was given.
+pub fn note_failed_request(checks: &mut [Check], status: u16) {
+    if (200..300).contains(&status) {
+        return;
+    }
+    for c in checks.iter_mut().filter(|c| c.expected && !c.arrived) {
+        let failed = format!(
+            "the request failed with HTTP {status}, so the graph may have stopped before {}",
+            c.name
+        );
+        c.reason = Some(match c.reason.take() {
+            Some(r) => format!("{failed}; otherwise: {r}"),
+            None => failed,
+        });
+    }
 }
 
 /// `kind: TraceVerification`: one request's trace, judged.
@@ -474,5 +535,67 @@ mod tests {
             .collect();
         assert_eq!(fails, ["executor", "b"]);
         assert!(!passed(&checks), "nothing arrived");
+    }
+
+    #[test]
+    fn a_failed_request_is_named_beside_each_missing_component() {
+        // The executor answered 502 and only its own span came.
+        let obj = sdep(exec_env(&[]), on_env());
+        let mut checks = run(&obj, None);
+        checks[0].arrived = true;
+        checks[0].reason = None;
+        let model_reason = checks[1].reason.clone().unwrap();
+        note_failed_request(&mut checks, 502);
+        assert_eq!(checks[0].reason, None, "arrived: nothing to add");
+        let r = checks[1].reason.as_deref().unwrap();
+        assert!(
+            r.starts_with(
+                "the request failed with HTTP 502, so the graph may have stopped before "
+            ),
+            "{r}"
+        );
+        assert!(r.ends_with(&model_reason), "the first reason stays: {r}");
+        // A 2xx answer changes nothing.
+        let mut ok = run(&obj, None);
+        let before = ok.clone();
+        note_failed_request(&mut ok, 200);
+        assert_eq!(ok, before);
+    }
+
+    #[test]
+    fn a_failed_answer_keeps_its_first_line_cut_short() {
+        assert_eq!(answer_error(200, b"{}"), None);
+        assert_eq!(answer_error(204, b""), None);
+        assert_eq!(
+            answer_error(
+                502,
+                b"\n  dial tcp 127.0.0.1:9: connect: connection refused\nmore"
+            ),
+            Some("dial tcp 127.0.0.1:9: connect: connection refused".into())
+        );
+        assert_eq!(answer_error(500, b""), Some("(empty answer)".into()));
+        // The executor's failure: its status says why.
+        let seldon = br#"{"status":{"code":500,"info":"Post \"http://m:9000/predict\": EOF","status":"FAILURE"}}"#;
+        assert_eq!(
+            answer_error(500, seldon),
+            Some(r#"Post "http://m:9000/predict": EOF"#.into())
+        );
+        let both =
+            br#"{"status":{"code":400,"info":"bad shape","reason":"MICROSERVICE_BAD_DATA"}}"#;
+        assert_eq!(
+            answer_error(400, both),
+            Some("bad shape: MICROSERVICE_BAD_DATA".into())
+        );
+        // JSON that is not a Seldon status: its line as it is.
+        assert_eq!(
+            answer_error(503, br#"{"error":"x"}"#),
+            Some(r#"{"error":"x"}"#.into())
+        );
+        let long = "x".repeat(300);
+        let cut = answer_error(503, long.as_bytes()).unwrap();
+        assert_eq!(cut.chars().count(), ERROR_CHARS + 1);
+        assert!(cut.ends_with('…'));
+        // Not UTF-8: kept readable.
+        assert_eq!(answer_error(500, &[0xff, b'a']), Some("\u{fffd}a".into()));
     }
 }

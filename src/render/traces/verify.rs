@@ -97,6 +97,9 @@ pub fn verification(v: &Verification, trace: Option<&Trace>, hops: &[Hop]) -> St
         v.request.url,
         v.request.through
     );
+    if let Some(e) = &v.request.error {
+        out.push_str(&format!("  the answer: {e}\n"));
+    }
     match trace {
         Some(t) => {
             out.push_str(&format!(
