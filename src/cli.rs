@@ -82,7 +82,7 @@ pub enum Command {
     /// Send one traced request through a predictor and show each hop's span: proves that spans reach Jaeger
     #[command(
         long_about = "Send one prediction request through a predictor's executor with a trace context the plugin makes and marks sampled (no sampler can drop it), fetch that trace from Jaeger, draw it as a waterfall and say, per component, whether its span arrived or why not.\n\nExit 0 when the executor and every Python component have a span in the trace, 1 when one has none, 2 on usage errors.",
-        after_help = "Examples:\n  kubectl seldon-tracing verify iris -n models\n  kubectl seldon-tracing verify iris --jaeger http://localhost:16686\n  kubectl seldon-tracing verify iris --jaeger-service tracing/jaeger-query\n  kubectl seldon-tracing verify iris --via http://gw/seldon/models/iris --data @req.json\n  kubectl seldon-tracing verify iris --dry-run"
+        after_help = "Examples:\n  kubectl seldon-tracing verify iris -n models\n  kubectl seldon-tracing verify iris --jaeger http://localhost:16686\n  kubectl seldon-tracing verify iris --jaeger-service tracing/jaeger-query\n  kubectl seldon-tracing verify iris --via http://gw/seldon/models/iris --data @req.json\n  kubectl seldon-tracing verify iris --grpc\n  kubectl seldon-tracing verify iris --dry-run"
     )]
     Verify(VerifyArgs),
     /// Latency per hop of a deployment's recent traces (count, p50, p95, p99, max, errors) and its slowest trace
@@ -351,9 +351,15 @@ pub struct TracedPredictor {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub target: TracedPredictor,
-    /// Send the request to this base URL (an ingress, a local port-forward) instead of a port-forward to the executor pod
+    /// Send the request to this base URL (an ingress, a local port-forward) instead of a port-forward to the executor pod; grpc://HOST:PORT (or grpcs://) sends it over gRPC
     #[arg(long, value_name = "URL")]
     pub via: Option<String>,
+    /// Send one gRPC seldon.protos.Seldon/Predict call to the executor's gRPC port (the default for a predictor whose transport is grpc)
+    #[arg(long, conflicts_with = "rest")]
+    pub grpc: bool,
+    /// Send a REST request to the executor's HTTP port, also when the predictor's transport is grpc
+    #[arg(long)]
+    pub rest: bool,
     /// The request body: JSON, or @FILE (default: the smallest valid request for the predictor's protocol)
     #[arg(long, value_name = "JSON|@FILE")]
     pub data: Option<String>,

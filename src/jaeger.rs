@@ -222,8 +222,18 @@ impl Endpoint {
 
     /// The stream to it: TCP, or TLS checked as `tls` says.
     pub fn dialer(&self, tls: &TlsOptions) -> Result<Arc<dyn Dial>, String> {
+        self.dialer_for(tls, false)
+    }
+
+    /// [`Endpoint::dialer`] for gRPC: TLS offers HTTP/2 in ALPN.
+    pub fn grpc_dialer(&self, tls: &TlsOptions) -> Result<Arc<dyn Dial>, String> {
+        self.dialer_for(tls, true)
+    }
+
+    fn dialer_for(&self, tls: &TlsOptions, h2: bool) -> Result<Arc<dyn Dial>, String> {
         Ok(if self.tls {
-            Arc::new(Tls::new(&self.host, self.port, tls)?)
+            let t = Tls::new(&self.host, self.port, tls)?;
+            Arc::new(if h2 { t.speaking_h2() } else { t })
         } else {
             Arc::new(Tcp {
                 host: self.host.clone(),

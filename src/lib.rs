@@ -5,7 +5,7 @@
 //! Layers, imports running down only (docs/development.md, "Architecture"; tests/architecture.rs
 //! keeps it so): `main` -> `commands` (one function per verb) -> `invocation` (the pure resolver:
 //! usage judged before any I/O) -> `cli` (clap) -> the services: `cluster` (Kubernetes I/O),
-//! `jaeger` (Jaeger's query API), `render` (pure output), `prompt`, `manifests` -> the base:
+//! `jaeger` (Jaeger's query API), `grpc` (one gRPC call), `render` (pure output), `prompt`, `manifests` -> the base:
 //! `options`, `web`, `error`, `exit` -> `domain` (pure tracing logic on raw JSON). `domain`,
 //! `commands`, `render` and `cluster` each have wings `v1`, `v2`, `traces`.
 
@@ -35,6 +35,7 @@ pub mod complete;
 pub mod domain;
 pub mod error;
 pub mod exit;
+pub mod grpc;
 #[cfg(any(test, feature = "invariants"))]
 #[doc(hidden)]
 pub mod invariants;

@@ -112,6 +112,16 @@ impl Tls {
     }
 }
 
+impl Tls {
+    /// The same client offering only HTTP/2 in ALPN, as gRPC over TLS needs.
+    pub fn speaking_h2(mut self) -> Tls {
+        let mut config = (*self.config).clone();
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        self.config = Arc::new(config);
+        self
+    }
+}
+
 fn client_config(opts: &TlsOptions) -> Result<Arc<rustls::ClientConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -342,8 +352,17 @@ async fn exchange_once(dial: &dyn Dial, ask: &Ask) -> Result<Answer, Failed> {
         answer
     }
     .await;
+    far_side_first(outcome, failure).await
+}
+
+/// `outcome` of an exchange over a dialed stream, a broken stream told in the far side's own
+/// words when it has some (a port-forward's error: "connection refused" in the pod) rather
+/// than hyper's "connection closed before message completed".
+pub async fn far_side_first<T>(
+    outcome: Result<T, Failed>,
+    failure: Option<BoxFuture<'static, Option<String>>>,
+) -> Result<T, Failed> {
     match (outcome, failure) {
-        // The far side's own words beat hyper's "connection closed before message completed".
         (Err(Failed::Io(why)), Some(failure)) => {
             match tokio::time::timeout(Duration::from_millis(500), failure).await {
                 Ok(Some(reason)) if !reason.trim().is_empty() => {

@@ -343,7 +343,7 @@ fn layer(file: &str) -> (u8, &'static str) {
         "complete" | "commands" | "mock_tests" => (5, "commands"),
         "invocation" => (4, "invocation"),
         "cli" => (3, "cli"),
-        "prompt" | "render" | "cluster" | "jaeger" | "manifests" => (2, "services"),
+        "prompt" | "render" | "cluster" | "jaeger" | "grpc" | "manifests" => (2, "services"),
         "web" | "error" | "exit" | "options" => (1, "base"),
         "domain" | "invariants" => (0, "domain"),
         _ => (7, "unknown"),

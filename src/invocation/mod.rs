@@ -166,11 +166,24 @@ pub enum Data {
 pub struct Verify {
     /// TLS checks in `target.access` apply to `--via` too.
     pub target: Traced,
-    /// `--via URL`: the request goes there instead of a port-forward to the executor pod.
+    /// `--via URL`: the request goes there instead of a port-forward to the executor pod
+    /// (`grpc://` and `grpcs://` are kept as `http://` and `https://` with `transport` Grpc).
     pub via: Option<Endpoint>,
+    pub transport: Transport,
     pub data: Data,
     pub timeout: Duration,
     pub dry_run: bool,
+}
+
+/// How `verify` sends its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// gRPC when the predictor's `transport` is grpc (and its protocol is seldon), else REST.
+    Auto,
+    /// `--rest`, or `--via http(s)://`.
+    Rest,
+    /// `--grpc`, or `--via grpc(s)://`: one `seldon.protos.Seldon/Predict` call.
+    Grpc,
 }
 
 /// `traces`.

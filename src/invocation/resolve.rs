@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::{
     Action, AskSampler, Data, Generations, Invocation, JaegerAt, LocalWrite, Manifests,
-    RuntimeWrite, Scope, Selection, Traced, Traces, Usage, Verify, Watch, Write,
+    RuntimeWrite, Scope, Selection, Traced, Traces, Transport, Usage, Verify, Watch, Write,
 };
 use crate::cli::{
     Cli, Command, Core, CoreArgs, DisableArgs, EnableArgs, Headers, JaegerArgs, ListArgs,
@@ -269,6 +269,16 @@ fn traces(a: TracesArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
     }))
 }
 
+/// Whether `--via url` asks for gRPC (`grpc://`, `grpcs://`), and the URL with the scheme that
+/// names the same stream (`http://`, `https://`).
+fn via_grpc(url: &str) -> (bool, String) {
+    match url.split_once("://") {
+        Some((s, rest)) if s.eq_ignore_ascii_case("grpc") => (true, format!("http://{rest}")),
+        Some((s, rest)) if s.eq_ignore_ascii_case("grpcs") => (true, format!("https://{rest}")),
+        _ => (false, url.to_string()),
+    }
+}
+
 fn verify(a: VerifyArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> {
     let target = traced(
         "verify",
@@ -277,13 +287,42 @@ fn verify(a: VerifyArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
         scope,
         terminal,
     )?;
+    let mut transport = match (a.grpc, a.rest) {
+        (true, _) => Transport::Grpc,
+        (_, true) => Transport::Rest,
+        _ => Transport::Auto,
+    };
     let via = match a.via {
-        Some(url) => Some(Endpoint::parse(&url).map_err(|e| match e {
-            crate::jaeger::JaegerError::BadUrl { url, why } => {
-                format!("--via {url} is not a URL the plugin can send to: {why}")
+        Some(url) => {
+            let (grpc, as_http) = via_grpc(&url);
+            let shown = crate::jaeger::redacted(&url);
+            match (grpc, transport) {
+                (true, Transport::Rest) => {
+                    return Err(format!(
+                        "--rest and --via {shown} disagree: a grpc:// URL takes gRPC; give an http(s):// URL for REST"
+                    ));
+                }
+                (false, Transport::Grpc) => {
+                    return Err(format!(
+                        "--grpc and --via {shown} disagree: give --via grpc://HOST:PORT (or grpcs://) for gRPC"
+                    ));
+                }
+                (true, _) => transport = Transport::Grpc,
+                (false, _) => transport = Transport::Rest,
             }
-            other => other.to_string(),
-        })?),
+            let endpoint = Endpoint::parse(&as_http).map_err(|e| match e {
+                crate::jaeger::JaegerError::BadUrl { why, .. } => {
+                    format!("--via {shown} is not a URL the plugin can send to: {why}")
+                }
+                other => other.to_string(),
+            })?;
+            if grpc && !endpoint.base_path.trim_matches('/').is_empty() {
+                return Err(format!(
+                    "--via {shown}: a gRPC address has no path (the method is seldon.protos.Seldon/Predict); give grpc://HOST:PORT"
+                ));
+            }
+            Some(endpoint)
+        }
         None => None,
     };
     let data = match a.data.as_deref() {
@@ -302,6 +341,7 @@ fn verify(a: VerifyArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
     Ok(Action::Verify(Verify {
         target,
         via,
+        transport,
         data,
         timeout: a.timeout,
         dry_run: a.dry_run,

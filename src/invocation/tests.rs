@@ -417,3 +417,49 @@ fn jaeger_access_takes_tls_checks_headers_and_a_token_and_never_shows_them() {
         Ok(i) => panic!("accepted as {i:?}"),
     }
 }
+
+#[test]
+fn verify_over_grpc_is_asked_by_flag_or_by_a_grpc_url() {
+    let of = |line: &str| match argv(line, false).expect(line).action {
+        Action::Verify(v) => v,
+        other => panic!("{line}: {other:?}"),
+    };
+    assert_eq!(of("verify iris").transport, Transport::Auto);
+    assert_eq!(of("verify iris --grpc").transport, Transport::Grpc);
+    assert_eq!(of("verify iris --rest").transport, Transport::Rest);
+    assert_eq!(
+        of("verify iris --via http://gw/seldon/ns/iris").transport,
+        Transport::Rest
+    );
+    // grpc:// is kept as the http:// endpoint it dials, grpcs:// as https://.
+    let v = of("verify iris --via grpc://10.0.0.1:5001");
+    assert_eq!(v.transport, Transport::Grpc);
+    let e = v.via.unwrap();
+    assert_eq!((e.host.as_str(), e.port, e.tls), ("10.0.0.1", 5001, false));
+    let v = of("verify iris --grpc --via GRPCS://gw.example:443/");
+    assert_eq!(v.transport, Transport::Grpc);
+    assert!(v.via.unwrap().tls);
+    for (line, want) in [
+        ("verify iris --grpc --rest", "clap: ArgumentConflict"),
+        (
+            "verify iris --rest --via grpc://h:1",
+            "--rest and --via grpc://h:1 disagree",
+        ),
+        (
+            "verify iris --grpc --via http://h:1",
+            "--grpc and --via http://h:1 disagree",
+        ),
+        (
+            "verify iris --via grpc://h:1/seldon/ns/iris",
+            "a gRPC address has no path",
+        ),
+        ("verify iris --via grpc://", "no host"),
+    ] {
+        assert_refused(line, false, want);
+    }
+    // A password in a gRPC URL is not echoed.
+    match argv("verify iris --rest --via grpc://u:s3cr3t@h:1", false) {
+        Err(e) => assert!(!e.contains("s3cr3t"), "{e}"),
+        Ok(i) => panic!("accepted as {i:?}"),
+    }
+}

@@ -389,6 +389,18 @@ pub fn start_component(
     service_type: &str,
     env: &[(String, String)],
 ) -> (Option<Child>, u16, String) {
+    let (child, http, _, err) = start_component_with_grpc(dir, module, service_type, env);
+    (child, http, err)
+}
+
+/// [`start_component`], also giving the port of the wrapper's gRPC server (started beside its
+/// REST server by the same command).
+pub fn start_component_with_grpc(
+    dir: &Path,
+    module: &str,
+    service_type: &str,
+    env: &[(String, String)],
+) -> (Option<Child>, u16, u16, String) {
     let bin = harness_bin();
     std::fs::write(
         dir.join(format!("{module}.py")),
@@ -398,6 +410,7 @@ pub fn start_component(
     )
     .expect("model file");
     let http = free_port();
+    let grpc = free_port();
     let log = dir.join(format!("{module}.log"));
     let mut cmd = Command::new(bin.join("venv/bin/seldon-core-microservice"));
     cmd.args([
@@ -409,7 +422,7 @@ pub fn start_component(
     ])
     .args([
         "--grpc-port",
-        &free_port().to_string(),
+        &grpc.to_string(),
         "--metrics-port",
         &free_port().to_string(),
     ])
@@ -433,10 +446,10 @@ pub fn start_component(
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("")
                 .to_string();
-            return (None, http, last);
+            return (None, http, grpc, last);
         }
         if std::net::TcpStream::connect(("127.0.0.1", http)).is_ok() {
-            return (Some(child), http, String::new());
+            return (Some(child), http, grpc, String::new());
         }
         std::thread::sleep(Duration::from_millis(100));
     }

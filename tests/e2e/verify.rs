@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::conformance::{free_port, harness_bin, start_component, terminate};
+use crate::conformance::{free_port, harness_bin, start_component_with_grpc, terminate};
 use crate::jaegers::{self, Jaeger};
 use crate::operator::reconcile;
 use crate::support::{self, Cluster};
@@ -29,6 +29,8 @@ use crate::support::{self, Cluster};
 struct Running {
     children: Vec<Child>,
     executor_port: u16,
+    /// The executor's gRPC port, when the deployment's transport is grpc.
+    executor_grpc_port: Option<u16>,
     dir: PathBuf,
 }
 
@@ -131,10 +133,31 @@ fn engine_pod(c: &Cluster, ns: &str, name: &str, p: &str) -> String {
 
 /// kwok leads port `port` of pod `pod` to 127.0.0.1:`to`.
 fn forward(c: &Cluster, ns: &str, pod: &str, port: u16, to: u16) {
+    forward_all(c, ns, pod, &[(port, to)]);
+}
+
+/// kwok leads each (port, to) of pod `pod` to 127.0.0.1:to.
+fn forward_all(c: &Cluster, ns: &str, pod: &str, ports: &[(u16, u16)]) {
+    let forwards: Vec<Value> = ports
+        .iter()
+        .map(|(port, to)| json!({"ports": [port], "target": {"address": "127.0.0.1", "port": to}}))
+        .collect();
     let pf = json!({"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "PortForward",
         "metadata": {"name": pod, "namespace": ns},
-        "spec": {"forwards": [{"ports": [port], "target": {"address": "127.0.0.1", "port": to}}]}});
+        "spec": {"forwards": forwards}});
     c.kubectl_in(&["apply", "-f", "-"], &pf.to_string()).ok();
+}
+
+/// Waits until something listens on 127.0.0.1:`port`.
+fn wait_listening(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what} does not listen on 127.0.0.1:{port} after 30 s");
 }
 
 /// Creates `obj`, lets the operator stand-in make its Deployments, starts the processes of its
@@ -183,24 +206,36 @@ fn deploy_with(
             })
             .unwrap_or_else(|| panic!("no Deployment runs {name}"))
     };
+    // Over gRPC (spec.transport grpc) the executor calls each node's gRPC port.
+    let grpc = obj["spec"]["transport"] == "grpc";
     for (node, class, service_type) in classes {
         let d = running(node);
-        let (child, port, err) = start_component(&dir, class, service_type, &process_env(d, node));
+        let (child, port, grpc_port, err) =
+            start_component_with_grpc(&dir, class, service_type, &process_env(d, node));
         children.push(child.unwrap_or_else(|| panic!("{class} did not start: {err}")));
-        nodes.push(format!("{node}=http://127.0.0.1:{port}"));
+        if grpc {
+            wait_listening(grpc_port, &format!("{class}'s gRPC server"));
+            nodes.push(format!("{node}=grpc://127.0.0.1:{grpc_port}"));
+        } else {
+            nodes.push(format!("{node}=http://127.0.0.1:{port}"));
+        }
     }
     let engine = running("seldon-container-engine");
-    let executor_port = start_executor(
+    let (executor_port, executor_grpc_port) = start_executor(
         &dir,
         &pod,
         &process_env(engine, "seldon-container-engine"),
         &nodes,
+        grpc,
         &mut children,
     );
-    forward(c, ns, &pod, 8000, executor_port);
+    let mut ports = vec![(8000, executor_port)];
+    ports.extend(executor_grpc_port.map(|g| (5001, g)));
+    forward_all(c, ns, &pod, &ports);
     Running {
         children,
         executor_port,
+        executor_grpc_port,
         dir,
     }
 }
@@ -212,14 +247,19 @@ fn start_executor(
     pod: &str,
     env: &[(String, String)],
     nodes: &[String],
+    grpc: bool,
     children: &mut Vec<Child>,
-) -> u16 {
+) -> (u16, Option<u16>) {
     let port = free_port();
+    let grpc_port = grpc.then(free_port);
     let mut cmd = Command::new("unshare");
     cmd.args(["-u", "sh", "-c", r#"hostname "$0" && exec "$@""#, pod])
         .arg(harness_bin().join("executor-tracer"))
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"));
+    if let Some(g) = grpc_port {
+        cmd.arg("--grpc-listen").arg(format!("127.0.0.1:{g}"));
+    }
     for n in nodes {
         cmd.args(["--node", n]);
     }
@@ -240,7 +280,7 @@ fn start_executor(
         std::fs::read_to_string(dir.join("executor.err")).unwrap_or_default()
     );
     children.push(child);
-    port
+    (port, grpc_port)
 }
 
 /// A Python model's env, its spans sent to `j`'s agent port.
@@ -359,28 +399,12 @@ fn all_on(j: &Jaeger) {
         "{v}"
     );
     assert!(item["jaeger"].as_str().unwrap().contains("jaeger-0"), "{v}");
-    let spans: Vec<(String, String, String)> = item["spans"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["service"].as_str().unwrap().to_string(),
-                s["operation"].as_str().unwrap().to_string(),
-                s["node"].as_str().unwrap_or("-").to_string(),
-            )
-        })
-        .collect();
     assert_eq!(
-        spans,
+        span_triples(&v),
         [
-            ("executor".into(), "predictions".into(), "executor".into()),
-            ("executor".into(), "/predict".into(), "classifier".into()),
-            (
-                "MeanClassifier".into(),
-                "Predict".into(),
-                "classifier".into()
-            ),
+            triple("executor", "predictions", "executor"),
+            triple("executor", "/predict", "classifier"),
+            triple("MeanClassifier", "Predict", "classifier"),
         ],
         "{v}"
     );
@@ -716,6 +740,58 @@ fn refusals_are_one_line_with_the_exit_code_they_need() {
         out.contains("Expected in the trace: executor, classifier"),
         "{out}"
     );
+
+    // gRPC asked of an executor whose gRPC port leads nowhere: one line, exit 1.
+    let r = verify(&c, &ns, "iris", &["--jaeger", jaeger, "--grpc"]).fails_with(1);
+    assert!(
+        r.stderr.contains("the prediction request through pod ")
+            && r.stderr.contains("port 5001")
+            && r.stderr.trim().lines().count() == 1,
+        "{}",
+        r.stderr
+    );
+    // --data that gRPC cannot carry: usage, before anything is sent.
+    verify(
+        &c,
+        &ns,
+        "iris",
+        &[
+            "--jaeger",
+            jaeger,
+            "--grpc",
+            "--data",
+            r#"{"binData":"AA=="}"#,
+        ],
+    )
+    .fails_with(2)
+    .stderr_has("--data cannot be sent over gRPC: \"binData\" cannot be sent");
+    // The dry run over gRPC: the method, the metadata, the message.
+    let out = verify(
+        &c,
+        &ns,
+        "iris",
+        &["--jaeger", jaeger, "--grpc", "--dry-run"],
+    )
+    .ok()
+    .stdout;
+    assert!(
+        out.starts_with("Would send gRPC grpc://localhost:5001/seldon.protos.Seldon/Predict"),
+        "{out}"
+    );
+    assert!(out.contains("  metadata: uber-trace-id: "), "{out}");
+    // A predictor of another protocol has no seldon.protos.Seldon service: REST only.
+    let mut tf = one_model("tf", executor_env(&j, &[]), model_env("1", &j));
+    tf["spec"]["protocol"] = json!("tensorflow");
+    c.kubectl_in(&["apply", "-n", &ns, "-f", "-"], &tf.to_string())
+        .ok();
+    let r = verify(&c, &ns, "tf", &["--jaeger", jaeger, "--grpc"]).fails_with(1);
+    assert!(
+        r.stderr.contains("speaks the tensorflow protocol")
+            && r.stderr.contains("verify it over REST")
+            && r.stderr.trim().lines().count() == 1,
+        "{}",
+        r.stderr
+    );
 }
 
 /// `n` prediction requests straight to the executor process (no trace headers: its sampler
@@ -1007,4 +1083,227 @@ fn https_jaeger_behind_an_ingress_with_basic_auth() {
         "{}",
         r.stderr
     );
+}
+
+// ---- over gRPC: the executor's seldon.protos.Seldon/Predict, the wrapper's gRPC server ----
+
+/// [`one_model`] with `spec.transport: grpc`: the executor calls the model over gRPC, and
+/// `verify` sends gRPC without being asked.
+fn one_model_grpc(name: &str, executor: Value, model: Value) -> Value {
+    let mut obj = one_model(name, executor, model);
+    obj["spec"]["transport"] = json!("grpc");
+    obj
+}
+
+/// (service, operation, node) of each span of a verification.
+fn span_triples(v: &Value) -> Vec<(String, String, String)> {
+    v["items"][0]["spans"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            (
+                s["service"].as_str().unwrap_or("").to_string(),
+                s["operation"].as_str().unwrap_or("").to_string(),
+                s["node"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn triple(service: &str, operation: &str, node: &str) -> (String, String, String) {
+    (service.into(), operation.into(), node.into())
+}
+
+#[test]
+fn grpc_one_trace_of_the_executors_server_and_client_spans_and_the_wrappers() {
+    for j in jaegers::all() {
+        grpc_all_on(&j);
+    }
+}
+
+fn grpc_all_on(j: &Jaeger) {
+    let c = support::atomic();
+    let ns = c.namespace(&format!("verify-grpc-{}", j.tag));
+    let obj = one_model_grpc("iris", executor_env(j, &[]), model_env("1", j));
+    let run = deploy(&c, &ns, &obj, &[("classifier", "MeanClassifier", "MODEL")]);
+    let started = Instant::now();
+    let out = verify(&c, &ns, "iris", &["--jaeger", &j.url, "-o", "json"]);
+    eprintln!(
+        "verify over gRPC ({}) took {:.2} s",
+        j.tag,
+        started.elapsed().as_secs_f64()
+    );
+    let v = out.json();
+    let item = &v["items"][0];
+    assert_eq!(item["result"], "passed", "{}: {v}\n{}", j.tag, run.logs());
+    assert_eq!(item["request"]["method"], "gRPC", "{v}");
+    assert_eq!(item["request"]["grpcStatus"], "OK", "{v}");
+    assert!(item["request"]["status"].is_null(), "{v}");
+    assert_eq!(
+        item["request"]["url"],
+        "grpc://localhost:5001/seldon.protos.Seldon/Predict"
+    );
+    assert_eq!(
+        span_triples(&v),
+        [
+            triple("executor", "/seldon.protos.Seldon/Predict", "executor"),
+            triple("executor", "/seldon.protos.Model/Predict", "classifier"),
+            triple(
+                "MeanClassifier",
+                "/seldon.protos.Model/Predict",
+                "classifier"
+            ),
+        ],
+        "{v}"
+    );
+    assert_eq!(component(&v, "classifier")["spans"], 1, "{v}");
+
+    // Straight to the executor's gRPC port (--via grpc://), as text.
+    let via = format!("grpc://127.0.0.1:{}", run.executor_grpc_port.unwrap());
+    let text = verify(&c, &ns, "iris", &["--jaeger", &j.url, "--via", &via])
+        .ok()
+        .stdout;
+    assert!(
+        text.contains(&format!(
+            "gRPC {via}/seldon.protos.Seldon/Predict answered OK (--via)"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("executor (2), MeanClassifier (1)"), "{text}");
+    assert!(text.contains("PASSED"), "{text}");
+    // --rest on a gRPC predictor: the executor still serves REST, but calls the model over gRPC,
+    // which the stand-in does not reproduce from REST; refused here only by the stand-in, so
+    // not asserted. --grpc with an http:// --via is a usage error.
+    let r = verify(&c, &ns, "iris", &["--grpc", "--via", "http://127.0.0.1:9"]).fails_with(2);
+    assert!(
+        r.stderr
+            .contains("--grpc and --via http://127.0.0.1:9 disagree"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn grpc_what_keeps_a_component_out_is_named_as_over_rest() {
+    let c = support::atomic();
+    let ns = c.namespace("verify-grpc-off");
+    let j = jaegers::v2_12();
+    // The model does not trace.
+    let obj = one_model_grpc("off", executor_env(&j, &[]), model_env("0", &j));
+    let run = deploy(&c, &ns, &obj, &[("classifier", "MeanClassifier", "MODEL")]);
+    let v = verify(
+        &c,
+        &ns,
+        "off",
+        &["--jaeger", &j.url, "--timeout", "6s", "-o", "json"],
+    )
+    .fails_with(1)
+    .json();
+    assert_eq!(
+        v["items"][0]["request"]["grpcStatus"],
+        "OK",
+        "{v}\n{}",
+        run.logs()
+    );
+    assert_eq!(component(&v, "executor")["arrived"], true, "{v}");
+    let (_, arrived, why) = arrived_and_reason(&v, "classifier");
+    assert!(
+        !arrived && why.starts_with("tracing is off (TRACING"),
+        "{why}"
+    );
+
+    // B3 on the executor: its gRPC metadata carries x-b3-*, which the Python wrapper does not
+    // read, so the model starts a trace of its own.
+    let b3 = [("JAEGER_TRACE_PROPAGATION_TYPE", "b3")];
+    let obj = one_model_grpc("b3", executor_env(&j, &b3), model_env("1", &j));
+    let run = deploy(&c, &ns, &obj, &[("classifier", "MeanClassifier", "MODEL")]);
+    let v = verify(
+        &c,
+        &ns,
+        "b3",
+        &["--jaeger", &j.url, "--timeout", "8s", "-o", "json"],
+    )
+    .fails_with(1)
+    .json();
+    let item = &v["items"][0];
+    assert_eq!(item["request"]["headers"]["x-b3-sampled"], "1", "{v}");
+    assert_eq!(item["request"]["grpcStatus"], "OK", "{v}\n{}", run.logs());
+    assert_eq!(component(&v, "executor")["arrived"], true, "{v}");
+    let (expected, arrived, why) = arrived_and_reason(&v, "classifier");
+    assert!(!expected && !arrived, "{v}");
+    assert!(why.starts_with("separate trace"), "{why}");
+
+    // The model's process gone: the gRPC status and its message, and the model's reason.
+    let obj = one_model_grpc("down", executor_env(&j, &[]), model_env("1", &j));
+    let mut run = deploy(&c, &ns, &obj, &[("classifier", "MeanClassifier", "MODEL")]);
+    terminate(&mut run.children[0], true);
+    let v = verify(
+        &c,
+        &ns,
+        "down",
+        &["--jaeger", &j.url, "--timeout", "6s", "-o", "json"],
+    )
+    .fails_with(1)
+    .json();
+    let item = &v["items"][0];
+    assert_eq!(
+        item["request"]["grpcStatus"],
+        "Unavailable",
+        "{v}\n{}",
+        run.logs()
+    );
+    assert!(
+        !item["request"]["error"].as_str().unwrap_or("").is_empty(),
+        "{v}"
+    );
+    let (_, _, why) = arrived_and_reason(&v, "classifier");
+    assert!(
+        why.starts_with("the request failed with gRPC status Unavailable, so the graph may have stopped before classifier"),
+        "{why}"
+    );
+}
+
+#[test]
+fn grpc_a_transformer_and_a_model_each_get_their_spans() {
+    let j = jaegers::v2_12_without_removed_routes();
+    let c = support::atomic();
+    let ns = c.namespace("verify-grpc-graph");
+    let obj = json!({"apiVersion": "machinelearning.seldon.io/v1", "kind": "SeldonDeployment",
+        "metadata": {"name": "chain"},
+        "spec": {"transport": "grpc", "predictors": [{"name": "main", "replicas": 1,
+            "graph": {"name": "prep", "type": "TRANSFORMER", "children": [{"name": "clf", "type": "MODEL"}]},
+            "componentSpecs": [{"spec": {"containers": [
+                {"name": "prep", "image": "example/prep:1", "env": model_env("1", &j)},
+                {"name": "clf", "image": "example/model:1", "env": model_env("1", &j)}]}}],
+            "svcOrchSpec": {"env": executor_env(&j, &[])}}]}});
+    let run = deploy(
+        &c,
+        &ns,
+        &obj,
+        &[("prep", "Prep", "TRANSFORMER"), ("clf", "Clf", "MODEL")],
+    );
+    let v = verify(&c, &ns, "chain", &["--jaeger", &j.url, "-o", "json"])
+        .ok()
+        .json();
+    let spans = span_triples(&v);
+    for want in [
+        triple("executor", "/seldon.protos.Seldon/Predict", "executor"),
+        triple(
+            "executor",
+            "/seldon.protos.Transformer/TransformInput",
+            "prep",
+        ),
+        triple("Prep", "/seldon.protos.Transformer/TransformInput", "prep"),
+        triple("executor", "/seldon.protos.Model/Predict", "clf"),
+        triple("Clf", "/seldon.protos.Model/Predict", "clf"),
+    ] {
+        assert!(
+            spans.contains(&want),
+            "{want:?} not in {spans:?}\n{}",
+            run.logs()
+        );
+    }
+    assert_eq!(component(&v, "prep")["spans"], 1, "{v}");
+    assert_eq!(component(&v, "clf")["spans"], 1, "{v}");
 }

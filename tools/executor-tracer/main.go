@@ -23,9 +23,10 @@
 //     there is one, concurrently when there are several), then /aggregate (COMBINER or
 //     AGGREGATE), then /transform-output (OUTPUT_TRANSFORMER or TRANSFORM_OUTPUT). Built-in
 //     implementations make no call. A node that cannot be reached ends the request with the
-//     executor's error answer (HTTP 500, a SeldonMessage status; see failure). Not reproduced:
-//     routers (/route), feedback, metadata, gRPC, the tensorflow and v2 protocols, and the
-//     executor's own payload handling.
+//     executor's error answer (HTTP 500, a SeldonMessage status; see failure). The gRPC server
+//     and client (--grpc-listen, --node NAME=grpc://HOST:PORT) are in grpc.go. Not reproduced:
+//     routers (/route), feedback, metadata, the tensorflow and v2 protocols, and the executor's
+//     own payload handling.
 //
 // Where a node listens comes from --node NAME=URL (the operator would set each node's
 // endpoint); without ENGINE_PREDICTOR, --next URL is a one-MODEL graph calling URL.
@@ -59,6 +60,7 @@ import (
 	jaeger "github.com/uber/jaeger-client-go"
 	jaegercfg "github.com/uber/jaeger-client-go/config"
 	"github.com/uber/jaeger-client-go/zipkin"
+	"google.golang.org/grpc"
 )
 
 func initTracing() (io.Closer, error) {
@@ -133,6 +135,7 @@ func graphFromEnv() (node, error) {
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address of the executor's REST server")
+	grpcListen := flag.String("grpc-listen", "", "address of the executor's gRPC server (none when empty)")
 	next := flag.String("next", "", "URL of the next graph node's /predict (a one-MODEL graph)")
 	urls := nodeURLs{}
 	flag.Var(urls, "node", "NAME=URL: where graph node NAME listens (repeatable)")
@@ -160,7 +163,7 @@ func main() {
 			ctx = opentracing.ContextWithSpan(ctx, serverSpan)
 		}
 		body, _ := io.ReadAll(req.Body)
-		status, out := walk(ctx, graph, urls, req.Header, body)
+		status, out := walk(ctx, graph, restCaller{urls, req.Header}, body)
 		if serverSpan != nil {
 			serverSpan.Finish()
 			if sc, ok := serverSpan.Context().(jaeger.SpanContext); ok {
@@ -180,7 +183,18 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("ready %s\n", ln.Addr())
+	var grpcServer *grpc.Server
+	grpcAddr := ""
+	if *grpcListen != "" {
+		gln, err := net.Listen("tcp", *grpcListen)
+		if err != nil {
+			log.Fatal(err)
+		}
+		grpcAddr = " " + gln.Addr().String()
+		grpcServer = newGrpcServer(graph, urls)
+		go func() { _ = grpcServer.Serve(gln) }()
+	}
+	fmt.Printf("ready %s%s\n", ln.Addr(), grpcAddr)
 	srv := &http.Server{}
 	go func() { _ = srv.Serve(ln) }()
 
@@ -188,18 +202,44 @@ func main() {
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	<-sig
 	_ = srv.Shutdown(context.Background())
+	if grpcServer != nil {
+		grpcServer.GracefulStop()
+	}
 	_ = closer.Close()
 }
 
+// caller makes the executor's calls to graph nodes, over REST or gRPC.
+type caller interface {
+	// call sends msg to node n's method named by its REST path; an HTTP-like status and the
+	// answer.
+	call(ctx context.Context, n node, path string, msg []byte) (int, []byte)
+	// list joins children's answers into the aggregate call's message.
+	list(outs [][]byte) []byte
+}
+
+// restCaller calls nodes over REST, copying the incoming request's headers.
+type restCaller struct {
+	urls nodeURLs
+	in   http.Header
+}
+
+func (r restCaller) call(ctx context.Context, n node, path string, msg []byte) (int, []byte) {
+	return callNode(ctx, r.urls[n.Name]+path, path, r.in, msg)
+}
+
+func (r restCaller) list(outs [][]byte) []byte {
+	return []byte("{\"seldonMessages\":[" + string(bytes.Join(outs, []byte(","))) + "]}")
+}
+
 // walk sends msg through node n and its children as the executor does.
-func walk(ctx context.Context, n node, urls nodeURLs, in http.Header, msg []byte) (int, []byte) {
+func walk(ctx context.Context, n node, c caller, msg []byte) (int, []byte) {
 	builtin := builtIn[n.Implementation]
 	ty := n.Type
 	if ty == "" && len(n.Methods) == 0 && !builtin {
 		ty = "MODEL"
 	}
 	call := func(path string, body []byte) (int, []byte) {
-		return callNode(ctx, urls[n.Name]+path, path, in, body)
+		return c.call(ctx, n, path, body)
 	}
 	status := http.StatusOK
 	if !builtin {
@@ -216,7 +256,7 @@ func walk(ctx context.Context, n node, urls nodeURLs, in http.Header, msg []byte
 	switch len(n.Children) {
 	case 0:
 	case 1:
-		status, msg = walk(ctx, n.Children[0], urls, in, msg)
+		status, msg = walk(ctx, n.Children[0], c, msg)
 	default:
 		outs := make([][]byte, len(n.Children))
 		codes := make([]int, len(n.Children))
@@ -225,19 +265,18 @@ func walk(ctx context.Context, n node, urls nodeURLs, in http.Header, msg []byte
 			wg.Add(1)
 			go func(i int, ch node) {
 				defer wg.Done()
-				codes[i], outs[i] = walk(ctx, ch, urls, in, msg)
+				codes[i], outs[i] = walk(ctx, ch, c, msg)
 			}(i, ch)
 		}
 		wg.Wait()
-		for i, c := range codes {
-			if c >= 400 {
-				return c, outs[i]
+		for i, code := range codes {
+			if code >= 400 {
+				return code, outs[i]
 			}
 		}
 		msg = outs[0]
 		if !builtin && (ty == "COMBINER" || n.has("AGGREGATE")) {
-			list := []byte("{\"seldonMessages\":[" + string(bytes.Join(outs, []byte(","))) + "]}")
-			status, msg = call("/aggregate", list)
+			status, msg = call("/aggregate", c.list(outs))
 		}
 	}
 	if status >= 400 {

@@ -17,6 +17,8 @@ use crate::domain::traces::endpoints::ServiceRef;
 use crate::domain::traces::model::Trace;
 use crate::domain::traces::model::span_rows;
 use crate::domain::traces::request::TraceContext;
+use crate::domain::traces::seldon_message;
+use crate::domain::traces::seldon_message::SeldonMessage;
 use crate::domain::traces::verdict as v;
 use crate::domain::traces::verdict::Verification;
 use crate::domain::traces::{attribution, model, request};
@@ -27,12 +29,35 @@ use crate::domain::v1::status;
 use crate::domain::v1::status::PredictorStatus;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
-use crate::invocation::{Data, JaegerAt, Verify};
+use crate::grpc::Called;
+use crate::invocation::{Data, JaegerAt, Transport, Verify};
 use crate::jaeger::Access;
 use crate::jaeger::Jaeger;
 use crate::options::Output;
 use crate::render;
 use crate::web::{self, Ask, Dial, Failed};
+
+/// The one gRPC method `verify` calls.
+const PREDICT: &str = "/seldon.protos.Seldon/Predict";
+
+/// What the request's answer said.
+struct Sent {
+    status: Option<u16>,
+    grpc_status: Option<String>,
+    error: Option<String>,
+    /// How it failed (`HTTP 500`, `gRPC status Unavailable`); None when it did not.
+    failed_with: Option<String>,
+}
+
+/// `--via grpc(s)://HOST:PORT` as the user wrote it (kept as http(s) in the endpoint).
+fn grpc_url(e: &crate::jaeger::Endpoint) -> String {
+    format!(
+        "{}://{}:{}",
+        if e.tls { "grpcs" } else { "grpc" },
+        web::bracketed(&e.host),
+        e.port
+    )
+}
 
 /// Random ids for the request's trace context (std's randomly keyed hasher, fed the clock).
 fn random_u64(salt: u64) -> u64 {
@@ -338,8 +363,35 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
     let graph = attribution::graph(p)
         .ok_or_else(|| object_error(&ns, &name, format!("predictor \"{pname}\" has no graph")))?;
     let protocol = str_at(spec, &["protocol"]).unwrap_or("seldon");
+    let seldon_protocol = protocol.eq_ignore_ascii_case("seldon");
+    let grpc = match args.transport {
+        Transport::Grpc => true,
+        Transport::Rest => false,
+        Transport::Auto => {
+            str_at(spec, &["transport"]).is_some_and(|t| t.eq_ignore_ascii_case("grpc"))
+                && seldon_protocol
+        }
+    };
+    if grpc && !seldon_protocol {
+        return Err(object_error(
+            &ns,
+            &name,
+            format!(
+                "speaks the {protocol} protocol: its executor serves seldon.protos.Seldon/Predict over gRPC only for the seldon protocol; verify it over REST (drop --grpc)"
+            ),
+        ));
+    }
     let (path, default_body) = request::default_request(protocol, &graph.name);
     let payload = body(&args.data, default_body)?;
+    let message = if grpc {
+        let json: Value = serde_json::from_slice(&payload).unwrap_or_default();
+        Some(
+            seldon_message::from_json(&json)
+                .map_err(|e| Error::Usage(format!("--data cannot be sent over gRPC: {e}")))?,
+        )
+    } else {
+        None
+    };
     let fix = format!("kubectl seldon-tracing enable {name} -n {ns}");
     let expected = v::expectations(pst, &fix);
     let context = TraceContext::new(
@@ -354,6 +406,12 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
 
     // Where the request goes.
     let (target, url, through): (Arc<dyn Dial>, String, String) = match &args.via {
+        Some(e) if grpc => {
+            let dial = e
+                .grpc_dialer(&args.target.access.tls)
+                .map_err(|why| Error::Reach(format!("--via {}: {why}", grpc_url(e))))?;
+            (dial, format!("{}{PREDICT}", grpc_url(e)), "--via".into())
+        }
         Some(e) => {
             let dial = e
                 .dialer(&args.target.access.tls)
@@ -371,16 +429,22 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
                     format!("predictor \"{pname}\": {}", why.replace("NAME", &name)),
                 )
             })?;
-            let dial: Arc<dyn Dial> = if args.dry_run {
-                Arc::new(ctx.cluster.forward_unopened(&ns, &pod, EXECUTOR_PORT))
+            let port = if grpc {
+                reach::engine_grpc_port(&pods, &pod)
             } else {
-                Arc::new(ctx.cluster.forward(&ns, &pod, EXECUTOR_PORT).await?)
+                EXECUTOR_PORT
             };
-            (
-                dial,
-                format!("http://localhost:{}{path}", EXECUTOR_PORT),
-                format!("port-forward to pod {ns}/{pod}"),
-            )
+            let dial: Arc<dyn Dial> = if args.dry_run {
+                Arc::new(ctx.cluster.forward_unopened(&ns, &pod, port))
+            } else {
+                Arc::new(ctx.cluster.forward(&ns, &pod, port).await?)
+            };
+            let url = if grpc {
+                format!("grpc://localhost:{port}{PREDICT}")
+            } else {
+                format!("http://localhost:{port}{path}")
+            };
+            (dial, url, format!("port-forward to pod {ns}/{pod}"))
         }
     };
     let request_path = match &args.via {
@@ -402,10 +466,11 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
         predictor: pname.clone(),
         trace_id: trace_id.clone(),
         request: v::Request {
-            method: "POST".into(),
+            method: if grpc { v::GRPC } else { "POST" }.into(),
             url,
             through,
             status: None,
+            grpc_status: None,
             headers,
             error: None,
         },
@@ -438,35 +503,76 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    ask_headers.push(("content-type".into(), "application/json".into()));
     // `--via https://user:password@…`: Basic auth on the request, never in the report.
     if let Some(auth) = args.via.as_ref().and_then(|e| e.auth.as_ref()) {
         ask_headers.push(("authorization".into(), auth.expose().to_string()));
     }
-    let request = Ask {
-        method: http::Method::POST,
-        path: request_path,
-        headers: ask_headers,
-        body: payload,
-    };
-    let answer = web::exchange(target.as_ref(), &request, args.timeout)
-        .await
-        .map_err(|f| {
-            let why = match f {
-                Failed::Io(why) => why,
-                Failed::TimedOut => format!("no answer within {}", seconds_text(args.timeout)),
-            };
-            object_error(
-                &ns,
-                &name,
-                format!(
-                    "the prediction request through {} failed: {why}",
-                    target.describe()
-                ),
+    let sent = match message {
+        Some(msg) => {
+            let authority = target.host();
+            let called = crate::grpc::unary::<_, SeldonMessage>(
+                target.as_ref(),
+                &authority,
+                PREDICT,
+                &ask_headers,
+                msg,
+                args.timeout,
             )
-        })?;
-    report.request.status = Some(answer.status);
-    report.request.error = v::answer_error(answer.status, &answer.body);
+            .await;
+            called.map(|c| match c {
+                Called::Ok(answer) => {
+                    let error = seldon_message::failure(&answer);
+                    Sent {
+                        status: None,
+                        grpc_status: Some(crate::grpc::code_name(tonic::Code::Ok)),
+                        failed_with: error.as_ref().map(|_| "a FAILURE status".to_string()),
+                        error,
+                    }
+                }
+                Called::Status { code, message } => Sent {
+                    status: None,
+                    failed_with: Some(format!("gRPC status {code}")),
+                    grpc_status: Some(code),
+                    error: Some(v::short(&message)),
+                },
+            })
+        }
+        None => {
+            ask_headers.push(("content-type".into(), "application/json".into()));
+            let request = Ask {
+                method: http::Method::POST,
+                path: request_path,
+                headers: ask_headers,
+                body: payload,
+            };
+            web::exchange(target.as_ref(), &request, args.timeout)
+                .await
+                .map(|answer| Sent {
+                    status: Some(answer.status),
+                    grpc_status: None,
+                    failed_with: (!(200..300).contains(&answer.status))
+                        .then(|| format!("HTTP {}", answer.status)),
+                    error: v::answer_error(answer.status, &answer.body),
+                })
+        }
+    };
+    let sent = sent.map_err(|f| {
+        let why = match f {
+            Failed::Io(why) => why,
+            Failed::TimedOut => format!("no answer within {}", seconds_text(args.timeout)),
+        };
+        object_error(
+            &ns,
+            &name,
+            format!(
+                "the prediction request through {} failed: {why}",
+                target.describe()
+            ),
+        )
+    })?;
+    report.request.status = sent.status;
+    report.request.grpc_status = sent.grpc_status;
+    report.request.error = sent.error;
     let waited = seconds_text(args.timeout);
     let (found, hops, checks) = await_trace(
         &jaeger,
@@ -482,7 +588,9 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
         report.spans = span_rows(t, &hops);
     }
     let mut checks = checks;
-    v::note_failed_request(&mut checks, answer.status);
+    if let Some(failed_with) = &sent.failed_with {
+        v::note_failed_request(&mut checks, failed_with);
+    }
     let passed = v::passed(&checks);
     report.components = checks;
     report.result = if passed { "passed" } else { "failed" }.into();

@@ -10,6 +10,7 @@
 use serde_json::Value;
 
 use crate::domain::v1::EXECUTOR_CONTAINER;
+use crate::domain::v1::EXECUTOR_GRPC_PORT;
 
 pub const QUERY_PORT: u16 = 16686;
 
@@ -43,6 +44,25 @@ fn containers(pod: &Value) -> impl Iterator<Item = &Value> {
 /// Whether `pod` runs the executor (the container `seldon-container-engine`).
 pub fn runs_engine(pod: &Value) -> bool {
     containers(pod).any(|c| c["name"] == EXECUTOR_CONTAINER)
+}
+
+/// The executor's gRPC port in pod `name` of `pods`: its container port named `grpc` (the
+/// operator's `EXECUTOR_SERVER_GRPC_PORT` may move it), else the default 5001.
+pub fn engine_grpc_port(pods: &[Value], name: &str) -> u16 {
+    pods.iter()
+        .filter(|p| str_of(p, &["metadata", "name"]) == Some(name))
+        .flat_map(containers)
+        .filter(|c| c["name"] == EXECUTOR_CONTAINER)
+        .flat_map(|c| {
+            c.get("ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
+        .find(|p| p["name"] == "grpc")
+        .and_then(|p| p["containerPort"].as_u64())
+        .and_then(|n| u16::try_from(n).ok())
+        .unwrap_or(EXECUTOR_GRPC_PORT)
 }
 
 /// The newest ready pod among `pods` that runs the executor, or why there is none (a sentence
@@ -391,5 +411,23 @@ mod tests {
             query_services(&svcs),
             ["tracing/simplest-query", "tracing/jaeger"]
         );
+    }
+
+    #[test]
+    fn the_grpc_port_is_the_engine_containers_port_named_grpc() {
+        let mut p = pod("a", "2026-01-01T00:00:00Z", true, true);
+        assert_eq!(
+            engine_grpc_port(std::slice::from_ref(&p), "a"),
+            5001,
+            "no ports declared"
+        );
+        p["spec"]["containers"][1]["ports"] = json!([
+            {"name": "http", "containerPort": 8000},
+            {"name": "grpc", "containerPort": 5005}]);
+        // A model container's port named grpc is not the executor's.
+        p["spec"]["containers"][0]["ports"] = json!([{"name": "grpc", "containerPort": 9500}]);
+        let pods = [p];
+        assert_eq!(engine_grpc_port(&pods, "a"), 5005);
+        assert_eq!(engine_grpc_port(&pods, "other"), 5001);
     }
 }

@@ -5,6 +5,7 @@
 //! - [`otlp_json`]: Jaeger's `/api/v3` (OTLP JSON) into the model;
 //! - [`attribution`]: which span belongs to which graph node;
 //! - [`request`]: the traced request `verify` sends;
+//! - [`seldon_message`]: the Seldon protocol's gRPC messages, from the JSON a request is written in;
 //! - [`verdict`]: which components should join that request's trace, and which did;
 //! - [`stats`]: per-hop counts and percentiles over many traces;
 //! - [`endpoints`]: which pod to send to, which Service port is Jaeger's.
@@ -17,6 +18,7 @@ pub mod jaeger_json;
 pub mod model;
 pub mod otlp_json;
 pub mod request;
+pub mod seldon_message;
 pub mod stats;
 pub mod verdict;
 

@@ -258,14 +258,35 @@ pub struct Request {
     pub url: String,
     /// How it got there: `port-forward to pod NS/POD`, or `--via`.
     pub through: String,
-    /// The executor's HTTP status; None with `--dry-run`.
+    /// The executor's HTTP status; None with `--dry-run` and over gRPC.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// Over gRPC, the status code's name (`OK`, `Unavailable`); None with `--dry-run`.
+    #[serde(rename = "grpcStatus", skip_serializing_if = "Option::is_none")]
+    pub grpc_status: Option<String>,
     /// The trace headers sent.
     pub headers: std::collections::BTreeMap<String, String>,
     /// When the status is not 2xx: the answer's first line (the executor's error), cut short.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// `Request.method` of a gRPC call.
+pub const GRPC: &str = "gRPC";
+
+impl Request {
+    pub fn is_grpc(&self) -> bool {
+        self.method == GRPC
+    }
+
+    /// What answered, as a person reads it: `200`, `OK`, `no answer`.
+    pub fn answered(&self) -> String {
+        match (&self.status, &self.grpc_status) {
+            (Some(s), _) => s.to_string(),
+            (None, Some(g)) => g.clone(),
+            (None, None) => "no answer".into(),
+        }
+    }
 }
 
 /// The longest error line kept from a failed answer.
@@ -290,33 +311,34 @@ pub fn answer_error(status: u16, body: &[u8]) -> Option<String> {
             (!said.is_empty()).then(|| said.join(": "))
         });
     let text = String::from_utf8_lossy(body);
-    let line = seldon.unwrap_or_else(|| {
-        text.lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .unwrap_or("")
-            .to_string()
-    });
+    Some(short(&seldon.unwrap_or_else(|| text.to_string())))
+}
+
+/// An error as shown: its first non-empty line, at most [`ERROR_CHARS`] characters.
+pub fn short(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     let mut cut: String = line.chars().take(ERROR_CHARS).collect();
     if line.chars().count() > ERROR_CHARS {
         cut.push('…');
     }
-    Some(if cut.is_empty() {
+    if cut.is_empty() {
         "(empty answer)".into()
     } else {
         cut
-    })
+    }
 }
 
-/// A failed request may have stopped before a component: each expected component that did not
-/// arrive says so beside the reason it was given.
-pub fn note_failed_request(checks: &mut [Check], status: u16) {
-    if (200..300).contains(&status) {
-        return;
-    }
+/// A failed request (`failed_with`: `HTTP 500`, `gRPC status Unavailable`) may have stopped
+/// before a component: each expected component that did not arrive says so beside the reason
+/// it was given.
+pub fn note_failed_request(checks: &mut [Check], failed_with: &str) {
     for c in checks.iter_mut().filter(|c| c.expected && !c.arrived) {
         let failed = format!(
-            "the request failed with HTTP {status}, so the graph may have stopped before {}",
+            "the request failed with {failed_with}, so the graph may have stopped before {}",
             c.name
         );
         c.reason = Some(match c.reason.take() {
@@ -545,7 +567,7 @@ mod tests {
         checks[0].arrived = true;
         checks[0].reason = None;
         let model_reason = checks[1].reason.clone().unwrap();
-        note_failed_request(&mut checks, 502);
+        note_failed_request(&mut checks, "HTTP 502");
         assert_eq!(checks[0].reason, None, "arrived: nothing to add");
         let r = checks[1].reason.as_deref().unwrap();
         assert!(
@@ -555,11 +577,10 @@ mod tests {
             "{r}"
         );
         assert!(r.ends_with(&model_reason), "the first reason stays: {r}");
-        // A 2xx answer changes nothing.
-        let mut ok = run(&obj, None);
-        let before = ok.clone();
-        note_failed_request(&mut ok, 200);
-        assert_eq!(ok, before);
+        let mut grpc = run(&obj, None);
+        note_failed_request(&mut grpc, "gRPC status Unavailable");
+        let r = grpc[0].reason.as_deref().unwrap();
+        assert!(r.starts_with("the request failed with gRPC status Unavailable, so the graph may have stopped before executor; otherwise: "), "{r}");
     }
 
     #[test]

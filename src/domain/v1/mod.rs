@@ -4,8 +4,12 @@
 /// The executor's container in a predictor's pod (the service orchestrator).
 pub const EXECUTOR_CONTAINER: &str = "seldon-container-engine";
 
-/// The executor's REST port; its gRPC port is 5001.
+/// The executor's REST port.
 pub const EXECUTOR_PORT: u16 = 8000;
+
+/// The executor's gRPC port as the operator sets it by default (`--grpc_port`, the container
+/// port named `grpc`; docs/facts/traces.md).
+pub const EXECUTOR_GRPC_PORT: u16 = 5001;
 
 pub mod clients;
 pub mod components;

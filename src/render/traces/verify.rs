@@ -33,11 +33,16 @@ pub fn dry_run(
         v.request.method, v.request.url, v.namespace, v.name, v.predictor
     );
     out.push_str(&format!("  through:  {}\n", v.request.through));
-    out.push_str(&format!(
-        "  headers:  {}, content-type: application/json\n",
-        headers_text(v)
-    ));
-    out.push_str(&format!("  body:     {body}\n"));
+    if v.request.is_grpc() {
+        out.push_str(&format!("  metadata: {}\n", headers_text(v)));
+        out.push_str(&format!("  message:  SeldonMessage of {body}\n"));
+    } else {
+        out.push_str(&format!(
+            "  headers:  {}, content-type: application/json\n",
+            headers_text(v)
+        ));
+        out.push_str(&format!("  body:     {body}\n"));
+    }
     out.push_str(&format!(
         "then read trace {} from Jaeger at {} for up to {}s.\n",
         v.trace_id,
@@ -83,10 +88,7 @@ pub fn orphan_note(t: &Trace) -> String {
 }
 
 pub fn verification(v: &Verification, trace: Option<&Trace>, hops: &[Hop]) -> String {
-    let status = v
-        .request
-        .status
-        .map_or("no answer".to_string(), |s| s.to_string());
+    let status = v.request.answered();
     let mut out = format!(
         "Trace {} of {}/{} predictor {}: {} {} answered {status} ({})\n",
         v.trace_id,
