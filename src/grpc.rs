@@ -137,6 +137,163 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::traces::seldon_message::{SeldonMessage, Status};
+    use crate::web::Tcp;
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, StreamBody};
+    use hyper::body::Frame;
+
+    /// What the mock server does with a call.
+    #[derive(Clone, Copy)]
+    enum Behaviour {
+        /// Answers the request message back, with status OK, if the call is the one expected.
+        Echo,
+        /// Answers with trailers only: status 14 (Unavailable), message "no model".
+        Unavailable,
+        /// Closes the connection at once.
+        Hang,
+    }
+
+    type Frames =
+        futures::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, std::convert::Infallible>>>;
+
+    /// An in-process HTTP/2 server speaking gRPC's framing by hand, on 127.0.0.1.
+    async fn serve(b: Behaviour) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                if let Behaviour::Hang = b {
+                    // Never answers; the stream stays open until the test ends.
+                    tokio::spawn(async move {
+                        let _keep = tcp;
+                        tokio::time::sleep(Duration::from_secs(60)).await;
+                    });
+                    continue;
+                }
+                let svc = hyper::service::service_fn(
+                    move |req: http::Request<hyper::body::Incoming>| async move {
+                        let path = req.uri().path().to_string();
+                        let traced = req.headers().get("uber-trace-id").is_some();
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        let mut frames: Vec<Result<Frame<Bytes>, std::convert::Infallible>> =
+                            Vec::new();
+                        let mut trailers = http::HeaderMap::new();
+                        match b {
+                            Behaviour::Echo
+                                if path == "/seldon.protos.Seldon/Predict" && traced =>
+                            {
+                                frames.push(Ok(Frame::data(body)));
+                                trailers.insert("grpc-status", "0".parse().unwrap());
+                            }
+                            Behaviour::Echo => {
+                                trailers.insert("grpc-status", "12".parse().unwrap());
+                                trailers.insert(
+                                    "grpc-message",
+                                    format!("unexpected {path}").parse().unwrap(),
+                                );
+                            }
+                            _ => {
+                                trailers.insert("grpc-status", "14".parse().unwrap());
+                                trailers.insert("grpc-message", "no model".parse().unwrap());
+                            }
+                        }
+                        frames.push(Ok(Frame::trailers(trailers)));
+                        let body: StreamBody<Frames> =
+                            StreamBody::new(futures::stream::iter(frames));
+                        Ok::<_, std::convert::Infallible>(
+                            http::Response::builder()
+                                .header("content-type", "application/grpc")
+                                .body(body)
+                                .unwrap(),
+                        )
+                    },
+                );
+                tokio::spawn(
+                    hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(tcp), svc),
+                );
+            }
+        });
+        port
+    }
+
+    fn to(port: u16) -> Tcp {
+        Tcp {
+            host: "127.0.0.1".into(),
+            port,
+        }
+    }
+
+    fn message() -> SeldonMessage {
+        SeldonMessage {
+            status: Some(Status {
+                code: 7,
+                ..Status::default()
+            }),
+            str_data: Some("hello".into()),
+            ..SeldonMessage::default()
+        }
+    }
+
+    async fn call(port: u16, timeout: Duration) -> Result<Called<SeldonMessage>, Failed> {
+        let md = [("uber-trace-id".to_string(), "1:2:0:1".to_string())];
+        unary(
+            &to(port),
+            "localhost",
+            "/seldon.protos.Seldon/Predict",
+            &md,
+            message(),
+            timeout,
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_decoded_and_a_status_is_named() {
+        let echo = serve(Behaviour::Echo).await;
+        assert_eq!(
+            call(echo, Duration::from_secs(5)).await,
+            Ok(Called::Ok(message()))
+        );
+        let down = serve(Behaviour::Unavailable).await;
+        assert_eq!(
+            call(down, Duration::from_secs(5)).await,
+            Ok(Called::Status {
+                code: "Unavailable".into(),
+                message: "no model".into()
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_broken_stream_is_a_failure_not_a_status() {
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        match call(port, Duration::from_secs(5)).await {
+            Err(Failed::Io(why)) => assert!(why.contains("refused"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        // A server that accepts and closes: the handshake or the call breaks, no status.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                drop(tcp);
+            }
+        });
+        assert!(matches!(
+            call(port, Duration::from_secs(5)).await,
+            Err(Failed::Io(_))
+        ));
+        // One that never answers: the timeout.
+        let hang = serve(Behaviour::Hang).await;
+        assert_eq!(
+            call(hang, Duration::from_millis(300)).await,
+            Err(Failed::TimedOut)
+        );
+    }
 
     #[test]
     fn status_codes_are_named_as_grpcurl_names_them() {
