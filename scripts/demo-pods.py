@@ -6,9 +6,12 @@ the executor stand-in (tools/executor-tracer), each with the env its Deployment 
 the harness's Jaeger v2: what a pod sends to its node's agent on 6831 goes to Jaeger v2's
 compact port here (26831, scripts/harness). kwok PortForward objects lead the executor pod's
 port 8000, and a Jaeger query Service's pod's port 16686 (Jaeger v2's 26686), to these
-processes, so the plugin reaches them through the real kube-apiserver.
+processes, so the plugin reaches them through the real kube-apiserver. For a SeldonDeployment
+whose transport is grpc, the executor also serves gRPC (the pod's port 5001) and calls the
+components' gRPC servers, as in tests/e2e/verify.rs.
 
     demo-pods.py up KUBECONFIG NAMESPACE SDEP HARNESS_BIN WORKDIR   start; PIDs in WORKDIR/pids
+                 (DEMO_PODS_JAEGER=v1: the harness's Jaeger 1.62 on its own ports instead)
     demo-pods.py traffic WORKDIR N                                  N prediction requests
     demo-pods.py down WORKDIR                                       stop what `up` started
 """
@@ -38,8 +41,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-# Jaeger v2's ports in the harness (scripts/harness, JAEGER2_PORTS).
-JAEGER2_QUERY, JAEGER2_COMPACT = 26686, 26831
+# The harness's Jaegers (scripts/harness): v2.12 on its own ports (JAEGER2_PORTS), 1.62 on the
+# standard ones. Query port, compact (UDP agent) port.
+JAEGERS = {"v2": (26686, 26831), "v1": (16686, 6831)}
+JAEGER_QUERY, JAEGER_COMPACT = JAEGERS[os.environ.get("DEMO_PODS_JAEGER", "v2")]
 
 
 def env_of(container):
@@ -49,9 +54,9 @@ def env_of(container):
             env[e["name"]] = e["value"]
         elif (e.get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath") == "status.hostIP":
             env[e["name"]] = "127.0.0.1"
-    # The node's agent port is Jaeger v2's compact receiver here.
+    # The node's agent port is the chosen Jaeger's compact receiver here.
     if env.get("JAEGER_AGENT_PORT") == "6831":
-        env["JAEGER_AGENT_PORT"] = str(JAEGER2_COMPACT)
+        env["JAEGER_AGENT_PORT"] = str(JAEGER_COMPACT)
     return env
 
 
@@ -81,6 +86,9 @@ def up(kubeconfig, ns, sdep, harness, work):
         node = stack.pop()
         types[node.get("name")] = node.get("type") or "MODEL"
         stack.extend(node.get("children") or [])
+    transport = json.loads(kubectl(kubeconfig, "get", "sdep", sdep, "-n", ns, "-o", "json"))[
+        "spec"].get("transport", "rest")
+    grpc = transport == "grpc"
     pods = json.loads(kubectl(kubeconfig, "get", "pods", "-n", ns, "-l",
                               f"seldon-app={sdep}-{pname}", "-o", "json"))["items"]
     pod = next(p["metadata"]["name"] for p in pods
@@ -93,29 +101,38 @@ def up(kubeconfig, ns, sdep, harness, work):
         cls = "".join(w.capitalize() for w in c["name"].replace("_", "-").split("-"))
         with open(os.path.join(work, f"{cls}.py"), "w") as f:
             f.write(f"class {cls}:\n    def predict(self, X, features_names=None):\n        return X\n")
-        port = free_port()
+        port, grpc_port = free_port(), free_port()
         proc = subprocess.Popen(
             [os.path.join(harness, "venv/bin/seldon-core-microservice"), cls, "--service-type",
-             types.get(c["name"], "MODEL"), "--http-port", str(port), "--grpc-port", str(free_port()),
+             types.get(c["name"], "MODEL"), "--http-port", str(port), "--grpc-port", str(grpc_port),
              "--metrics-port", str(free_port())],
             cwd=work, env={"PATH": os.path.join(harness, "venv/bin"), **env_of(c)},
             stdout=open(os.path.join(work, f"{cls}.log"), "w"), stderr=subprocess.STDOUT,
             start_new_session=True)
         pids.append(proc.pid)
         wait_port(port, proc, f"the Python wrapper for {c['name']}")
-        nodes += ["--node", f"{c['name']}=http://127.0.0.1:{port}"]
-    port = free_port()
+        if grpc:
+            wait_port(grpc_port, proc, f"the Python wrapper's gRPC server for {c['name']}")
+            nodes += ["--node", f"{c['name']}=grpc://127.0.0.1:{grpc_port}"]
+        else:
+            nodes += ["--node", f"{c['name']}=http://127.0.0.1:{port}"]
+    port, grpc_port = free_port(), free_port()
+    serve_grpc = ["--grpc-listen", f"127.0.0.1:{grpc_port}"] if grpc else []
     executor = subprocess.Popen(
         ["unshare", "-u", "sh", "-c", 'hostname "$0" && exec "$@"', pod,
-         os.path.join(harness, "executor-tracer"), "--listen", f"127.0.0.1:{port}", *nodes],
+         os.path.join(harness, "executor-tracer"), "--listen", f"127.0.0.1:{port}", *serve_grpc,
+         *nodes],
         env=env_of(engine), stdout=open(os.path.join(work, "executor.log"), "w"),
         stderr=subprocess.STDOUT, start_new_session=True)
     pids.append(executor.pid)
     wait_port(port, executor, "the executor stand-in")
-    forward = lambda name, pod_port, to: {
+    if grpc:
+        wait_port(grpc_port, executor, "the executor stand-in's gRPC server")
+    forward = lambda name, *pairs: {
         "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "PortForward",
         "metadata": {"name": name, "namespace": ns},
-        "spec": {"forwards": [{"ports": [pod_port], "target": {"address": "127.0.0.1", "port": to}}]}}
+        "spec": {"forwards": [{"ports": [pod_port], "target": {"address": "127.0.0.1", "port": to}}
+                              for pod_port, to in zip(pairs[::2], pairs[1::2])]}}
     jaeger = [
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "jaeger-query", "namespace": ns},
          "spec": {"selector": {"app": "jaeger"},
@@ -125,8 +142,8 @@ def up(kubeconfig, ns, sdep, harness, work):
          "spec": {"nodeName": "kwok-node-0", "automountServiceAccountToken": False,
                   "containers": [{"name": "jaeger", "image": "jaegertracing/jaeger:2.12.0",
                                   "ports": [{"containerPort": 16686}]}]}},
-        forward("jaeger-0", 16686, JAEGER2_QUERY),
-        forward(pod, 8000, port),
+        forward("jaeger-0", 16686, JAEGER_QUERY),
+        forward(pod, 8000, port, *((5001, grpc_port) if grpc else ())),
     ]
     kubectl(kubeconfig, "apply", "-f", "-",
             stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": jaeger}))

@@ -101,6 +101,22 @@ impl Proxy {
         });
         Proxy { port }
     }
+
+    /// A [`Proxy`] that passes `n` connections on, then closes its port: a Jaeger that goes
+    /// away.
+    pub fn start_for(upstream: u16, n: usize) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the Jaeger proxy");
+        let port = listener.local_addr().expect("address").port();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten().take(n) {
+                std::thread::spawn(move || {
+                    let _ = serve(conn, upstream);
+                });
+            }
+            // The listener is dropped here: connections are refused from now on.
+        });
+        Proxy { port }
+    }
 }
 
 /// A TLS proxy on 127.0.0.1 in front of 127.0.0.1:`upstream`: Basic auth as alice with

@@ -702,6 +702,25 @@ fn refusals_are_one_line_with_the_exit_code_they_need() {
         "{}",
         r.stderr
     );
+    // Jaeger answers the probe, then goes away before the trace is read: one line that says
+    // the request was sent and which trace to look for.
+    let gone = jaegers::Proxy::start_for(j.query_port, 1).port;
+    let r = verify(
+        &c,
+        &ns,
+        "iris",
+        &["--jaeger", &format!("http://127.0.0.1:{gone}")],
+    )
+    .fails_with(1);
+    assert!(
+        r.stderr
+            .contains(&format!("Jaeger at http://127.0.0.1:{gone}"))
+            && r.stderr
+                .contains("after the request was sent; look for trace ")
+            && r.stderr.trim().lines().count() == 1,
+        "{}",
+        r.stderr
+    );
     // A Jaeger Service that is not there.
     let r = verify(&c, &ns, "iris", &["--jaeger-service", "nope:16686"]).fails_with(1);
     assert!(

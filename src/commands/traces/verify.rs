@@ -37,6 +37,10 @@ use crate::options::Output;
 use crate::render;
 use crate::web::{self, Ask, Dial, Failed};
 
+/// How often Jaeger is asked for the trace at first, and for how long.
+const QUICK_POLL: Duration = Duration::from_millis(200);
+const QUICK_FOR: Duration = Duration::from_secs(3);
+
 /// The one gRPC method `verify` calls.
 const PREDICT: &str = "/seldon.protos.Seldon/Predict";
 
@@ -236,9 +240,11 @@ fn body(data: &Data, default: Value) -> Result<Vec<u8>> {
     }
 }
 
-/// Polls Jaeger for trace `id` until every expected component has a span or `timeout` has
-/// passed since `start`: first after 0.5 s (both clients flush about every second), then every
-/// 0.5 s growing to 2 s.
+/// Polls Jaeger for trace `id` until every expected component has a span or the deadline
+/// passes. Both clients flush on a one-second tick, so the spans land at any moment in the
+/// first second or so: polls every [`QUICK_POLL`] for the first [`QUICK_FOR`] find them within
+/// a fifth of a second of landing (a poll is one small GET by id), then the wait grows by half
+/// up to 2 s.
 async fn await_trace(
     jaeger: &Jaeger,
     id: u128,
@@ -248,8 +254,15 @@ async fn await_trace(
     deadline: tokio::time::Instant,
     waited: &str,
 ) -> Result<(Option<Trace>, Vec<model::Hop>, Vec<v::Check>)> {
-    let jaeger_error = |e: crate::jaeger::JaegerError| Error::Reach(e.to_string());
-    let mut wait = Duration::from_millis(500);
+    // The request is sent: say so, and which trace to look for once Jaeger is back.
+    let jaeger_error = |e: crate::jaeger::JaegerError| {
+        Error::Reach(format!(
+            "{e} (after the request was sent; look for trace {} when it answers again)",
+            model::trace_id_text(id)
+        ))
+    };
+    let quick_until = tokio::time::Instant::now() + QUICK_FOR;
+    let mut wait = QUICK_POLL;
     let mut last = (
         None,
         Vec::new(),
@@ -274,7 +287,9 @@ async fn await_trace(
         if tokio::time::Instant::now() >= deadline {
             return Ok(last);
         }
-        wait = (wait * 3 / 2).min(Duration::from_secs(2));
+        if tokio::time::Instant::now() >= quick_until {
+            wait = (wait * 3 / 2).min(Duration::from_secs(2));
+        }
     }
 }
 
