@@ -38,7 +38,7 @@ use crate::render;
 use crate::web::{self, Ask, Dial, Failed};
 
 /// How often Jaeger is asked for the trace at first, and for how long.
-const QUICK_POLL: Duration = Duration::from_millis(200);
+const QUICK_POLL: Duration = Duration::from_millis(100);
 const QUICK_FOR: Duration = Duration::from_secs(3);
 
 /// The one gRPC method `verify` calls.
@@ -241,9 +241,9 @@ fn body(data: &Data, default: Value) -> Result<Vec<u8>> {
 }
 
 /// Polls Jaeger for trace `id` until every expected component has a span or the deadline
-/// passes. Both clients flush on a one-second tick, so the spans land at any moment in the
-/// first second or so: polls every [`QUICK_POLL`] for the first [`QUICK_FOR`] find them within
-/// a fifth of a second of landing (a poll is one small GET by id), then the wait grows by half
+/// passes. Both clients send spans about a second after they end, so they land a little over
+/// a second after the request: polls every [`QUICK_POLL`] for the first [`QUICK_FOR`] find them within
+/// a tenth of a second of landing (a poll is one small GET by id), then the wait grows by half
 /// up to 2 s.
 async fn await_trace(
     jaeger: &Jaeger,
@@ -419,61 +419,79 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
 
-    // Where the request goes.
-    let (target, url, through): (Arc<dyn Dial>, String, String) = match &args.via {
-        Some(e) if grpc => {
-            let dial = e
-                .grpc_dialer(&args.target.access.tls)
-                .map_err(|why| Error::Reach(format!("--via {}: {why}", grpc_url(e))))?;
-            (dial, format!("{}{PREDICT}", grpc_url(e)), "--via".into())
-        }
-        Some(e) => {
-            let dial = e
-                .dialer(&args.target.access.tls)
-                .map_err(|why| Error::Reach(format!("--via {}: {why}", e.display())))?;
-            let url = format!("{}{path}", e.display());
-            (dial, url, "--via".into())
-        }
-        None => {
-            let selector = reach::predictor_selector(&name, &pname);
-            let pods = ctx.cluster.pods(&ns, &selector).await?;
-            let pod = reach::engine_pod(&pods).map_err(|why| {
-                object_error(
-                    &ns,
-                    &name,
-                    format!("predictor \"{pname}\": {}", why.replace("NAME", &name)),
-                )
-            })?;
-            let port = if grpc {
-                reach::engine_grpc_port(&pods, &pod)
-            } else {
-                EXECUTOR_PORT
-            };
-            let dial: Arc<dyn Dial> = if args.dry_run {
-                Arc::new(ctx.cluster.forward_unopened(&ns, &pod, port))
-            } else {
-                Arc::new(ctx.cluster.forward(&ns, &pod, port).await?)
-            };
-            let url = if grpc {
-                format!("grpc://localhost:{port}{PREDICT}")
-            } else {
-                format!("http://localhost:{port}{path}")
-            };
-            (dial, url, format!("port-forward to pod {ns}/{pod}"))
-        }
+    // Where the request goes, and Jaeger, side by side: neither waits for the other, and the
+    // request is sent only once both are known to work.
+    let target_side = async {
+        Ok::<(Arc<dyn Dial>, String, String), Error>(match &args.via {
+            Some(e) if grpc => {
+                let dial = e
+                    .grpc_dialer(&args.target.access.tls)
+                    .map_err(|why| Error::Reach(format!("--via {}: {why}", grpc_url(e))))?;
+                (dial, format!("{}{PREDICT}", grpc_url(e)), "--via".into())
+            }
+            Some(e) => {
+                let dial = e
+                    .dialer(&args.target.access.tls)
+                    .map_err(|why| Error::Reach(format!("--via {}: {why}", e.display())))?;
+                let url = format!("{}{path}", e.display());
+                (dial, url, "--via".into())
+            }
+            None => {
+                let selector = reach::predictor_selector(&name, &pname);
+                let pods = ctx.cluster.pods(&ns, &selector).await?;
+                let pod = reach::engine_pod(&pods).map_err(|why| {
+                    object_error(
+                        &ns,
+                        &name,
+                        format!("predictor \"{pname}\": {}", why.replace("NAME", &name)),
+                    )
+                })?;
+                let port = if grpc {
+                    reach::engine_grpc_port(&pods, &pod)
+                } else {
+                    EXECUTOR_PORT
+                };
+                let dial: Arc<dyn Dial> = if args.dry_run {
+                    Arc::new(ctx.cluster.forward_unopened(&ns, &pod, port))
+                } else {
+                    Arc::new(ctx.cluster.forward(&ns, &pod, port).await?)
+                };
+                let url = if grpc {
+                    format!("grpc://localhost:{port}{PREDICT}")
+                } else {
+                    format!("http://localhost:{port}{path}")
+                };
+                (dial, url, format!("port-forward to pod {ns}/{pod}"))
+            }
+        })
     };
+    let jaeger_side = async {
+        let jaeger = find_jaeger(
+            ctx,
+            &args.target.jaeger,
+            &args.target.access,
+            Duration::from_secs(10),
+            !args.dry_run,
+        )
+        .await?;
+        // Jaeger must answer before anything is sent: a request whose trace cannot be read
+        // proves nothing.
+        if !args.dry_run {
+            jaeger
+                .dialect()
+                .await
+                .map_err(|e| Error::Reach(e.to_string()))?;
+        }
+        Ok::<Jaeger, Error>(jaeger)
+    };
+    let (target_side, jaeger_side) = tokio::join!(target_side, jaeger_side);
+    // The executor's problems first, as when they were found one after the other.
+    let (target, url, through) = target_side?;
+    let jaeger = jaeger_side?;
     let request_path = match &args.via {
         Some(e) => format!("{}{path}", e.base_path),
         None => path.clone(),
     };
-    let jaeger = find_jaeger(
-        ctx,
-        &args.target.jaeger,
-        &args.target.access,
-        Duration::from_secs(10),
-        !args.dry_run,
-    )
-    .await?;
     let trace_id = model::trace_id_text(context.trace_id);
     let mut report = Verification {
         namespace: ns.clone(),
@@ -503,13 +521,6 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
         );
         return print(&text).map(|_| ExitStatus::Success);
     }
-    // Jaeger must answer before anything is sent: a request whose trace cannot be read proves
-    // nothing.
-    jaeger
-        .dialect()
-        .await
-        .map_err(|e| Error::Reach(e.to_string()))?;
-
     let started = tokio::time::Instant::now();
     let deadline = started + args.timeout;
     let mut ask_headers: Vec<(String, String)> = report

@@ -23,7 +23,10 @@ type Text<'a> = std::borrow::Cow<'a, str>;
 /// The traces of a `/api/v3/traces/<id>` or `/api/v3/traces?...` answer, each with its spans in
 /// start order; traces in the order their first span appears.
 pub fn parse_traces_json(body: &[u8]) -> Result<Vec<Trace>, TraceError> {
-    let answer: Answer = serde_json::from_slice(body)
+    // UTF-8 checked once for the whole answer, not string by string as from_slice does.
+    let text = std::str::from_utf8(body)
+        .map_err(|e| TraceError(format!("the answer is not Jaeger's OTLP JSON: {e}")))?;
+    let answer: Answer = serde_json::from_str(text)
         .map_err(|e| TraceError(format!("the answer is not Jaeger's OTLP JSON: {e}")))?;
     let result = answer.result.ok_or_else(|| {
         TraceError("the answer has no `result` (is this Jaeger's /api/v3?)".into())
@@ -266,18 +269,48 @@ struct Kind(i64);
 
 impl<'de> serde::Deserialize<'de> for Kind {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Number(n) => Ok(Kind(n.as_i64().unwrap_or(0))),
-            Value::String(s) => Ok(Kind(match s.as_str() {
-                "SPAN_KIND_INTERNAL" | "STATUS_CODE_OK" => 1,
-                "SPAN_KIND_SERVER" | "STATUS_CODE_ERROR" => 2,
-                "SPAN_KIND_CLIENT" => 3,
-                "SPAN_KIND_PRODUCER" => 4,
-                "SPAN_KIND_CONSUMER" => 5,
-                other => other.parse().unwrap_or(0),
-            })),
-            _ => Ok(Kind(0)),
+        // Read in place: no JSON value is built for a field every span has.
+        struct V;
+        impl<'v> Visitor<'v> for V {
+            type Value = Kind;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an enum as a number or its name")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Kind, E> {
+                Ok(Kind(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Kind, E> {
+                Ok(Kind(i64::try_from(v).unwrap_or(0)))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Kind, E> {
+                Ok(Kind(0))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Kind, E> {
+                Ok(Kind(match s {
+                    "SPAN_KIND_INTERNAL" | "STATUS_CODE_OK" => 1,
+                    "SPAN_KIND_SERVER" | "STATUS_CODE_ERROR" => 2,
+                    "SPAN_KIND_CLIENT" => 3,
+                    "SPAN_KIND_PRODUCER" => 4,
+                    "SPAN_KIND_CONSUMER" => 5,
+                    other => other.parse().unwrap_or(0),
+                }))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Kind, E> {
+                Ok(Kind(0))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Kind, E> {
+                Ok(Kind(0))
+            }
+            fn visit_seq<A: SeqAccess<'v>>(self, mut a: A) -> Result<Kind, A::Error> {
+                while a.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(Kind(0))
+            }
+            fn visit_map<A: MapAccess<'v>>(self, mut m: A) -> Result<Kind, A::Error> {
+                while m.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+                Ok(Kind(0))
+            }
         }
+        d.deserialize_any(V)
     }
 }
 

@@ -60,6 +60,30 @@ fn ids_compare_whatever_their_padding() {
     assert_eq!(parse_id(&"f".repeat(33)), None);
     assert_eq!(trace_id_text(0x4bf9), "00000000000000000000000000004bf9");
     assert_eq!(parse_id(&trace_id_text(u128::MAX)), Some(u128::MAX));
+    assert_eq!(parse_id("00"), Some(0));
+    assert_eq!(parse_id(&format!("000{}", "F".repeat(32))), Some(u128::MAX));
+    assert_eq!(parse_id("4BF9"), Some(0x4bf9));
+    assert_eq!(parse_id("4bf9 "), None);
+    assert_eq!(parse_id("+4bf9"), None);
+}
+
+proptest::proptest! {
+    /// The one-pass reader agrees with the standard library's, for any text of hex digits and
+    /// a few others, padded or not.
+    #[test]
+    fn ids_parse_as_the_standard_library_does(text in "[0-9a-fA-F+ g-]{0,40}") {
+        let reference = {
+            let t = text.trim_start_matches('0');
+            if text.is_empty() || t.len() > 32 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+                None
+            } else if t.is_empty() {
+                Some(0)
+            } else {
+                u128::from_str_radix(t, 16).ok()
+            }
+        };
+        proptest::prop_assert_eq!(parse_id(&text), reference);
+    }
 }
 
 #[test]
