@@ -293,6 +293,65 @@ def main():
     size = os.path.getsize(plugin) / 1e6
     row("release binary size (MB)", f"{size:.2f}")
 
+    def requests_by(verbs=("LIST", "GET")):
+        """Requests the server has served so far, by (verb, resource) (its own metrics)."""
+        counts = {}
+        for line in api("GET", "/metrics").decode().splitlines():
+            if not line.startswith("apiserver_request_total{"):
+                continue
+            verb = line.split('verb="', 1)[1].split('"', 1)[0] if 'verb="' in line else ""
+            if verb not in verbs:
+                continue
+            resource = line.split('resource="', 1)[1].split('"', 1)[0] if 'resource="' in line else ""
+            key = (verb, resource)
+            counts[key] = counts.get(key, 0) + float(line.rsplit(" ", 1)[1])
+        return counts
+
+    def v2_fleet(count=200):
+        """Seldon Core 2 at fleet scale: `count` namespaces, each with a SeldonRuntime and the
+        ConfigMap the operator writes, read by status/list --core v2 -A against kubectl."""
+        api("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                            "metadata": {"name": "fleet-system"}})
+        api("POST", "/apis/mlops.seldon.io/v1alpha1/namespaces/fleet-system/seldonconfigs",
+            {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonConfig",
+             "metadata": {"name": "default", "namespace": "fleet-system"},
+             "spec": {"components": [], "config": {"tracingConfig": {
+                 "otelExporterEndpoint": "seldon-collector.fleet-system:4317", "ratio": "1"}}}})
+        setting = json.dumps({"enable": True, "otelExporterEndpoint": "seldon-collector.fleet-system:4317",
+                              "otelExporterProtocol": "grpc", "ratio": "0.1"})
+
+        def one(i):
+            ns = f"fleet-{i}"
+            ensure_namespace(ns)
+            api("POST", f"/apis/mlops.seldon.io/v1alpha1/namespaces/{ns}/seldonruntimes",
+                {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonRuntime",
+                 "metadata": {"name": "seldon", "namespace": ns},
+                 "spec": {"seldonConfig": "default", "config": {"tracingConfig": {"ratio": "0.1"}}}})
+            api("POST", f"/api/v1/namespaces/{ns}/configmaps",
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "seldon-tracing", "namespace": ns},
+                 "data": {"tracing.json": setting, "OTEL_JAVAAGENT_ENABLED": "true",
+                          "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+                          "OTEL_EXPORTER_OTLP_ENDPOINT": "http://seldon-collector.fleet-system:4317"}})
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(one, range(count)))
+        kubectl_get = ["kubectl", "get", "seldonruntimes", "-A", "-o", "json"]
+        base = median(kubectl_get)
+        row(f"kubectl get seldonruntimes -A -o json, {count} runtimes (s)", f"{base:.3f}")
+        for what, cmd in (("status --core v2 -A -o json", [plugin, "status", "--core", "v2", "-A", "-o", "json",
+                                                            "--seldon-namespace", "fleet-system"]),
+                          ("list --core v2 -A -o json", [plugin, "list", "--core", "v2", "-A", "-o", "json",
+                                                          "--seldon-namespace", "fleet-system"])):
+            took = median(cmd)
+            before = requests_by()
+            subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+            after = requests_by()
+            sent = int(sum(after.get(k, 0) - before.get(k, 0) for k in after))
+            row(f"{what}, {count} runtimes (s)", f"{took:.3f}")
+            row(f"  / kubectl get seldonruntimes -A -o json", f"{took / base:.2f}", "<= 1.5", ok(took / base <= 1.5))
+            row(f"  GET and LIST requests per run", f"{sent}")
+            rss = peak_rss_mb(cmd)
+            row(f"  peak RSS (MB)", f"{rss:.1f}", "<= 32", ok(rss <= 32))
+
     trace_cpu = {}
 
     def trace_bench():
@@ -384,6 +443,7 @@ def main():
             mem = "unknown memory"
         return f"{platform.system()} {platform.release()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, {mem}"
 
+    v2_fleet()
     trace_bench()
 
     row("whole benchmark, from the first object created (s)", f"{time.perf_counter() - bench_started:.0f}")
