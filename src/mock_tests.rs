@@ -869,3 +869,139 @@ async fn a_server_that_never_answered_is_not_waited_for() {
     assert_eq!(started.elapsed(), Duration::ZERO);
     nothing_more(server_side, "one request, no retry").await;
 }
+
+/// A workload of namespace `ns` whose pods (labelled `key=value`) mount ConfigMap
+/// `seldon-tracing`, or not.
+fn v2_workload(ns: &str, name: &str, key: &str, value: &str, reads: bool) -> Value {
+    let volumes = if reads {
+        json!([{"name": "tracing", "configMap": {"name": "seldon-tracing"}}])
+    } else {
+        json!([])
+    };
+    json!({"metadata": {"name": name, "namespace": ns, "managedFields": [{"manager": "x"}],
+                        "annotations": {"big": "x"}},
+           "spec": {"replicas": 1, "selector": {"matchLabels": {key: value}},
+                    "template": {"metadata": {"labels": {key: value}}, "spec": {"volumes": volumes,
+                        "containers": [{"name": "c", "volumeMounts": [{"name": "tracing", "mountPath": "/t"}]}]}}}})
+}
+
+fn pod_of(ns: &str, name: &str, key: &str, value: &str) -> Value {
+    json!({"metadata": {"name": name, "namespace": ns, "labels": {key: value}}})
+}
+
+#[tokio::test]
+async fn many_runtimes_are_read_in_a_few_cluster_wide_lists() {
+    let (cluster, mut server) = cluster();
+    let server_side = tokio::spawn(async move {
+        // ConfigMaps by name, Deployments (two pages) and StatefulSets, in any order.
+        for _ in 0..4 {
+            let (method, uri, _, send) = next(&mut server).await;
+            assert_eq!(method, "GET");
+            let body = if uri.starts_with(
+                "/api/v1/configmaps?fieldSelector=metadata.name%3Dseldon-tracing&limit=500",
+            ) {
+                json!({"items": [{"metadata": {"name": "seldon-tracing", "namespace": "a", "managedFields": []}},
+                                 {"metadata": {"name": "seldon-tracing", "namespace": "elsewhere"}}],
+                       "metadata": {}})
+            } else if uri == "/apis/apps/v1/deployments?limit=500" {
+                json!({"items": [v2_workload("a", "gw", "app.kubernetes.io/name", "seldon-modelgateway", true),
+                                 v2_workload("a", "web", "app", "web", false)],
+                       "metadata": {"continue": "next"}})
+            } else if uri == "/apis/apps/v1/deployments?limit=500&continue=next" {
+                json!({"items": [v2_workload("b", "gw", "app.kubernetes.io/name", "seldon-modelgateway", true),
+                                 v2_workload("other", "gw", "app.kubernetes.io/name", "seldon-modelgateway", true)],
+                       "metadata": {}})
+            } else if uri == "/apis/apps/v1/statefulsets?limit=500" {
+                json!({"items": [v2_workload("b", "mlserver", "seldon-server-name", "mlserver", true)],
+                       "metadata": {}})
+            } else {
+                panic!("unexpected {uri}");
+            };
+            reply(send, 200, &body);
+        }
+        // Then the readers' pods: one list per kind of selector.
+        let mut pod_lists = Vec::new();
+        for _ in 0..2 {
+            let (_, uri, _, send) = next(&mut server).await;
+            pod_lists.push(uri.clone());
+            let body = if uri.contains("app.kubernetes.io%2Fname%20in%20%28seldon-modelgateway%29")
+            {
+                json!({"items": [pod_of("a", "gw-1", "app.kubernetes.io/name", "seldon-modelgateway"),
+                                 pod_of("other", "gw-1", "app.kubernetes.io/name", "seldon-modelgateway")],
+                       "metadata": {}})
+            } else if uri.contains("seldon-server-name%20in%20%28mlserver%29") {
+                json!({"items": [pod_of("b", "mlserver-0", "seldon-server-name", "mlserver")], "metadata": {}})
+            } else {
+                panic!("unexpected {uri}");
+            };
+            reply(send, 200, &body);
+        }
+        assert!(
+            pod_lists
+                .iter()
+                .all(|u| u.starts_with("/api/v1/pods?labelSelector=")),
+            "{pod_lists:?}"
+        );
+        server
+    });
+    let namespaces: std::collections::BTreeSet<String> = ["a".to_string(), "b".to_string()].into();
+    let fleet = cluster
+        .fleet(&namespaces)
+        .await
+        .expect("read")
+        .expect("listed");
+    nothing_more(server_side, "six lists are all it takes").await;
+    assert_eq!(fleet.config_maps.keys().collect::<Vec<_>>(), ["a"]);
+    let a = &fleet.running["a"];
+    assert_eq!(
+        a.deployments.len(),
+        2,
+        "both of a's Deployments, the reader and the other"
+    );
+    assert!(
+        a.deployments[0]["metadata"].get("managedFields").is_none(),
+        "trimmed"
+    );
+    assert!(
+        a.deployments[0]["metadata"].get("annotations").is_none(),
+        "trimmed"
+    );
+    assert_eq!(a.pods.as_ref().map(Vec::len), Some(1));
+    let b = &fleet.running["b"];
+    assert_eq!((b.deployments.len(), b.statefulsets.len()), (1, 1));
+    assert_eq!(
+        b.pods.as_ref().map(Vec::len),
+        Some(1),
+        "namespace other is not asked for"
+    );
+    assert!(!fleet.running.contains_key("other"));
+}
+
+#[tokio::test]
+async fn a_cluster_wide_list_that_is_forbidden_means_namespace_by_namespace() {
+    let (cluster, mut server) = cluster();
+    let server_side = tokio::spawn(async move {
+        for _ in 0..3 {
+            let (_, uri, _, send) = next(&mut server).await;
+            if uri.starts_with("/apis/apps/v1/statefulsets") {
+                reply(
+                    send,
+                    403,
+                    &failure(403, "Forbidden", "statefulsets is forbidden"),
+                );
+            } else {
+                reply(send, 200, &json!({"items": [], "metadata": {}}));
+            }
+        }
+        server
+    });
+    let namespaces: std::collections::BTreeSet<String> = ["a".to_string(), "b".to_string()].into();
+    assert!(
+        cluster
+            .fleet(&namespaces)
+            .await
+            .expect("no error")
+            .is_none()
+    );
+    nothing_more(server_side, "no pod list once a workload list is refused").await;
+}

@@ -375,6 +375,19 @@ pub async fn far_side_first<T>(
     }
 }
 
+/// `text` as a URL query value: every byte but ASCII letters, digits and `-_.~` percent-encoded.
+pub fn query_encoded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The first line of a text, at most 200 characters: error bodies go into one-line messages.
 pub fn first_line(text: &str) -> String {
     text.lines()
@@ -389,6 +402,15 @@ pub fn first_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_values_are_percent_encoded_but_for_unreserved_bytes() {
+        assert_eq!(
+            query_encoded("app.kubernetes.io/name in (a-b,c_d~)"),
+            "app.kubernetes.io%2Fname%20in%20%28a-b%2Cc_d~%29"
+        );
+        assert_eq!(query_encoded("é=1"), "%C3%A9%3D1");
+    }
 
     #[test]
     fn first_lines_are_short_and_trimmed() {

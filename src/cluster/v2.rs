@@ -1,10 +1,16 @@
 //! Seldon Core 2 reads: SeldonRuntimes, the SeldonConfig a runtime names, and the operator's
 //! `seldon-tracing` ConfigMap.
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+
 use serde_json::Value;
 
 use super::{Cluster, Doing};
+use crate::domain::json::str_at;
+use crate::domain::v2::CONFIG_MAP;
+use crate::domain::v2::workloads;
 use crate::error::{Error, Result};
+use crate::web;
 
 /// The API group and version of Seldon Core 2's resources.
 pub const V2_API: &str = "mlops.seldon.io/v1alpha1";
@@ -151,6 +157,118 @@ impl Cluster {
         }
     }
 
+    /// The items of every page of the cluster-wide list at `path` (with `query`, already
+    /// encoded) that are in one of `namespaces`, each passed through `keep`; Ok(None) when the
+    /// user may not list it cluster-wide.
+    async fn list_in(
+        &self,
+        path: &str,
+        query: &str,
+        namespaces: &BTreeSet<String>,
+        keep: fn(Value) -> Value,
+    ) -> Result<Option<Vec<Value>>> {
+        let mut items = Vec::new();
+        let mut cont: Option<String> = None;
+        let sep = if query.is_empty() { "" } else { "&" };
+        loop {
+            let page = match &cont {
+                Some(c) => format!("{path}?{query}{sep}limit=500&continue={c}"),
+                None => format!("{path}?{query}{sep}limit=500"),
+            };
+            let mut list = match self.get_at(&page, "", None).await {
+                Ok(l) => l,
+                Err(Error::Forbidden { .. }) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            if let Some(Value::Array(a)) = list.get_mut("items").map(Value::take) {
+                items.extend(
+                    a.into_iter()
+                        .filter(|o| {
+                            o.pointer("/metadata/namespace")
+                                .and_then(Value::as_str)
+                                .is_some_and(|ns| namespaces.contains(ns))
+                        })
+                        .map(keep),
+                );
+            }
+            match list.pointer("/metadata/continue").and_then(Value::as_str) {
+                Some(c) if !c.is_empty() => cont = Some(c.to_string()),
+                _ => return Ok(Some(items)),
+            }
+        }
+    }
+
+    /// What the runtimes of `namespaces` need from them, in a few cluster-wide lists instead of
+    /// four requests per runtime: ConfigMaps `seldon-tracing` (one list, by field selector),
+    /// every Deployment and StatefulSet, and the pods of the ones that read the setting (one
+    /// list per kind of selector; see [`workloads::covering_selectors`]). Ok(None) when any of
+    /// them may not be listed cluster-wide: then read namespace by namespace.
+    pub async fn fleet(&self, namespaces: &BTreeSet<String>) -> Result<Option<Fleet>> {
+        let config_maps = format!("fieldSelector=metadata.name%3D{CONFIG_MAP}");
+        let (cms, deployments, statefulsets) = tokio::join!(
+            self.list_in("/api/v1/configmaps", &config_maps, namespaces, keep_whole),
+            self.list_in("/apis/apps/v1/deployments", "", namespaces, trimmed),
+            self.list_in("/apis/apps/v1/statefulsets", "", namespaces, trimmed),
+        );
+        let (Some(cms), Some(deployments), Some(statefulsets)) =
+            (cms?, deployments?, statefulsets?)
+        else {
+            return Ok(None);
+        };
+        let selectors = workloads::reader_selectors(deployments.iter().chain(&statefulsets));
+        let mut pods: Vec<Value> = Vec::new();
+        let mut seen: HashSet<(String, String)> = HashSet::new();
+        for selector in workloads::covering_selectors(&selectors) {
+            let query = format!("labelSelector={}", web::query_encoded(&selector));
+            let Some(found) = self
+                .list_in("/api/v1/pods", &query, namespaces, trimmed)
+                .await?
+            else {
+                return Ok(None);
+            };
+            for p in found {
+                let key = (
+                    str_at(&p, &["metadata", "namespace"])
+                        .unwrap_or("")
+                        .to_string(),
+                    str_at(&p, &["metadata", "name"]).unwrap_or("").to_string(),
+                );
+                if seen.insert(key) {
+                    pods.push(p);
+                }
+            }
+        }
+        let mut fleet = Fleet::default();
+        for ns in namespaces {
+            fleet
+                .running
+                .insert(ns.clone(), RuntimeWorkloads::default());
+        }
+        let ns_of = |o: &Value| {
+            str_at(o, &["metadata", "namespace"])
+                .unwrap_or("")
+                .to_string()
+        };
+        for cm in cms {
+            fleet.config_maps.insert(ns_of(&cm), cm);
+        }
+        for (list, pick) in [(deployments, 0usize), (statefulsets, 1), (pods, 2)] {
+            for o in list {
+                if let Some(r) = fleet.running.get_mut(&ns_of(&o)) {
+                    match pick {
+                        0 => r.deployments.push(o),
+                        1 => r.statefulsets.push(o),
+                        _ => r.pods.get_or_insert_with(Vec::new).push(o),
+                    }
+                }
+            }
+        }
+        for r in fleet.running.values_mut() {
+            r.pods.get_or_insert_with(Vec::new);
+        }
+        Ok(Some(fleet))
+    }
+
     /// What runs in a runtime's namespace: its Deployments and StatefulSets (None when they may
     /// not be listed) and its pods (None alone when only those may not), the three read at once.
     pub async fn runtime_running(&self, namespace: &str) -> Result<Option<RuntimeWorkloads>> {
@@ -173,7 +291,32 @@ impl Cluster {
     }
 }
 
+/// What [`Cluster::fleet`] read, by namespace.
+#[derive(Default)]
+pub struct Fleet {
+    /// ConfigMap `seldon-tracing` of each namespace that has one.
+    pub config_maps: HashMap<String, Value>,
+    /// Every namespace asked for, with its workloads and the pods of its readers.
+    pub running: HashMap<String, RuntimeWorkloads>,
+}
+
+/// An object as read.
+fn keep_whole(v: Value) -> Value {
+    v
+}
+
+/// A workload or pod without what no Seldon Core 2 read looks at: its managedFields and
+/// annotations (a pod's or template's own are kept), the largest parts of most objects.
+fn trimmed(mut v: Value) -> Value {
+    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("managedFields");
+        m.remove("annotations");
+    }
+    v
+}
+
 /// A runtime namespace's workloads and pods, as listed.
+#[derive(Default)]
 pub struct RuntimeWorkloads {
     pub deployments: Vec<Value>,
     pub statefulsets: Vec<Value>,

@@ -781,3 +781,52 @@ fn which_pods_run_the_setting_and_restart_wait_roll_them() {
         "{it}"
     );
 }
+
+/// With runtimes in several namespaces, `-A` reads what they need in a few cluster-wide lists;
+/// each runtime's item must be exactly what reading its namespace alone gives: one namespace
+/// with the operator's workloads and a Server (their pods found through the readers'
+/// selectors), one with its ConfigMap only.
+#[test]
+fn all_namespaces_reads_each_runtime_as_its_namespace_alone_does() {
+    use crate::operator2::{reconcile, write_config_maps};
+    let c = atomic();
+    let (mesh, full) = mesh_and_runtime(&c, "v2fleet", json!({"ratio": "0.2"}), |ns| {
+        vec![server(ns, "mlserver", 1, json!([]))]
+    });
+    let bare = c.namespace("v2fleet-bare");
+    apply(&c, &[runtime(&bare, "default", json!({"disable": true}))]);
+    reconcile(&c, &full, &mesh);
+    write_config_maps(&c, &bare, &mesh);
+    let alone = until_pods(&c, &full, &mesh, "current");
+    let bare_alone = item(&c, &bare, &mesh);
+    let everywhere = c
+        .plugin(&[
+            "status",
+            "--core",
+            "v2",
+            "-A",
+            "--seldon-namespace",
+            &mesh,
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    let of = |ns: &str| {
+        everywhere["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|i| i["namespace"] == ns)
+            .cloned()
+            .unwrap_or_else(|| panic!("no item for {ns} in {everywhere}"))
+    };
+    assert_eq!(of(&full), alone);
+    assert_eq!(of(&bare), bare_alone);
+    assert_eq!(
+        alone["workloads"].as_array().map(Vec::len),
+        Some(5),
+        "{alone}"
+    );
+    assert_eq!(alone["workloads"][4]["running"], 1, "{alone}");
+}

@@ -158,16 +158,39 @@ pub async fn runtimes_into(
 ) -> Result<Vec<RuntimeStatus>> {
     let mut items: Vec<RuntimeStatus> = Vec::new();
     let mut configs = SeldonConfigs::new(seldon_namespace);
+    // Runtimes of several namespaces: what they need in a few cluster-wide lists, so the
+    // requests do not grow with the runtimes (docs/seldon2.md, "At fleet scale"); one namespace,
+    // or lists the user may not read cluster-wide: namespace by namespace.
+    let namespaces: std::collections::BTreeSet<String> =
+        runtimes.iter().map(|rt| name_of(rt, "namespace")).collect();
+    let fleet = if namespaces.len() > 1 {
+        ctx.cluster.fleet(&namespaces).await?
+    } else {
+        None
+    };
     for rt in runtimes {
         let ns = name_of(rt, "namespace");
         let config = configs.of(ctx, rt).await?;
-        let (cm, running) =
-            tokio::join!(read_config_map(ctx, &ns), ctx.cluster.runtime_running(&ns));
-        let (cm, running) = (cm?, running?);
+        let read_here;
+        let (cm, running) = match fleet.as_ref() {
+            Some(f) => (
+                f.config_maps
+                    .get(&ns)
+                    .cloned()
+                    .map_or(ConfigMapRead::Missing, ConfigMapRead::Found),
+                f.running.get(&ns),
+            ),
+            None => {
+                let (cm, running) =
+                    tokio::join!(read_config_map(ctx, &ns), ctx.cluster.runtime_running(&ns));
+                read_here = running?;
+                (cm?, read_here.as_ref())
+            }
+        };
         let mut st = status::runtime_status(rt, &config, seldon_namespace, &cm);
         st.warnings
             .extend(status::managed_warnings(rt, FIELD_MANAGER));
-        status::attach_running(&mut st, &cm, running.as_ref().map(|r| r.view()).as_ref());
+        status::attach_running(&mut st, &cm, running.map(|r| r.view()).as_ref());
         items.push(st);
     }
     let with_ns = ctx.all_namespaces;

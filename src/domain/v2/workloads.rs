@@ -313,6 +313,57 @@ pub fn summary(workloads: &[Workload]) -> Freshness {
         .unwrap_or(Freshness::Unknown)
 }
 
+/// The pod selectors (matchLabels) of the workloads among `workloads` that read the setting:
+/// the only pods [`workloads`] looks at.
+pub fn reader_selectors<'a>(
+    workloads: impl IntoIterator<Item = &'a Value>,
+) -> Vec<std::collections::BTreeMap<String, String>> {
+    workloads
+        .into_iter()
+        .filter(|w| w.pointer("/spec/template").and_then(reader).is_some())
+        .filter_map(|w| w.pointer("/spec/selector"))
+        .filter(|s| s.get("matchExpressions").is_none())
+        .filter_map(|s| s.get("matchLabels").and_then(Value::as_object))
+        .filter(|m| !m.is_empty())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .collect()
+}
+
+/// Set-based label selectors that together select every pod one of `selectors` selects (and
+/// maybe more, which [`workloads`] then leaves out): one per distinct set of keys, each key
+/// `in` every value seen for it. Their number follows the kinds of workloads (the operator's
+/// six, one label per Server name), not how many namespaces run them.
+pub fn covering_selectors(selectors: &[std::collections::BTreeMap<String, String>]) -> Vec<String> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut by_keys: BTreeMap<Vec<&str>, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
+    for sel in selectors {
+        let keys: Vec<&str> = sel.keys().map(String::as_str).collect();
+        let values = by_keys.entry(keys).or_default();
+        for (k, v) in sel {
+            values.entry(k.as_str()).or_default().insert(v.as_str());
+        }
+    }
+    by_keys
+        .values()
+        .map(|values| {
+            values
+                .iter()
+                .map(|(k, vs)| {
+                    format!(
+                        "{k} in ({})",
+                        vs.iter().copied().collect::<Vec<_>>().join(",")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -508,5 +559,57 @@ mod tests {
                 set_on: None
             })
         );
+    }
+
+    #[test]
+    fn the_readers_selectors_are_covered_by_one_selector_per_key_set() {
+        let reads = |labels: Value| {
+            json!({"spec": {"selector": {"matchLabels": labels},
+                "template": {"spec": {"volumes": [{"name": "t", "configMap": {"name": CONFIG_MAP}}],
+                    "containers": [{"name": "c", "volumeMounts": [{"name": "t", "mountPath": "/t"}]}]}}}})
+        };
+        let other = json!({"spec": {"selector": {"matchLabels": {"app": "web"}},
+            "template": {"spec": {"containers": [{"name": "web"}]}}}});
+        let found = reader_selectors([
+            &reads(json!({"app.kubernetes.io/name": "seldon-scheduler"})),
+            &reads(json!({"app.kubernetes.io/name": "seldon-modelgateway"})),
+            &reads(json!({"seldon-server-name": "mlserver"})),
+            &reads(json!({"seldon-server-name": "mlserver"})),
+            &reads(json!({"a": "1", "b": "2"})),
+            &reads(json!({"a": "3", "b": "2"})),
+            &other,
+        ]);
+        assert_eq!(found.len(), 6, "the web app does not read it");
+        assert_eq!(
+            covering_selectors(&found),
+            [
+                "a in (1,3),b in (2)",
+                "app.kubernetes.io/name in (seldon-modelgateway,seldon-scheduler)",
+                "seldon-server-name in (mlserver)",
+            ]
+        );
+        assert!(covering_selectors(&[]).is_empty());
+    }
+
+    proptest::proptest! {
+        /// Every pod a reader's selector selects is selected by one covering selector.
+        #[test]
+        fn covering_selectors_miss_no_pod(
+            sels in proptest::collection::vec(
+                proptest::collection::btree_map("[ab]", "[xyz]", 1..3), 0..8)
+        ) {
+            let covering = covering_selectors(&sels);
+            // A pod labelled exactly as a selector asks.
+            for pod in &sels {
+                let hit = covering.iter().any(|c| {
+                    c.split("),").all(|term| {
+                        let (key, values) = term.split_once(" in (").unwrap();
+                        let values = values.trim_end_matches(')');
+                        pod.get(key).is_some_and(|v| values.split(',').any(|x| x == v))
+                    })
+                });
+                proptest::prop_assert!(hit, "{pod:?} not selected by {covering:?}");
+            }
+        }
     }
 }
