@@ -60,10 +60,7 @@ where
     Q: prost::Message + Send + Sync + 'static,
     R: prost::Message + Default + Send + Sync + 'static,
 {
-    match tokio::time::timeout(timeout, unary_once(dial, authority, method, metadata, msg)).await {
-        Ok(r) => r,
-        Err(_) => Err(Failed::TimedOut),
-    }
+    crate::web::within(timeout, unary_once(dial, authority, method, metadata, msg)).await
 }
 
 async fn unary_once<Q, R>(

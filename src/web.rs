@@ -305,10 +305,18 @@ impl Ask {
 /// One request on a new stream from `dial`, the whole of it (connect, send, read) within
 /// `timeout`. The stream is closed when this returns.
 pub async fn exchange(dial: &dyn Dial, ask: &Ask, timeout: Duration) -> Result<Answer, Failed> {
-    match tokio::time::timeout(timeout, exchange_once(dial, ask)).await {
-        Ok(r) => r,
-        Err(_) => Err(Failed::TimedOut),
-    }
+    within(timeout, exchange_once(dial, ask)).await
+}
+
+/// `work` (an exchange over a dialed stream), or [`Failed::TimedOut`] when it takes longer
+/// than `timeout`.
+pub async fn within<T>(
+    timeout: Duration,
+    work: impl std::future::Future<Output = Result<T, Failed>>,
+) -> Result<T, Failed> {
+    tokio::time::timeout(timeout, work)
+        .await
+        .unwrap_or(Err(Failed::TimedOut))
 }
 
 async fn exchange_once(dial: &dyn Dial, ask: &Ask) -> Result<Answer, Failed> {

@@ -133,39 +133,15 @@ impl Cluster {
         self.get_optional(&path, namespace, name).await
     }
 
-    /// The items of the list at `path` (every page); Ok(None) when the user may not list it.
-    async fn list_items(&self, path: &str, namespace: &str) -> Result<Option<Vec<Value>>> {
-        let mut items = Vec::new();
-        let mut cont: Option<String> = None;
-        loop {
-            let page = match &cont {
-                Some(c) => format!("{path}?limit=500&continue={c}"),
-                None => format!("{path}?limit=500"),
-            };
-            let list = match self.get_at(&page, namespace, None).await {
-                Ok(l) => l,
-                Err(Error::Forbidden { .. }) => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            if let Some(a) = list.get("items").and_then(Value::as_array) {
-                items.extend(a.iter().cloned());
-            }
-            match list.pointer("/metadata/continue").and_then(Value::as_str) {
-                Some(c) if !c.is_empty() => cont = Some(c.to_string()),
-                _ => return Ok(Some(items)),
-            }
-        }
-    }
-
-    /// The items of every page of the cluster-wide list at `path` (with `query`, already
-    /// encoded) that are in one of `namespaces`, each passed through `keep`; Ok(None) when the
-    /// user may not list it cluster-wide.
-    async fn list_in(
+    /// The items of every page of the list at `path` (with `query`, already encoded), each
+    /// passed through `keep` (None leaves it out) as its page is read; Ok(None) when the user
+    /// may not list it. `namespace` is the list's, for messages ("" cluster-wide).
+    async fn list_pages(
         &self,
         path: &str,
         query: &str,
-        namespaces: &BTreeSet<String>,
-        keep: fn(Value) -> Value,
+        namespace: &str,
+        mut keep: impl FnMut(Value) -> Option<Value>,
     ) -> Result<Option<Vec<Value>>> {
         let mut items = Vec::new();
         let mut cont: Option<String> = None;
@@ -175,27 +151,41 @@ impl Cluster {
                 Some(c) => format!("{path}?{query}{sep}limit=500&continue={c}"),
                 None => format!("{path}?{query}{sep}limit=500"),
             };
-            let mut list = match self.get_at(&page, "", None).await {
+            let mut list = match self.get_at(&page, namespace, None).await {
                 Ok(l) => l,
                 Err(Error::Forbidden { .. }) => return Ok(None),
                 Err(e) => return Err(e),
             };
             if let Some(Value::Array(a)) = list.get_mut("items").map(Value::take) {
-                items.extend(
-                    a.into_iter()
-                        .filter(|o| {
-                            o.pointer("/metadata/namespace")
-                                .and_then(Value::as_str)
-                                .is_some_and(|ns| namespaces.contains(ns))
-                        })
-                        .map(keep),
-                );
+                items.extend(a.into_iter().filter_map(&mut keep));
             }
             match list.pointer("/metadata/continue").and_then(Value::as_str) {
                 Some(c) if !c.is_empty() => cont = Some(c.to_string()),
                 _ => return Ok(Some(items)),
             }
         }
+    }
+
+    /// The items of the list at `path` (every page); Ok(None) when the user may not list it.
+    async fn list_items(&self, path: &str, namespace: &str) -> Result<Option<Vec<Value>>> {
+        self.list_pages(path, "", namespace, Some).await
+    }
+
+    /// The items of the cluster-wide list at `path` (with `query`) that are in one of
+    /// `namespaces`, each passed through `keep`; Ok(None) when the user may not list it
+    /// cluster-wide.
+    async fn list_in(
+        &self,
+        path: &str,
+        query: &str,
+        namespaces: &BTreeSet<String>,
+        keep: fn(Value) -> Value,
+    ) -> Result<Option<Vec<Value>>> {
+        let in_scope = |o: &Value| {
+            str_at(o, &["metadata", "namespace"]).is_some_and(|ns| namespaces.contains(ns))
+        };
+        self.list_pages(path, query, "", |o| in_scope(&o).then(|| keep(o)))
+            .await
     }
 
     /// What the runtimes of `namespaces` need from them, in a few cluster-wide lists instead of
@@ -206,7 +196,12 @@ impl Cluster {
     pub async fn fleet(&self, namespaces: &BTreeSet<String>) -> Result<Option<Fleet>> {
         let config_maps = format!("fieldSelector=metadata.name%3D{CONFIG_MAP}");
         let (cms, deployments, statefulsets) = tokio::join!(
-            self.list_in("/api/v1/configmaps", &config_maps, namespaces, keep_whole),
+            self.list_in(
+                "/api/v1/configmaps",
+                &config_maps,
+                namespaces,
+                std::convert::identity
+            ),
             self.list_in("/apis/apps/v1/deployments", "", namespaces, trimmed),
             self.list_in("/apis/apps/v1/statefulsets", "", namespaces, trimmed),
         );
@@ -228,9 +223,7 @@ impl Cluster {
             };
             for p in found {
                 let key = (
-                    str_at(&p, &["metadata", "namespace"])
-                        .unwrap_or("")
-                        .to_string(),
+                    namespace_of(&p),
                     str_at(&p, &["metadata", "name"]).unwrap_or("").to_string(),
                 );
                 if seen.insert(key) {
@@ -238,34 +231,25 @@ impl Cluster {
                 }
             }
         }
-        let mut fleet = Fleet::default();
-        for ns in namespaces {
-            fleet
-                .running
-                .insert(ns.clone(), RuntimeWorkloads::default());
-        }
-        let ns_of = |o: &Value| {
-            str_at(o, &["metadata", "namespace"])
-                .unwrap_or("")
-                .to_string()
+        // Every namespace asked for has an entry, its pods read (if none).
+        let mut running: HashMap<String, RuntimeWorkloads> = namespaces
+            .iter()
+            .map(|ns| {
+                let none = RuntimeWorkloads {
+                    pods: Some(Vec::new()),
+                    ..RuntimeWorkloads::default()
+                };
+                (ns.clone(), none)
+            })
+            .collect();
+        place(&mut running, deployments, |r| &mut r.deployments);
+        place(&mut running, statefulsets, |r| &mut r.statefulsets);
+        place(&mut running, pods, |r| r.pods.get_or_insert_with(Vec::new));
+        let config_maps = cms.into_iter().map(|cm| (namespace_of(&cm), cm)).collect();
+        let fleet = Fleet {
+            config_maps,
+            running,
         };
-        for cm in cms {
-            fleet.config_maps.insert(ns_of(&cm), cm);
-        }
-        for (list, pick) in [(deployments, 0usize), (statefulsets, 1), (pods, 2)] {
-            for o in list {
-                if let Some(r) = fleet.running.get_mut(&ns_of(&o)) {
-                    match pick {
-                        0 => r.deployments.push(o),
-                        1 => r.statefulsets.push(o),
-                        _ => r.pods.get_or_insert_with(Vec::new).push(o),
-                    }
-                }
-            }
-        }
-        for r in fleet.running.values_mut() {
-            r.pods.get_or_insert_with(Vec::new);
-        }
         Ok(Some(fleet))
     }
 
@@ -292,7 +276,6 @@ impl Cluster {
 }
 
 /// What [`Cluster::fleet`] read, by namespace.
-#[derive(Default)]
 pub struct Fleet {
     /// ConfigMap `seldon-tracing` of each namespace that has one.
     pub config_maps: HashMap<String, Value>,
@@ -300,9 +283,24 @@ pub struct Fleet {
     pub running: HashMap<String, RuntimeWorkloads>,
 }
 
-/// An object as read.
-fn keep_whole(v: Value) -> Value {
-    v
+fn namespace_of(o: &Value) -> String {
+    str_at(o, &["metadata", "namespace"])
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Puts each of `objects` into the `slot` of its namespace's workloads (those of namespaces not
+/// in `running` are dropped).
+fn place(
+    running: &mut HashMap<String, RuntimeWorkloads>,
+    objects: Vec<Value>,
+    slot: fn(&mut RuntimeWorkloads) -> &mut Vec<Value>,
+) {
+    for o in objects {
+        if let Some(r) = running.get_mut(&namespace_of(&o)) {
+            slot(r).push(o);
+        }
+    }
 }
 
 /// A workload or pod without what no Seldon Core 2 read looks at: its managedFields and

@@ -442,19 +442,12 @@ fn failing(
 ) -> (Value, Running) {
     // The verdicts here are the clients'; the query path is all_on's, run on every Jaeger.
     let j = jaegers::v2_12();
-    let running = deploy(
-        c,
-        ns,
-        &one_model(
-            name,
-            executor_env(&j, executor_extra),
-            model_env(tracing, &j),
-        ),
-        &[("classifier", "MeanClassifier", "MODEL")],
+    let obj = one_model(
+        name,
+        executor_env(&j, executor_extra),
+        model_env(tracing, &j),
     );
-    let args = ["--jaeger", &j.url, "--timeout", timeout, "-o", "json"];
-    let v = verify(c, ns, name, &args).fails_with(1).json();
-    assert_eq!(v["items"][0]["result"], "failed", "{v}");
+    let (v, running) = verify_failing(c, ns, &obj, &j, timeout, false);
     // What is judged is tracing; the graph itself must have answered.
     assert_eq!(
         v["items"][0]["request"]["status"],
@@ -462,6 +455,28 @@ fn failing(
         "{v}\n{}",
         running.logs()
     );
+    (v, running)
+}
+
+/// Deploys the one-model `obj` (node classifier, served by MeanClassifier) reporting to `j`,
+/// stops the model's process first when `model_down`, and runs `verify`, which must exit 1 with
+/// the result failed. Its json and the running processes.
+fn verify_failing(
+    c: &Cluster,
+    ns: &str,
+    obj: &Value,
+    j: &Jaeger,
+    timeout: &str,
+    model_down: bool,
+) -> (Value, Running) {
+    let name = obj["metadata"]["name"].as_str().unwrap_or("");
+    let mut running = deploy(c, ns, obj, &[("classifier", "MeanClassifier", "MODEL")]);
+    if model_down {
+        terminate(&mut running.children[0], true);
+    }
+    let args = ["--jaeger", &j.url, "--timeout", timeout, "-o", "json"];
+    let v = verify(c, ns, name, &args).fails_with(1).json();
+    assert_eq!(v["items"][0]["result"], "failed", "{v}\n{}", running.logs());
     (v, running)
 }
 
@@ -537,17 +552,8 @@ fn a_model_that_cannot_be_reached_fails_the_request_and_the_answer_says_why() {
     let ns = c.namespace("verify-down");
     let j = jaegers::v2_12();
     let obj = one_model("down", executor_env(&j, &[]), model_env("1", &j));
-    let mut running = deploy(&c, &ns, &obj, &[("classifier", "MeanClassifier", "MODEL")]);
     // The model's process goes away; the executor stays.
-    terminate(&mut running.children[0], true);
-    let v = verify(
-        &c,
-        &ns,
-        "down",
-        &["--jaeger", &j.url, "--timeout", "8s", "-o", "json"],
-    )
-    .fails_with(1)
-    .json();
+    let (v, running) = verify_failing(&c, &ns, &obj, &j, "8s", true);
     let item = &v["items"][0];
     assert_eq!(item["request"]["status"], 500, "{v}\n{}", running.logs());
     let error = item["request"]["error"].as_str().unwrap_or("");
@@ -1210,15 +1216,7 @@ fn grpc_what_keeps_a_component_out_is_named_as_over_rest() {
     let j = jaegers::v2_12();
     // The model does not trace.
     let obj = one_model_grpc("off", executor_env(&j, &[]), model_env("0", &j));
-    let run = deploy(&c, &ns, &obj, &[("classifier", "MeanClassifier", "MODEL")]);
-    let v = verify(
-        &c,
-        &ns,
-        "off",
-        &["--jaeger", &j.url, "--timeout", "6s", "-o", "json"],
-    )
-    .fails_with(1)
-    .json();
+    let (v, run) = verify_failing(&c, &ns, &obj, &j, "6s", false);
     assert_eq!(
         v["items"][0]["request"]["grpcStatus"],
         "OK",
@@ -1236,15 +1234,7 @@ fn grpc_what_keeps_a_component_out_is_named_as_over_rest() {
     // read, so the model starts a trace of its own.
     let b3 = [("JAEGER_TRACE_PROPAGATION_TYPE", "b3")];
     let obj = one_model_grpc("b3", executor_env(&j, &b3), model_env("1", &j));
-    let run = deploy(&c, &ns, &obj, &[("classifier", "MeanClassifier", "MODEL")]);
-    let v = verify(
-        &c,
-        &ns,
-        "b3",
-        &["--jaeger", &j.url, "--timeout", "8s", "-o", "json"],
-    )
-    .fails_with(1)
-    .json();
+    let (v, run) = verify_failing(&c, &ns, &obj, &j, "8s", false);
     let item = &v["items"][0];
     assert_eq!(item["request"]["headers"]["x-b3-sampled"], "1", "{v}");
     assert_eq!(item["request"]["grpcStatus"], "OK", "{v}\n{}", run.logs());
@@ -1255,16 +1245,7 @@ fn grpc_what_keeps_a_component_out_is_named_as_over_rest() {
 
     // The model's process gone: the gRPC status and its message, and the model's reason.
     let obj = one_model_grpc("down", executor_env(&j, &[]), model_env("1", &j));
-    let mut run = deploy(&c, &ns, &obj, &[("classifier", "MeanClassifier", "MODEL")]);
-    terminate(&mut run.children[0], true);
-    let v = verify(
-        &c,
-        &ns,
-        "down",
-        &["--jaeger", &j.url, "--timeout", "6s", "-o", "json"],
-    )
-    .fails_with(1)
-    .json();
+    let (v, run) = verify_failing(&c, &ns, &obj, &j, "6s", true);
     let item = &v["items"][0];
     assert_eq!(
         item["request"]["grpcStatus"],

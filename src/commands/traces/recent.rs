@@ -32,13 +32,7 @@ fn now_us() -> i64 {
 }
 
 pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
-    let (ns, name, obj, pname) = one_predictor(
-        ctx,
-        args.target.name.as_deref(),
-        args.target.predictor.as_deref(),
-        ask,
-    )
-    .await?;
+    let (ns, name, obj, pname) = one_predictor(ctx, &args.target, ask).await?;
     let p = predictor(&obj, &pname);
     let spec = obj.get("spec").unwrap_or(&Value::Null);
     if !c::has_engine(p) {

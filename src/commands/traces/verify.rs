@@ -30,7 +30,7 @@ use crate::domain::v1::status::PredictorStatus;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::grpc::Called;
-use crate::invocation::{Data, JaegerAt, Transport, Verify};
+use crate::invocation::{Data, JaegerAt, Traced, Transport, Verify};
 use crate::jaeger::Access;
 use crate::jaeger::Jaeger;
 use crate::options::Output;
@@ -303,17 +303,17 @@ pub(super) fn seconds_text(d: Duration) -> String {
     }
 }
 
-/// The SeldonDeployment `name` (picked on a terminal when None) and which of its predictors:
-/// (namespace, name, object, predictor name).
+/// The SeldonDeployment `target` names (picked on a terminal when it names none) and which of
+/// its predictors: (namespace, name, object, predictor name).
 pub(super) async fn one_predictor(
     ctx: &Ctx,
-    name: Option<&str>,
-    predictor: Option<&str>,
+    target: &Traced,
     ask: bool,
 ) -> Result<(String, String, Value, String)> {
+    let predictor = target.predictor.as_deref();
     let ns = ctx.namespace().to_string();
     let api = ctx.cluster.discover().await?;
-    let name = match name {
+    let name = match target.name.as_deref() {
         Some(n) => n.to_string(),
         None => pick_deployment(ctx, &api).await?,
     };
@@ -338,13 +338,7 @@ pub(super) fn predictor<'a>(obj: &'a Value, pname: &str) -> &'a Value {
 }
 
 pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
-    let (ns, name, obj, pname) = one_predictor(
-        ctx,
-        args.target.name.as_deref(),
-        args.target.predictor.as_deref(),
-        ask,
-    )
-    .await?;
+    let (ns, name, obj, pname) = one_predictor(ctx, &args.target, ask).await?;
     let p = predictor(&obj, &pname);
     let files =
         crate::commands::v1::read::config_files(&ctx.cluster, std::slice::from_ref(&obj)).await?;
