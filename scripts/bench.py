@@ -351,6 +351,36 @@ def main():
             row(f"  GET and LIST requests per run", f"{sent}")
             rss = peak_rss_mb(cmd)
             row(f"  peak RSS (MB)", f"{rss:.1f}", "<= 32", ok(rss <= 32))
+        # Writes: the same 200 runtimes, each run a ratio none of them has yet (so every one changes).
+        ratios = iter(f"0.{i}" for i in range(2, 10))
+
+        def sampler_run(extra=()):
+            ratio = next(ratios)
+            cmd = [plugin, "sampler", "--core", "v2", "-A", ratio, "--yes", "--seldon-namespace", "fleet-system",
+                   *extra]
+            before = requests_by(("LIST", "GET", "PATCH", "APPLY"))
+            started = time.perf_counter()
+            r = subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            took = time.perf_counter() - started
+            after = requests_by(("LIST", "GET", "PATCH", "APPLY"))
+            summary = r.stderr.strip().splitlines()[-1]
+            assert summary.startswith(f"{count} changed, 0 unchanged, 0 failed"), summary
+            return took, int(sum(after.get(k, 0) - before.get(k, 0) for k in after))
+
+        runs = [sampler_run() for _ in range(WRITE_RUNS)]
+        write = statistics.median(t for t, _ in runs)
+        serial, _ = sampler_run(("--concurrency", "1"))
+        merge = json.dumps({"spec": {"config": {"tracingConfig": {"ratio": "0.95"}}}})
+        loop = timed(["bash", "-c", f"for i in $(seq 0 {count - 1}); do kubectl patch seldonruntime seldon "
+                                    f"-n fleet-$i --type=merge -p '{merge}' >/dev/null || exit 1; done"])
+        row(f"sampler --core v2 -A --yes, {count} runtimes, default concurrency (s)", f"{write:.2f}")
+        row(f"  requests per run (GET, LIST, PATCH)", f"{runs[0][1]}")
+        row(f"  --concurrency 1 (s, one run)", f"{serial:.2f}")
+        row(f"  shell loop of kubectl patch --type=merge on {count} (s, one run)", f"{loop:.2f}")
+        row(f"  speed-up vs kubectl patch loop", f"{loop / write:.1f}x", ">= 10x", ok(loop / write >= 10))
+        rss = peak_rss_mb([plugin, "sampler", "--core", "v2", "-A", next(ratios), "--yes",
+                           "--seldon-namespace", "fleet-system"])
+        row(f"  peak RSS (MB)", f"{rss:.1f}", "<= 32", ok(rss <= 32))
 
     trace_cpu = {}
 

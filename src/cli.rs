@@ -206,7 +206,7 @@ pub struct Mutation {
     /// Do not ask for confirmation
     #[arg(short = 'y', long)]
     pub yes: bool,
-    /// Deployments updated at the same time
+    /// Objects (SeldonDeployments, or SeldonRuntimes with --core v2) written at the same time
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256), value_name = "N")]
     pub concurrency: u16,
     /// Objects per list request when selecting with --all or -l

@@ -1005,3 +1005,216 @@ async fn a_cluster_wide_list_that_is_forbidden_means_namespace_by_namespace() {
     );
     nothing_more(server_side, "no pod list once a workload list is refused").await;
 }
+
+fn runtime_v2(ns: &str, rv: &str, tracing_config: Value) -> Value {
+    json!({
+        "apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonRuntime",
+        "metadata": {"name": "seldon", "namespace": ns, "resourceVersion": rv},
+        "spec": {"seldonConfig": "default", "config": {"tracingConfig": tracing_config}}
+    })
+}
+
+fn seldon_config_v2() -> Value {
+    json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonConfig",
+           "metadata": {"name": "default", "namespace": "seldon-mesh"},
+           "spec": {"config": {"tracingConfig": {"otelExporterEndpoint": "collector:4317", "ratio": "1"}}}})
+}
+
+/// `sampler --core v2 0.5` with `--yes`, json output, `concurrency` runtimes at a time.
+fn sampler_v2(concurrency: usize) -> crate::invocation::RuntimeWrite {
+    crate::invocation::RuntimeWrite {
+        names: Vec::new(),
+        change: crate::domain::v2::plan::Intent {
+            ratio: Some("0.5".into()),
+            ..Default::default()
+        },
+        done: "configured",
+        seldon_namespace: "seldon-mesh".into(),
+        dry_run: DryRun::None,
+        field_manager: "kubectl-seldon-tracing".into(),
+        interactive: false,
+        ask_ratio: false,
+        restart: None,
+        wait: None,
+        concurrency,
+    }
+}
+
+/// The stored runtime once `apply` (a SeldonRuntime apply body) is carried out on `listed`.
+fn applied_v2(listed: &Value, apply: &Value, rv: &str) -> Value {
+    let mut kept = listed.clone();
+    kept["spec"]["config"]["tracingConfig"] = apply["spec"]["config"]["tracingConfig"].clone();
+    kept["metadata"]["resourceVersion"] = json!(rv);
+    kept
+}
+
+/// Answers the reads every `--core v2` write of runtimes in several namespaces starts with (the
+/// runtimes, the SeldonConfig, the cluster-wide lists with nothing in them), counting each; the
+/// first apply is returned unanswered.
+async fn v2_reads(
+    server: &mut Server,
+    runtimes: &[Value],
+    counts: &mut std::collections::BTreeMap<String, usize>,
+) -> (Value, SendResponse<Response<Body>>) {
+    loop {
+        let (method, uri, body, send) = next(server).await;
+        if method == "PATCH" {
+            return (body, send);
+        }
+        let path = uri.split('?').next().unwrap_or("").to_string();
+        *counts.entry(path.clone()).or_default() += 1;
+        match path.as_str() {
+            "/apis/mlops.seldon.io/v1alpha1/seldonruntimes" => {
+                reply(send, 200, &json!({"items": runtimes, "metadata": {}}))
+            }
+            "/apis/mlops.seldon.io/v1alpha1/namespaces/seldon-mesh/seldonconfigs/default" => {
+                reply(send, 200, &seldon_config_v2())
+            }
+            "/api/v1/configmaps" | "/apis/apps/v1/deployments" | "/apis/apps/v1/statefulsets" => {
+                reply(send, 200, &json!({"items": [], "metadata": {}}))
+            }
+            other => panic!("unexpected {method} {other}"),
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn runtime_writes_read_the_scope_once_and_apply_a_bounded_few_at_a_time() {
+    let (cluster, mut server) = cluster();
+    let runtimes: Vec<Value> = (0..7)
+        .map(|i| runtime_v2(&format!("ns-{i}"), "1", json!({"ratio": "0.1"})))
+        .collect();
+    let listed = runtimes.clone();
+    let server_side = tokio::spawn(async move {
+        let mut counts = std::collections::BTreeMap::new();
+        let mut held = vec![v2_reads(&mut server, &listed, &mut counts).await];
+        let mut applied = 0;
+        let mut most = 0;
+        while applied < 7 {
+            // Take every apply the client sends before it must wait for an answer.
+            while let Ok(Some((req, send))) =
+                tokio::time::timeout(Duration::from_millis(50), server.next_request()).await
+            {
+                assert_eq!(req.method(), "PATCH", "{}", req.uri());
+                let bytes = req.into_body().collect_bytes().await.expect("body");
+                held.push((serde_json::from_slice(&bytes).expect("json"), send));
+            }
+            most = most.max(held.len());
+            for (body, send) in held.drain(..) {
+                let ns = body["metadata"]["namespace"].as_str().expect("namespace");
+                let i: usize = ns.trim_start_matches("ns-").parse().expect("index");
+                assert_eq!(body["spec"]["config"]["tracingConfig"]["ratio"], "0.5");
+                reply(send, 200, &applied_v2(&listed[i], &body, "2"));
+                applied += 1;
+            }
+        }
+        (server, counts, most)
+    });
+    let ctx = crate::commands::context::Ctx::new(
+        cluster,
+        "default".into(),
+        true,
+        crate::options::Output::Json,
+    );
+    let (status, results) = crate::commands::v2::write::write_all(&ctx, &sampler_v2(3))
+        .await
+        .expect("written");
+    assert_eq!(status, crate::exit::ExitStatus::Success);
+    let order: Vec<&str> = results.iter().map(|(_, who)| who.as_str()).collect();
+    assert_eq!(
+        order,
+        (0..7).map(|i| format!("ns-{i}/seldon")).collect::<Vec<_>>(),
+        "reported in the order listed"
+    );
+    assert!(results.iter().all(|(r, _)| *r == WriteResult::Changed));
+    let (server, counts, most) = server_side.await.expect("server side");
+    assert_eq!(
+        most, 3,
+        "at most --concurrency applies in flight, and that many"
+    );
+    for (path, n) in &counts {
+        assert_eq!(*n, 1, "{path} read once for the whole scope: {counts:?}");
+    }
+    assert_eq!(counts.len(), 5, "{counts:?}");
+    nothing_more(
+        tokio::spawn(async move { server }),
+        "no read per runtime after its apply",
+    )
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_runtime_apply_whose_answer_was_lost_is_decided_by_the_next_read_and_a_409_rereads() {
+    let (cluster, mut server) = cluster();
+    let runtimes = vec![
+        runtime_v2("ns-0", "1", json!({"ratio": "0.1"})),
+        runtime_v2("ns-1", "1", json!({"ratio": "0.1"})),
+    ];
+    let listed = runtimes.clone();
+    let server_side = tokio::spawn(async move {
+        let mut counts = std::collections::BTreeMap::new();
+        let (first, send) = v2_reads(&mut server, &listed, &mut counts).await;
+        assert_eq!(first["metadata"]["namespace"], "ns-0");
+        // Carried out, but the connection drops before the answer (the server restarting); the
+        // read that follows is refused once, then shows the change.
+        cut(send);
+        let (m, uri, _, send) = next(&mut server).await;
+        assert_eq!(
+            (m.as_str(), uri.as_str()),
+            (
+                "GET",
+                "/apis/mlops.seldon.io/v1alpha1/namespaces/ns-0/seldonruntimes/seldon"
+            )
+        );
+        cut(send);
+        let (m, _, _, send) = next(&mut server).await;
+        assert_eq!(m, "GET");
+        reply(send, 200, &applied_v2(&listed[0], &first, "2"));
+        // The second: someone else wrote first (409), so it reads again and applies again.
+        let (m, _, second, send) = next(&mut server).await;
+        assert_eq!(
+            (m.as_str(), second["metadata"]["resourceVersion"].as_str()),
+            ("PATCH", Some("1"))
+        );
+        reply(
+            send,
+            409,
+            &failure(409, "Conflict", "the object has been modified"),
+        );
+        let (m, uri, _, send) = next(&mut server).await;
+        assert_eq!(
+            (m.as_str(), uri.as_str()),
+            (
+                "GET",
+                "/apis/mlops.seldon.io/v1alpha1/namespaces/ns-1/seldonruntimes/seldon"
+            )
+        );
+        reply(send, 200, &runtime_v2("ns-1", "7", json!({"ratio": "0.2"})));
+        let (m, _, again, send) = next(&mut server).await;
+        assert_eq!(
+            (m.as_str(), again["metadata"]["resourceVersion"].as_str()),
+            ("PATCH", Some("7"))
+        );
+        reply(send, 200, &applied_v2(&listed[1], &again, "8"));
+        server
+    });
+    let ctx = crate::commands::context::Ctx::new(
+        cluster,
+        "default".into(),
+        true,
+        crate::options::Output::Json,
+    );
+    let (status, results) = crate::commands::v2::write::write_all(&ctx, &sampler_v2(1))
+        .await
+        .expect("written");
+    assert_eq!(status, crate::exit::ExitStatus::Success);
+    assert_eq!(
+        results,
+        [
+            (WriteResult::Changed, "ns-0/seldon".to_string()),
+            (WriteResult::Changed, "ns-1/seldon".to_string())
+        ],
+        "the lost apply was carried out, so ns-0 changed"
+    );
+    nothing_more(server_side, "nothing is applied twice").await;
+}

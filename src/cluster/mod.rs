@@ -21,7 +21,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 pub use reads::{choose_version, owner_selector};
 use serde::Deserialize;
 use serde_json::Value;
-pub use v2::V2_API;
+pub use v2::{RuntimeWorkloads, V2_API};
 pub use watch::{CollectionChange, Resource};
 pub use writes::Applied;
 

@@ -152,3 +152,20 @@ pub fn expectation(expect: Option<Expect>, unmet: &[String]) -> Option<ExitStatu
     }
     Some(ExitStatus::Failure)
 }
+
+/// A progress bar on stderr for a write of several `kind` (seldondeployments, seldonruntimes),
+/// only when stderr is a terminal.
+pub fn progress_bar(len: usize, kind: &str) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use std::io::IsTerminal;
+    if len < 2 || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template(&format!("{{bar:30}} {{pos}}/{{len}} {kind} {{elapsed}}"))
+    {
+        bar.set_style(style);
+    }
+    bar
+}

@@ -119,6 +119,8 @@ pub struct RuntimeWrite {
     pub restart: Option<crate::options::Restart>,
     /// `--wait`: for the operator's ConfigMap, and with `--restart` for the new pods.
     pub wait: Option<Duration>,
+    /// Runtimes written at the same time.
+    pub concurrency: usize,
 }
 
 /// `status --watch`.

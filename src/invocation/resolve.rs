@@ -484,6 +484,7 @@ fn runtime_write(
         ask_ratio: false,
         restart: mutation.restart,
         wait: mutation.wait.then_some(mutation.timeout),
+        concurrency: usize::from(mutation.concurrency),
     }))
 }
 
@@ -709,5 +710,6 @@ fn offer_core2(
         ask_ratio,
         restart: None,
         wait: None,
+        concurrency: usize::from(mutation.concurrency),
     }));
 }

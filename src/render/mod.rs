@@ -8,6 +8,7 @@ pub mod time;
 pub mod traces;
 pub mod v1;
 pub mod v2;
+pub mod write;
 
 pub use document::{OUTPUT_API_VERSION, Streamer, document, yaml};
 pub use table::{table, table_paged};

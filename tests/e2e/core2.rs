@@ -511,6 +511,48 @@ fn enable_disable_and_sampler_own_only_the_four_scalars_and_refuse_what_would_ex
         stored_runtime(&c, &ns)["spec"]["config"]["tracingConfig"]["ratio"],
         "0.1"
     );
+    // As text: a line per runtime in the order listed, then the summary on stderr, naming the
+    // failures (runtimes of other tests whose SeldonConfig is elsewhere) and exiting 1 for them.
+    let text = c.plugin(&[
+        "sampler",
+        "seldon",
+        "0.3",
+        "--core",
+        "v2",
+        "-A",
+        "--seldon-namespace",
+        &mesh,
+        "--dry-run",
+    ]);
+    let items = doc["items"].as_array().expect("items");
+    let failed = items.iter().filter(|i| i["result"] == "failed").count();
+    let summary = text.stderr.lines().last().unwrap_or("").to_string();
+    assert!(
+        summary.starts_with(&format!(
+            "{} changed, {} unchanged, {failed} failed",
+            items.iter().filter(|i| i["result"] == "changed").count(),
+            items.iter().filter(|i| i["result"] == "unchanged").count()
+        )),
+        "{}",
+        text.stderr
+    );
+    let order: Vec<String> = text
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("seldonruntime/"))
+        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    let listed: Vec<String> = items
+        .iter()
+        .filter(|i| i["result"] != "failed")
+        .map(|i| {
+            format!(
+                "seldonruntime/seldon ({})",
+                i["namespace"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(order, listed, "{}", text.stdout);
 }
 
 /// Waits until `status` says `pods` for the runtime (the controllers and the fake kubelet run).

@@ -60,9 +60,30 @@ struct Ended {
 
 impl Running {
     fn enable_all(c: &Cluster, ns: &str) -> Running {
+        Running::start(c, &["enable", "--all", "-n", ns])
+    }
+
+    /// `sampler --core v2 -n NS 0.5` on every runtime of `ns` (their SeldonConfig is in `ns`).
+    fn sample_runtimes(c: &Cluster, ns: &str) -> Running {
+        let args = [
+            "sampler",
+            "--core",
+            "v2",
+            "-n",
+            ns,
+            "--seldon-namespace",
+            ns,
+            "0.5",
+        ];
+        Running::start(c, &args)
+    }
+
+    /// The plugin with `args`, `--concurrency 2 --yes -o json`.
+    fn start(c: &Cluster, args: &[&str]) -> Running {
         let kc = c.kubeconfig("admin");
         let mut child = Command::new(PLUGIN)
-            .args(["--kubeconfig", &kc, "enable", "--all", "-n", ns])
+            .args(["--kubeconfig", &kc])
+            .args(args)
             .args(["--concurrency", "2", "--yes", "-o", "json"])
             .env_remove("KUBECONFIG")
             .stdin(Stdio::null())
@@ -119,7 +140,16 @@ fn enable_through_an_outage(
     cut_after: Duration,
     down_for: Duration,
 ) -> (Ended, Option<Duration>) {
-    let mut run = Running::enable_all(c, ns);
+    through_an_outage(c, Running::enable_all(c, ns), cut_after, down_for)
+}
+
+/// `run`; after `cut_after` kills kube-apiserver and starts it again `down_for` later.
+fn through_an_outage(
+    c: &Cluster,
+    mut run: Running,
+    cut_after: Duration,
+    down_for: Duration,
+) -> (Ended, Option<Duration>) {
     std::thread::sleep(cut_after);
     assert!(
         run.running(),
@@ -278,6 +308,119 @@ fn ctrl_c_stops_further_writes_and_reports_what_was_done() {
             Some("interrupted") => {
                 stopped += 1;
                 assert!(!on, "{name} reported not written but is enabled");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    assert!(
+        changed > 0 && stopped > 0,
+        "{changed} changed, {stopped} stopped"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{changed} changed, 0 unchanged, 0 failed, {stopped} not written (interrupted)"
+        )),
+        "{stderr}"
+    );
+}
+
+/// `n` SeldonRuntimes `rt-<i>` in `ns` at ratio 0.1, over a SeldonConfig `default` in `ns`.
+fn many_runtimes(c: &Cluster, ns: &str, n: usize) {
+    let config = serde_json::json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonConfig",
+        "metadata": {"name": "default", "namespace": ns},
+        "spec": {"config": {"tracingConfig": {"otelExporterEndpoint": "collector:4317", "ratio": "1"}}}});
+    let mut docs = vec![config];
+    docs.extend((0..n).map(|i| {
+        serde_json::json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonRuntime",
+            "metadata": {"name": format!("rt-{i}"), "namespace": ns},
+            "spec": {"seldonConfig": "default", "config": {"tracingConfig": {"ratio": "0.1"}}}})
+    }));
+    for chunk in docs.chunks(500) {
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": chunk});
+        c.kubectl_in(&["create", "-n", ns, "-f", "-"], &list.to_string())
+            .ok();
+    }
+}
+
+/// Each runtime's stored ratio.
+fn ratios(c: &Cluster, ns: &str) -> BTreeMap<String, String> {
+    let list = c
+        .kubectl(&["get", "seldonruntimes", "-n", ns, "-o", "json"])
+        .ok()
+        .json();
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|o| {
+            (
+                o["metadata"]["name"].as_str().unwrap_or("").to_string(),
+                o["spec"]["config"]["tracingConfig"]["ratio"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn seldon_core_2_runtimes_ride_through_a_restart_and_stop_on_ctrl_c() {
+    let _one = SERVER.lock().unwrap_or_else(|e| e.into_inner());
+    let c = faults();
+    // A three-second restart in the middle: nothing fails, every runtime is written.
+    let ns = c.namespace("fault-v2");
+    many_runtimes(&c, &ns, 800);
+    let (
+        Ended {
+            code,
+            report,
+            stderr,
+        },
+        gave_up,
+    ) = through_an_outage(
+        &c,
+        Running::sample_runtimes(&c, &ns),
+        Duration::from_millis(1500),
+        Duration::from_secs(3),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(gave_up, None, "it must wait for the server: {stderr}");
+    assert_eq!(report.len(), 800);
+    let stored = ratios(&c, &ns);
+    for (name, item) in &report {
+        assert_eq!(item["result"], "changed", "{name}: {item}");
+        assert_eq!(stored.get(name).map(String::as_str), Some("0.5"), "{name}");
+    }
+    // Ctrl-C: no further runtime is started; the report and the cluster agree.
+    let ns = c.namespace("fault-v2-ctrl-c");
+    many_runtimes(&c, &ns, 800);
+    let mut run = Running::sample_runtimes(&c, &ns);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        run.running(),
+        "the run ended before Ctrl-C: nothing was tested"
+    );
+    crate::support::run("kill", &["-INT", &run.child.id().to_string()], &[], None).ok();
+    let Ended {
+        code,
+        report,
+        stderr,
+    } = run.wait();
+    assert_eq!(code, Some(130), "{stderr}");
+    assert_eq!(report.len(), 800);
+    let stored = ratios(&c, &ns);
+    let (mut changed, mut stopped) = (0, 0);
+    for (name, item) in &report {
+        let ratio = stored.get(name).map(String::as_str);
+        match item["result"].as_str() {
+            Some("changed") => {
+                changed += 1;
+                assert_eq!(ratio, Some("0.5"), "{name} reported changed");
+            }
+            Some("interrupted") => {
+                stopped += 1;
+                assert_eq!(ratio, Some("0.1"), "{name} reported not written");
             }
             other => panic!("{name}: {other:?}"),
         }

@@ -125,6 +125,16 @@ type probe struct {
 }
 
 func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "rproxy":
+			rproxyMain(os.Args[2:])
+			return
+		case "route":
+			routeMain(os.Args[2:])
+			return
+		}
+	}
 	path := flag.String("tracing-config-path", "", "the tracing.json file (as the components take it)")
 	service := flag.String("service", "seldon-scheduler", "the service name spans are under")
 	roots := flag.Int("roots", 200, "root spans to start")

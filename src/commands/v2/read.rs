@@ -2,7 +2,11 @@
 //! each SeldonRuntime in scope merged with the SeldonConfig it names, whether the operator has
 //! written it to ConfigMap `seldon-tracing`, and which workloads' pods run it.
 
-use crate::cluster::V2_API;
+use std::collections::{BTreeSet, HashMap};
+
+use futures::{StreamExt, stream};
+
+use crate::cluster::{RuntimeWorkloads, V2_API};
 use crate::commands::context::expectation;
 use crate::commands::context::print;
 use crate::commands::context::{Ctx, Paged};
@@ -30,37 +34,145 @@ pub async fn read(ctx: &Ctx, path: &str, namespace: &str, name: &str) -> Result<
 }
 
 /// The SeldonConfigs runtimes name, read in the operator's namespace once each per run (every
-/// runtime of a cluster usually names the same one).
+/// runtime of a cluster usually names the same one). Shared by concurrent writes.
 pub struct SeldonConfigs<'a> {
     namespace: &'a str,
-    read: std::collections::HashMap<String, ConfigMapRead>,
+    read: std::sync::Mutex<HashMap<String, ConfigMapRead>>,
 }
 
 impl<'a> SeldonConfigs<'a> {
     pub fn new(namespace: &'a str) -> Self {
         SeldonConfigs {
             namespace,
-            read: std::collections::HashMap::new(),
+            read: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
-    /// The SeldonConfig `runtime` names.
-    pub async fn of(&mut self, ctx: &Ctx, runtime: &serde_json::Value) -> Result<ConfigMapRead> {
-        let sc_name = runtime
+    fn name_in(runtime: &serde_json::Value) -> &str {
+        runtime
             .pointer("/spec/seldonConfig")
             .and_then(|v| v.as_str())
-            .unwrap_or("");
+            .unwrap_or("")
+    }
+
+    fn known(&self, sc_name: &str) -> Option<ConfigMapRead> {
+        let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        read.get(sc_name).cloned()
+    }
+
+    /// Reads, a few at a time, every SeldonConfig `runtimes` name, so that planning them asks
+    /// nothing more.
+    pub async fn read_for(&self, ctx: &Ctx, runtimes: &[&serde_json::Value]) -> Result<()> {
+        let names: BTreeSet<&str> = runtimes.iter().map(|rt| Self::name_in(rt)).collect();
+        let mut reads = stream::iter(names)
+            .map(|n| self.of_name(ctx, n))
+            .buffer_unordered(READS_AT_ONCE);
+        while let Some(r) = reads.next().await {
+            r?;
+        }
+        Ok(())
+    }
+
+    /// The SeldonConfig `runtime` names.
+    pub async fn of(&self, ctx: &Ctx, runtime: &serde_json::Value) -> Result<ConfigMapRead> {
+        self.of_name(ctx, Self::name_in(runtime)).await
+    }
+
+    async fn of_name(&self, ctx: &Ctx, sc_name: &str) -> Result<ConfigMapRead> {
         if sc_name.is_empty() {
             return Ok(ConfigMapRead::Missing);
         }
-        if let Some(known) = self.read.get(sc_name) {
-            return Ok(known.clone());
+        if let Some(known) = self.known(sc_name) {
+            return Ok(known);
         }
         let ns = self.namespace;
         let path = format!("/apis/{V2_API}/namespaces/{ns}/seldonconfigs/{sc_name}");
         let answer = read(ctx, &path, ns, sc_name).await?;
-        self.read.insert(sc_name.to_string(), answer.clone());
+        let mut known = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        known.insert(sc_name.to_string(), answer.clone());
         Ok(answer)
+    }
+}
+
+/// How many namespaces, or SeldonConfigs, are read at once when they are read one by one.
+const READS_AT_ONCE: usize = 8;
+
+/// What a runtime's status reads in its namespace beside the runtime itself: the operator's
+/// ConfigMap `seldon-tracing` and the workloads and pods that run there; for every namespace of
+/// a scope, read before the statuses are made.
+pub struct InNamespaces {
+    config_maps: HashMap<String, ConfigMapRead>,
+    running: HashMap<String, Option<RuntimeWorkloads>>,
+}
+
+impl InNamespaces {
+    /// Several namespaces in a few cluster-wide lists, so that the requests do not grow with the
+    /// runtimes (docs/seldon2.md, "At fleet scale"); one namespace, or lists the user may not
+    /// read cluster-wide: namespace by namespace, a few at a time.
+    pub async fn read(ctx: &Ctx, namespaces: &BTreeSet<String>) -> Result<Self> {
+        let fleet = if namespaces.len() > 1 {
+            ctx.cluster.fleet(namespaces).await?
+        } else {
+            None
+        };
+        if let Some(f) = fleet {
+            let mut config_maps: HashMap<String, ConfigMapRead> = f
+                .config_maps
+                .into_iter()
+                .map(|(ns, cm)| (ns, ConfigMapRead::Found(cm)))
+                .collect();
+            for ns in namespaces {
+                config_maps
+                    .entry(ns.clone())
+                    .or_insert(ConfigMapRead::Missing);
+            }
+            let running = f.running.into_iter().map(|(ns, r)| (ns, Some(r))).collect();
+            return Ok(InNamespaces {
+                config_maps,
+                running,
+            });
+        }
+        let mut reads = stream::iter(namespaces)
+            .map(|ns| async move {
+                let (cm, running) =
+                    tokio::join!(read_config_map(ctx, ns), ctx.cluster.runtime_running(ns));
+                Ok::<_, Error>((ns.clone(), cm?, running?))
+            })
+            .buffer_unordered(READS_AT_ONCE);
+        let mut here = InNamespaces {
+            config_maps: HashMap::new(),
+            running: HashMap::new(),
+        };
+        while let Some(r) = reads.next().await {
+            let (ns, cm, running) = r?;
+            here.config_maps.insert(ns.clone(), cm);
+            here.running.insert(ns, running);
+        }
+        Ok(here)
+    }
+
+    /// The status of `runtime`, over its SeldonConfig and what its namespace holds; with
+    /// `field_manager`, warned of other managers of its fields.
+    pub fn status_of(
+        &self,
+        runtime: &serde_json::Value,
+        config: &ConfigMapRead,
+        seldon_namespace: &str,
+        field_manager: Option<&str>,
+    ) -> RuntimeStatus {
+        let ns = name_of(runtime, "namespace");
+        let cm = self
+            .config_maps
+            .get(&ns)
+            .cloned()
+            .unwrap_or(ConfigMapRead::Missing);
+        let mut st = status::runtime_status(runtime, config, seldon_namespace, &cm);
+        if let Some(fm) = field_manager {
+            st.warnings.extend(status::managed_warnings(runtime, fm));
+        }
+        let running = self.running.get(&ns).and_then(Option::as_ref);
+        status::attach_running(&mut st, &cm, running.map(|r| r.view()).as_ref());
+        st
     }
 }
 
@@ -82,7 +194,7 @@ pub fn named<'a>(
 /// The runtime's status now: its SeldonConfig, ConfigMap and workloads read again.
 pub async fn status_now(
     ctx: &Ctx,
-    configs: &mut SeldonConfigs<'_>,
+    configs: &SeldonConfigs<'_>,
     ns: &str,
     name: &str,
     with_pods: bool,
@@ -156,42 +268,18 @@ pub async fn runtimes_into(
     detail: bool,
     out: &mut Paged,
 ) -> Result<Vec<RuntimeStatus>> {
+    let configs = SeldonConfigs::new(seldon_namespace);
+    let namespaces: BTreeSet<String> = runtimes.iter().map(|rt| name_of(rt, "namespace")).collect();
+    let (read, around) = tokio::join!(
+        configs.read_for(ctx, runtimes),
+        InNamespaces::read(ctx, &namespaces)
+    );
+    read?;
+    let around = around?;
     let mut items: Vec<RuntimeStatus> = Vec::new();
-    let mut configs = SeldonConfigs::new(seldon_namespace);
-    // Runtimes of several namespaces: what they need in a few cluster-wide lists, so the
-    // requests do not grow with the runtimes (docs/seldon2.md, "At fleet scale"); one namespace,
-    // or lists the user may not read cluster-wide: namespace by namespace.
-    let namespaces: std::collections::BTreeSet<String> =
-        runtimes.iter().map(|rt| name_of(rt, "namespace")).collect();
-    let fleet = if namespaces.len() > 1 {
-        ctx.cluster.fleet(&namespaces).await?
-    } else {
-        None
-    };
     for rt in runtimes {
-        let ns = name_of(rt, "namespace");
         let config = configs.of(ctx, rt).await?;
-        let read_here;
-        let (cm, running) = match fleet.as_ref() {
-            Some(f) => (
-                f.config_maps
-                    .get(&ns)
-                    .cloned()
-                    .map_or(ConfigMapRead::Missing, ConfigMapRead::Found),
-                f.running.get(&ns),
-            ),
-            None => {
-                let (cm, running) =
-                    tokio::join!(read_config_map(ctx, &ns), ctx.cluster.runtime_running(&ns));
-                read_here = running?;
-                (cm?, read_here.as_ref())
-            }
-        };
-        let mut st = status::runtime_status(rt, &config, seldon_namespace, &cm);
-        st.warnings
-            .extend(status::managed_warnings(rt, FIELD_MANAGER));
-        status::attach_running(&mut st, &cm, running.map(|r| r.view()).as_ref());
-        items.push(st);
+        items.push(around.status_of(rt, &config, seldon_namespace, Some(FIELD_MANAGER)));
     }
     let with_ns = ctx.all_namespaces;
     out.page(&items, |items, w| {

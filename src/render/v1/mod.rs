@@ -266,16 +266,7 @@ pub fn status_warnings(items: &[DeploymentStatus], with_namespace: bool) -> Stri
     out
 }
 
-/// What happened to one deployment in a mutation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WriteResult {
-    Changed,
-    Unchanged,
-    Failed,
-    /// Not written: Ctrl-C came first.
-    Interrupted,
-}
+pub use crate::render::write::WriteResult;
 
 /// Result of one mutation, also its json/yaml item.
 #[derive(Debug, Clone, Serialize)]
