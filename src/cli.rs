@@ -343,6 +343,15 @@ pub struct TracedPredictor {
     /// The predictor (default: the only one, else the one with the most traffic; a terminal asks)
     #[arg(long, value_name = "NAME")]
     pub predictor: Option<String>,
+    /// Seldon generation: v2 makes NAME a Seldon Core 2 Model (a Pipeline with --pipeline)
+    #[arg(long, value_enum, value_name = "v1|v2")]
+    pub core: Option<Core>,
+    /// Seldon Core 2: NAME is a Pipeline (implies --core v2)
+    #[arg(long, conflicts_with = "predictor")]
+    pub pipeline: bool,
+    /// Seldon Core 2: the namespace the Seldon operator reads SeldonConfigs from
+    #[arg(long, value_name = "NS", default_value = "seldon-mesh")]
+    pub seldon_namespace: String,
     #[command(flatten)]
     pub jaeger: JaegerArgs,
 }

@@ -81,7 +81,10 @@ pub async fn run(inv: Invocation) -> Result<ExitStatus> {
                 Action::Verify(v) => {
                     crate::prompt::install_interrupt_handler();
                     let ask = crate::prompt::interactive();
-                    traces::verify::verify(&ctx, &v, ask).await
+                    match &v.target.core2 {
+                        Some(target) => traces::core2::verify(&ctx, &v, target, ask).await,
+                        None => traces::verify::verify(&ctx, &v, ask).await,
+                    }
                 }
                 Action::RuntimeWrite(w) => v2::write::write(&ctx, &w).await,
                 Action::RuntimeStatus {

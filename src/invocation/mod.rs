@@ -148,9 +148,20 @@ pub struct Traced {
     /// None: asked for on a terminal.
     pub name: Option<String>,
     pub predictor: Option<String>,
+    /// `--core v2` (or `--pipeline`): NAME is a Seldon Core 2 Model or Pipeline.
+    pub core2: Option<Core2Target>,
     pub jaeger: JaegerAt,
     /// TLS checks and headers for Jaeger.
     pub access: Access,
+}
+
+/// A Seldon Core 2 Model or Pipeline to trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Core2Target {
+    /// NAME is a Pipeline (else a Model).
+    pub pipeline: bool,
+    /// Where the operator reads SeldonConfigs.
+    pub seldon_namespace: String,
 }
 
 /// The request body `verify` sends.

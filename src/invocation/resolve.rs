@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 
 use super::{
-    Action, AskSampler, Data, Generations, Invocation, JaegerAt, LocalWrite, Manifests,
-    RuntimeWrite, Scope, Selection, Traced, Traces, Transport, Usage, Verify, Watch, Write,
+    Action, AskSampler, Core2Target, Data, Generations, Invocation, JaegerAt, LocalWrite,
+    Manifests, RuntimeWrite, Scope, Selection, Traced, Traces, Transport, Usage, Verify, Watch,
+    Write,
 };
 use crate::cli::{
     Cli, Command, Core, CoreArgs, DisableArgs, EnableArgs, Headers, JaegerArgs, ListArgs,
@@ -237,16 +238,38 @@ fn traced(
     if scope == Scope::AllNamespaces {
         return Err(format!("{verb} {what}: give -n NAMESPACE instead of -A"));
     }
+    let core2 = (a.pipeline || a.core == Some(Core::V2)).then(|| Core2Target {
+        pipeline: a.pipeline,
+        seldon_namespace: a.seldon_namespace.clone(),
+    });
+    if a.pipeline && a.core == Some(Core::V1) {
+        return Err("--pipeline is a Seldon Core 2 Pipeline: drop --core v1".into());
+    }
+    if core2.is_some() && a.predictor.is_some() {
+        return Err(
+            "--predictor is a SeldonDeployment's: a Seldon Core 2 Model has none (drop --predictor or --core v2)"
+                .into(),
+        );
+    }
     if a.name.is_none() && !terminal {
-        return Err(format!(
-            "{verb} needs a SeldonDeployment name: kubectl seldon-tracing {verb} NAME -n NAMESPACE"
-        ));
+        return Err(match &core2 {
+            Some(t) if t.pipeline => format!(
+                "{verb} --pipeline needs a Pipeline name: kubectl seldon-tracing {verb} --pipeline NAME -n NAMESPACE"
+            ),
+            Some(_) => format!(
+                "{verb} --core v2 needs a Model name: kubectl seldon-tracing {verb} --core v2 NAME -n NAMESPACE"
+            ),
+            None => format!(
+                "{verb} needs a SeldonDeployment name: kubectl seldon-tracing {verb} NAME -n NAMESPACE"
+            ),
+        });
     }
     Ok(Traced {
         jaeger: jaeger_at(&a.jaeger)?,
         access: jaeger_access(&a.jaeger)?,
         name: a.name,
         predictor: a.predictor,
+        core2,
     })
 }
 
@@ -258,6 +281,12 @@ fn traces(a: TracesArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
         scope,
         terminal,
     )?;
+    if target.core2.is_some() {
+        return Err(
+            "traces reads SeldonDeployments only for now; for a Seldon Core 2 Model, `verify --core v2 MODEL` shows one request's spans per hop"
+                .into(),
+        );
+    }
     if a.since.is_zero() {
         return Err("--since must be more than 0, e.g. 1h".into());
     }

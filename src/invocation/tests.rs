@@ -463,3 +463,23 @@ fn verify_over_grpc_is_asked_by_flag_or_by_a_grpc_url() {
         Ok(i) => panic!("accepted as {i:?}"),
     }
 }
+
+#[test]
+fn verify_core_v2_names_a_model_or_a_pipeline() {
+    let of = |line: &str| match argv(line, false).expect(line).action {
+        Action::Verify(v) => v.target.core2,
+        other => panic!("{line}: {other:?}"),
+    };
+    assert_eq!(of("verify iris"), None);
+    let model = of("verify --core v2 iris").expect("v2");
+    assert!(!model.pipeline);
+    assert_eq!(model.seldon_namespace, "seldon-mesh");
+    let pipeline = of("verify --pipeline chain --seldon-namespace ops").expect("v2");
+    assert!(pipeline.pipeline);
+    assert_eq!(pipeline.seldon_namespace, "ops");
+    assert_refused("verify --core v2 iris --predictor p", false, "has none");
+    assert_refused("verify --core v1 --pipeline chain", false, "drop --core v1");
+    assert_refused("verify --core v2", false, "needs a Model name");
+    assert_refused("verify --pipeline", false, "needs a Pipeline name");
+    assert_refused("traces --core v2 iris", false, "verify --core v2 MODEL");
+}

@@ -585,7 +585,7 @@ fn loaded(item: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-fn server(ns: &str, name: &str, replicas: u32, mlserver_env: Value) -> Value {
+pub(crate) fn server(ns: &str, name: &str, replicas: u32, mlserver_env: Value) -> Value {
     json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Server",
            "metadata": {"name": name, "namespace": ns},
            "spec": {"serverConfig": "mlserver", "replicas": replicas,

@@ -25,3 +25,4 @@ mod secrets;
 mod support;
 mod throttling;
 mod verify;
+mod verify2;

@@ -22,11 +22,12 @@
 //! - one StatefulSet per Server, named after it, owned by it, `podManagementPolicy: Parallel`,
 //!   pods labelled `seldon-server-name=<server>` with containers `rclone`, `agent` (mounting
 //!   `seldon-tracing`) and `mlserver`, whose env is the Server's `spec.podSpec` container
-//!   `mlserver`'s (merged by container name), and the Server's annotations on the pod template.
+//!   `mlserver`'s (merged by container name), and the Server's annotations on the pod template;
+//! - Service `seldon-mesh`: port 80 to envoy's container port named `http` (9000).
 //!
 //! Not reproduced (no test here needs them): ServerConfig objects (the `mlserver` shape above
-//! stands for the default one), Services, Kafka and envoy configuration, scaling, overrides,
-//! status conditions, finalizers, `disableAutoUpdate`, `--use-deployments-for-servers`.
+//! stands for the default one), the scheduler's Service, Kafka and envoy configuration, scaling,
+//! overrides, status conditions, finalizers, `disableAutoUpdate`, `--use-deployments-for-servers`.
 //! Workloads are written by server-side apply under the manager `seldon-v2-operator`, so an
 //! unchanged round changes nothing (no generation moves).
 
@@ -129,6 +130,11 @@ fn core_workload(runtime: &Value, name: &str) -> Value {
         _ => ("Deployment", "hodometer", false, false),
     };
     let mut c = json!({"name": container, "image": format!("docker.io/seldonio/{name}:2.10.2")});
+    if name == "seldon-envoy" {
+        // operator/config/seldonconfigs/default.yaml: the data port the Service leads to.
+        c["ports"] = json!([{"name": "http", "containerPort": 9000},
+                            {"name": "envoy-stats", "containerPort": 9003}]);
+    }
     if reads_file {
         c["args"] = json!(["--tracing-config-path=/mnt/tracing/tracing.json"]);
         c["volumeMounts"] = json!([tracing_mount()]);
@@ -157,6 +163,19 @@ fn core_workload(runtime: &Value, name: &str) -> Value {
            "metadata": {"name": name, "namespace": ns, "labels": labels,
                         "ownerReferences": owner(runtime, "SeldonRuntime")},
            "spec": spec})
+}
+
+/// Service `seldon-mesh` in front of envoy (service_reconciler.go's getSeldonMeshService: port
+/// 80 to the container port named `http`, selecting `app.kubernetes.io/name=seldon-envoy`;
+/// ClusterIP here, LoadBalancer by default there, which changes nothing a port-forward uses).
+fn mesh_service(runtime: &Value) -> Value {
+    let labels = json!({"app.kubernetes.io/name": "seldon-envoy"});
+    json!({"apiVersion": "v1", "kind": "Service",
+           "metadata": {"name": "seldon-mesh", "namespace": text(runtime, "/metadata/namespace"),
+                        "labels": labels, "ownerReferences": owner(runtime, "SeldonRuntime")},
+           "spec": {"selector": labels,
+                    "ports": [{"name": "data", "port": 80, "targetPort": "http", "protocol": "TCP"},
+                              {"name": "stats", "port": 9003, "targetPort": "envoy-stats", "protocol": "TCP"}]}})
 }
 
 /// A Server's StatefulSet.
@@ -276,6 +295,9 @@ fn reconcile_in(c: &Cluster, ns: &str, mesh: &str, workloads: bool) {
         .filter(|_| workloads)
         {
             objs.push(core_workload(&runtime, name));
+        }
+        if workloads {
+            objs.push(mesh_service(&runtime));
         }
         apply(c, &objs);
     }

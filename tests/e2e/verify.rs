@@ -137,7 +137,7 @@ fn forward(c: &Cluster, ns: &str, pod: &str, port: u16, to: u16) {
 }
 
 /// kwok leads each (port, to) of pod `pod` to 127.0.0.1:to.
-fn forward_all(c: &Cluster, ns: &str, pod: &str, ports: &[(u16, u16)]) {
+pub(crate) fn forward_all(c: &Cluster, ns: &str, pod: &str, ports: &[(u16, u16)]) {
     let forwards: Vec<Value> = ports
         .iter()
         .map(|(port, to)| json!({"ports": [port], "target": {"address": "127.0.0.1", "port": to}}))
@@ -149,7 +149,7 @@ fn forward_all(c: &Cluster, ns: &str, pod: &str, ports: &[(u16, u16)]) {
 }
 
 /// Waits until something listens on 127.0.0.1:`port`.
-fn wait_listening(port: u16, what: &str) {
+pub(crate) fn wait_listening(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {

@@ -64,7 +64,7 @@ fn grpc_url(e: &crate::jaeger::Endpoint) -> String {
 }
 
 /// Random ids for the request's trace context (std's randomly keyed hasher, fed the clock).
-fn random_u64(salt: u64) -> u64 {
+pub(super) fn random_u64(salt: u64) -> u64 {
     use std::hash::BuildHasher;
     std::collections::hash_map::RandomState::new().hash_one((
         std::time::SystemTime::now(),
@@ -224,8 +224,62 @@ async fn discover(ctx: &Ctx) -> Result<ServiceRef> {
     }
 }
 
+/// Jaeger as `verify` asks for it, answering its API before anything is sent (a request whose
+/// trace cannot be read proves nothing); only found with `--dry-run`.
+pub(super) async fn answering_jaeger(ctx: &Ctx, args: &Verify) -> Result<Jaeger> {
+    let jaeger = find_jaeger(
+        ctx,
+        &args.target.jaeger,
+        &args.target.access,
+        Duration::from_secs(10),
+        !args.dry_run,
+    )
+    .await?;
+    if !args.dry_run {
+        jaeger
+            .dialect()
+            .await
+            .map_err(|e| Error::Reach(e.to_string()))?;
+    }
+    Ok(jaeger)
+}
+
+/// A request that got no answer, as `verify` words it: through what, and why.
+pub(super) fn unanswered(
+    ns: &str,
+    name: &str,
+    what: &str,
+    through: &str,
+    f: Failed,
+    timeout: Duration,
+) -> Error {
+    let why = match f {
+        Failed::Io(why) => why,
+        Failed::TimedOut => format!("no answer within {}", seconds_text(timeout)),
+    };
+    object_error(
+        ns,
+        name,
+        format!("the {what} request through {through} failed: {why}"),
+    )
+}
+
+/// The request's headers as sent: those of the report, and with `--via
+/// https://user:password@…` Basic auth, which the report never shows.
+pub(super) fn headers_to_send(request: &v::Request, args: &Verify) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = request
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some(auth) = args.via.as_ref().and_then(|e| e.auth.as_ref()) {
+        headers.push(("authorization".into(), auth.expose().to_string()));
+    }
+    headers
+}
+
 /// The body to send.
-fn body(data: &Data, default: Value) -> Result<Vec<u8>> {
+pub(super) fn body(data: &Data, default: Value) -> Result<Vec<u8>> {
     match data {
         Data::Default => Ok(serde_json::to_vec(&default).unwrap_or_default()),
         Data::Inline(v) => Ok(serde_json::to_vec(v).unwrap_or_default()),
@@ -459,26 +513,7 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
             }
         })
     };
-    let jaeger_side = async {
-        let jaeger = find_jaeger(
-            ctx,
-            &args.target.jaeger,
-            &args.target.access,
-            Duration::from_secs(10),
-            !args.dry_run,
-        )
-        .await?;
-        // Jaeger must answer before anything is sent: a request whose trace cannot be read
-        // proves nothing.
-        if !args.dry_run {
-            jaeger
-                .dialect()
-                .await
-                .map_err(|e| Error::Reach(e.to_string()))?;
-        }
-        Ok::<Jaeger, Error>(jaeger)
-    };
-    let (target_side, jaeger_side) = tokio::join!(target_side, jaeger_side);
+    let (target_side, jaeger_side) = tokio::join!(target_side, answering_jaeger(ctx, args));
     // The executor's problems first, as when they were found one after the other.
     let (target, url, through) = target_side?;
     let jaeger = jaeger_side?;
@@ -488,19 +523,13 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
     };
     let trace_id = model::trace_id_text(context.trace_id);
     let mut report = Verification {
+        core: None,
+        kind: None,
         namespace: ns.clone(),
         name: name.clone(),
         predictor: pname.clone(),
         trace_id: trace_id.clone(),
-        request: v::Request {
-            method: if grpc { v::GRPC } else { "POST" }.into(),
-            url,
-            through,
-            status: None,
-            grpc_status: None,
-            headers,
-            error: None,
-        },
+        request: v::Request::to_send(if grpc { v::GRPC } else { "POST" }, url, through, headers),
         jaeger: jaeger.at.clone(),
         spans: Vec::new(),
         components: Vec::new(),
@@ -517,16 +546,7 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
     }
     let started = tokio::time::Instant::now();
     let deadline = started + args.timeout;
-    let mut ask_headers: Vec<(String, String)> = report
-        .request
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    // `--via https://user:password@…`: Basic auth on the request, never in the report.
-    if let Some(auth) = args.via.as_ref().and_then(|e| e.auth.as_ref()) {
-        ask_headers.push(("authorization".into(), auth.expose().to_string()));
-    }
+    let mut ask_headers = headers_to_send(&report.request, args);
     let sent = match message {
         Some(msg) => {
             let authority = target.host();
@@ -577,17 +597,13 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
         }
     };
     let sent = sent.map_err(|f| {
-        let why = match f {
-            Failed::Io(why) => why,
-            Failed::TimedOut => format!("no answer within {}", seconds_text(args.timeout)),
-        };
-        object_error(
+        unanswered(
             &ns,
             &name,
-            format!(
-                "the prediction request through {} failed: {why}",
-                target.describe()
-            ),
+            "prediction",
+            &target.describe(),
+            f,
+            args.timeout,
         )
     })?;
     report.request.status = sent.status;
@@ -604,11 +620,30 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
         &waited,
     )
     .await?;
-    if let Some(t) = &found {
-        report.spans = span_rows(t, &hops);
+    conclude(
+        ctx,
+        report,
+        found.as_ref(),
+        &hops,
+        checks,
+        sent.failed_with.as_deref(),
+    )
+}
+
+/// The verdict printed: the trace's spans and the checks in `report` (each expected one that did
+/// not arrive told that the request failed `failed_with`, when it did), passed or failed.
+pub(super) fn conclude(
+    ctx: &Ctx,
+    mut report: Verification,
+    found: Option<&Trace>,
+    hops: &[model::Hop],
+    mut checks: Vec<v::Check>,
+    failed_with: Option<&str>,
+) -> Result<ExitStatus> {
+    if let Some(t) = found {
+        report.spans = span_rows(t, hops);
     }
-    let mut checks = checks;
-    if let Some(failed_with) = &sent.failed_with {
+    if let Some(failed_with) = failed_with {
         v::note_failed_request(&mut checks, failed_with);
     }
     let passed = v::passed(&checks);
@@ -618,7 +653,7 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
         Output::Json | Output::Yaml => {
             render::document(ctx.output, "TraceVerification", &[&report]).unwrap_or_default()
         }
-        _ => render::traces::verify::verification(&report, found.as_ref(), &hops),
+        _ => render::traces::verify::verification(&report, found, hops),
     };
     print(&text)?;
     Ok(if passed {

@@ -7,12 +7,14 @@
 //! - [`request`]: the traced request `verify` sends;
 //! - [`seldon_message`]: the Seldon protocol's gRPC messages, from the JSON a request is written in;
 //! - [`verdict`]: which components should join that request's trace, and which did;
+//! - [`core2`]: the same for a Seldon Core 2 Model (the agent and MLServer);
 //! - [`stats`]: per-hop counts and percentiles over many traces;
 //! - [`endpoints`]: which pod to send to, which Service port is Jaeger's.
 //!
 //! This wing reads v1 (and, later, v2) types; they never read it.
 
 pub mod attribution;
+pub mod core2;
 pub mod endpoints;
 pub mod jaeger_json;
 pub mod model;

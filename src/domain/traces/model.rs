@@ -74,13 +74,19 @@ impl Trace {
 
     /// Spans after the first whose parent is not in the trace: lost, not sent yet, or of a
     /// process that reports elsewhere. (The first span's parent is the caller's, which is never
-    /// in the trace.) The waterfall draws them at the top level.
+    /// in the trace, and so are those of its siblings: Seldon Core 2's agent passes the caller's
+    /// `traceparent` on, so MLServer's span is the caller's child too.) The waterfall draws them
+    /// at the top level.
     pub fn orphans(&self) -> Vec<&Span> {
         let ids = self.index_by_id();
+        let caller = self.spans.first().and_then(|s| s.parent);
         self.spans
             .iter()
             .skip(1)
-            .filter(|s| s.parent.is_some_and(|p| !ids.contains_key(&p)))
+            .filter(|s| {
+                s.parent
+                    .is_some_and(|p| !ids.contains_key(&p) && Some(p) != caller)
+            })
             .collect()
     }
 

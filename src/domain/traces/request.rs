@@ -39,6 +39,14 @@ impl TraceContext {
     }
 }
 
+impl TraceContext {
+    /// W3C's `traceparent` with the sampled flag (`00-<trace>-<span>-01`), as Seldon Core 2's
+    /// components read it.
+    pub fn traceparent(&self) -> String {
+        format!("00-{:032x}-{:016x}-01", self.trace_id, self.span_id)
+    }
+}
+
 /// The smallest valid prediction request for a predictor under `protocol` whose graph's root
 /// node is `root`: the path on the executor (port 8000) and the JSON body.
 pub fn default_request(protocol: &str, root: &str) -> (String, Value) {

@@ -275,6 +275,24 @@ pub struct Request {
 pub const GRPC: &str = "gRPC";
 
 impl Request {
+    /// A request about to be sent: no answer yet.
+    pub fn to_send(
+        method: &str,
+        url: String,
+        through: String,
+        headers: std::collections::BTreeMap<String, String>,
+    ) -> Request {
+        Request {
+            method: method.into(),
+            url,
+            through,
+            status: None,
+            grpc_status: None,
+            headers,
+            error: None,
+        }
+    }
+
     pub fn is_grpc(&self) -> bool {
         self.method == GRPC
     }
@@ -352,8 +370,16 @@ pub fn note_failed_request(checks: &mut [Check], failed_with: &str) {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Verification {
+    /// `v2` for a Seldon Core 2 Model or Pipeline; absent for a SeldonDeployment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub core: Option<&'static str>,
+    /// Seldon Core 2: what `name` is, `Model` or `Pipeline`; absent for a SeldonDeployment.
+    #[serde(rename = "targetKind", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
     pub namespace: String,
     pub name: String,
+    /// A SeldonDeployment's predictor; empty (and absent) for Seldon Core 2.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub predictor: String,
     #[serde(rename = "traceID")]
     pub trace_id: String,
@@ -364,6 +390,25 @@ pub struct Verification {
     pub components: Vec<Check>,
     /// `passed`, `failed`.
     pub result: String,
+}
+
+impl Verification {
+    /// What the request went through, as a person reads it: `models/iris predictor default`,
+    /// `model models/iris`.
+    pub fn subject(&self) -> String {
+        match self.kind {
+            Some(kind) => format!(
+                "{} {}/{}",
+                kind.to_ascii_lowercase(),
+                self.namespace,
+                self.name
+            ),
+            None => format!(
+                "{}/{} predictor {}",
+                self.namespace, self.name, self.predictor
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

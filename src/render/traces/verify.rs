@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::waterfall::{duration_text, waterfall};
+use crate::domain::traces::core2;
 use crate::domain::traces::model::{Hop, Trace};
 use crate::domain::traces::stats::{TracesReport, trace_duration};
 use crate::domain::traces::verdict::{Expectation, Verification};
@@ -28,10 +29,48 @@ pub fn dry_run(
     expected: &[Expectation],
     timeout: Duration,
 ) -> String {
-    let mut out = format!(
+    let head = format!(
         "Would send {} {} to the executor of seldondeployment {}/{} (predictor {})\n",
         v.request.method, v.request.url, v.namespace, v.name, v.predictor
     );
+    let parts: Vec<(&str, bool, Option<&str>)> = expected
+        .iter()
+        .map(|e| (e.name.as_str(), e.expected, e.why_not.as_deref()))
+        .collect();
+    dry_run_text(head, v, body, &parts, timeout)
+}
+
+/// `verify --core v2 --dry-run`: where the request would go, with what, and what should join
+/// its trace.
+pub fn dry_run_core2(
+    v: &Verification,
+    body: &str,
+    expected: &[core2::Expectation],
+    timeout: Duration,
+) -> String {
+    let head = format!(
+        "Would send {} {} to {}\n",
+        v.request.method,
+        v.request.url,
+        v.subject()
+    );
+    let parts: Vec<(&str, bool, Option<&str>)> = expected
+        .iter()
+        .map(|e| (e.name, e.expected, e.why_not.as_deref()))
+        .collect();
+    dry_run_text(head, v, body, &parts, timeout)
+}
+
+/// A dry run after its `head` line: how the request goes and what it carries, where its trace
+/// is read, and what should join it (`parts`: name, expected, why not).
+fn dry_run_text(
+    head: String,
+    v: &Verification,
+    body: &str,
+    parts: &[(&str, bool, Option<&str>)],
+    timeout: Duration,
+) -> String {
+    let mut out = head;
     out.push_str(&format!("  through:  {}\n", v.request.through));
     if v.request.is_grpc() {
         out.push_str(&format!("  metadata: {}\n", headers_text(v)));
@@ -49,28 +88,30 @@ pub fn dry_run(
         v.jaeger,
         timeout.as_secs()
     ));
-    let joins: Vec<&str> = expected
-        .iter()
-        .filter(|e| e.expected)
-        .map(|e| e.name.as_str())
-        .collect();
-    out.push_str(&format!(
+    out.push_str(&expected_text(parts));
+    out
+}
+
+/// `Expected in the trace: a, b` and a `Not expected` line per part that will not join, from
+/// (name, expected, why not).
+fn expected_text(parts: &[(&str, bool, Option<&str>)]) -> String {
+    let joins: Vec<&str> = parts.iter().filter(|p| p.1).map(|p| p.0).collect();
+    let mut out = format!(
         "Expected in the trace: {}\n",
         if joins.is_empty() {
             "nothing".to_string()
         } else {
             joins.join(", ")
         }
-    ));
-    for e in expected.iter().filter(|e| !e.expected) {
-        if let Some(why) = &e.why_not {
-            out.push_str(&format!("Not expected: {}: {why}\n", e.name));
+    );
+    for (name, _, why) in parts.iter().filter(|p| !p.1) {
+        if let Some(why) = why {
+            out.push_str(&format!("Not expected: {name}: {why}\n"));
         }
     }
     out
 }
 
-/// The verification as a person reads it.
 /// A line under the waterfall for spans whose parent is not in the trace, drawn at the top.
 pub fn orphan_note(t: &Trace) -> String {
     let orphans = t.orphans();
@@ -90,11 +131,9 @@ pub fn orphan_note(t: &Trace) -> String {
 pub fn verification(v: &Verification, trace: Option<&Trace>, hops: &[Hop]) -> String {
     let status = v.request.answered();
     let mut out = format!(
-        "Trace {} of {}/{} predictor {}: {} {} answered {status} ({})\n",
+        "Trace {} of {}: {} {} answered {status} ({})\n",
         v.trace_id,
-        v.namespace,
-        v.name,
-        v.predictor,
+        v.subject(),
         v.request.method,
         v.request.url,
         v.request.through
@@ -152,7 +191,11 @@ pub fn verification(v: &Verification, trace: Option<&Trace>, hops: &[Hop]) -> St
     }
     out.push_str(&if v.result == "passed" {
         format!(
-            "PASSED: the executor and every Python component have spans in trace {}\n",
+            "PASSED: {} spans in trace {}\n",
+            match v.core {
+                Some(_) => "the agent and MLServer have",
+                None => "the executor and every Python component have",
+            },
             v.trace_id
         )
     } else {

@@ -1,0 +1,335 @@
+//! `verify --core v2 MODEL`: one Open Inference Protocol request to a Seldon Core 2 Model,
+//! routed as users route it (the `seldon-model` header, through a port-forward to a ready pod
+//! behind the runtime's `seldon-mesh` Service, or `--via URL`), carrying a W3C `traceparent` the
+//! plugin makes with the sampled flag; then its trace from Jaeger, judged for the Server's agent
+//! and MLServer (`domain::traces::core2`). As for v1, nothing is sent before Jaeger answers.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::verify::{
+    answering_jaeger, body, conclude, headers_to_send, object_error, random_u64, seconds_text,
+    unanswered,
+};
+use crate::cluster::V2_API;
+use crate::commands::context::{Ctx, print};
+use crate::commands::v2::read::{InNamespaces, SeldonConfigs};
+use crate::domain::json::str_at;
+use crate::domain::traces::core2 as judge;
+use crate::domain::traces::endpoints::{self as reach, PortRef};
+use crate::domain::traces::model::{self, Trace};
+use crate::domain::traces::request::TraceContext;
+use crate::domain::traces::verdict::{self as v, Check, Verification};
+use crate::domain::v2::status::RuntimeStatus;
+use crate::domain::v2::workloads::Workload;
+use crate::error::{Error, Result};
+use crate::exit::ExitStatus;
+use crate::invocation::{Core2Target, Transport, Verify};
+use crate::jaeger::Jaeger;
+use crate::render;
+use crate::web::{self, Ask, Dial};
+
+/// The Service in front of the runtime's envoy, and its data port (`service_reconciler.go`).
+const MESH_SERVICE: &str = "seldon-mesh";
+const MESH_PORT: u16 = 80;
+
+/// How often Jaeger is asked for the trace. The agent's and MLServer's batch span processors
+/// export every 5 s, so spans land about 5 s after the request; asking every 0.2 s returns
+/// within a fifth of a second of the last one.
+const POLL: Duration = Duration::from_millis(200);
+
+pub async fn verify(
+    ctx: &Ctx,
+    args: &Verify,
+    target: &Core2Target,
+    ask: bool,
+) -> Result<ExitStatus> {
+    if target.pipeline {
+        return Err(Error::Usage(
+            "verify --pipeline: Seldon Core 2 Pipelines cannot be verified yet; Models can (verify --core v2 MODEL)".into(),
+        ));
+    }
+    if args.transport == Transport::Grpc {
+        return Err(Error::Usage(
+            "verify --core v2 sends its request over REST (the Open Inference Protocol's /v2/models/NAME/infer); gRPC is not supported for Seldon Core 2 yet".into(),
+        ));
+    }
+    let ns = ctx.namespace().to_string();
+    let name = match &args.target.name {
+        Some(n) => n.clone(),
+        None => pick_model(ctx, ask).await?,
+    };
+    let model_path = format!("/apis/{V2_API}/namespaces/{ns}/models/{name}");
+    let model = ctx
+        .cluster
+        .get_optional(&model_path, &ns, &name)
+        .await?
+        .ok_or_else(|| {
+            object_error(
+                &ns,
+                &name,
+                format!(
+                    "is not a Seldon Core 2 Model in namespace {ns}; list them with `kubectl get models.mlops.seldon.io -n {ns}`"
+                ),
+            )
+        })?;
+    let st = runtime_status(ctx, &ns, &name, &target.seldon_namespace).await?;
+    let server = serving(&st, str_at(&model, &["spec", "server"]));
+    let fix = format!("kubectl seldon-tracing enable --core v2 -n {ns} --restart=servers --wait");
+    let expected = judge::expectations(&st, server, &fix);
+
+    let path = format!("/v2/models/{name}/infer");
+    let payload = body(&args.data, judge::default_body())?;
+    let context = TraceContext::new(
+        (u128::from(random_u64(1)) << 64) | u128::from(random_u64(2)),
+        random_u64(3),
+    );
+    let headers: BTreeMap<String, String> = [
+        ("traceparent".to_string(), context.traceparent()),
+        ("seldon-model".to_string(), name.clone()),
+    ]
+    .into();
+    let target_side = async {
+        Ok::<(Arc<dyn Dial>, String, String), Error>(match &args.via {
+            Some(e) => {
+                let dial = e
+                    .dialer(&args.target.access.tls)
+                    .map_err(|why| Error::Reach(format!("--via {}: {why}", e.display())))?;
+                (dial, format!("{}{path}", e.display()), "--via".into())
+            }
+            None => {
+                let (pod, port) = mesh_pod(ctx, &ns, &name).await?;
+                let dial: Arc<dyn Dial> = if args.dry_run {
+                    Arc::new(ctx.cluster.forward_unopened(&ns, &pod, port))
+                } else {
+                    Arc::new(ctx.cluster.forward(&ns, &pod, port).await?)
+                };
+                let through = format!("port-forward to pod {ns}/{pod} of Service {MESH_SERVICE}");
+                (dial, format!("http://localhost:{port}{path}"), through)
+            }
+        })
+    };
+    let (target_side, jaeger_side) = tokio::join!(target_side, answering_jaeger(ctx, args));
+    let (dial, url, through) = target_side?;
+    let jaeger = jaeger_side?;
+    let mut report = Verification {
+        core: Some("v2"),
+        kind: Some("Model"),
+        namespace: ns.clone(),
+        name: name.clone(),
+        predictor: String::new(),
+        trace_id: model::trace_id_text(context.trace_id),
+        request: v::Request::to_send("POST", url, through, headers),
+        jaeger: jaeger.at.clone(),
+        spans: Vec::new(),
+        components: Vec::new(),
+        result: "failed".into(),
+    };
+    if args.dry_run {
+        let text = render::traces::verify::dry_run_core2(
+            &report,
+            &String::from_utf8_lossy(&payload),
+            &expected,
+            args.timeout,
+        );
+        return print(&text).map(|_| ExitStatus::Success);
+    }
+    let deadline = tokio::time::Instant::now() + args.timeout;
+    let mut ask_headers = headers_to_send(&report.request, args);
+    ask_headers.push(("content-type".into(), "application/json".into()));
+    let request_path = match &args.via {
+        Some(e) => format!("{}{path}", e.base_path),
+        None => path.clone(),
+    };
+    let request = Ask {
+        method: http::Method::POST,
+        path: request_path,
+        headers: ask_headers,
+        body: payload,
+    };
+    let answer = web::exchange(dial.as_ref(), &request, args.timeout)
+        .await
+        .map_err(|f| unanswered(&ns, &name, "inference", &dial.describe(), f, args.timeout))?;
+    report.request.status = Some(answer.status);
+    report.request.error = match (answer.status, answer.body.is_empty()) {
+        // Envoy's answer when no route matches: nothing serves this model behind the mesh.
+        (404, true) => Some(format!(
+            "no route for seldon-model: {name} (is the Model loaded? `kubectl get models.mlops.seldon.io {name} -n {ns}`)"
+        )),
+        (status, _) => v::answer_error(status, &answer.body),
+    };
+    let waited = seconds_text(args.timeout);
+    let (found, checks) =
+        await_trace(&jaeger, context.trace_id, &expected, deadline, &waited).await?;
+    let hops = found.as_ref().map(judge::hops).unwrap_or_default();
+    let failed_with =
+        (!(200..300).contains(&answer.status)).then(|| format!("HTTP {}", answer.status));
+    conclude(
+        ctx,
+        report,
+        found.as_ref(),
+        &hops,
+        checks,
+        failed_with.as_deref(),
+    )
+}
+
+/// The status of the runtime of `ns` (the one the model's Server belongs to), read as
+/// `status --core v2` reads it.
+async fn runtime_status(
+    ctx: &Ctx,
+    ns: &str,
+    model: &str,
+    seldon_namespace: &str,
+) -> Result<RuntimeStatus> {
+    let Some(runtimes) = ctx.cluster.seldon_runtimes(Some(ns)).await? else {
+        return Err(Error::Core2Missing {
+            server: ctx.cluster.server.clone(),
+        });
+    };
+    let Some(rt) = runtimes.first() else {
+        return Err(object_error(
+            ns,
+            model,
+            format!(
+                "namespace {ns} has no SeldonRuntime, so nothing serves this Model there; see `kubectl seldon-tracing status --core v2 -A`"
+            ),
+        ));
+    };
+    let configs = SeldonConfigs::new(seldon_namespace);
+    let namespaces = std::collections::BTreeSet::from([ns.to_string()]);
+    let (config, around) = tokio::join!(configs.of(ctx, rt), InNamespaces::read(ctx, &namespaces));
+    Ok(around?.status_of(rt, &config?, seldon_namespace, None))
+}
+
+/// The workload of the Server that serves the model: `spec.server`, else the namespace's only
+/// Server; why it is not known otherwise.
+fn serving<'a>(
+    st: &'a RuntimeStatus,
+    wanted: Option<&str>,
+) -> std::result::Result<&'a Workload, String> {
+    let servers: Vec<&Workload> = st.workloads.iter().filter(|w| w.server.is_some()).collect();
+    match wanted {
+        Some(s) => servers
+            .iter()
+            .copied()
+            .find(|w| w.server.as_deref() == Some(s))
+            .ok_or_else(|| {
+                format!(
+                    "its Server {s} has no StatefulSet in namespace {}, so no MLServer runs it",
+                    st.namespace
+                )
+            }),
+        None => match servers.as_slice() {
+            [one] => Ok(one),
+            [] => Err(format!("no Server runs in namespace {}", st.namespace)),
+            many => Err(format!(
+                "it names no spec.server, so the scheduler chose among {}: which MLServer serves it is not known here",
+                many.iter()
+                    .filter_map(|w| w.server.as_deref())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        },
+    }
+}
+
+/// A ready pod behind Service `seldon-mesh` and the port its data port leads to.
+async fn mesh_pod(ctx: &Ctx, ns: &str, model: &str) -> Result<(String, u16)> {
+    let fail = |why: String| {
+        object_error(
+            ns,
+            model,
+            format!(
+                "Service {MESH_SERVICE}: {why}; or give --via URL (an ingress, your own port-forward)"
+            ),
+        )
+    };
+    let svc = ctx
+        .cluster
+        .service(ns, MESH_SERVICE)
+        .await?
+        .ok_or_else(|| {
+            fail(format!(
+                "not found in namespace {ns} (the runtime's operator makes it)"
+            ))
+        })?;
+    let (_, target) = reach::query_port(&svc, Some(&PortRef::Number(MESH_PORT))).map_err(fail)?;
+    let selector = reach::selector(&svc).ok_or_else(|| fail("it selects no pods".into()))?;
+    let pods = ctx.cluster.pods(ns, &selector).await?;
+    let pod = reach::newest_ready(&pods).ok_or_else(|| {
+        fail(format!(
+            "none of its {} pods ({selector}) is ready",
+            pods.len()
+        ))
+    })?;
+    let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
+    let port = reach::container_port(pod, &target).ok_or_else(|| {
+        fail(format!(
+            "its targetPort {target:?} is not a named port of pod {name}"
+        ))
+    })?;
+    Ok((name, port))
+}
+
+/// Asks Jaeger for trace `id` every [`POLL`] until every expected part has spans or the
+/// deadline passes.
+async fn await_trace(
+    jaeger: &Jaeger,
+    id: u128,
+    expected: &[judge::Expectation],
+    deadline: tokio::time::Instant,
+    waited: &str,
+) -> Result<(Option<Trace>, Vec<Check>)> {
+    let jaeger_error = |e: crate::jaeger::JaegerError| {
+        Error::Reach(format!(
+            "{e} (after the request was sent; look for trace {} when it answers again)",
+            model::trace_id_text(id)
+        ))
+    };
+    let mut last = (None, judge::judge(expected, None, waited));
+    loop {
+        tokio::time::sleep(
+            POLL.min(deadline.saturating_duration_since(tokio::time::Instant::now())),
+        )
+        .await;
+        if let Some(t) = jaeger.trace(id).await.map_err(jaeger_error)? {
+            let checks = judge::judge(expected, Some(&t), waited);
+            let done = judge::complete(expected, &checks);
+            last = (Some(t), checks);
+            if done {
+                return Ok(last);
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(last);
+        }
+    }
+}
+
+/// On a terminal without a name: pick one of the namespace's Models.
+async fn pick_model(ctx: &Ctx, ask: bool) -> Result<String> {
+    let ns = ctx.namespace();
+    let list = ctx
+        .cluster
+        .get_optional(&format!("/apis/{V2_API}/namespaces/{ns}/models"), ns, "")
+        .await?
+        .unwrap_or(Value::Null);
+    let names: Vec<String> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o.pointer("/metadata/name").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
+    if names.is_empty() || !ask {
+        return Err(Error::Usage(format!(
+            "no Seldon Core 2 Model named and none in namespace {ns} to pick from; pass NAME -n NAMESPACE"
+        )));
+    }
+    let i = crate::prompt::pick_one("Model (type to search)", &names)?;
+    Ok(names[i].clone())
+}

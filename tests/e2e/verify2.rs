@@ -1,0 +1,473 @@
+//! `verify --core v2 MODEL` end to end: the plugin finds the Model, its Server and the runtime's
+//! `seldon-mesh` Service on the real kube-apiserver (objects made by the v2 operator stand-in,
+//! pods by kube-controller-manager and kwok), port-forwards to the envoy pod, and kwok leads that
+//! to local processes: the mesh's router stand-in, the agent's reverse proxy stand-in (both
+//! `tools/core2-tracer`, on the OpenTelemetry Go SDK and otelhttp Seldon pins) and the real
+//! MLServer 1.7.1 serving a model written here, exporting to the harness's Jaeger 1.62 over
+//! OTLP/gRPC. The agent reads `tracing.json` as the operator wrote it to ConfigMap
+//! `seldon-tracing`, as a pod mounting it would.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::conformance::{free_port, harness_bin, terminate};
+use crate::core2::{apply, runtime, seldon_config, server};
+use crate::operator2::reconcile;
+use crate::support::{self, Cluster};
+use crate::verify::{forward_all, wait_listening};
+
+/// Where the harness's Jaeger 1.62 takes OTLP/gRPC, and its query API.
+const OTLP: &str = "127.0.0.1:4317";
+const JAEGER: &str = "http://127.0.0.1:16686";
+
+/// A model MLServer serves: it answers each input as it came (`MLModel`, no ML framework).
+const ECHO_MODEL: &str = r#"
+from mlserver import MLModel
+from mlserver.codecs import NumpyCodec
+from mlserver.types import InferenceRequest, InferenceResponse
+
+
+class Echo(MLModel):
+    async def load(self) -> bool:
+        return True
+
+    async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        outputs = [
+            NumpyCodec.encode_output(name=i.name, payload=NumpyCodec.decode_input(i))
+            for i in payload.inputs
+        ]
+        return InferenceResponse(model_name=self.name, outputs=outputs)
+"#;
+
+/// The processes behind the mesh, stopped when dropped.
+struct Path2 {
+    children: Vec<Child>,
+    dir: PathBuf,
+    mlserver_port: u16,
+    /// What envoy's pod port 9000 leads to.
+    router_port: u16,
+}
+
+impl Drop for Path2 {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            terminate(c, true);
+        }
+    }
+}
+
+impl Path2 {
+    /// The last lines each process wrote to stderr, for a failure's message.
+    fn logs(&self) -> String {
+        let mut out = String::new();
+        for name in ["mlserver", "agent", "router"] {
+            let text =
+                std::fs::read_to_string(self.dir.join(format!("{name}.err"))).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            out.push_str(&format!(
+                "--- {name}\n{}\n",
+                lines[lines.len().saturating_sub(20)..].join("\n")
+            ));
+        }
+        out
+    }
+}
+
+fn spawn(dir: &Path, name: &str, mut cmd: Command) -> Child {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(dir.join(format!("{name}.err"))).expect("log"));
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    cmd.spawn().unwrap_or_else(|e| panic!("start {name}: {e}"))
+}
+
+/// A core2-tracer server (`rproxy` or `route`): its first stdout line is the address it serves.
+fn start_tracer(dir: &Path, name: &str, args: &[String]) -> (Child, u16) {
+    let mut cmd = Command::new(harness_bin().join("core2-tracer"));
+    cmd.args(args).env_clear();
+    let mut child = spawn(dir, name, cmd);
+    let out = child.stdout.take().expect("stdout");
+    let first = BufReader::new(out)
+        .lines()
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let port = first
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{name} did not start: {first:?}"));
+    (child, port)
+}
+
+/// MLServer 1.7.1 serving the echo model as `internal` (the agent loads a model under
+/// `<name>_<version>`), with `MLSERVER_TRACING_SERVER` when given.
+fn start_mlserver(dir: &Path, internal: &str, tracing_server: Option<&str>) -> (Child, u16) {
+    let models = dir.join("models");
+    let model = models.join(internal);
+    std::fs::create_dir_all(&model).expect("model dir");
+    std::fs::write(model.join("echo.py"), ECHO_MODEL).expect("model");
+    std::fs::write(
+        model.join("model-settings.json"),
+        json!({"name": internal, "implementation": "echo.Echo"}).to_string(),
+    )
+    .expect("model settings");
+    let port = free_port();
+    std::fs::write(
+        models.join("settings.json"),
+        json!({"host": "127.0.0.1", "http_port": port, "grpc_port": free_port(),
+               "metrics_port": free_port(), "parallel_workers": 0})
+        .to_string(),
+    )
+    .expect("settings");
+    let mut cmd = Command::new(harness_bin().join("mlserver-venv/bin/mlserver"));
+    cmd.arg("start").arg(&models).current_dir(&models);
+    cmd.env_remove("MLSERVER_TRACING_SERVER");
+    if let Some(t) = tracing_server {
+        cmd.env("MLSERVER_TRACING_SERVER", t);
+    }
+    let child = spawn(dir, "mlserver", cmd);
+    (child, port)
+}
+
+/// Waits until MLServer says the model is ready.
+fn until_model_ready(port: u16, internal: &str, path: &Path2) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let url = format!("http://127.0.0.1:{port}/v2/models/{internal}/ready");
+    while Instant::now() < deadline {
+        let code = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &url])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        if code == "200" {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("MLServer never made {internal} ready:\n{}", path.logs());
+}
+
+/// The newest running pod of `ns` whose labels match `selector`.
+fn pod_of(c: &Cluster, ns: &str, selector: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while Instant::now() < deadline {
+        let pods = c
+            .kubectl(&["get", "pods", "-n", ns, "-l", selector, "-o", "json"])
+            .ok()
+            .json();
+        let ready = pods["items"].as_array().into_iter().flatten().find(|p| {
+            p["metadata"]["deletionTimestamp"].is_null()
+                && p["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        });
+        if let Some(p) = ready {
+            return p["metadata"]["name"].as_str().unwrap_or("").to_string();
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    panic!("no ready pod {selector} in {ns} after 90 s");
+}
+
+/// ConfigMap `seldon-tracing`'s `tracing.json` in `ns`, once the operator has written it.
+fn tracing_json(c: &Cluster, ns: &str, want: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let cm = c.kubectl(&["get", "configmap", "seldon-tracing", "-n", ns, "-o", "json"]);
+        if cm.code == Some(0) {
+            let text = cm.json()["data"]["tracing.json"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            if want(&text) {
+                return text;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ConfigMap seldon-tracing never as wanted: {}",
+            cm.stdout
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// One Model's world: a SeldonConfig in `mesh` sending spans to the harness's Jaeger, runtime
+/// `seldon` with `tc`, Server `mlserver` with `mlserver_env`, Model `iris` on it; the operator
+/// stand-in's objects and pods; then MLServer, the agent (with the ConfigMap's setting) and the
+/// router, envoy's pod port 9000 led to the router.
+fn model_path(
+    c: &Cluster,
+    prefix: &str,
+    tc: Value,
+    mlserver_env: Value,
+) -> (String, String, Path2) {
+    let mesh = c.namespace(&format!("{prefix}-mesh"));
+    let ns = c.namespace(prefix);
+    apply(
+        c,
+        &[
+            seldon_config(
+                &mesh,
+                "default",
+                json!({"otelExporterEndpoint": OTLP, "otelExporterProtocol": "grpc", "ratio": "1"}),
+            ),
+            runtime(&ns, "default", tc),
+            server(&ns, "mlserver", 1, mlserver_env.clone()),
+            json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
+                   "metadata": {"name": "iris", "namespace": ns},
+                   "spec": {"storageUri": "gs://seldon-models/scv2/samples/mlserver_1.7.1/iris-sklearn", "server": "mlserver"}}),
+        ],
+    );
+    reconcile(c, &ns, &mesh);
+    let envoy = pod_of(c, &ns, "app.kubernetes.io/name=seldon-envoy");
+    pod_of(c, &ns, "seldon-server-name=mlserver");
+    let dir = support::tempdir("verify2");
+    let tracing_server = mlserver_env
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["name"] == "MLSERVER_TRACING_SERVER")
+        .and_then(|e| e["value"].as_str())
+        .map(String::from);
+    let (mlserver, mlserver_port) = start_mlserver(&dir, "iris_1", tracing_server.as_deref());
+    let mut path = Path2 {
+        children: vec![mlserver],
+        dir: dir.clone(),
+        mlserver_port,
+        router_port: 0,
+    };
+    let setting = tracing_json(c, &ns, |t| !t.is_empty());
+    start_agent(&mut path, &setting);
+    until_model_ready(mlserver_port, "iris_1", &path);
+    wait_listening(path.router_port, "the router");
+    forward_all(c, &ns, &envoy, &[(9000, path.router_port)]);
+    (mesh, ns, path)
+}
+
+/// The agent's reverse proxy with `setting` as its mounted `tracing.json`, and the router in
+/// front of it (both replaced when called again, as a restarted pod would be).
+fn start_agent(path: &mut Path2, setting: &str) {
+    while path.children.len() > 1 {
+        let mut old = path.children.pop().expect("child");
+        terminate(&mut old, true);
+    }
+    let file = path.dir.join("tracing.json");
+    std::fs::write(&file, setting).expect("tracing.json");
+    let (agent, agent_port) = start_tracer(
+        &path.dir,
+        "agent",
+        &[
+            "rproxy".into(),
+            "--tracing-config-path".into(),
+            file.display().to_string(),
+            "--backend".into(),
+            format!("127.0.0.1:{}", path.mlserver_port),
+        ],
+    );
+    path.children.push(agent);
+    let (router, router_port) = start_tracer(
+        &path.dir,
+        "router",
+        &[
+            "route".into(),
+            "--model".into(),
+            format!("iris=iris_1@127.0.0.1:{agent_port}"),
+        ],
+    );
+    path.children.push(router);
+    path.router_port = router_port;
+}
+
+/// `verify --core v2 iris -n NS --seldon-namespace MESH --jaeger <1.62> -o json` and its
+/// document; the exit code is checked by the caller.
+fn verify(c: &Cluster, ns: &str, mesh: &str, extra: &[&str]) -> (Option<i32>, Value, String) {
+    let mut args = vec![
+        "verify",
+        "--core",
+        "v2",
+        "iris",
+        "-n",
+        ns,
+        "--seldon-namespace",
+        mesh,
+        "--jaeger",
+        JAEGER,
+    ];
+    args.extend_from_slice(extra);
+    let r = c.plugin(&args);
+    let doc = serde_json::from_str::<Value>(&r.stdout)
+        .map(|d| d["items"][0].clone())
+        .unwrap_or(Value::Null);
+    (r.code, doc, format!("{}\n{}", r.stdout, r.stderr))
+}
+
+fn part<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["name"] == name)
+        .unwrap_or(&Value::Null)
+}
+
+fn on_env() -> Value {
+    json!([{"name": "MLSERVER_TRACING_SERVER", "value": OTLP}])
+}
+
+#[test]
+fn all_on_the_agent_and_mlserver_join_one_trace() {
+    let c = support::atomic();
+    let (mesh, ns, path) = model_path(&c, "v2verify-on", json!({}), on_env());
+    let started = Instant::now();
+    let (code, doc, out) = verify(&c, &ns, &mesh, &["-o", "json"]);
+    eprintln!("verify --core v2 took {:?}", started.elapsed());
+    assert_eq!(code, Some(0), "{out}\n{}", path.logs());
+    assert_eq!(
+        (doc["core"].as_str(), doc["targetKind"].as_str()),
+        (Some("v2"), Some("Model")),
+        "{doc}"
+    );
+    assert_eq!(doc["request"]["status"], 200, "{doc}");
+    assert_eq!(doc["request"]["headers"]["seldon-model"], "iris");
+    let agent = part(&doc, "agent");
+    let mlserver = part(&doc, "mlserver");
+    assert_eq!(
+        (agent["arrived"].as_bool(), agent["spans"].as_u64()),
+        (Some(true), Some(1)),
+        "{doc}"
+    );
+    assert!(mlserver["spans"].as_u64().unwrap_or(0) >= 1, "{doc}");
+    // The agent's one server span, and MLServer's under the caller's context: the proxy passes
+    // the caller's traceparent on, so MLServer's span is not the agent's child.
+    let spans = doc["spans"].as_array().expect("spans");
+    let ops: Vec<(&str, &str)> = spans
+        .iter()
+        .map(|s| {
+            (
+                s["service"].as_str().unwrap_or(""),
+                s["operation"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(ops.contains(&("seldon-agent", "seldon-rproxy")), "{ops:?}");
+    assert!(
+        ops.iter()
+            .any(|(s, o)| *s == "mlserver" && o.starts_with("POST /v2/models/")),
+        "{ops:?}"
+    );
+    // As text: the waterfall and the verdict.
+    let text = c
+        .plugin(&[
+            "verify",
+            "--core",
+            "v2",
+            "iris",
+            "-n",
+            &ns,
+            "--seldon-namespace",
+            &mesh,
+            "--jaeger",
+            JAEGER,
+        ])
+        .ok();
+    eprintln!("{}", text.stdout);
+    assert!(
+        text.stdout.contains("of model ") && text.stdout.contains("PASSED: the agent and MLServer"),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn ratio_zero_still_records_the_sampled_request_and_says_normal_traffic_is_not() {
+    let c = support::atomic();
+    let (mesh, ns, path) = model_path(&c, "v2verify-zero", json!({"ratio": "0"}), on_env());
+    let (code, doc, out) = verify(&c, &ns, &mesh, &["-o", "json"]);
+    assert_eq!(code, Some(0), "{out}\n{}", path.logs());
+    let agent = part(&doc, "agent");
+    assert_eq!(agent["arrived"], true, "{doc}");
+    assert!(
+        agent["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("normal requests are not")),
+        "{doc}"
+    );
+}
+
+#[test]
+fn mlserver_without_its_variable_leaves_the_agent_alone_and_is_explained() {
+    let c = support::atomic();
+    let (mesh, ns, path) = model_path(&c, "v2verify-nomls", json!({}), json!([]));
+    let (code, doc, out) = verify(&c, &ns, &mesh, &["-o", "json", "--timeout", "12s"]);
+    assert_eq!(code, Some(1), "{out}\n{}", path.logs());
+    assert_eq!(part(&doc, "agent")["arrived"], true, "{doc}");
+    let mlserver = part(&doc, "mlserver");
+    assert_eq!(
+        (
+            mlserver["expected"].as_bool(),
+            mlserver["arrived"].as_bool()
+        ),
+        (Some(false), Some(false)),
+        "{doc}"
+    );
+    assert!(
+        mlserver["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("MLSERVER_TRACING_SERVER")),
+        "{doc}"
+    );
+}
+
+#[test]
+fn a_disabled_runtime_with_restarted_pods_sends_nothing_and_is_named() {
+    let c = support::atomic();
+    let (mesh, ns, path) = model_path(&c, "v2verify-off", json!({"disable": true}), json!([]));
+    let (code, doc, out) = verify(&c, &ns, &mesh, &["-o", "json", "--timeout", "12s"]);
+    assert_eq!(code, Some(1), "{out}\n{}", path.logs());
+    assert!(doc["spans"].as_array().is_some_and(Vec::is_empty), "{doc}");
+    let agent = part(&doc, "agent");
+    let why = agent["reason"].as_str().unwrap_or("");
+    assert!(
+        why.contains(&format!("SeldonRuntime {ns}/seldon")) && why.contains("enable --core v2"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn pods_not_restarted_after_disable_still_trace_and_the_verdict_says_so() {
+    let c = support::atomic();
+    let (mesh, ns, path) = model_path(&c, "v2verify-stale", json!({}), on_env());
+    // The pods started at least a second before the change (times are whole seconds).
+    std::thread::sleep(Duration::from_millis(1100));
+    c.plugin(&[
+        "disable",
+        "--core",
+        "v2",
+        "-n",
+        &ns,
+        "--seldon-namespace",
+        &mesh,
+    ])
+    .ok();
+    reconcile(&c, &ns, &mesh);
+    tracing_json(&c, &ns, |t| t.contains("\"disable\":true"));
+    // The agent keeps the setting it started with, as a pod that was not restarted does.
+    let (code, doc, out) = verify(&c, &ns, &mesh, &["-o", "json"]);
+    assert_eq!(code, Some(0), "{out}\n{}", path.logs());
+    let agent = part(&doc, "agent");
+    assert_eq!(agent["arrived"], true, "{doc}");
+    assert!(
+        agent["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("restart needed")),
+        "{doc}"
+    );
+}
