@@ -460,6 +460,54 @@ def main():
         finally:
             operator.kill()
 
+    def verify_core2_bench():
+        """verify --core v2 of a Model: the real MLServer 1.7.1 behind the agent's reverse proxy
+        and envoy's routing (stand-ins, scripts/demo-pods.py model-up), reporting to each of the
+        harness's Jaegers over OTLP. The floor is the components' 5 s batch export."""
+        harness, pods = os.environ.get("BENCH_HARNESS"), os.environ.get("BENCH_PODS")
+        if not harness or not pods:
+            row("verify --core v2", "skipped (no BENCH_HARNESS: run make bench)")
+            return
+        mesh, ns = "bench-v2-mesh", "bench-v2"
+        for n in (mesh, ns):
+            ensure_namespace(n)
+        v2 = "/apis/mlops.seldon.io/v1alpha1/namespaces"
+        api("POST", f"{v2}/{mesh}/seldonconfigs",
+            {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonConfig",
+             "metadata": {"name": "default", "namespace": mesh},
+             "spec": {"components": [], "config": {"tracingConfig": {
+                 "otelExporterEndpoint": "seldon-collector.seldon-mesh:4317", "ratio": "1"}}}})
+        api("POST", f"{v2}/{ns}/seldonruntimes",
+            {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonRuntime",
+             "metadata": {"name": "seldon", "namespace": ns}, "spec": {"seldonConfig": "default"}})
+        api("POST", f"{v2}/{ns}/servers",
+            {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Server",
+             "metadata": {"name": "mlserver", "namespace": ns},
+             "spec": {"serverConfig": "mlserver", "podSpec": {"containers": [{"name": "mlserver", "env": [
+                 {"name": "MLSERVER_TRACING_SERVER", "value": "seldon-collector.seldon-mesh:4317"}]}]}}})
+        api("POST", f"{v2}/{ns}/models",
+            {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
+             "metadata": {"name": "iris", "namespace": ns},
+             "spec": {"storageUri": "gs://seldon-models/scv2/samples/mlserver_1.7.1/iris-sklearn",
+                      "server": "mlserver"}})
+        operator = subprocess.Popen([stand_in, "--v2", cluster, ns, mesh],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        pods_script = os.path.join(repo, "scripts/demo-pods.py")
+        try:
+            for tag, which in (("1.62", "v1"), ("v2.12", "v2")):
+                jenv = dict(env, DEMO_PODS_JAEGER=which)
+                subprocess.run([sys.executable, pods_script, "model-up", kc, ns, "iris", harness, pods],
+                               env=jenv, check=True)
+                try:
+                    cmd = [plugin, "verify", "--core", "v2", "iris", "-n", ns, "--seldon-namespace", mesh]
+                    wall = median(cmd)
+                    row(f"verify --core v2 of a Model, Jaeger {tag} (port-forwards), median wall (s)",
+                        f"{wall:.2f}", "<= 6", ok(wall <= 6))
+                finally:
+                    subprocess.run([sys.executable, pods_script, "down", pods], env=env)
+        finally:
+            operator.kill()
+
     def machine():
         cpu = "unknown CPU"
         try:
@@ -475,6 +523,7 @@ def main():
 
     v2_fleet()
     trace_bench()
+    verify_core2_bench()
 
     row("whole benchmark, from the first object created (s)", f"{time.perf_counter() - bench_started:.0f}")
 

@@ -12,6 +12,14 @@ components' gRPC servers, as in tests/e2e/verify.rs.
 
     demo-pods.py up KUBECONFIG NAMESPACE SDEP HARNESS_BIN WORKDIR   start; PIDs in WORKDIR/pids
                  (DEMO_PODS_JAEGER=v1: the harness's Jaeger 1.62 on its own ports instead)
+    demo-pods.py model-up KUBECONFIG NAMESPACE MODEL HARNESS_BIN WORKDIR
+                 a Seldon Core 2 Model's path, as tests/e2e/verify2.rs runs it: the real MLServer
+                 1.7.1 serving tests/conformance/mlserver_echo.py as MODEL_1, the agent's reverse
+                 proxy and envoy's routing (tools/core2-tracer rproxy, route), the agent reading
+                 ConfigMap seldon-tracing's tracing.json; envoy's pod port 9000 led to the router.
+                 The OTLP endpoints (the runtime's, MLSERVER_TRACING_SERVER) go to the chosen
+                 Jaeger's OTLP/gRPC port here, as a collector would forward them
+    demo-pods.py model-traffic WORKDIR N                            N traced requests to the Model
     demo-pods.py traffic WORKDIR N                                  N prediction requests
     demo-pods.py down WORKDIR                                       stop what `up` started
 """
@@ -43,8 +51,8 @@ def free_port():
 
 # The harness's Jaegers (scripts/harness): v2.12 on its own ports (JAEGER2_PORTS), 1.62 on the
 # standard ones. Query port, compact (UDP agent) port.
-JAEGERS = {"v2": (26686, 26831), "v1": (16686, 6831)}
-JAEGER_QUERY, JAEGER_COMPACT = JAEGERS[os.environ.get("DEMO_PODS_JAEGER", "v2")]
+JAEGERS = {"v2": (26686, 26831, 24317), "v1": (16686, 6831, 4317)}
+JAEGER_QUERY, JAEGER_COMPACT, JAEGER_OTLP = JAEGERS[os.environ.get("DEMO_PODS_JAEGER", "v2")]
 
 
 def env_of(container):
@@ -128,11 +136,24 @@ def up(kubeconfig, ns, sdep, harness, work):
     wait_port(port, executor, "the executor stand-in")
     if grpc:
         wait_port(grpc_port, executor, "the executor stand-in's gRPC server")
-    forward = lambda name, *pairs: {
-        "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "PortForward",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"forwards": [{"ports": [pod_port], "target": {"address": "127.0.0.1", "port": to}}
-                              for pod_port, to in zip(pairs[::2], pairs[1::2])]}}
+    with_jaeger(kubeconfig, ns, [forward(ns, pod, 8000, port, *((5001, grpc_port) if grpc else ()))])
+    with open(os.path.join(work, "pids"), "w") as f:
+        f.write("\n".join(map(str, pids)))
+    with open(os.path.join(work, "executor-port"), "w") as f:
+        f.write(str(port))
+
+
+def forward(ns, pod, *pairs):
+    """A kwok PortForward: each (pod port, local port) pair of `pairs`."""
+    return {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "PortForward",
+            "metadata": {"name": pod, "namespace": ns},
+            "spec": {"forwards": [{"ports": [pod_port], "target": {"address": "127.0.0.1", "port": to}}
+                                  for pod_port, to in zip(pairs[::2], pairs[1::2])]}}
+
+
+def with_jaeger(kubeconfig, ns, objects):
+    """Applies `objects` with a Jaeger query Service in `ns` whose pod leads to the chosen
+    Jaeger, and waits for that pod."""
     jaeger = [
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "jaeger-query", "namespace": ns},
          "spec": {"selector": {"app": "jaeger"},
@@ -142,16 +163,105 @@ def up(kubeconfig, ns, sdep, harness, work):
          "spec": {"nodeName": "kwok-node-0", "automountServiceAccountToken": False,
                   "containers": [{"name": "jaeger", "image": "jaegertracing/jaeger:2.12.0",
                                   "ports": [{"containerPort": 16686}]}]}},
-        forward("jaeger-0", 16686, JAEGER_QUERY),
-        forward(pod, 8000, port, *((5001, grpc_port) if grpc else ())),
+        forward(ns, "jaeger-0", 16686, JAEGER_QUERY),
     ]
     kubectl(kubeconfig, "apply", "-f", "-",
-            stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": jaeger}))
+            stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": jaeger + objects}))
     kubectl(kubeconfig, "wait", "--for=condition=Ready", "pod/jaeger-0", "-n", ns, "--timeout=60s")
+
+
+def ready_pod(kubeconfig, ns, selector):
+    """The name of a ready pod of `ns` matching `selector`, waiting up to a minute."""
+    for _ in range(300):
+        pods = json.loads(kubectl(kubeconfig, "get", "pods", "-n", ns, "-l", selector, "-o", "json"))["items"]
+        for p in pods:
+            ready = any(c["type"] == "Ready" and c["status"] == "True"
+                        for c in (p.get("status") or {}).get("conditions") or [])
+            if ready and not p["metadata"].get("deletionTimestamp"):
+                return p["metadata"]["name"]
+        time.sleep(0.2)
+    sys.exit(f"demo-pods: no ready pod {selector} in {ns}")
+
+
+def start(work, name, argv, env=None, cwd=None):
+    proc = subprocess.Popen(argv, cwd=cwd or work, env=env,
+                            stdout=subprocess.PIPE if name in ("agent", "router") else
+                            open(os.path.join(work, f"{name}.log"), "w"),
+                            stderr=open(os.path.join(work, f"{name}.err"), "w"),
+                            start_new_session=True, text=True)
+    return proc
+
+
+def model_up(kubeconfig, ns, model, harness, work):
+    os.makedirs(work, exist_ok=True)
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    obj = json.loads(kubectl(kubeconfig, "get", "models.mlops.seldon.io", model, "-n", ns, "-o", "json"))
+    server = obj["spec"]["server"]
+    sts = json.loads(kubectl(kubeconfig, "get", "statefulset", server, "-n", ns, "-o", "json"))
+    mls = next(c for c in sts["spec"]["template"]["spec"]["containers"] if c["name"] == "mlserver")
+    cm = json.loads(kubectl(kubeconfig, "get", "configmap", "seldon-tracing", "-n", ns, "-o", "json"))
+    setting = json.loads(cm["data"]["tracing.json"])
+    if setting.get("otelExporterEndpoint"):
+        setting["otelExporterEndpoint"] = f"127.0.0.1:{JAEGER_OTLP}"
+    envoy = ready_pod(kubeconfig, ns, "app.kubernetes.io/name=seldon-envoy")
+    ready_pod(kubeconfig, ns, f"seldon-server-name={server}")
+    internal = f"{model}_1"
+    models = os.path.join(work, "models")
+    os.makedirs(os.path.join(models, internal), exist_ok=True)
+    with open(os.path.join(repo, "tests/conformance/mlserver_echo.py")) as src, \
+            open(os.path.join(models, internal, "mlserver_echo.py"), "w") as dst:
+        dst.write(src.read())
+    with open(os.path.join(models, internal, "model-settings.json"), "w") as f:
+        json.dump({"name": internal, "implementation": "mlserver_echo.Echo"}, f)
+    http = free_port()
+    with open(os.path.join(models, "settings.json"), "w") as f:
+        json.dump({"host": "127.0.0.1", "http_port": http, "grpc_port": free_port(),
+                   "metrics_port": free_port(), "parallel_workers": 0}, f)
+    env = {"PATH": os.path.join(harness, "mlserver-venv/bin") + ":/usr/bin:/bin"}
+    if any(e["name"] == "MLSERVER_TRACING_SERVER" for e in mls.get("env") or []):
+        env["MLSERVER_TRACING_SERVER"] = f"127.0.0.1:{JAEGER_OTLP}"
+    mlserver = start(work, "mlserver", [os.path.join(harness, "mlserver-venv/bin/mlserver"), "start", models],
+                     env=env, cwd=models)
+    with open(os.path.join(work, "tracing.json"), "w") as f:
+        json.dump(setting, f)
+    tracer = os.path.join(harness, "core2-tracer")
+    agent = start(work, "agent", [tracer, "rproxy", "--tracing-config-path", os.path.join(work, "tracing.json"),
+                                  "--backend", f"127.0.0.1:{http}"], env={})
+    agent_port = int(agent.stdout.readline().strip().rsplit(":", 1)[1])
+    router = start(work, "router", [tracer, "route", "--model", f"{model}={internal}@127.0.0.1:{agent_port}"],
+                   env={})
+    router_port = int(router.stdout.readline().strip().rsplit(":", 1)[1])
     with open(os.path.join(work, "pids"), "w") as f:
-        f.write("\n".join(map(str, pids)))
-    with open(os.path.join(work, "executor-port"), "w") as f:
-        f.write(str(port))
+        f.write("\n".join(str(p.pid) for p in (mlserver, agent, router)))
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{http}/v2/models/{internal}/ready", timeout=1).read()
+            break
+        except OSError:
+            if mlserver.poll() is not None:
+                sys.exit("demo-pods: MLServer exited at start (see its .err in the work directory)")
+            time.sleep(0.1)
+    else:
+        sys.exit("demo-pods: MLServer did not make the model ready")
+    with open(os.path.join(work, "router-port"), "w") as f:
+        f.write(f"{model} {router_port}")
+    with_jaeger(kubeconfig, ns, [forward(ns, envoy, 9000, router_port)])
+
+
+def model_traffic(work, n):
+    """N inference requests through the mesh's router, each with a sampled traceparent of its own
+    (a traced caller: the agent does not pass its own context on, so without one MLServer's
+    spans would start traces of their own)."""
+    model, port = open(os.path.join(work, "router-port")).read().split()
+    body = json.dumps({"inputs": [{"name": "predict", "shape": [1, 4], "datatype": "FP32",
+                                   "data": [[1, 2, 3, 4]]}]}).encode()
+    for _ in range(n):
+        parent = f"00-{os.urandom(16).hex()}-{os.urandom(8).hex()}-01"
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/v2/models/{model}/infer", data=body,
+                                     headers={"Content-Type": "application/json", "seldon-model": model,
+                                              "traceparent": parent})
+        urllib.request.urlopen(req, timeout=10).read()
+    time.sleep(6)  # the agent and MLServer export their batches every 5 s
 
 
 def traffic(work, n):
@@ -180,6 +290,10 @@ if __name__ == "__main__":
     cmd = sys.argv[1:2]
     if cmd == ["up"] and len(sys.argv) == 7:
         up(*sys.argv[2:])
+    elif cmd == ["model-up"] and len(sys.argv) == 7:
+        model_up(*sys.argv[2:])
+    elif cmd == ["model-traffic"] and len(sys.argv) == 4:
+        model_traffic(sys.argv[2], int(sys.argv[3]))
     elif cmd == ["traffic"] and len(sys.argv) == 4:
         traffic(sys.argv[2], int(sys.argv[3]))
     elif cmd == ["down"] and len(sys.argv) == 3:

@@ -58,6 +58,8 @@ struct Words {
     namespace: Option<String>,
     /// `--core`'s value, when typed.
     core: Option<String>,
+    /// `--pipeline` was typed (`verify`'s NAME is a Seldon Core 2 Pipeline).
+    pipeline: bool,
     subcommand: Option<String>,
     positionals: Vec<String>,
 }
@@ -83,6 +85,8 @@ fn parse(words: &[String]) -> Words {
                 "--core" => w.core = value,
                 _ => {}
             }
+        } else if flag == "--pipeline" {
+            w.pipeline = true;
         } else if !word.starts_with('-') {
             if w.subcommand.is_none() {
                 w.subcommand = Some(word.clone());
@@ -162,15 +166,13 @@ async fn deployments(w: &Words) -> Vec<serde_json::Value> {
         .unwrap_or_default()
 }
 
-/// The SeldonRuntimes of the namespace (none where Seldon Core 2 is not served).
-async fn runtimes(w: &Words) -> Vec<String> {
+/// The names of the namespace's Seldon Core 2 `plural` (seldonruntimes, models, pipelines;
+/// none where Seldon Core 2 is not served).
+async fn v2_names(w: &Words, plural: &str) -> Vec<String> {
     let Some((c, ns)) = cluster(w).await else {
         return Vec::new();
     };
-    let path = format!(
-        "/apis/{}/namespaces/{ns}/seldonruntimes",
-        crate::cluster::V2_API
-    );
+    let path = format!("/apis/{}/namespaces/{ns}/{plural}", crate::cluster::V2_API);
     c.names(&path).await.unwrap_or_default()
 }
 
@@ -273,11 +275,20 @@ pub async fn complete(words: &[String]) -> String {
             lines([], current, NO_FILES)
         }
         Some(sub @ ("status" | "enable" | "disable" | "sampler" | "verify" | "traces")) => {
-            let core = w.core.as_deref();
+            let core = if w.pipeline {
+                Some("v2")
+            } else {
+                w.core.as_deref()
+            };
             let v2_verb = matches!(sub, "status" | "enable" | "disable" | "sampler");
             let mut names: Vec<String> = Vec::new();
             if core != Some("v2") {
                 names.extend(deployments(&w).await.iter().map(name_of));
+            }
+            // verify --core v2: a Model, or with --pipeline a Pipeline.
+            if sub == "verify" && core == Some("v2") {
+                let plural = if w.pipeline { "pipelines" } else { "models" };
+                names.extend(v2_names(&w, plural).await);
             }
             // SeldonRuntimes: with --core v2, and beside SeldonDeployments for status, which
             // shows both generations.
@@ -288,7 +299,7 @@ pub async fn complete(words: &[String]) -> String {
                     ""
                 };
                 names.extend(
-                    runtimes(&w)
+                    v2_names(&w, "seldonruntimes")
                         .await
                         .into_iter()
                         .map(|n| format!("{n}{label}")),

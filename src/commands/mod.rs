@@ -76,7 +76,11 @@ pub async fn run(inv: Invocation) -> Result<ExitStatus> {
                 Action::Write(w) => overview::write(&ctx, w).await,
                 Action::Traces(t) => {
                     crate::prompt::install_interrupt_handler();
-                    traces::recent::traces(&ctx, &t, crate::prompt::interactive()).await
+                    let ask = crate::prompt::interactive();
+                    match &t.target.core2 {
+                        Some(target) => traces::core2::traces(&ctx, &t, target, ask).await,
+                        None => traces::recent::traces(&ctx, &t, ask).await,
+                    }
                 }
                 Action::Verify(v) => {
                     crate::prompt::install_interrupt_handler();

@@ -281,12 +281,6 @@ fn traces(a: TracesArgs, scope: Scope, terminal: bool) -> Result<Action, Usage> 
         scope,
         terminal,
     )?;
-    if target.core2.is_some() {
-        return Err(
-            "traces reads SeldonDeployments only for now; for a Seldon Core 2 Model, `verify --core v2 MODEL` shows one request's spans per hop"
-                .into(),
-        );
-    }
     if a.since.is_zero() {
         return Err("--since must be more than 0, e.g. 1h".into());
     }

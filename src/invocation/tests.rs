@@ -481,5 +481,8 @@ fn verify_core_v2_names_a_model_or_a_pipeline() {
     assert_refused("verify --core v1 --pipeline chain", false, "drop --core v1");
     assert_refused("verify --core v2", false, "needs a Model name");
     assert_refused("verify --pipeline", false, "needs a Pipeline name");
-    assert_refused("traces --core v2 iris", false, "verify --core v2 MODEL");
+    match argv("traces --core v2 iris", false).expect("traces").action {
+        Action::Traces(t) => assert!(t.target.core2.is_some_and(|c| !c.pipeline)),
+        other => panic!("{other:?}"),
+    }
 }

@@ -66,6 +66,19 @@ fn completes_subcommands_flags_and_live_names() {
     assert_eq!(ratios, ["0.1", "0.01"]);
     let (cores, _) = complete(&path, &kc, &["status", "--core", ""]);
     assert_eq!(cores, ["v1", "v2"]);
+    // verify --core v2 offers the namespace's Models; with --pipeline its Pipelines.
+    let model = serde_json::json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
+        "metadata": {"name": "iris-v2", "namespace": ns}, "spec": {"storageUri": "gs://m"}});
+    let pipeline = serde_json::json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Pipeline",
+        "metadata": {"name": "chain", "namespace": ns}, "spec": {"steps": [{"name": "iris-v2"}]}});
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [model, pipeline]});
+    c.kubectl_in(&["apply", "-f", "-"], &list.to_string()).ok();
+    let (names, _) = complete(&path, &kc, &["verify", "--core", "v2", "-n", &ns, ""]);
+    assert_eq!(names, ["iris-v2"]);
+    let (names, _) = complete(&path, &kc, &["verify", "--pipeline", "-n", &ns, ""]);
+    assert_eq!(names, ["chain"]);
+    let (names, _) = complete(&path, &kc, &["verify", "-n", &ns, ""]);
+    assert_eq!(names, ["churn", "iris"]);
 }
 
 #[test]

@@ -6,6 +6,27 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
+fn core2_crds() -> String {
+    std::path::Path::new(FIXTURES)
+        .join("seldon2-crds.yaml")
+        .display()
+        .to_string()
+}
+
+/// Installs Seldon Core 2's test CRDs (tests/fixtures/seldon2-crds.yaml) on `c` and waits
+/// until SeldonRuntimes are served: for the control planes made without them.
+pub(crate) fn serve_core2(c: &Cluster) {
+    c.kubectl(&["apply", "-f", &core2_crds()]).ok();
+    let served = (0..120).any(|_| {
+        let listed = c.kubectl(&["get", "seldonruntimes", "-A"]).code == Some(0);
+        if !listed {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        listed
+    });
+    assert!(served, "the v2 CRDs were not served within 60 s");
+}
+
 pub(crate) fn seldon_config(ns: &str, name: &str, tc: Value) -> Value {
     json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonConfig",
            "metadata": {"name": name, "namespace": ns},
@@ -204,19 +225,7 @@ fn each_generation_the_cluster_serves_is_read_and_neither_gets_one_sentence() {
     assert_eq!(json["items"][0]["core"], "v1", "{json}");
 
     // v2 only: the bare cluster with Seldon Core 2's CRDs.
-    let crds = std::path::Path::new(FIXTURES)
-        .join("seldon2-crds.yaml")
-        .display()
-        .to_string();
-    c.kubectl(&["apply", "-f", &crds]).ok();
-    let served = (0..120).any(|_| {
-        let listed = c.kubectl(&["get", "seldonruntimes", "-A"]).code == Some(0);
-        if !listed {
-            std::thread::sleep(std::time::Duration::from_millis(500));
-        }
-        listed
-    });
-    assert!(served, "the v2 CRDs were not served within 60 s");
+    serve_core2(&c);
     let (mesh, ns) = mesh_and_runtime(&c, "v2only", json!({"ratio": "0.25"}), |_| vec![]);
     let table = c
         .plugin(&["list", "-n", &ns, "--seldon-namespace", &mesh])
@@ -263,7 +272,7 @@ fn each_generation_the_cluster_serves_is_read_and_neither_gets_one_sentence() {
             r.stderr
         );
     }
-    c.kubectl(&["delete", "--wait", "-f", &crds]).ok();
+    c.kubectl(&["delete", "--wait", "-f", &core2_crds()]).ok();
 
     // Who may not list SeldonRuntimes still gets v1, told once what is left out.
     let c = atomic();

@@ -368,6 +368,8 @@ fn ratios(c: &Cluster, ns: &str) -> BTreeMap<String, String> {
 fn seldon_core_2_runtimes_ride_through_a_restart_and_stop_on_ctrl_c() {
     let _one = SERVER.lock().unwrap_or_else(|e| e.into_inner());
     let c = faults();
+    // This control plane is made without Seldon Core 2's CRDs (scripts/run-tests).
+    crate::core2::serve_core2(&c);
     // A three-second restart in the middle: nothing fails, every runtime is written.
     let ns = c.namespace("fault-v2");
     many_runtimes(&c, &ns, 800);

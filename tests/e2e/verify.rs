@@ -844,7 +844,7 @@ fn predictions(port: u16, n: usize) {
 }
 
 /// Nearest-rank percentile, written here independently of the plugin's.
-fn nearest_rank(sorted: &[i64], p: f64) -> i64 {
+pub(crate) fn nearest_rank(sorted: &[i64], p: f64) -> i64 {
     let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
     sorted[rank.max(1) - 1]
 }

@@ -18,30 +18,14 @@ use crate::conformance::{free_port, harness_bin, terminate};
 use crate::core2::{apply, runtime, seldon_config, server};
 use crate::operator2::reconcile;
 use crate::support::{self, Cluster};
-use crate::verify::{forward_all, wait_listening};
+use crate::verify::{forward_all, nearest_rank, wait_listening};
 
 /// Where the harness's Jaeger 1.62 takes OTLP/gRPC, and its query API.
 const OTLP: &str = "127.0.0.1:4317";
 const JAEGER: &str = "http://127.0.0.1:16686";
 
-/// A model MLServer serves: it answers each input as it came (`MLModel`, no ML framework).
-const ECHO_MODEL: &str = r#"
-from mlserver import MLModel
-from mlserver.codecs import NumpyCodec
-from mlserver.types import InferenceRequest, InferenceResponse
-
-
-class Echo(MLModel):
-    async def load(self) -> bool:
-        return True
-
-    async def predict(self, payload: InferenceRequest) -> InferenceResponse:
-        outputs = [
-            NumpyCodec.encode_output(name=i.name, payload=NumpyCodec.decode_input(i))
-            for i in payload.inputs
-        ]
-        return InferenceResponse(model_name=self.name, outputs=outputs)
-"#;
+/// The model MLServer serves (a custom `MLModel` answering each input as it came).
+const ECHO_MODEL: &str = include_str!("../conformance/mlserver_echo.py");
 
 /// The processes behind the mesh, stopped when dropped.
 struct Path2 {
@@ -50,6 +34,8 @@ struct Path2 {
     mlserver_port: u16,
     /// What envoy's pod port 9000 leads to.
     router_port: u16,
+    /// The Model's name (MLServer serves it as `<name>_1`).
+    model: String,
 }
 
 impl Drop for Path2 {
@@ -110,10 +96,10 @@ fn start_mlserver(dir: &Path, internal: &str, tracing_server: Option<&str>) -> (
     let models = dir.join("models");
     let model = models.join(internal);
     std::fs::create_dir_all(&model).expect("model dir");
-    std::fs::write(model.join("echo.py"), ECHO_MODEL).expect("model");
+    std::fs::write(model.join("mlserver_echo.py"), ECHO_MODEL).expect("model");
     std::fs::write(
         model.join("model-settings.json"),
-        json!({"name": internal, "implementation": "echo.Echo"}).to_string(),
+        json!({"name": internal, "implementation": "mlserver_echo.Echo"}).to_string(),
     )
     .expect("model settings");
     let port = free_port();
@@ -209,6 +195,17 @@ fn model_path(
     tc: Value,
     mlserver_env: Value,
 ) -> (String, String, Path2) {
+    model_path_of(c, prefix, "iris", tc, mlserver_env)
+}
+
+/// [`model_path`] for Model `model`.
+fn model_path_of(
+    c: &Cluster,
+    prefix: &str,
+    model: &str,
+    tc: Value,
+    mlserver_env: Value,
+) -> (String, String, Path2) {
     let mesh = c.namespace(&format!("{prefix}-mesh"));
     let ns = c.namespace(prefix);
     apply(
@@ -222,7 +219,7 @@ fn model_path(
             runtime(&ns, "default", tc),
             server(&ns, "mlserver", 1, mlserver_env.clone()),
             json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
-                   "metadata": {"name": "iris", "namespace": ns},
+                   "metadata": {"name": model, "namespace": ns},
                    "spec": {"storageUri": "gs://seldon-models/scv2/samples/mlserver_1.7.1/iris-sklearn", "server": "mlserver"}}),
         ],
     );
@@ -237,16 +234,18 @@ fn model_path(
         .find(|e| e["name"] == "MLSERVER_TRACING_SERVER")
         .and_then(|e| e["value"].as_str())
         .map(String::from);
-    let (mlserver, mlserver_port) = start_mlserver(&dir, "iris_1", tracing_server.as_deref());
+    let internal = format!("{model}_1");
+    let (mlserver, mlserver_port) = start_mlserver(&dir, &internal, tracing_server.as_deref());
     let mut path = Path2 {
         children: vec![mlserver],
         dir: dir.clone(),
         mlserver_port,
         router_port: 0,
+        model: model.to_string(),
     };
     let setting = tracing_json(c, &ns, |t| !t.is_empty());
     start_agent(&mut path, &setting);
-    until_model_ready(mlserver_port, "iris_1", &path);
+    until_model_ready(mlserver_port, &internal, &path);
     wait_listening(path.router_port, "the router");
     forward_all(c, &ns, &envoy, &[(9000, path.router_port)]);
     (mesh, ns, path)
@@ -279,7 +278,7 @@ fn start_agent(path: &mut Path2, setting: &str) {
         &[
             "route".into(),
             "--model".into(),
-            format!("iris=iris_1@127.0.0.1:{agent_port}"),
+            format!("{0}={0}_1@127.0.0.1:{agent_port}", path.model),
         ],
     );
     path.children.push(router);
@@ -400,6 +399,40 @@ fn ratio_zero_still_records_the_sampled_request_and_says_normal_traffic_is_not()
             .is_some_and(|n| n.contains("normal requests are not")),
         "{doc}"
     );
+    // --via: straight to the mesh's address (an ingress, one's own forward), the header along.
+    let via = format!("http://127.0.0.1:{}", path.router_port);
+    let (code, doc, out) = verify(&c, &ns, &mesh, &["-o", "json", "--via", &via]);
+    assert_eq!(code, Some(0), "{out}\n{}", path.logs());
+    assert_eq!(doc["request"]["through"], "--via", "{doc}");
+    // --dry-run: what would be sent and what should join, nothing sent.
+    let (code, _, out) = verify(&c, &ns, &mesh, &["--dry-run"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("Would send POST http://localhost:9000/v2/models/iris/infer to model ")
+            && out.contains("Expected in the trace: agent, mlserver"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_endpoint_nothing_listens_on_leaves_the_agent_out_and_says_where_its_spans_went() {
+    let c = support::atomic();
+    let (mesh, ns, path) = model_path(
+        &c,
+        "v2verify-nowhere",
+        json!({"otelExporterEndpoint": "127.0.0.1:9"}),
+        on_env(),
+    );
+    let (code, doc, out) = verify(&c, &ns, &mesh, &["-o", "json", "--timeout", "12s"]);
+    assert_eq!(code, Some(1), "{out}\n{}", path.logs());
+    assert_eq!(part(&doc, "mlserver")["arrived"], true, "{doc}");
+    let agent = part(&doc, "agent");
+    assert!(
+        agent["reason"].as_str().is_some_and(|r| r
+            .contains("no span of it in the trace after 12s")
+            && r.contains("127.0.0.1:9")),
+        "{doc}"
+    );
 }
 
 #[test]
@@ -470,4 +503,166 @@ fn pods_not_restarted_after_disable_still_trace_and_the_verdict_says_so() {
             .is_some_and(|n| n.contains("restart needed")),
         "{doc}"
     );
+}
+
+/// `n` inference requests to the router (the mesh), each with a sampled `traceparent` of its
+/// own, as a traced caller sends them.
+fn requests(router_port: u16, model: &str, n: usize) {
+    for i in 0..n {
+        let traceparent = format!(
+            "00-{:016x}{:016x}-{:016x}-01",
+            std::process::id(),
+            i + 1,
+            i + 1
+        );
+        let r = crate::kube::run(
+            "curl",
+            &[
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-X",
+                "POST",
+                &format!("http://127.0.0.1:{router_port}/v2/models/{model}/infer"),
+                "-H",
+                "content-type: application/json",
+                "-H",
+                &format!("seldon-model: {model}"),
+                "-H",
+                &format!("traceparent: {traceparent}"),
+                "-d",
+                r#"{"inputs":[{"name":"predict","shape":[1,4],"datatype":"FP32","data":[[1,2,3,4]]}]}"#,
+            ],
+            &[],
+            None,
+        );
+        assert_eq!(r.stdout, "200", "request {i}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn traces_counts_every_request_and_its_percentiles_match_jaegers_own_numbers() {
+    let c = support::atomic();
+    // A name of its own: the agent's spans do not name the namespace, and other tests' Models
+    // `iris` send to the same Jaeger.
+    let (mesh, ns, path) = model_path_of(&c, "v2traces", "iris-traces", json!({}), on_env());
+    requests(path.router_port, &path.model, 50);
+    // Jaeger's own answer once every trace is complete: the agent's span and MLServer's four.
+    let query = format!(
+        "{JAEGER}/api/traces?service=seldon-agent&operation=seldon-rproxy&tag=url.path%3A%2Fv2%2Fmodels%2Firis-traces%2Finfer&limit=500&lookback=1h"
+    );
+    let mut reference = Value::Null;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        reference = crate::kube::run("curl", &["-s", &query], &[], None).json();
+        let data = reference["data"].as_array().cloned().unwrap_or_default();
+        let whole = |t: &Value| t["spans"].as_array().map(Vec::len) == Some(5);
+        if data.len() == 50 && data.iter().all(whole) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let mut durations: std::collections::BTreeMap<(String, String), Vec<i64>> = Default::default();
+    for t in reference["data"].as_array().expect("traces") {
+        for s in t["spans"].as_array().expect("spans") {
+            let service = t["processes"][s["processID"].as_str().unwrap_or("")]["serviceName"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            durations
+                .entry((
+                    service,
+                    s["operationName"].as_str().unwrap_or("").to_string(),
+                ))
+                .or_default()
+                .push(s["duration"].as_i64().unwrap_or(0));
+        }
+    }
+    assert_eq!(durations.len(), 4, "{durations:?}\n{}", path.logs());
+    let v = c
+        .plugin(&[
+            "traces",
+            "--core",
+            "v2",
+            &path.model,
+            "-n",
+            &ns,
+            "--seldon-namespace",
+            &mesh,
+            "--jaeger",
+            JAEGER,
+            "--since",
+            "10m",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    let item = &v["items"][0];
+    assert_eq!(
+        (item["core"].as_str(), item["targetKind"].as_str()),
+        (Some("v2"), Some("Model")),
+        "{v}"
+    );
+    assert_eq!(item["traces"], 50, "{v}");
+    let hops = item["hops"].as_array().expect("hops");
+    assert_eq!(hops.len(), 4, "{v}");
+    for h in hops {
+        let key = (
+            h["service"].as_str().unwrap_or("").to_string(),
+            h["operation"].as_str().unwrap_or("").to_string(),
+        );
+        let mut d = durations[&key].clone();
+        d.sort_unstable();
+        assert_eq!(h["count"], d.len(), "{h}");
+        assert_eq!(h["p50Us"], nearest_rank(&d, 50.0), "{h}");
+        assert_eq!(h["p95Us"], nearest_rank(&d, 95.0), "{h}");
+        assert_eq!(h["p99Us"], nearest_rank(&d, 99.0), "{h}");
+        assert_eq!(h["maxUs"], *d.last().expect("durations"), "{h}");
+        assert_eq!(h["errors"], 0, "{h}");
+        let part = if key.0 == "seldon-agent" {
+            "agent"
+        } else {
+            "mlserver"
+        };
+        assert_eq!(h["node"], part, "{h}");
+    }
+    assert_eq!(
+        item["slowest"]["spans"].as_array().map(Vec::len),
+        Some(5),
+        "{v}"
+    );
+    // The same Model name in another namespace: its traces cannot be told apart, and it says so.
+    let other = c.namespace("v2traces-other");
+    apply(
+        &c,
+        &[
+            json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
+                 "metadata": {"name": path.model, "namespace": other},
+                 "spec": {"storageUri": "gs://m", "server": "mlserver"}}),
+        ],
+    );
+    let text = c
+        .plugin(&[
+            "traces",
+            "--core",
+            "v2",
+            &path.model,
+            "-n",
+            &ns,
+            "--jaeger",
+            JAEGER,
+            "--since",
+            "10m",
+        ])
+        .ok();
+    assert!(
+        text.stderr
+            .contains(&format!("also exists in namespace {other}")),
+        "{}",
+        text.stderr
+    );
+    eprintln!("{}", text.stdout);
 }

@@ -3,6 +3,9 @@
 //! behind the runtime's `seldon-mesh` Service, or `--via URL`), carrying a W3C `traceparent` the
 //! plugin makes with the sampled flag; then its trace from Jaeger, judged for the Server's agent
 //! and MLServer (`domain::traces::core2`). As for v1, nothing is sent before Jaeger answers.
+//!
+//! `traces --core v2 MODEL`: the Model's recent traces, found by the agent's `seldon-rproxy`
+//! spans whose `url.path` is the Model's inference path, as per-hop latency.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,9 +13,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::recent::{now_us, print_report};
 use super::verify::{
-    answering_jaeger, body, conclude, headers_to_send, object_error, random_u64, seconds_text,
-    unanswered,
+    answering_jaeger, body, conclude, find_jaeger, headers_to_send, object_error, random_u64,
+    seconds_text, unanswered,
 };
 use crate::cluster::V2_API;
 use crate::commands::context::{Ctx, print};
@@ -20,15 +24,17 @@ use crate::commands::v2::read::{InNamespaces, SeldonConfigs};
 use crate::domain::json::str_at;
 use crate::domain::traces::core2 as judge;
 use crate::domain::traces::endpoints::{self as reach, PortRef};
-use crate::domain::traces::model::{self, Trace};
+use crate::domain::traces::model::{self, Trace, span_rows};
 use crate::domain::traces::request::TraceContext;
+use crate::domain::traces::stats::{self, Slowest, TracesReport, Window};
 use crate::domain::traces::verdict::{self as v, Check, Verification};
 use crate::domain::v2::status::RuntimeStatus;
 use crate::domain::v2::workloads::Workload;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
-use crate::invocation::{Core2Target, Transport, Verify};
+use crate::invocation::{Core2Target, Traces, Transport, Verify};
 use crate::jaeger::Jaeger;
+use crate::jaeger::Search;
 use crate::render;
 use crate::web::{self, Ask, Dial};
 
@@ -47,35 +53,12 @@ pub async fn verify(
     target: &Core2Target,
     ask: bool,
 ) -> Result<ExitStatus> {
-    if target.pipeline {
-        return Err(Error::Usage(
-            "verify --pipeline: Seldon Core 2 Pipelines cannot be verified yet; Models can (verify --core v2 MODEL)".into(),
-        ));
-    }
     if args.transport == Transport::Grpc {
         return Err(Error::Usage(
             "verify --core v2 sends its request over REST (the Open Inference Protocol's /v2/models/NAME/infer); gRPC is not supported for Seldon Core 2 yet".into(),
         ));
     }
-    let ns = ctx.namespace().to_string();
-    let name = match &args.target.name {
-        Some(n) => n.clone(),
-        None => pick_model(ctx, ask).await?,
-    };
-    let model_path = format!("/apis/{V2_API}/namespaces/{ns}/models/{name}");
-    let model = ctx
-        .cluster
-        .get_optional(&model_path, &ns, &name)
-        .await?
-        .ok_or_else(|| {
-            object_error(
-                &ns,
-                &name,
-                format!(
-                    "is not a Seldon Core 2 Model in namespace {ns}; list them with `kubectl get models.mlops.seldon.io -n {ns}`"
-                ),
-            )
-        })?;
+    let (ns, name, model) = one_model(ctx, args.target.name.as_deref(), target, ask).await?;
     let st = runtime_status(ctx, &ns, &name, &target.seldon_namespace).await?;
     let server = serving(&st, str_at(&model, &["spec", "server"]));
     let fix = format!("kubectl seldon-tracing enable --core v2 -n {ns} --restart=servers --wait");
@@ -175,6 +158,134 @@ pub async fn verify(
         checks,
         failed_with.as_deref(),
     )
+}
+
+/// The attribute otelhttp v0.62.0 gives a server span for the request's path, before the agent
+/// rewrites it to the internal name (docs/facts/seldon-core-2.md).
+const PATH_ATTRIBUTE: &str = "url.path";
+
+/// The Model `args` names (picked on a terminal), checked to exist: (namespace, name, object).
+async fn one_model(
+    ctx: &Ctx,
+    name: Option<&str>,
+    target: &Core2Target,
+    ask: bool,
+) -> Result<(String, String, Value)> {
+    if target.pipeline {
+        return Err(Error::Usage(
+            "--pipeline: Seldon Core 2 Pipelines cannot be verified or read yet; Models can (--core v2 MODEL)".into(),
+        ));
+    }
+    let ns = ctx.namespace().to_string();
+    let name = match name {
+        Some(n) => n.to_string(),
+        None => pick_model(ctx, ask).await?,
+    };
+    let model_path = format!("/apis/{V2_API}/namespaces/{ns}/models/{name}");
+    let model = ctx
+        .cluster
+        .get_optional(&model_path, &ns, &name)
+        .await?
+        .ok_or_else(|| {
+            object_error(
+                &ns,
+                &name,
+                format!(
+                    "is not a Seldon Core 2 Model in namespace {ns}; list them with `kubectl get models.mlops.seldon.io -n {ns}`"
+                ),
+            )
+        })?;
+    Ok((ns, name, model))
+}
+
+/// The other namespaces with a Model named `name` (none when Models may not be listed
+/// cluster-wide).
+async fn namespaces_also_serving(ctx: &Ctx, ns: &str, name: &str) -> Vec<String> {
+    let path = format!(
+        "/apis/{V2_API}/models?fieldSelector={}",
+        web::query_encoded(&format!("metadata.name={name}"))
+    );
+    let Ok(Some(list)) = ctx.cluster.get_optional(&path, "", name).await else {
+        return Vec::new();
+    };
+    list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| str_at(m, &["metadata", "namespace"]))
+        .filter(|n| *n != ns)
+        .map(str::to_string)
+        .collect()
+}
+
+/// `traces --core v2 MODEL`: the Model's traces of the last `--since`, per hop.
+pub async fn traces(
+    ctx: &Ctx,
+    args: &Traces,
+    target: &Core2Target,
+    ask: bool,
+) -> Result<ExitStatus> {
+    let (ns, name, _) = one_model(ctx, args.target.name.as_deref(), target, ask).await?;
+    let elsewhere = namespaces_also_serving(ctx, &ns, &name).await;
+    if !elsewhere.is_empty() {
+        crate::say!(
+            "Warning: a Model {name} also exists in namespace {}: the agent's spans do not name the namespace, so its traces in the same Jaeger are counted here too",
+            elsewhere.join(", ")
+        );
+    }
+    let jaeger = find_jaeger(
+        ctx,
+        &args.target.jaeger,
+        &args.target.access,
+        Duration::from_secs(30),
+        true,
+    )
+    .await?;
+    let end_us = now_us();
+    let start_us = end_us - args.since.as_micros() as i64;
+    let path = format!("/v2/models/{name}/infer");
+    let search = Search {
+        service: judge::AGENT_SERVICE.into(),
+        operation: Some(judge::RPROXY_OPERATION.into()),
+        tags: vec![(PATH_ATTRIBUTE.into(), path.clone())],
+        start_us,
+        end_us,
+        limit: args.limit,
+        min_duration_us: args.min_duration.map(|d| d.as_micros() as i64),
+    };
+    let found = jaeger
+        .search_traces(&search)
+        .await
+        .map_err(|e| Error::Reach(e.to_string()))?;
+    let traces = stats::merge(found, args.limit as usize);
+    let slowest = stats::slowest(&traces);
+    let slowest_hops = slowest.map(judge::hops).unwrap_or_default();
+    let summary = TracesReport {
+        core: Some("v2"),
+        kind: Some("Model"),
+        namespace: ns,
+        name,
+        predictor: String::new(),
+        jaeger: jaeger.at.clone(),
+        window: Window {
+            since: seconds_text(args.since),
+            start_us,
+            end_us,
+        },
+        found_by: format!(
+            "the agent's {} spans with {PATH_ATTRIBUTE} {path}",
+            judge::RPROXY_OPERATION
+        ),
+        search: jaeger.search_words().into(),
+        traces: traces.len(),
+        hops: stats::hop_stats_by(&traces, judge::hops),
+        slowest: slowest.map(|t| Slowest {
+            trace_id: model::trace_id_text(t.id),
+            duration_us: stats::trace_duration(t),
+            spans: span_rows(t, &slowest_hops),
+        }),
+    };
+    print_report(ctx, &summary, slowest, &slowest_hops)
 }
 
 /// The status of the runtime of `ns` (the one the model's Server belongs to), read as

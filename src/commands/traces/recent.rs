@@ -25,7 +25,7 @@ use crate::jaeger::Search;
 use crate::options::Output;
 use crate::render;
 
-fn now_us() -> i64 {
+pub(super) fn now_us() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as i64)
@@ -152,6 +152,8 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
         .map(|t| attribution::attribute(t, &graph, &executor_service))
         .unwrap_or_default();
     let summary = TracesReport {
+        core: None,
+        kind: None,
         namespace: ns.clone(),
         name: name.clone(),
         predictor: pname.clone(),
@@ -184,21 +186,33 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
             spans: span_rows(t, &slowest_hops),
         }),
     };
+    print_report(ctx, &summary, slowest, &slowest_hops)
+}
+
+/// The report as asked (`-o json|yaml` as `kind: TraceSummary`), or one line on stderr when no
+/// trace was found.
+pub(super) fn print_report(
+    ctx: &Ctx,
+    summary: &TracesReport,
+    slowest: Option<&Trace>,
+    slowest_hops: &[model::Hop],
+) -> Result<ExitStatus> {
     let text = match ctx.output {
         Output::Json | Output::Yaml => {
-            render::document(ctx.output, "TraceSummary", &[&summary]).unwrap_or_default()
+            render::document(ctx.output, "TraceSummary", &[summary]).unwrap_or_default()
         }
         _ => {
             if summary.traces == 0 {
                 crate::say!(
-                    "No traces of {ns}/{name} predictor {pname} in the last {} (Jaeger at {}, found by {}).",
+                    "No traces of {} in the last {} (Jaeger at {}, found by {}).",
+                    summary.subject(),
                     summary.window.since,
                     summary.jaeger,
                     summary.found_by
                 );
                 return Ok(ExitStatus::Success);
             }
-            render::traces::verify::summary(&summary, slowest, &slowest_hops)
+            render::traces::verify::summary(summary, slowest, slowest_hops)
         }
     };
     print(&text).map(|_| ExitStatus::Success)

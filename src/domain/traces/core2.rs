@@ -20,6 +20,9 @@ use crate::domain::v2::workloads::{Freshness, Workload};
 /// The agent's service name (`tracing.NewTraceProvider("seldon-agent", …)`).
 pub const AGENT_SERVICE: &str = "seldon-agent";
 
+/// The name of the agent's server span (`otelhttp.NewHandler(…, "seldon-rproxy")`).
+pub const RPROXY_OPERATION: &str = "seldon-rproxy";
+
 /// The two parts of a model's path that can trace.
 pub const AGENT: &str = "agent";
 pub const MLSERVER: &str = "mlserver";

@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use crate::domain::traces::attribution::GraphNode;
 use crate::domain::traces::attribution::attribute;
-use crate::domain::traces::model::Role;
 use crate::domain::traces::model::Trace;
+use crate::domain::traces::model::{Hop, Role};
 
 /// Nearest-rank percentile `p` (0 < p <= 100) of `sorted` (ascending); 0 for none.
 pub fn percentile(sorted: &[i64], p: f64) -> i64 {
@@ -38,11 +38,17 @@ pub struct HopStats {
 /// Per hop (node, service, operation) over `traces`: count, percentiles, max and errors, in the
 /// order hops first appear (the entry first, then the graph's order of calls).
 pub fn hop_stats(traces: &[Trace], graph: &GraphNode, executor_service: &str) -> Vec<HopStats> {
+    hop_stats_by(traces, |t| attribute(t, graph, executor_service))
+}
+
+/// [`hop_stats`] with the spans of each trace tied to their hops by `attribute` (a SeldonDeployment's
+/// graph, or the parts of a Seldon Core 2 Model's path).
+pub fn hop_stats_by(traces: &[Trace], attribute: impl Fn(&Trace) -> Vec<Hop>) -> Vec<HopStats> {
     type Key = (String, String, String);
     let mut order: Vec<Key> = Vec::new();
     let mut seen: HashMap<Key, (Vec<i64>, usize)> = HashMap::new();
     for t in traces {
-        for hop in attribute(t, graph, executor_service) {
+        for hop in attribute(t) {
             if hop.role == Role::Other {
                 continue;
             }
@@ -108,8 +114,16 @@ pub enum Finding {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TracesReport {
+    /// `v2` for a Seldon Core 2 Model; absent for a SeldonDeployment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub core: Option<&'static str>,
+    /// Seldon Core 2: what `name` is (`Model`); absent for a SeldonDeployment.
+    #[serde(rename = "targetKind", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
     pub namespace: String,
     pub name: String,
+    /// A SeldonDeployment's predictor; empty (and absent) for Seldon Core 2.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub predictor: String,
     pub jaeger: String,
     pub window: Window,
@@ -122,6 +136,18 @@ pub struct TracesReport {
     pub hops: Vec<HopStats>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slowest: Option<Slowest>,
+}
+
+impl TracesReport {
+    /// Whose traces these are, as a person reads it.
+    pub fn subject(&self) -> String {
+        crate::domain::traces::verdict::subject(
+            self.kind,
+            &self.namespace,
+            &self.name,
+            &self.predictor,
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

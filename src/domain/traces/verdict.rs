@@ -393,21 +393,19 @@ pub struct Verification {
 }
 
 impl Verification {
-    /// What the request went through, as a person reads it: `models/iris predictor default`,
-    /// `model models/iris`.
+    /// What the request went through, as a person reads it.
     pub fn subject(&self) -> String {
-        match self.kind {
-            Some(kind) => format!(
-                "{} {}/{}",
-                kind.to_ascii_lowercase(),
-                self.namespace,
-                self.name
-            ),
-            None => format!(
-                "{}/{} predictor {}",
-                self.namespace, self.name, self.predictor
-            ),
-        }
+        subject(self.kind, &self.namespace, &self.name, &self.predictor)
+    }
+}
+
+/// What a request went through, or whose traces are read, as a person reads it:
+/// `models/iris predictor default` for a SeldonDeployment, `model models/iris` for a Seldon
+/// Core 2 `kind`.
+pub fn subject(kind: Option<&str>, namespace: &str, name: &str, predictor: &str) -> String {
+    match kind {
+        Some(kind) => format!("{} {namespace}/{name}", kind.to_ascii_lowercase()),
+        None => format!("{namespace}/{name} predictor {predictor}"),
     }
 }
 

@@ -227,8 +227,12 @@ fn services(t: &Trace) -> String {
 /// `traces` as a person reads it: the hops' latency table, then the slowest trace.
 pub fn summary(s: &TracesReport, slowest: Option<&Trace>, hops: &[Hop]) -> String {
     let mut out = format!(
-        "{} traces of {}/{} predictor {} in the last {} (Jaeger at {}; found by {})\n\n",
-        s.traces, s.namespace, s.name, s.predictor, s.window.since, s.jaeger, s.found_by
+        "{} traces of {} in the last {} (Jaeger at {}; found by {})\n\n",
+        s.traces,
+        s.subject(),
+        s.window.since,
+        s.jaeger,
+        s.found_by
     );
     let rows: Vec<Vec<String>> = s
         .hops
