@@ -429,3 +429,54 @@ fn the_guided_flow_asks_which_generation_where_both_are_served() {
             .is_none()
     );
 }
+
+/// `verify --core v2` on a terminal without a name: the namespace's Models to pick from.
+#[test]
+fn verify_core_v2_picks_a_model() {
+    let c = atomic();
+    let mesh = c.namespace("pty-v2v-mesh");
+    let ns = c.namespace("pty-v2v");
+    use crate::core2::{apply, runtime, seldon_config};
+    let model = |name: &str| {
+        serde_json::json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
+            "metadata": {"name": name, "namespace": ns}, "spec": {"storageUri": "gs://m"}})
+    };
+    apply(
+        &c,
+        &[
+            seldon_config(
+                &mesh,
+                "default",
+                serde_json::json!({"otelExporterEndpoint": "c:4317", "ratio": "1"}),
+            ),
+            runtime(&ns, "default", serde_json::json!({})),
+            model("churn"),
+            model("iris"),
+        ],
+    );
+    // A dry run with --via and --jaeger sends nothing and reaches no pod.
+    let mut p = spawn(
+        &c,
+        &[
+            "verify",
+            "--core",
+            "v2",
+            "-n",
+            &ns,
+            "--seldon-namespace",
+            &mesh,
+            "--dry-run",
+            "--via",
+            "http://127.0.0.1:9",
+            "--jaeger",
+            "http://127.0.0.1:9",
+        ],
+    );
+    p.exp_string("Model (type to search)")
+        .expect("model prompt");
+    keys(&mut p, "iri");
+    keys(&mut p, "\r");
+    p.exp_string("Would send POST http://127.0.0.1:9/v2/models/iris/infer to model")
+        .expect("the picked model's request");
+    assert_eq!(exit_code(&mut p), 0);
+}
