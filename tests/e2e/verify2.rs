@@ -379,7 +379,10 @@ fn all_on_the_agent_and_mlserver_join_one_trace() {
         .ok();
     eprintln!("{}", text.stdout);
     assert!(
-        text.stdout.contains("of model ") && text.stdout.contains("PASSED: the agent and MLServer"),
+        text.stdout.contains("of model ")
+            && text
+                .stdout
+                .contains("PASSED: agent and mlserver have spans"),
         "{}",
         text.stdout
     );

@@ -30,9 +30,12 @@ pub const MLSERVER: &str = "mlserver";
 /// What a part's settings say about the verify request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expectation {
-    /// [`AGENT`] or [`MLSERVER`].
+    /// [`AGENT`], else the inference server: [`MLSERVER`], or `server` for another one.
     pub name: &'static str,
     pub kind: &'static str,
+    /// It can trace, so a missing span fails the request (the agent and MLServer; not another
+    /// inference server, whose spans are not judged).
+    pub traces: bool,
     /// Its settings say it joins the request's trace.
     pub expected: bool,
     /// Why it will not join (when `!expected`).
@@ -75,6 +78,7 @@ pub fn expectations(
     let mut agent = Expectation {
         name: AGENT,
         kind: "agent (seldon-rproxy)",
+        traces: true,
         expected: true,
         why_not: None,
         spans_to: format!(
@@ -116,6 +120,7 @@ pub fn expectations(
     let mut mlserver = Expectation {
         name: MLSERVER,
         kind: "MLServer",
+        traces: true,
         expected: false,
         why_not: None,
         spans_to: String::new(),
@@ -147,9 +152,17 @@ pub fn expectations(
                 m.set_on.as_deref().unwrap_or("")
             ));
         }
-        _ => {
+        Some(_) => {
             mlserver.why_not = Some(
                 "MLServer exports spans only with MLSERVER_TRACING_SERVER (HOST:PORT of an OTLP/gRPC collector) on container mlserver; it never reads the runtime's setting".into(),
+            );
+        }
+        None => {
+            mlserver.name = "server";
+            mlserver.kind = "inference server";
+            mlserver.traces = false;
+            mlserver.why_not = Some(
+                "its Server runs no mlserver container (Triton, or a server of its own): whether that makes spans is not judged here".into(),
             );
         }
     }
@@ -183,9 +196,10 @@ pub fn judge(expected: &[Expectation], trace: Option<&Trace>, waited: &str) -> V
     expected
         .iter()
         .map(|e| {
+            // The agent's spans by its service; every other span is the inference server's.
             let spans = trace.map_or(0, |t| {
                 (0..t.spans.len())
-                    .filter(|&i| part_of(t, i) == e.name)
+                    .filter(|&i| (part_of(t, i) == AGENT) == (e.name == AGENT))
                     .count()
             });
             let arrived = spans > 0;
@@ -204,7 +218,7 @@ pub fn judge(expected: &[Expectation], trace: Option<&Trace>, waited: &str) -> V
             Check {
                 name: e.name.to_string(),
                 kind: e.kind.to_string(),
-                traces: true,
+                traces: e.traces,
                 expected: e.expected,
                 arrived,
                 spans,
@@ -379,6 +393,20 @@ mod tests {
         );
         let checks = judge(&unset, Some(&trace(&[AGENT_SERVICE])), "30s");
         assert!(checks[0].arrived && checks[1].fails());
+    }
+
+    #[test]
+    fn another_inference_server_is_listed_and_never_fails_the_request() {
+        let mut triton = server(Freshness::Current, None, None);
+        triton.mlserver = None;
+        let e = expectations(&runtime(json!({})), Ok(&triton), FIX);
+        assert_eq!(
+            (e[1].name, e[1].traces, e[1].expected),
+            ("server", false, false)
+        );
+        let checks = judge(&e, Some(&trace(&[AGENT_SERVICE])), "30s");
+        assert!(!checks[1].fails() && checks[0].arrived);
+        assert!(crate::domain::traces::verdict::passed(&checks));
     }
 
     #[test]

@@ -193,8 +193,17 @@ pub fn verification(v: &Verification, trace: Option<&Trace>, hops: &[Hop]) -> St
         format!(
             "PASSED: {} spans in trace {}\n",
             match v.core {
-                Some(_) => "the agent and MLServer have",
-                None => "the executor and every Python component have",
+                // Seldon Core 2: the parts that can trace, by name (`agent and mlserver have`).
+                Some(_) => format!(
+                    "{} have",
+                    v.components
+                        .iter()
+                        .filter(|c| c.traces)
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+                None => "the executor and every Python component have".to_string(),
             },
             v.trace_id
         )
