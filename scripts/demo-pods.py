@@ -197,6 +197,13 @@ def model_up(kubeconfig, ns, model, harness, work):
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     obj = json.loads(kubectl(kubeconfig, "get", "models.mlops.seldon.io", model, "-n", ns, "-o", "json"))
     server = obj["spec"]["server"]
+    # The operator (stand-in) may not have made the Server's StatefulSet and the ConfigMap yet.
+    for _ in range(300):
+        made = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "get", "statefulset/" + server,
+                               "configmap/seldon-tracing", "-n", ns], capture_output=True)
+        if made.returncode == 0:
+            break
+        time.sleep(0.2)
     sts = json.loads(kubectl(kubeconfig, "get", "statefulset", server, "-n", ns, "-o", "json"))
     mls = next(c for c in sts["spec"]["template"]["spec"]["containers"] if c["name"] == "mlserver")
     cm = json.loads(kubectl(kubeconfig, "get", "configmap", "seldon-tracing", "-n", ns, "-o", "json"))
