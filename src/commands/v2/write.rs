@@ -160,21 +160,25 @@ pub(crate) async fn write_all(
     let configs = SeldonConfigs::new(&w.seldon_namespace);
     let namespaces: BTreeSet<String> = chosen.iter().map(|rt| name_of(rt, "namespace")).collect();
     let report_reads = w.dry_run == DryRun::None && w.restart.is_none() && w.wait.is_none();
-    let (read, around) = tokio::join!(configs.read_for(ctx, &chosen), async {
+    let read_around = || async {
         match report_reads {
             true => InNamespaces::read(ctx, &namespaces).await.map(Some),
             false => Ok(None),
         }
-    });
-    read?;
-    let around = around?;
-    if w.interactive
-        && w.dry_run == DryRun::None
-        && !preview_and_confirm(ctx, w, &configs, &chosen, &change).await?
-    {
-        crate::say!("nothing changed");
-        return Ok((ExitStatus::Success, Vec::new()));
-    }
+    };
+    let around = if w.interactive && w.dry_run == DryRun::None {
+        // The pods are read once the user has said yes, not before a question that may wait.
+        configs.read_for(ctx, &chosen).await?;
+        if !preview_and_confirm(ctx, w, &configs, &chosen, &change).await? {
+            crate::say!("nothing changed");
+            return Ok((ExitStatus::Success, Vec::new()));
+        }
+        read_around().await?
+    } else {
+        let (read, around) = tokio::join!(configs.read_for(ctx, &chosen), read_around());
+        read?;
+        around?
+    };
     let job = Job {
         ctx,
         w,
