@@ -667,5 +667,56 @@ fn traces_counts_every_request_and_its_percentiles_match_jaegers_own_numbers() {
         "{}",
         text.stderr
     );
+    // Requests without a traceparent: the agent's trace holds its span alone, and it says why.
+    for _ in 0..3 {
+        let r = crate::kube::run(
+            "curl",
+            &[
+                "-s",
+                "-o",
+                "/dev/null",
+                "-X",
+                "POST",
+                &format!(
+                    "http://127.0.0.1:{}/v2/models/{}/infer",
+                    path.router_port, path.model
+                ),
+                "-H",
+                "content-type: application/json",
+                "-H",
+                &format!("seldon-model: {}", path.model),
+                "-d",
+                r#"{"inputs":[{"name":"predict","shape":[1,1],"datatype":"FP32","data":[1]}]}"#,
+            ],
+            &[],
+            None,
+        );
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = c
+            .plugin(&[
+                "traces",
+                "--core",
+                "v2",
+                &path.model,
+                "-n",
+                &ns,
+                "--jaeger",
+                JAEGER,
+                "--since",
+                "10m",
+            ])
+            .ok();
+        if text
+            .stderr
+            .contains("3 of 53 traces hold only the agent's span")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", text.stderr);
+        std::thread::sleep(Duration::from_millis(500));
+    }
     eprintln!("{}", text.stdout);
 }

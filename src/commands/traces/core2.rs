@@ -258,6 +258,9 @@ pub async fn traces(
         .await
         .map_err(|e| Error::Reach(e.to_string()))?;
     let traces = stats::merge(found, args.limit as usize);
+    if let Some(note) = judge::agent_only_note(&traces) {
+        crate::say!("Note: {note}");
+    }
     let slowest = stats::slowest(&traces);
     let slowest_hops = slowest.map(judge::hops).unwrap_or_default();
     let summary = TracesReport {

@@ -237,6 +237,22 @@ pub fn complete(expected: &[Expectation], checks: &[Check]) -> bool {
         .all(|(e, c)| !e.expected || c.arrived)
 }
 
+/// Said under `traces --core v2` when some traces hold the agent's span and nothing else: the
+/// agent passes no trace context on to MLServer (its proxy forwards the caller's headers), so a
+/// request whose caller sent no `traceparent` leaves MLServer's spans in a trace of their own.
+pub fn agent_only_note(traces: &[Trace]) -> Option<String> {
+    let alone = traces
+        .iter()
+        .filter(|t| !t.spans.is_empty() && t.spans.iter().all(|s| s.service == AGENT_SERVICE))
+        .count();
+    (alone > 0).then(|| {
+        format!(
+            "{alone} of {} traces hold only the agent's span: the agent passes no trace context on to MLServer, so requests whose caller sent no traceparent leave MLServer's spans in traces of their own (send a sampled traceparent to see both in one)",
+            traces.len()
+        )
+    })
+}
+
 /// The smallest request most models take: one row of four floats, the shape of the iris
 /// examples in Seldon Core 2's documentation (`--data` for anything else).
 pub fn default_body() -> serde_json::Value {
@@ -407,6 +423,18 @@ mod tests {
         let checks = judge(&e, Some(&trace(&[AGENT_SERVICE])), "30s");
         assert!(!checks[1].fails() && checks[0].arrived);
         assert!(crate::domain::traces::verdict::passed(&checks));
+    }
+
+    #[test]
+    fn traces_of_the_agent_alone_are_explained() {
+        let both = trace(&[AGENT_SERVICE, "mlserver"]);
+        let alone = trace(&[AGENT_SERVICE]);
+        assert_eq!(agent_only_note(std::slice::from_ref(&both)), None);
+        let note = agent_only_note(&[both, alone]).unwrap_or_default();
+        assert!(
+            note.starts_with("1 of 2 traces hold only the agent's span"),
+            "{note}"
+        );
     }
 
     #[test]
