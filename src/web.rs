@@ -398,13 +398,7 @@ pub fn query_encoded(text: &str) -> String {
 
 /// The first line of a text, at most 200 characters: error bodies go into one-line messages.
 pub fn first_line(text: &str) -> String {
-    text.lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim()
-        .chars()
-        .take(200)
-        .collect()
+    crate::domain::text::first_line(text, 200).0
 }
 
 #[cfg(test)]

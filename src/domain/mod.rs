@@ -7,12 +7,13 @@
 //!   the plan);
 //! - [`traces`]: traces as Jaeger returns them, tied to graph nodes, judged and summarised; it
 //!   may read `v1` and `v2`, which never read it nor each other;
-//! - shared by all three: [`json`] getters, [`clock`], and [`goparse`] (Go's and Python's value
-//!   parsers as the clients use them).
+//! - shared by all three: [`json`] getters, [`clock`], [`text`] (first lines of what others
+//!   said), and [`goparse`] (Go's and Python's value parsers as the clients use them).
 
 pub mod clock;
 pub mod goparse;
 pub mod json;
+pub mod text;
 pub mod traces;
 pub mod v1;
 pub mod v2;

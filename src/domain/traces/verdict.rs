@@ -334,13 +334,8 @@ pub fn answer_error(status: u16, body: &[u8]) -> Option<String> {
 
 /// An error as shown: its first non-empty line, at most [`ERROR_CHARS`] characters.
 pub fn short(text: &str) -> String {
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
-    let mut cut: String = line.chars().take(ERROR_CHARS).collect();
-    if line.chars().count() > ERROR_CHARS {
+    let (mut cut, more) = crate::domain::text::first_line(text, ERROR_CHARS);
+    if more {
         cut.push('…');
     }
     if cut.is_empty() {
