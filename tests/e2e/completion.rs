@@ -67,8 +67,7 @@ fn completes_subcommands_flags_and_live_names() {
     let (cores, _) = complete(&path, &kc, &["status", "--core", ""]);
     assert_eq!(cores, ["v1", "v2"]);
     // verify --core v2 offers the namespace's Models; with --pipeline its Pipelines.
-    let model = serde_json::json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
-        "metadata": {"name": "iris-v2", "namespace": ns}, "spec": {"storageUri": "gs://m"}});
+    let model = crate::core2::model(&ns, "iris-v2", None);
     let pipeline = serde_json::json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Pipeline",
         "metadata": {"name": "chain", "namespace": ns}, "spec": {"steps": [{"name": "iris-v2"}]}});
     let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [model, pipeline]});

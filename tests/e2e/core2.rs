@@ -42,6 +42,17 @@ fn helm_default(ns: &str, disable: bool) -> Value {
     )
 }
 
+/// Model `name` in `ns`, on Server `server` when given.
+pub(crate) fn model(ns: &str, name: &str, server: Option<&str>) -> Value {
+    let mut m = json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"storageUri": "gs://seldon-models/scv2/samples/mlserver_1.7.1/iris-sklearn"}});
+    if let Some(s) = server {
+        m["spec"]["server"] = json!(s);
+    }
+    m
+}
+
 pub(crate) fn runtime(ns: &str, config: &str, tc: Value) -> Value {
     json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "SeldonRuntime",
            "metadata": {"name": "seldon", "namespace": ns},

@@ -437,10 +437,6 @@ fn verify_core_v2_picks_a_model() {
     let mesh = c.namespace("pty-v2v-mesh");
     let ns = c.namespace("pty-v2v");
     use crate::core2::{apply, runtime, seldon_config};
-    let model = |name: &str| {
-        serde_json::json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
-            "metadata": {"name": name, "namespace": ns}, "spec": {"storageUri": "gs://m"}})
-    };
     apply(
         &c,
         &[
@@ -450,8 +446,8 @@ fn verify_core_v2_picks_a_model() {
                 serde_json::json!({"otelExporterEndpoint": "c:4317", "ratio": "1"}),
             ),
             runtime(&ns, "default", serde_json::json!({})),
-            model("churn"),
-            model("iris"),
+            crate::core2::model(&ns, "churn", None),
+            crate::core2::model(&ns, "iris", None),
         ],
     );
     // A dry run with --via and --jaeger sends nothing and reaches no pod.

@@ -218,9 +218,7 @@ fn model_path_of(
             ),
             runtime(&ns, "default", tc),
             server(&ns, "mlserver", 1, mlserver_env.clone()),
-            json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
-                   "metadata": {"name": model, "namespace": ns},
-                   "spec": {"storageUri": "gs://seldon-models/scv2/samples/mlserver_1.7.1/iris-sklearn", "server": "mlserver"}}),
+            crate::core2::model(&ns, model, Some("mlserver")),
         ],
     );
     reconcile(c, &ns, &mesh);
@@ -509,38 +507,37 @@ fn pods_not_restarted_after_disable_still_trace_and_the_verdict_says_so() {
 }
 
 /// `n` inference requests to the router (the mesh), each with a sampled `traceparent` of its
-/// own, as a traced caller sends them.
-fn requests(router_port: u16, model: &str, n: usize) {
+/// own as a traced caller sends them when `traced`, else none.
+fn requests(router_port: u16, model: &str, n: usize, traced: bool) {
     for i in 0..n {
         let traceparent = format!(
-            "00-{:016x}{:016x}-{:016x}-01",
+            "traceparent: 00-{:016x}{:016x}-{:016x}-01",
             std::process::id(),
             i + 1,
             i + 1
         );
-        let r = crate::kube::run(
-            "curl",
-            &[
-                "-s",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code}",
-                "-X",
-                "POST",
-                &format!("http://127.0.0.1:{router_port}/v2/models/{model}/infer"),
-                "-H",
-                "content-type: application/json",
-                "-H",
-                &format!("seldon-model: {model}"),
-                "-H",
-                &format!("traceparent: {traceparent}"),
-                "-d",
-                r#"{"inputs":[{"name":"predict","shape":[1,4],"datatype":"FP32","data":[[1,2,3,4]]}]}"#,
-            ],
-            &[],
-            None,
-        );
+        let url = format!("http://127.0.0.1:{router_port}/v2/models/{model}/infer");
+        let model_header = format!("seldon-model: {model}");
+        let mut args = vec![
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "POST",
+            &url,
+            "-H",
+            "content-type: application/json",
+            "-H",
+            &model_header,
+            "-d",
+            r#"{"inputs":[{"name":"predict","shape":[1,4],"datatype":"FP32","data":[[1,2,3,4]]}]}"#,
+        ];
+        if traced {
+            args.extend(["-H", traceparent.as_str()]);
+        }
+        let r = crate::kube::run("curl", &args, &[], None);
         assert_eq!(r.stdout, "200", "request {i}: {}", r.stderr);
     }
 }
@@ -551,7 +548,7 @@ fn traces_counts_every_request_and_its_percentiles_match_jaegers_own_numbers() {
     // A name of its own: the agent's spans do not name the namespace, and other tests' Models
     // `iris` send to the same Jaeger.
     let (mesh, ns, path) = model_path_of(&c, "v2traces", "iris-traces", json!({}), on_env());
-    requests(path.router_port, &path.model, 50);
+    requests(path.router_port, &path.model, 50, true);
     // Jaeger's own answer once every trace is complete: the agent's span and MLServer's four.
     let query = format!(
         "{JAEGER}/api/traces?service=seldon-agent&operation=seldon-rproxy&tag=url.path%3A%2Fv2%2Fmodels%2Firis-traces%2Finfer&limit=500&lookback=1h"
@@ -641,14 +638,10 @@ fn traces_counts_every_request_and_its_percentiles_match_jaegers_own_numbers() {
     let other = c.namespace("v2traces-other");
     apply(
         &c,
-        &[
-            json!({"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
-                 "metadata": {"name": path.model, "namespace": other},
-                 "spec": {"storageUri": "gs://m", "server": "mlserver"}}),
-        ],
+        &[crate::core2::model(&other, &path.model, Some("mlserver"))],
     );
-    let text = c
-        .plugin(&[
+    let traces_text = || {
+        c.plugin(&[
             "traces",
             "--core",
             "v2",
@@ -660,7 +653,9 @@ fn traces_counts_every_request_and_its_percentiles_match_jaegers_own_numbers() {
             "--since",
             "10m",
         ])
-        .ok();
+        .ok()
+    };
+    let text = traces_text();
     assert!(
         text.stderr
             .contains(&format!("also exists in namespace {other}")),
@@ -668,47 +663,10 @@ fn traces_counts_every_request_and_its_percentiles_match_jaegers_own_numbers() {
         text.stderr
     );
     // Requests without a traceparent: the agent's trace holds its span alone, and it says why.
-    for _ in 0..3 {
-        let r = crate::kube::run(
-            "curl",
-            &[
-                "-s",
-                "-o",
-                "/dev/null",
-                "-X",
-                "POST",
-                &format!(
-                    "http://127.0.0.1:{}/v2/models/{}/infer",
-                    path.router_port, path.model
-                ),
-                "-H",
-                "content-type: application/json",
-                "-H",
-                &format!("seldon-model: {}", path.model),
-                "-d",
-                r#"{"inputs":[{"name":"predict","shape":[1,1],"datatype":"FP32","data":[1]}]}"#,
-            ],
-            &[],
-            None,
-        );
-        assert_eq!(r.code, Some(0), "{}", r.stderr);
-    }
+    requests(path.router_port, &path.model, 3, false);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let text = c
-            .plugin(&[
-                "traces",
-                "--core",
-                "v2",
-                &path.model,
-                "-n",
-                &ns,
-                "--jaeger",
-                JAEGER,
-                "--since",
-                "10m",
-            ])
-            .ok();
+        let text = traces_text();
         if text
             .stderr
             .contains("3 of 53 traces hold only the agent's span")
