@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::recent::{now_us, print_report};
+use super::recent::{jaeger_and_window, print_report};
 use super::verify::{
-    answering_jaeger, body, conclude, find_jaeger, headers_to_send, object_error, random_u64,
-    seconds_text, unanswered,
+    answering_jaeger, body, conclude, headers_to_send, object_error, random_u64, seconds_text,
+    unanswered,
 };
 use crate::cluster::V2_API;
 use crate::commands::context::{Ctx, print};
@@ -233,16 +233,7 @@ pub async fn traces(
             elsewhere.join(", ")
         );
     }
-    let jaeger = find_jaeger(
-        ctx,
-        &args.target.jaeger,
-        &args.target.access,
-        Duration::from_secs(30),
-        true,
-    )
-    .await?;
-    let end_us = now_us();
-    let start_us = end_us - args.since.as_micros() as i64;
+    let (jaeger, start_us, end_us) = jaeger_and_window(ctx, args).await?;
     let path = format!("/v2/models/{name}/infer");
     let search = Search {
         service: judge::AGENT_SERVICE.into(),

@@ -21,11 +21,25 @@ use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
 use crate::invocation::JaegerAt;
 use crate::invocation::Traces;
-use crate::jaeger::Search;
+use crate::jaeger::{Jaeger, Search};
 use crate::options::Output;
 use crate::render;
 
-pub(super) fn now_us() -> i64 {
+/// Jaeger as `traces` asks for it, and the window of `--since` up to now (µs since the epoch).
+pub(super) async fn jaeger_and_window(ctx: &Ctx, args: &Traces) -> Result<(Jaeger, i64, i64)> {
+    let jaeger = find_jaeger(
+        ctx,
+        &args.target.jaeger,
+        &args.target.access,
+        Duration::from_secs(30),
+        true,
+    )
+    .await?;
+    let end_us = now_us();
+    Ok((jaeger, end_us - args.since.as_micros() as i64, end_us))
+}
+
+fn now_us() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as i64)
@@ -84,16 +98,7 @@ pub async fn traces(ctx: &Ctx, args: &Traces, ask: bool) -> Result<ExitStatus> {
             Finding::Pods(names)
         }
     };
-    let jaeger = find_jaeger(
-        ctx,
-        &args.target.jaeger,
-        &args.target.access,
-        Duration::from_secs(30),
-        true,
-    )
-    .await?;
-    let end_us = now_us();
-    let start_us = end_us - args.since.as_micros() as i64;
+    let (jaeger, start_us, end_us) = jaeger_and_window(ctx, args).await?;
     let search = |tags: Vec<(String, String)>| Search {
         service: executor_service.clone(),
         operation: None,
