@@ -19,6 +19,7 @@ mod local;
 mod operator;
 mod operator2;
 mod packaging;
+mod pipeline2;
 mod proxy;
 mod rollout;
 mod secrets;

@@ -21,21 +21,21 @@ use crate::support::{self, Cluster};
 use crate::verify::{forward_all, nearest_rank, wait_listening};
 
 /// Where the harness's Jaeger 1.62 takes OTLP/gRPC, and its query API.
-const OTLP: &str = "127.0.0.1:4317";
-const JAEGER: &str = "http://127.0.0.1:16686";
+pub(crate) const OTLP: &str = "127.0.0.1:4317";
+pub(crate) const JAEGER: &str = "http://127.0.0.1:16686";
 
 /// The model MLServer serves (a custom `MLModel` answering each input as it came).
 const ECHO_MODEL: &str = include_str!("../conformance/mlserver_echo.py");
 
 /// The processes behind the mesh, stopped when dropped.
-struct Path2 {
-    children: Vec<Child>,
-    dir: PathBuf,
-    mlserver_port: u16,
+pub(crate) struct Path2 {
+    pub(crate) children: Vec<Child>,
+    pub(crate) dir: PathBuf,
+    pub(crate) mlserver_port: u16,
     /// What envoy's pod port 9000 leads to.
-    router_port: u16,
+    pub(crate) router_port: u16,
     /// The Model's name (MLServer serves it as `<name>_1`).
-    model: String,
+    pub(crate) model: String,
 }
 
 impl Drop for Path2 {
@@ -48,9 +48,20 @@ impl Drop for Path2 {
 
 impl Path2 {
     /// The last lines each process wrote to stderr, for a failure's message.
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         let mut out = String::new();
-        for name in ["mlserver", "agent", "router"] {
+        let names = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".err"))
+                    .map(str::to_string)
+            })
+            .collect::<std::collections::BTreeSet<_>>();
+        for name in names {
             let text =
                 std::fs::read_to_string(self.dir.join(format!("{name}.err"))).unwrap_or_default();
             let lines: Vec<&str> = text.lines().collect();
@@ -63,7 +74,7 @@ impl Path2 {
     }
 }
 
-fn spawn(dir: &Path, name: &str, mut cmd: Command) -> Child {
+pub(crate) fn spawn(dir: &Path, name: &str, mut cmd: Command) -> Child {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(dir.join(format!("{name}.err"))).expect("log"));
@@ -71,8 +82,9 @@ fn spawn(dir: &Path, name: &str, mut cmd: Command) -> Child {
     cmd.spawn().unwrap_or_else(|e| panic!("start {name}: {e}"))
 }
 
-/// A core2-tracer server (`rproxy` or `route`): its first stdout line is the address it serves.
-fn start_tracer(dir: &Path, name: &str, args: &[String]) -> (Child, u16) {
+/// A core2-tracer process and the first line it wrote to stdout (a server's address, a
+/// consumer's "consuming …" once its partitions are assigned).
+pub(crate) fn start_tracer_line(dir: &Path, name: &str, args: &[String]) -> (Child, String) {
     let mut cmd = Command::new(harness_bin().join("core2-tracer"));
     cmd.args(args).env_clear();
     let mut child = spawn(dir, name, cmd);
@@ -82,6 +94,13 @@ fn start_tracer(dir: &Path, name: &str, args: &[String]) -> (Child, u16) {
         .next()
         .and_then(Result::ok)
         .unwrap_or_default();
+    (child, first)
+}
+
+/// A core2-tracer server (`rproxy`, `route`, `pipelinegateway`): its first stdout line is the
+/// address it serves.
+pub(crate) fn start_tracer(dir: &Path, name: &str, args: &[String]) -> (Child, u16) {
+    let (child, first) = start_tracer_line(dir, name, args);
     let port = first
         .rsplit(':')
         .next()
@@ -91,8 +110,13 @@ fn start_tracer(dir: &Path, name: &str, args: &[String]) -> (Child, u16) {
 }
 
 /// MLServer 1.7.1 serving the echo model as `internal` (the agent loads a model under
-/// `<name>_<version>`), with `MLSERVER_TRACING_SERVER` when given.
-fn start_mlserver(dir: &Path, internal: &str, tracing_server: Option<&str>) -> (Child, u16) {
+/// `<name>_<version>`), with `MLSERVER_TRACING_SERVER` when given: (process, HTTP port, gRPC
+/// port).
+pub(crate) fn start_mlserver(
+    dir: &Path,
+    internal: &str,
+    tracing_server: Option<&str>,
+) -> (Child, u16, u16) {
     let models = dir.join("models");
     let model = models.join(internal);
     std::fs::create_dir_all(&model).expect("model dir");
@@ -102,10 +126,10 @@ fn start_mlserver(dir: &Path, internal: &str, tracing_server: Option<&str>) -> (
         json!({"name": internal, "implementation": "mlserver_echo.Echo"}).to_string(),
     )
     .expect("model settings");
-    let port = free_port();
+    let (port, grpc_port) = (free_port(), free_port());
     std::fs::write(
         models.join("settings.json"),
-        json!({"host": "127.0.0.1", "http_port": port, "grpc_port": free_port(),
+        json!({"host": "127.0.0.1", "http_port": port, "grpc_port": grpc_port,
                "metrics_port": free_port(), "parallel_workers": 0})
         .to_string(),
     )
@@ -117,11 +141,11 @@ fn start_mlserver(dir: &Path, internal: &str, tracing_server: Option<&str>) -> (
         cmd.env("MLSERVER_TRACING_SERVER", t);
     }
     let child = spawn(dir, "mlserver", cmd);
-    (child, port)
+    (child, port, grpc_port)
 }
 
 /// Waits until MLServer says the model is ready.
-fn until_model_ready(port: u16, internal: &str, path: &Path2) {
+pub(crate) fn until_model_ready(port: u16, internal: &str, path: &Path2) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let url = format!("http://127.0.0.1:{port}/v2/models/{internal}/ready");
     while Instant::now() < deadline {
@@ -139,7 +163,7 @@ fn until_model_ready(port: u16, internal: &str, path: &Path2) {
 }
 
 /// The newest running pod of `ns` whose labels match `selector`.
-fn pod_of(c: &Cluster, ns: &str, selector: &str) -> String {
+pub(crate) fn pod_of(c: &Cluster, ns: &str, selector: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(90);
     while Instant::now() < deadline {
         let pods = c
@@ -163,7 +187,7 @@ fn pod_of(c: &Cluster, ns: &str, selector: &str) -> String {
 }
 
 /// ConfigMap `seldon-tracing`'s `tracing.json` in `ns`, once the operator has written it.
-fn tracing_json(c: &Cluster, ns: &str, want: impl Fn(&str) -> bool) -> String {
+pub(crate) fn tracing_json(c: &Cluster, ns: &str, want: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let cm = c.kubectl(&["get", "configmap", "seldon-tracing", "-n", ns, "-o", "json"]);
@@ -233,7 +257,7 @@ fn model_path_of(
         .and_then(|e| e["value"].as_str())
         .map(String::from);
     let internal = format!("{model}_1");
-    let (mlserver, mlserver_port) = start_mlserver(&dir, &internal, tracing_server.as_deref());
+    let (mlserver, mlserver_port, _) = start_mlserver(&dir, &internal, tracing_server.as_deref());
     let mut path = Path2 {
         children: vec![mlserver],
         dir: dir.clone(),
@@ -286,27 +310,29 @@ fn start_agent(path: &mut Path2, setting: &str) {
 /// `verify --core v2 iris -n NS --seldon-namespace MESH --jaeger <1.62> -o json` and its
 /// document; the exit code is checked by the caller.
 fn verify(c: &Cluster, ns: &str, mesh: &str, extra: &[&str]) -> (Option<i32>, Value, String) {
-    let mut args = vec![
-        "verify",
-        "--core",
-        "v2",
-        "iris",
-        "-n",
-        ns,
-        "--seldon-namespace",
-        mesh,
-        "--jaeger",
-        JAEGER,
-    ];
-    args.extend_from_slice(extra);
-    let r = c.plugin(&args);
+    let r = verify_run(c, &["iris"], ns, mesh, extra);
     let doc = serde_json::from_str::<Value>(&r.stdout)
         .map(|d| d["items"][0].clone())
         .unwrap_or(Value::Null);
     (r.code, doc, format!("{}\n{}", r.stdout, r.stderr))
 }
 
-fn part<'a>(doc: &'a Value, name: &str) -> &'a Value {
+/// `verify --core v2 <target> -n NS --seldon-namespace MESH --jaeger <1.62>` with `extra`.
+pub(crate) fn verify_run(
+    c: &Cluster,
+    target: &[&str],
+    ns: &str,
+    mesh: &str,
+    extra: &[&str],
+) -> support::Run {
+    let mut args = vec!["verify", "--core", "v2"];
+    args.extend_from_slice(target);
+    args.extend(["-n", ns, "--seldon-namespace", mesh, "--jaeger", JAEGER]);
+    args.extend_from_slice(extra);
+    c.plugin(&args)
+}
+
+pub(crate) fn part<'a>(doc: &'a Value, name: &str) -> &'a Value {
     doc["components"]
         .as_array()
         .into_iter()
@@ -315,7 +341,7 @@ fn part<'a>(doc: &'a Value, name: &str) -> &'a Value {
         .unwrap_or(&Value::Null)
 }
 
-fn on_env() -> Value {
+pub(crate) fn on_env() -> Value {
     json!([{"name": "MLSERVER_TRACING_SERVER", "value": OTLP}])
 }
 
@@ -506,18 +532,41 @@ fn pods_not_restarted_after_disable_still_trace_and_the_verdict_says_so() {
     );
 }
 
+/// `traces --core v2 <target> -n NS --since 10m -o json` against the harness's Jaeger 1.62.
+pub(crate) fn traces_json(c: &Cluster, target: &[&str], ns: &str) -> Value {
+    let mut args = vec!["traces", "--core", "v2"];
+    args.extend_from_slice(target);
+    args.extend(["-n", ns, "--jaeger", JAEGER, "--since", "10m", "-o", "json"]);
+    c.plugin(&args).ok().json()
+}
+
 /// `n` inference requests to the router (the mesh), each with a sampled `traceparent` of its
 /// own as a traced caller sends them when `traced`, else none.
 fn requests(router_port: u16, model: &str, n: usize, traced: bool) {
+    requests_to(router_port, "models", model, model, n, traced);
+}
+
+/// [`requests`] to `/v2/<kind>/<name>/infer` with `seldon-model: <header>`.
+pub(crate) fn requests_to(
+    router_port: u16,
+    kind: &str,
+    name: &str,
+    header: &str,
+    n: usize,
+    traced: bool,
+) {
+    // Trace ids unique within the test process (tests run side by side in it).
+    static SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     for i in 0..n {
+        let k = SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let traceparent = format!(
             "traceparent: 00-{:016x}{:016x}-{:016x}-01",
             std::process::id(),
-            i + 1,
-            i + 1
+            k,
+            k
         );
-        let url = format!("http://127.0.0.1:{router_port}/v2/models/{model}/infer");
-        let model_header = format!("seldon-model: {model}");
+        let url = format!("http://127.0.0.1:{router_port}/v2/{kind}/{name}/infer");
+        let model_header = format!("seldon-model: {header}");
         let mut args = vec![
             "-s",
             "-o",
@@ -547,7 +596,7 @@ fn traces_counts_every_request_and_its_percentiles_match_jaegers_own_numbers() {
     let c = support::atomic();
     // A name of its own: the agent's spans do not name the namespace, and other tests' Models
     // `iris` send to the same Jaeger.
-    let (mesh, ns, path) = model_path_of(&c, "v2traces", "iris-traces", json!({}), on_env());
+    let (_, ns, path) = model_path_of(&c, "v2traces", "iris-traces", json!({}), on_env());
     requests(path.router_port, &path.model, 50, true);
     // Jaeger's own answer once every trace is complete: the agent's span and MLServer's four.
     let query = format!(
@@ -581,25 +630,7 @@ fn traces_counts_every_request_and_its_percentiles_match_jaegers_own_numbers() {
         }
     }
     assert_eq!(durations.len(), 4, "{durations:?}\n{}", path.logs());
-    let v = c
-        .plugin(&[
-            "traces",
-            "--core",
-            "v2",
-            &path.model,
-            "-n",
-            &ns,
-            "--seldon-namespace",
-            &mesh,
-            "--jaeger",
-            JAEGER,
-            "--since",
-            "10m",
-            "-o",
-            "json",
-        ])
-        .ok()
-        .json();
+    let v = traces_json(&c, &[&path.model], &ns);
     let item = &v["items"][0];
     assert_eq!(
         (item["core"].as_str(), item["targetKind"].as_str()),

@@ -133,6 +133,15 @@ func main() {
 		case "route":
 			routeMain(os.Args[2:])
 			return
+		case "pipelinegateway":
+			pipelineGatewayMain(os.Args[2:])
+			return
+		case "modelgateway":
+			modelGatewayMain(os.Args[2:])
+			return
+		case "dataflow":
+			dataflowMain(os.Args[2:])
+			return
 		}
 	}
 	path := flag.String("tracing-config-path", "", "the tracing.json file (as the components take it)")

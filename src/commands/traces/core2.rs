@@ -1,11 +1,13 @@
-//! `verify --core v2 MODEL`: one Open Inference Protocol request to a Seldon Core 2 Model,
-//! routed as users route it (the `seldon-model` header, through a port-forward to a ready pod
+//! `verify --core v2 MODEL` and `verify --core v2 --pipeline PIPELINE`: one Open Inference
+//! Protocol request to a Seldon Core 2 Model or Pipeline, routed as users route it (the
+//! `seldon-model` header, `NAME` or `NAME.pipeline`, through a port-forward to a ready pod
 //! behind the runtime's `seldon-mesh` Service, or `--via URL`), carrying a W3C `traceparent` the
-//! plugin makes with the sampled flag; then its trace from Jaeger, judged for the Server's agent
-//! and MLServer (`domain::traces::core2`). As for v1, nothing is sent before Jaeger answers.
+//! plugin makes with the sampled flag; then its trace from Jaeger, judged per part of the path
+//! (`domain::traces::core2`). As for v1, nothing is sent before Jaeger answers.
 //!
-//! `traces --core v2 MODEL`: the Model's recent traces, found by the agent's `seldon-rproxy`
-//! spans whose `url.path` is the Model's inference path, as per-hop latency.
+//! `traces --core v2 MODEL|--pipeline PIPELINE`: recent traces, found by the span of the path's
+//! first Seldon component whose `url.path` is the inference path (the agent's `seldon-rproxy`
+//! for a Model, the pipeline gateway's route span for a Pipeline), as per-hop latency.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -58,13 +60,28 @@ pub async fn verify(
             "verify --core v2 sends its request over REST (the Open Inference Protocol's /v2/models/NAME/infer); gRPC is not supported for Seldon Core 2 yet".into(),
         ));
     }
-    let (ns, name, model) = one_model(ctx, args.target.name.as_deref(), target, ask).await?;
-    let st = runtime_status(ctx, &ns, &name, &target.seldon_namespace).await?;
-    let server = serving(&st, str_at(&model, &["spec", "server"]));
-    let fix = format!("kubectl seldon-tracing enable --core v2 -n {ns} --restart=servers --wait");
-    let expected = judge::expectations(&st, server, &fix);
-
-    let path = format!("/v2/models/{name}/infer");
+    let subject = one_subject(ctx, args.target.name.as_deref(), target, ask).await?;
+    let (ns, name) = (subject.ns.clone(), subject.name.clone());
+    let (st, kafka) = runtime_status(ctx, &ns, &name, &target.seldon_namespace).await?;
+    let (expected, path) = if target.pipeline {
+        let server = match pipeline_server(ctx, &subject).await? {
+            Ok(wanted) => serving(&st, wanted.as_deref()),
+            Err(why) => Err(why),
+        };
+        let fix = format!("kubectl seldon-tracing enable --core v2 -n {ns} --restart=all --wait");
+        (
+            judge::pipeline_expectations(&st, server, &fix),
+            format!("/v2/pipelines/{name}/infer"),
+        )
+    } else {
+        let server = serving(&st, str_at(&subject.object, &["spec", "server"]));
+        let fix =
+            format!("kubectl seldon-tracing enable --core v2 -n {ns} --restart=servers --wait");
+        (
+            judge::expectations(&st, server, &fix),
+            format!("/v2/models/{name}/infer"),
+        )
+    };
     let payload = body(&args.data, judge::default_body())?;
     let context = TraceContext::new(
         (u128::from(random_u64(1)) << 64) | u128::from(random_u64(2)),
@@ -72,7 +89,7 @@ pub async fn verify(
     );
     let headers: BTreeMap<String, String> = [
         ("traceparent".to_string(), context.traceparent()),
-        ("seldon-model".to_string(), name.clone()),
+        ("seldon-model".to_string(), subject.route_header()),
     ]
     .into();
     let target_side = async {
@@ -100,7 +117,7 @@ pub async fn verify(
     let jaeger = jaeger_side?;
     let mut report = Verification {
         core: Some("v2"),
-        kind: Some("Model"),
+        kind: Some(subject.kind()),
         namespace: ns.clone(),
         name: name.clone(),
         predictor: String::new(),
@@ -135,12 +152,37 @@ pub async fn verify(
     };
     let answer = web::exchange(dial.as_ref(), &request, args.timeout)
         .await
-        .map_err(|f| unanswered(&ns, &name, "inference", &dial.describe(), f, args.timeout))?;
+        .map_err(|f| {
+            let e = unanswered(&ns, &name, "inference", &dial.describe(), f, args.timeout);
+            match (target.pipeline, e) {
+                (true, Error::Object { message, .. }) => object_error(
+                    &ns,
+                    &name,
+                    format!("{message}; {}", kafka_hint(&ns, &kafka)),
+                ),
+                (_, e) => e,
+            }
+        })?;
+    if target.pipeline && answer.status == 500 && answer.body.is_empty() {
+        // kafkamanager.go's Infer failed: no partition of the pipeline's topics within 10 s, or
+        // the record could not be produced.
+        return Err(object_error(
+            &ns,
+            &name,
+            format!(
+                "the pipeline gateway answered 500 with no body: it could not hand the request to Kafka; {}",
+                kafka_hint(&ns, &kafka)
+            ),
+        ));
+    }
     report.request.status = Some(answer.status);
     report.request.error = match (answer.status, answer.body.is_empty()) {
         // Envoy's answer when no route matches: nothing serves this model behind the mesh.
         (404, true) => Some(format!(
-            "no route for seldon-model: {name} (is the Model loaded? `kubectl get models.mlops.seldon.io {name} -n {ns}`)"
+            "no route for seldon-model: {} (is the {} loaded? `kubectl get {} {name} -n {ns}`)",
+            subject.route_header(),
+            subject.kind(),
+            subject.resource()
         )),
         (status, _) => v::answer_error(status, &answer.body),
     };
@@ -164,45 +206,116 @@ pub async fn verify(
 /// rewrites it to the internal name (docs/facts/seldon-core-2.md).
 const PATH_ATTRIBUTE: &str = "url.path";
 
-/// The Model `args` names (picked on a terminal), checked to exist: (namespace, name, object).
-async fn one_model(
+/// What `verify`/`traces --core v2` is about: a Model, or a Pipeline (`--pipeline`).
+struct Subject {
+    ns: String,
+    name: String,
+    pipeline: bool,
+    object: Value,
+}
+
+impl Subject {
+    fn kind(&self) -> &'static str {
+        if self.pipeline { "Pipeline" } else { "Model" }
+    }
+
+    /// The plural of its resource, for kubectl.
+    fn resource(&self) -> &'static str {
+        if self.pipeline {
+            "pipelines.mlops.seldon.io"
+        } else {
+            "models.mlops.seldon.io"
+        }
+    }
+
+    /// The `seldon-model` header envoy routes it by (`NAME.pipeline` for a pipeline).
+    fn route_header(&self) -> String {
+        if self.pipeline {
+            format!("{}.pipeline", self.name)
+        } else {
+            self.name.clone()
+        }
+    }
+}
+
+/// The Model or Pipeline `args` names (picked on a terminal), checked to exist.
+async fn one_subject(
     ctx: &Ctx,
     name: Option<&str>,
     target: &Core2Target,
     ask: bool,
-) -> Result<(String, String, Value)> {
-    if target.pipeline {
-        return Err(Error::Usage(
-            "--pipeline: Seldon Core 2 Pipelines cannot be verified or read yet; Models can (--core v2 MODEL)".into(),
-        ));
-    }
+) -> Result<Subject> {
     let ns = ctx.namespace().to_string();
-    let name = match name {
-        Some(n) => n.to_string(),
-        None => pick_model(ctx, ask).await?,
+    let mut subject = Subject {
+        ns: ns.clone(),
+        name: String::new(),
+        pipeline: target.pipeline,
+        object: Value::Null,
     };
-    let model_path = format!("/apis/{V2_API}/namespaces/{ns}/models/{name}");
-    let model = ctx
+    subject.name = match name {
+        Some(n) => n.to_string(),
+        None => pick(ctx, &subject, ask).await?,
+    };
+    let (resource, kind, name) = (subject.resource(), subject.kind(), &subject.name);
+    let plural = resource.split('.').next().unwrap_or_default();
+    let path = format!("/apis/{V2_API}/namespaces/{ns}/{plural}/{name}");
+    subject.object = ctx
         .cluster
-        .get_optional(&model_path, &ns, &name)
+        .get_optional(&path, &ns, name)
         .await?
         .ok_or_else(|| {
             object_error(
                 &ns,
-                &name,
+                name,
                 format!(
-                    "is not a Seldon Core 2 Model in namespace {ns}; list them with `kubectl get models.mlops.seldon.io -n {ns}`"
+                    "is not a Seldon Core 2 {kind} in namespace {ns}; list them with `kubectl get {resource} -n {ns}`"
                 ),
             )
         })?;
-    Ok((ns, name, model))
+    Ok(subject)
 }
 
-/// The other namespaces with a Model named `name` (none when Models may not be listed
-/// cluster-wide).
-async fn namespaces_also_serving(ctx: &Ctx, ns: &str, name: &str) -> Vec<String> {
+/// The Server of a Pipeline's first step (`spec.steps[0].name` is the step's Model): Ok(None)
+/// when that Model names none; Err with why it is not known.
+async fn pipeline_server(
+    ctx: &Ctx,
+    p: &Subject,
+) -> Result<std::result::Result<Option<String>, String>> {
+    let steps = p.object["spec"]["steps"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let Some(first) = steps.first().and_then(|s| s["name"].as_str()) else {
+        return Ok(Err("the Pipeline has no steps".into()));
+    };
+    let ns = &p.ns;
+    let path = format!("/apis/{V2_API}/namespaces/{ns}/models/{first}");
+    Ok(match ctx.cluster.get_optional(&path, ns, first).await? {
+        Some(m) => Ok(str_at(&m, &["spec", "server"]).map(str::to_string)),
+        None => Err(format!(
+            "its step {first} names Model {first}, which does not exist in namespace {ns}"
+        )),
+    })
+}
+
+/// Where to look when a pipeline request goes unanswered: its answer comes back over Kafka.
+fn kafka_hint(ns: &str, kafka: &Option<String>) -> String {
+    let brokers = match kafka {
+        Some(b) => format!(" ({b}, kafkaConfig bootstrap.servers)"),
+        None => String::new(),
+    };
+    format!(
+        "the pipeline gateway answers only when the last step's output comes back over Kafka: check that Kafka{brokers} is up and that seldon-modelgateway and seldon-dataflow-engine run (`kubectl logs deploy/seldon-pipelinegateway -n {ns}`)"
+    )
+}
+
+/// The other namespaces with a Model (or Pipeline) named like `s` (none when they may not be
+/// listed cluster-wide).
+async fn namespaces_also_serving(ctx: &Ctx, s: &Subject) -> Vec<String> {
+    let (ns, name) = (s.ns.as_str(), s.name.as_str());
+    let plural = s.resource().split('.').next().unwrap_or_default();
     let path = format!(
-        "/apis/{V2_API}/models?fieldSelector={}",
+        "/apis/{V2_API}/{plural}?fieldSelector={}",
         web::query_encoded(&format!("metadata.name={name}"))
     );
     let Ok(Some(list)) = ctx.cluster.get_optional(&path, "", name).await else {
@@ -225,19 +338,32 @@ pub async fn traces(
     target: &Core2Target,
     ask: bool,
 ) -> Result<ExitStatus> {
-    let (ns, name, _) = one_model(ctx, args.target.name.as_deref(), target, ask).await?;
-    let elsewhere = namespaces_also_serving(ctx, &ns, &name).await;
+    let subject = one_subject(ctx, args.target.name.as_deref(), target, ask).await?;
+    let elsewhere = namespaces_also_serving(ctx, &subject).await;
+    let (kind, name) = (subject.kind(), subject.name.clone());
+    let (service, operation, path) = if subject.pipeline {
+        (
+            judge::PIPELINE_GATEWAY_SERVICE,
+            judge::PIPELINE_OPERATION,
+            format!("/v2/pipelines/{name}/infer"),
+        )
+    } else {
+        (
+            judge::AGENT_SERVICE,
+            judge::RPROXY_OPERATION,
+            format!("/v2/models/{name}/infer"),
+        )
+    };
     if !elsewhere.is_empty() {
         crate::say!(
-            "Warning: a Model {name} also exists in namespace {}: the agent's spans do not name the namespace, so its traces in the same Jaeger are counted here too",
+            "Warning: a {kind} {name} also exists in namespace {}: the spans of {service} do not name the namespace, so its traces in the same Jaeger are counted here too",
             elsewhere.join(", ")
         );
     }
     let (jaeger, start_us, end_us) = jaeger_and_window(ctx, args).await?;
-    let path = format!("/v2/models/{name}/infer");
     let search = Search {
-        service: judge::AGENT_SERVICE.into(),
-        operation: Some(judge::RPROXY_OPERATION.into()),
+        service: service.into(),
+        operation: Some(operation.into()),
         tags: vec![(PATH_ATTRIBUTE.into(), path.clone())],
         start_us,
         end_us,
@@ -249,15 +375,15 @@ pub async fn traces(
         .await
         .map_err(|e| Error::Reach(e.to_string()))?;
     let traces = stats::merge(found, args.limit as usize);
-    if let Some(note) = judge::agent_only_note(&traces) {
+    if let Some(note) = judge::agent_only_note(&traces).filter(|_| !subject.pipeline) {
         crate::say!("Note: {note}");
     }
     let slowest = stats::slowest(&traces);
     let slowest_hops = slowest.map(judge::hops).unwrap_or_default();
     let summary = TracesReport {
         core: Some("v2"),
-        kind: Some("Model"),
-        namespace: ns,
+        kind: Some(kind),
+        namespace: subject.ns.clone(),
         name,
         predictor: String::new(),
         jaeger: jaeger.at.clone(),
@@ -266,10 +392,7 @@ pub async fn traces(
             start_us,
             end_us,
         },
-        found_by: format!(
-            "the agent's {} spans with {PATH_ATTRIBUTE} {path}",
-            judge::RPROXY_OPERATION
-        ),
+        found_by: format!("{service}'s {operation} spans with {PATH_ATTRIBUTE} {path}"),
         search: jaeger.search_words().into(),
         traces: traces.len(),
         hops: stats::hop_stats_by(&traces, judge::hops),
@@ -283,13 +406,14 @@ pub async fn traces(
 }
 
 /// The status of the runtime of `ns` (the one the model's Server belongs to), read as
-/// `status --core v2` reads it.
+/// `status --core v2` reads it, and its Kafka brokers (`kafkaConfig` `bootstrap.servers`, the
+/// runtime's over its SeldonConfig's).
 async fn runtime_status(
     ctx: &Ctx,
     ns: &str,
     model: &str,
     seldon_namespace: &str,
-) -> Result<RuntimeStatus> {
+) -> Result<(RuntimeStatus, Option<String>)> {
     let Some(runtimes) = ctx.cluster.seldon_runtimes(Some(ns)).await? else {
         return Err(Error::Core2Missing {
             server: ctx.cluster.server.clone(),
@@ -307,7 +431,18 @@ async fn runtime_status(
     let configs = SeldonConfigs::new(seldon_namespace);
     let namespaces = std::collections::BTreeSet::from([ns.to_string()]);
     let (config, around) = tokio::join!(configs.of(ctx, rt), InNamespaces::read(ctx, &namespaces));
-    Ok(around?.status_of(rt, &config?, seldon_namespace, None))
+    let config = config?;
+    let brokers = |o: &Value| {
+        o.pointer("/spec/config/kafkaConfig/bootstrap.servers")
+            .and_then(Value::as_str)
+            .filter(|b| !b.is_empty())
+            .map(str::to_string)
+    };
+    let kafka = brokers(rt).or_else(|| config.found().and_then(brokers));
+    Ok((
+        around?.status_of(rt, &config, seldon_namespace, None),
+        kafka,
+    ))
 }
 
 /// The workload of the Server that serves the model: `spec.server`, else the namespace's only
@@ -415,12 +550,14 @@ async fn await_trace(
     }
 }
 
-/// On a terminal without a name: pick one of the namespace's Models.
-async fn pick_model(ctx: &Ctx, ask: bool) -> Result<String> {
+/// On a terminal without a name: pick one of the namespace's Models (or Pipelines).
+async fn pick(ctx: &Ctx, s: &Subject, ask: bool) -> Result<String> {
     let ns = ctx.namespace();
+    let (kind, resource) = (s.kind(), s.resource());
+    let plural = resource.split('.').next().unwrap_or_default();
     let list = ctx
         .cluster
-        .get_optional(&format!("/apis/{V2_API}/namespaces/{ns}/models"), ns, "")
+        .get_optional(&format!("/apis/{V2_API}/namespaces/{ns}/{plural}"), ns, "")
         .await?
         .unwrap_or(Value::Null);
     let names: Vec<String> = list["items"]
@@ -432,9 +569,9 @@ async fn pick_model(ctx: &Ctx, ask: bool) -> Result<String> {
         .collect();
     if names.is_empty() || !ask {
         return Err(Error::Usage(format!(
-            "no Seldon Core 2 Model named and none in namespace {ns} to pick from; pass NAME -n NAMESPACE"
+            "no Seldon Core 2 {kind} named and none in namespace {ns} to pick from; pass NAME -n NAMESPACE"
         )));
     }
-    let i = crate::prompt::pick_one("Model (type to search)", &names)?;
+    let i = crate::prompt::pick_one(&format!("{kind} (type to search)"), &names)?;
     Ok(names[i].clone())
 }

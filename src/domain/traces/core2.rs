@@ -1,5 +1,6 @@
-//! `verify --core v2`'s judgement for a Model, pure: which parts of its request path should join
-//! the traced request, and, once Jaeger has answered, which did and why the others did not.
+//! `verify --core v2`'s judgement for a Model or a Pipeline, pure: which parts of its request path
+//! should join the traced request, and, once Jaeger has answered, which did and why the others
+//! did not.
 //!
 //! The path, as v2.10.2 builds it (docs/facts/seldon-core-2.md, "The data plane's spans"): the
 //! mesh's envoy routes by the `seldon-model` header and traces nothing; the Server's agent serves
@@ -9,8 +10,15 @@
 //! its own only with `MLSERVER_TRACING_SERVER` on its container and never reads the runtime's
 //! setting.
 //!
-//! The request's `traceparent` says sampled and the agent's sampler is ParentBased, so the agent
-//! records it whatever the ratio; the check then says that normal traffic is not recorded.
+//! A Pipeline's request goes through the pipeline gateway (otelmux server span, `Produce` into
+//! Kafka, `Consume` of the answer), the dataflow engine (Kafka Streams; not judged: its Java
+//! agent's spans are neither reproduced nor read here), the model gateway of each step
+//! (`Consume`, `WaitForWorker`, its gRPC client span, `Produce`), and each step's Server: the
+//! agent's gRPC proxy (server and client span) and MLServer's gRPC server span, a child of the
+//! agent's (docs/facts/seldon-core-2.md, "The pipeline path").
+//!
+//! The request's `traceparent` says sampled and the Go components' sampler is ParentBased, so
+//! they record it whatever the ratio; the check then says that normal traffic is not recorded.
 
 use crate::domain::traces::model::{Hop, Role, Trace};
 use crate::domain::traces::verdict::Check;
@@ -23,9 +31,20 @@ pub const AGENT_SERVICE: &str = "seldon-agent";
 /// The name of the agent's server span (`otelhttp.NewHandler(…, "seldon-rproxy")`).
 pub const RPROXY_OPERATION: &str = "seldon-rproxy";
 
-/// The two parts of a model's path that can trace.
+/// The gateways' service names (`scheduler/cmd/*/main.go` at v2.10.2).
+pub const PIPELINE_GATEWAY_SERVICE: &str = "seldon-pipelinegateway";
+pub const MODEL_GATEWAY_SERVICE: &str = "seldon-modelgateway";
+
+/// otelmux's name for the pipeline gateway's server span of a pipeline request: the route's
+/// template (`httpserver.go`'s `/v2/pipelines/{model}/infer`).
+pub const PIPELINE_OPERATION: &str = "/v2/pipelines/{model}/infer";
+
+/// The parts of a model's or a pipeline's path.
 pub const AGENT: &str = "agent";
 pub const MLSERVER: &str = "mlserver";
+pub const PIPELINE_GATEWAY: &str = "pipeline-gateway";
+pub const MODEL_GATEWAY: &str = "model-gateway";
+pub const DATAFLOW: &str = "dataflow-engine";
 
 /// What a part's settings say about the verify request.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,26 +77,26 @@ fn server_note(server: &Workload) -> Option<String> {
     }
 }
 
-/// What the agent and MLServer of `server` (the Server's workload in `rt`'s status, or why it is
-/// not known) should do with the request. `fix` turns tracing on for the runtime (quoted in
-/// reasons).
-pub fn expectations(
+/// A core component of the runtime (an agent, a gateway): it follows the runtime's setting as
+/// its pods loaded it. `workload` is its Deployment or StatefulSet in `rt`'s status.
+fn core_part(
     rt: &RuntimeStatus,
-    server: Result<&Workload, String>,
+    part: (&'static str, &'static str),
+    workload: Option<&Workload>,
     fix: &str,
-) -> Vec<Expectation> {
+) -> Expectation {
     let endpoint = rt
         .effective
         .endpoint
         .value
         .clone()
         .unwrap_or_else(|| "(none)".into());
-    let stale = server.as_ref().ok().and_then(|w| server_note(w));
+    let stale = workload.and_then(server_note);
     let who = format!("SeldonRuntime {}/{}", rt.namespace, rt.name);
     let reason = rt.reason.clone().unwrap_or_default();
-    let mut agent = Expectation {
-        name: AGENT,
-        kind: "agent (seldon-rproxy)",
+    let mut e = Expectation {
+        name: part.0,
+        kind: part.1,
         traces: true,
         expected: true,
         why_not: None,
@@ -88,19 +107,17 @@ pub fn expectations(
     };
     match rt.tracing {
         "off" => {
-            agent.expected = false;
-            agent.why_not = Some(format!(
+            e.expected = false;
+            e.why_not = Some(format!(
                 "tracing is off on {who} ({reason}); `{fix}` turns it on"
             ));
         }
         "invalid" => {
-            agent.expected = false;
-            agent.why_not = Some(format!(
-                "the agent exits at start with this setting: {reason}"
-            ));
+            e.expected = false;
+            e.why_not = Some(format!("it exits at start with this setting: {reason}"));
         }
         "idle" => {
-            agent.note = Some(format!(
+            e.note = Some(format!(
                 "recorded because the request was marked sampled (the sampler is ParentBased); normal requests are not: {reason}"
             ))
         }
@@ -108,15 +125,20 @@ pub fn expectations(
     }
     if let Some(stale) = &stale {
         // The pods run the setting before the last change: whether they trace is that one's.
-        agent.expected = true;
-        agent.note = Some(format!("{stale} (restart needed)"));
-        if let Some(why) = agent.why_not.take() {
-            agent.spans_to = format!(
+        e.expected = true;
+        e.note = Some(format!("{stale} (restart needed)"));
+        if let Some(why) = e.why_not.take() {
+            e.spans_to = format!(
                 "{stale}; with the runtime's setting: {why}; otherwise {}",
-                agent.spans_to
+                e.spans_to
             );
         }
     }
+    e
+}
+
+/// What MLServer of `server` should do with the request.
+fn inference_part(rt: &RuntimeStatus, server: &Result<&Workload, String>) -> Expectation {
     let mut mlserver = Expectation {
         name: MLSERVER,
         kind: "MLServer",
@@ -126,11 +148,11 @@ pub fn expectations(
         spans_to: String::new(),
         note: None,
     };
-    let mlserver_env = match &server {
+    let mlserver_env = match server {
         Ok(w) => w.mlserver.as_ref(),
         Err(why) => {
             mlserver.why_not = Some(why.clone());
-            return vec![agent, mlserver];
+            return mlserver;
         }
     };
     match mlserver_env {
@@ -166,17 +188,97 @@ pub fn expectations(
             );
         }
     }
-    vec![agent, mlserver]
+    mlserver
 }
 
-/// Which part made span `i` of `trace`: the agent by its service, MLServer every other span
-/// (the plugin sends a trace context but makes no span, and envoy makes none).
+/// What the agent and MLServer of `server` (the Server's workload in `rt`'s status, or why it is
+/// not known) should do with a Model's request. `fix` turns tracing on for the runtime (quoted
+/// in reasons).
+pub fn expectations(
+    rt: &RuntimeStatus,
+    server: Result<&Workload, String>,
+    fix: &str,
+) -> Vec<Expectation> {
+    let agent = core_part(
+        rt,
+        (AGENT, "agent (seldon-rproxy)"),
+        server.as_ref().ok().copied(),
+        fix,
+    );
+    vec![agent, inference_part(rt, &server)]
+}
+
+/// The core component `deployment/<name>` of `rt`'s status.
+fn workload<'a>(rt: &'a RuntimeStatus, name: &str) -> Option<&'a Workload> {
+    rt.workloads
+        .iter()
+        .find(|w| w.server.is_none() && w.name.rsplit('/').next() == Some(name))
+}
+
+/// What each part of a Pipeline's path should do with its request: the gateways, the agent and
+/// MLServer of `server` (the first step's Server), and the dataflow engine, listed and not
+/// judged.
+pub fn pipeline_expectations(
+    rt: &RuntimeStatus,
+    server: Result<&Workload, String>,
+    fix: &str,
+) -> Vec<Expectation> {
+    let gateway = |part, name| {
+        let w = workload(rt, name);
+        let mut e = core_part(rt, part, w, fix);
+        if w.is_none() && e.expected {
+            e.note = Some(format!(
+                "no Deployment {name} reads ConfigMap seldon-tracing in namespace {}",
+                rt.namespace
+            ));
+        }
+        e
+    };
+    let dataflow = Expectation {
+        name: DATAFLOW,
+        kind: "dataflow engine",
+        traces: false,
+        expected: false,
+        why_not: Some(
+            "the engine (Kafka Streams) traces through the OpenTelemetry Java agent and its OTEL_* env, which this check does not model; spans of it that arrive are shown".into(),
+        ),
+        spans_to: String::new(),
+        note: None,
+    };
+    vec![
+        gateway(
+            (PIPELINE_GATEWAY, "pipeline gateway"),
+            "seldon-pipelinegateway",
+        ),
+        dataflow,
+        gateway((MODEL_GATEWAY, "model gateway"), "seldon-modelgateway"),
+        core_part(
+            rt,
+            (AGENT, "agent (gRPC proxy)"),
+            server.as_ref().ok().copied(),
+            fix,
+        ),
+        inference_part(rt, &server),
+    ]
+}
+
+/// Which part made span `i` of `trace`: the Go components by their service names, the dataflow
+/// engine by a service naming it or the Java agent's default (`unknown_service:java`, as the
+/// engine's env sets no OTEL_SERVICE_NAME), the inference server every other span (the plugin
+/// sends a trace context but makes no span, and envoy makes none).
 fn part_of(trace: &Trace, i: usize) -> &'static str {
-    if trace.spans[i].service == AGENT_SERVICE {
-        AGENT
-    } else {
-        MLSERVER
+    match trace.spans[i].service.as_str() {
+        AGENT_SERVICE => AGENT,
+        PIPELINE_GATEWAY_SERVICE => PIPELINE_GATEWAY,
+        MODEL_GATEWAY_SERVICE => MODEL_GATEWAY,
+        s if s.contains("dataflow") || s.starts_with("unknown_service:java") => DATAFLOW,
+        _ => MLSERVER,
     }
+}
+
+/// The part whose spans an expectation counts: another inference server's are MLServer's place.
+fn counted_as(name: &str) -> &str {
+    if name == "server" { MLSERVER } else { name }
 }
 
 /// Each span tied to its part, for the waterfall and the span rows.
@@ -196,10 +298,9 @@ pub fn judge(expected: &[Expectation], trace: Option<&Trace>, waited: &str) -> V
     expected
         .iter()
         .map(|e| {
-            // The agent's spans by its service; every other span is the inference server's.
             let spans = trace.map_or(0, |t| {
                 (0..t.spans.len())
-                    .filter(|&i| (part_of(t, i) == AGENT) == (e.name == AGENT))
+                    .filter(|&i| part_of(t, i) == counted_as(e.name))
                     .count()
             });
             let arrived = spans > 0;
@@ -457,5 +558,66 @@ mod tests {
         let missing = judge(&e, None, "30s");
         let why = missing[0].reason.as_deref().unwrap_or("");
         assert!(why.contains("tracing is off"), "{why}");
+    }
+
+    #[test]
+    fn a_pipeline_judges_both_gateways_the_agent_and_mlserver_and_lists_the_engine() {
+        let e = pipeline_expectations(
+            &runtime(json!({})),
+            Ok(&server(Freshness::Current, Some("collector:4317"), None)),
+            FIX,
+        );
+        let names: Vec<&str> = e.iter().map(|x| x.name).collect();
+        assert_eq!(
+            names,
+            [PIPELINE_GATEWAY, DATAFLOW, MODEL_GATEWAY, AGENT, MLSERVER]
+        );
+        assert!(!e[1].traces && !e[1].expected, "{:?}", e[1]);
+        let t = trace(&[
+            PIPELINE_GATEWAY_SERVICE,
+            PIPELINE_GATEWAY_SERVICE,
+            MODEL_GATEWAY_SERVICE,
+            AGENT_SERVICE,
+            AGENT_SERVICE,
+            "mlserver",
+            "unknown_service:java",
+        ]);
+        let checks = judge(&e, Some(&t), "30s");
+        let spans: Vec<(&str, usize)> = checks.iter().map(|c| (c.name.as_str(), c.spans)).collect();
+        assert_eq!(
+            spans,
+            [
+                (PIPELINE_GATEWAY, 2),
+                (DATAFLOW, 1),
+                (MODEL_GATEWAY, 1),
+                (AGENT, 2),
+                (MLSERVER, 1)
+            ]
+        );
+        assert!(complete(&e, &checks));
+        assert!(crate::domain::traces::verdict::passed(&checks));
+        // Without the model gateway's spans the request fails, and says where they should go.
+        let no_mgw = trace(&[PIPELINE_GATEWAY_SERVICE, AGENT_SERVICE, "mlserver"]);
+        let checks = judge(&e, Some(&no_mgw), "30s");
+        assert!(checks[2].fails(), "{:?}", checks[2]);
+        assert!(!complete(&e, &checks));
+    }
+
+    #[test]
+    fn a_disabled_runtime_names_itself_for_each_gateway() {
+        let e = pipeline_expectations(
+            &runtime(json!({"disable": true})),
+            Ok(&server(Freshness::Current, None, None)),
+            FIX,
+        );
+        for part in [&e[0], &e[2], &e[3]] {
+            assert!(!part.expected, "{part:?}");
+            assert!(
+                part.why_not
+                    .as_deref()
+                    .is_some_and(|w| w.contains("SeldonRuntime models/seldon")),
+                "{part:?}"
+            );
+        }
     }
 }

@@ -182,7 +182,12 @@ pub fn verification(v: &Verification, trace: Option<&Trace>, hops: &[Hop]) -> St
     ));
     for c in &v.components {
         if let Some(r) = &c.reason {
-            let label = if c.fails() { "missing" } else { "not traced" };
+            let label = match (c.fails(), c.traces, v.core) {
+                (true, _, _) => "missing",
+                // Seldon Core 2: a part listed on the path whose spans are not judged.
+                (false, false, Some(_)) => "not judged",
+                _ => "not traced",
+            };
             out.push_str(&format!("{} {label}: {r}\n", c.name));
         }
         if let Some(n) = &c.note {
@@ -194,15 +199,19 @@ pub fn verification(v: &Verification, trace: Option<&Trace>, hops: &[Hop]) -> St
             "PASSED: {} spans in trace {}\n",
             match v.core {
                 // Seldon Core 2: the parts that can trace, by name (`agent and mlserver have`).
-                Some(_) => format!(
-                    "{} have",
-                    v.components
+                Some(_) => {
+                    let names: Vec<&str> = v
+                        .components
                         .iter()
                         .filter(|c| c.traces)
                         .map(|c| c.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" and ")
-                ),
+                        .collect();
+                    match names.split_last() {
+                        Some((last, [])) => format!("{last} has"),
+                        Some((last, rest)) => format!("{} and {last} have", rest.join(", ")),
+                        None => "every part has".into(),
+                    }
+                }
                 None => "the executor and every Python component have".to_string(),
             },
             v.trace_id
