@@ -19,6 +19,11 @@ components' gRPC servers, as in tests/e2e/verify.rs.
                  ConfigMap seldon-tracing's tracing.json; envoy's pod port 9000 led to the router.
                  The OTLP endpoints (the runtime's, MLSERVER_TRACING_SERVER) go to the chosen
                  Jaeger's OTLP/gRPC port here, as a collector would forward them
+    demo-pods.py pipeline-up KUBECONFIG NAMESPACE PIPELINE HARNESS_BIN WORKDIR
+                 a one-step Pipeline's path, as tests/e2e/pipeline2.rs runs it: model-up for its
+                 step's Model, the agent with its gRPC proxy too, and the pipeline gateway, the
+                 model gateway and the dataflow engine's router (tools/core2-tracer) on the
+                 harness's Kafka (127.0.0.1:29092, topics of NAMESPACE)
     demo-pods.py model-traffic WORKDIR N                            N traced requests to the Model
     demo-pods.py traffic WORKDIR N                                  N prediction requests
     demo-pods.py down WORKDIR                                       stop what `up` started
@@ -183,16 +188,25 @@ def ready_pod(kubeconfig, ns, selector):
     sys.exit(f"demo-pods: no ready pod {selector} in {ns}")
 
 
+KAFKA = "127.0.0.1:29092"  # scripts/harness KAFKA_PORT
+
+
 def start(work, name, argv, env=None, cwd=None):
     proc = subprocess.Popen(argv, cwd=cwd or work, env=env,
-                            stdout=subprocess.PIPE if name in ("agent", "router") else
+                            stdout=subprocess.PIPE if name in ("agent", "router", "pipelinegateway",
+                                                               "modelgateway", "dataflow") else
                             open(os.path.join(work, f"{name}.log"), "w"),
                             stderr=open(os.path.join(work, f"{name}.err"), "w"),
                             start_new_session=True, text=True)
     return proc
 
 
-def model_up(kubeconfig, ns, model, harness, work):
+def pipeline_up(kubeconfig, ns, pipeline, harness, work):
+    obj = json.loads(kubectl(kubeconfig, "get", "pipelines.mlops.seldon.io", pipeline, "-n", ns, "-o", "json"))
+    model_up(kubeconfig, ns, obj["spec"]["steps"][0]["name"], harness, work, pipeline=pipeline)
+
+
+def model_up(kubeconfig, ns, model, harness, work, pipeline=None):
     os.makedirs(work, exist_ok=True)
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     obj = json.loads(kubectl(kubeconfig, "get", "models.mlops.seldon.io", model, "-n", ns, "-o", "json"))
@@ -220,9 +234,9 @@ def model_up(kubeconfig, ns, model, harness, work):
         dst.write(src.read())
     with open(os.path.join(models, internal, "model-settings.json"), "w") as f:
         json.dump({"name": internal, "implementation": "mlserver_echo.Echo"}, f)
-    http = free_port()
+    http, grpc = free_port(), free_port()
     with open(os.path.join(models, "settings.json"), "w") as f:
-        json.dump({"host": "127.0.0.1", "http_port": http, "grpc_port": free_port(),
+        json.dump({"host": "127.0.0.1", "http_port": http, "grpc_port": grpc,
                    "metrics_port": free_port(), "parallel_workers": 0}, f)
     env = {"PATH": os.path.join(harness, "mlserver-venv/bin") + ":/usr/bin:/bin"}
     if any(e["name"] == "MLSERVER_TRACING_SERVER" for e in mls.get("env") or []):
@@ -232,14 +246,35 @@ def model_up(kubeconfig, ns, model, harness, work):
     with open(os.path.join(work, "tracing.json"), "w") as f:
         json.dump(setting, f)
     tracer = os.path.join(harness, "core2-tracer")
-    agent = start(work, "agent", [tracer, "rproxy", "--tracing-config-path", os.path.join(work, "tracing.json"),
-                                  "--backend", f"127.0.0.1:{http}"], env={})
+    config = os.path.join(work, "tracing.json")
+    agent_grpc = free_port()
+    agent = start(work, "agent", [tracer, "rproxy", "--tracing-config-path", config,
+                                  "--backend", f"127.0.0.1:{http}", "--grpc-listen", f"127.0.0.1:{agent_grpc}",
+                                  "--grpc-backend", f"127.0.0.1:{grpc}"], env={})
     agent_port = int(agent.stdout.readline().strip().rsplit(":", 1)[1])
-    router = start(work, "router", [tracer, "route", "--model", f"{model}={internal}@127.0.0.1:{agent_port}"],
-                   env={})
-    router_port = int(router.stdout.readline().strip().rsplit(":", 1)[1])
+    routes = ["--model", f"{model}={internal}@127.0.0.1:{agent_port}",
+              "--grpc-model", f"{model}={internal}@127.0.0.1:{agent_grpc}"]
+    procs = [mlserver, agent]
+    kafka = ["--tracing-config-path", config, "--brokers", KAFKA, "--namespace", ns]
+    if pipeline:
+        gateway = start(work, "pipelinegateway", [tracer, "pipelinegateway", *kafka, "--pipeline", pipeline], env={})
+        gateway_port = int(gateway.stdout.readline().strip().rsplit(":", 1)[1])
+        routes += ["--model", f"{pipeline}.pipeline={pipeline}.pipeline@127.0.0.1:{gateway_port}"]
+        procs.append(gateway)
+    router_port = free_port()
+    router = start(work, "router", [tracer, "route", "--listen", f"127.0.0.1:{router_port}", *routes], env={})
+    router.stdout.readline()
+    procs.append(router)
+    if pipeline:
+        # Each says a line once its consumer group has its partitions.
+        for name, extra in (("modelgateway", ["--inference", f"127.0.0.1:{router_port}", "--model", model]),
+                            ("dataflow", ["--pipeline", f"{pipeline}={model}"])):
+            proc = start(work, name, [tracer, name, *kafka, *extra], env={})
+            if not proc.stdout.readline():
+                sys.exit(f"demo-pods: the {name} stand-in did not start (see its .err in the work directory)")
+            procs.append(proc)
     with open(os.path.join(work, "pids"), "w") as f:
-        f.write("\n".join(str(p.pid) for p in (mlserver, agent, router)))
+        f.write("\n".join(str(p.pid) for p in procs))
     for _ in range(600):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{http}/v2/models/{internal}/ready", timeout=1).read()
@@ -299,6 +334,8 @@ if __name__ == "__main__":
         up(*sys.argv[2:])
     elif cmd == ["model-up"] and len(sys.argv) == 7:
         model_up(*sys.argv[2:])
+    elif cmd == ["pipeline-up"] and len(sys.argv) == 7:
+        pipeline_up(*sys.argv[2:])
     elif cmd == ["model-traffic"] and len(sys.argv) == 4:
         model_traffic(sys.argv[2], int(sys.argv[3]))
     elif cmd == ["traffic"] and len(sys.argv) == 4:

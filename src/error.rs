@@ -82,6 +82,14 @@ pub enum Error {
     ListExpired { action: String },
     #[error("failed to {action}: {message}")]
     Api { action: String, message: String },
+    /// A Seldon Core 2 object's problem: `model "ns/iris" …`, `pipeline "ns/churn" …`.
+    #[error("{kind} \"{namespace}/{name}\" {message}")]
+    Named {
+        kind: &'static str,
+        namespace: String,
+        name: String,
+        message: String,
+    },
     #[error("seldondeployment \"{namespace}/{name}\" {message}")]
     Object {
         namespace: String,

@@ -17,8 +17,8 @@ use crate::operator2::reconcile;
 use crate::support::{self, Cluster};
 use crate::verify::{forward_all, wait_listening};
 use crate::verify2::{
-    JAEGER, OTLP, Path2, on_env, part, pod_of, requests_to, start_mlserver, start_tracer,
-    start_tracer_line, traces_json, tracing_json, until_model_ready, verify_run,
+    JAEGER, OTLP, Path2, on_env, part, pod_of, requests_to, start_agent, start_mlserver,
+    start_tracer, start_tracer_line, traces_json, tracing_json, verify_run,
 };
 
 /// The harness's Kafka broker (scripts/harness KAFKA_PORT).
@@ -76,6 +76,7 @@ fn pipeline_path(c: &Cluster, s: &Setup) -> (String, String, Path2) {
         children: vec![mlserver],
         dir: dir.clone(),
         mlserver_port,
+        mlserver_grpc_port,
         router_port: 0,
         model: s.model.to_string(),
     };
@@ -83,23 +84,6 @@ fn pipeline_path(c: &Cluster, s: &Setup) -> (String, String, Path2) {
     let file = dir.join("tracing.json");
     std::fs::write(&file, &setting).expect("tracing.json");
     let config = file.display().to_string();
-    let grpc_port = free_port();
-    let (agent, agent_port) = start_tracer(
-        &dir,
-        "agent",
-        &[
-            "rproxy".into(),
-            "--tracing-config-path".into(),
-            config.clone(),
-            "--backend".into(),
-            format!("127.0.0.1:{mlserver_port}"),
-            "--grpc-listen".into(),
-            format!("127.0.0.1:{grpc_port}"),
-            "--grpc-backend".into(),
-            format!("127.0.0.1:{mlserver_grpc_port}"),
-        ],
-    );
-    path.children.push(agent);
     let kafka_args = |mode: &str| -> Vec<String> {
         vec![
             mode.into(),
@@ -114,19 +98,11 @@ fn pipeline_path(c: &Cluster, s: &Setup) -> (String, String, Path2) {
     let mut args = kafka_args("pipelinegateway");
     args.extend(["--pipeline".into(), s.pipeline.into()]);
     let (gateway, gateway_port) = start_tracer(&dir, "pipelinegateway", &args);
-    path.children.push(gateway);
-    let router_port = free_port();
-    let (router, _) = start_tracer(
-        &dir,
-        "router",
+    // Envoy's route for the pipeline, beside the Model's.
+    start_agent(
+        &mut path,
+        &setting,
         &[
-            "route".into(),
-            "--listen".into(),
-            format!("127.0.0.1:{router_port}"),
-            "--model".into(),
-            format!("{0}={0}_1@127.0.0.1:{agent_port}", s.model),
-            "--grpc-model".into(),
-            format!("{0}={0}_1@127.0.0.1:{grpc_port}", s.model),
             "--model".into(),
             format!(
                 "{0}.pipeline={0}.pipeline@127.0.0.1:{gateway_port}",
@@ -134,8 +110,8 @@ fn pipeline_path(c: &Cluster, s: &Setup) -> (String, String, Path2) {
             ),
         ],
     );
-    path.children.push(router);
-    path.router_port = router_port;
+    path.children.push(gateway);
+    let router_port = path.router_port;
     if s.brokers == KAFKA {
         // The model gateway calls the inference server through the mesh (--envoy-host), and
         // says when its partitions are assigned; so does the dataflow engine's router.
@@ -154,7 +130,6 @@ fn pipeline_path(c: &Cluster, s: &Setup) -> (String, String, Path2) {
             path.children.push(consumer(&dir, "dataflow", &args, &path));
         }
     }
-    until_model_ready(mlserver_port, &internal, &path);
     wait_listening(path.router_port, "the router");
     forward_all(c, &ns, &envoy, &[(9000, path.router_port)]);
     (mesh, ns, path)
@@ -325,6 +300,23 @@ fn a_pipeline_of_one_step_passes_with_both_gateways_the_agent_and_mlserver_in_on
         std::thread::sleep(Duration::from_millis(500));
     };
     assert_eq!(item["targetKind"], "Pipeline", "{item}");
+    let text = c
+        .plugin(&[
+            "traces",
+            "--core",
+            "v2",
+            "--pipeline",
+            s.pipeline,
+            "-n",
+            &ns,
+            "--jaeger",
+            JAEGER,
+            "--since",
+            "10m",
+        ])
+        .ok();
+    eprintln!("{}", text.stdout);
+    assert!(text.stdout.starts_with("22 traces of "), "{}", text.stdout);
     let hops = item["hops"].as_array().expect("hops");
     let count = |service: &str, op: &str| {
         hops.iter()
@@ -371,8 +363,10 @@ fn kafka_out_of_reach_or_an_answer_that_never_comes_back_is_one_line_and_exit_1(
     );
     assert!(r.stdout.is_empty(), "{}", r.stdout);
     assert_eq!(r.stderr.trim_end().lines().count(), 1, "{}", r.stderr);
+    eprintln!("{}", r.stderr);
     assert!(
-        r.stderr.contains(&format!("{ns}/pipe-nokafka"))
+        r.stderr
+            .starts_with(&format!("error: pipeline \"{ns}/pipe-nokafka\" "))
             && r.stderr.contains("answered 500 with no body")
             && r.stderr
                 .contains(&format!("Kafka ({KAFKA}, kafkaConfig bootstrap.servers)")),

@@ -32,6 +32,7 @@ pub(crate) struct Path2 {
     pub(crate) children: Vec<Child>,
     pub(crate) dir: PathBuf,
     pub(crate) mlserver_port: u16,
+    pub(crate) mlserver_grpc_port: u16,
     /// What envoy's pod port 9000 leads to.
     pub(crate) router_port: u16,
     /// The Model's name (MLServer serves it as `<name>_1`).
@@ -110,8 +111,11 @@ pub(crate) fn start_tracer(dir: &Path, name: &str, args: &[String]) -> (Child, u
 }
 
 /// MLServer 1.7.1 serving the echo model as `internal` (the agent loads a model under
-/// `<name>_<version>`), with `MLSERVER_TRACING_SERVER` when given: (process, HTTP port, gRPC
-/// port).
+/// `<name>_<version>`), with `MLSERVER_TRACING_SERVER` when given, once the model is ready:
+/// (process, HTTP port, gRPC port).
+///
+/// At most two start at a time: each spends seconds of CPU importing its Python stack, and ten
+/// tests starting theirs at once on two cores took over a minute each (one missed its minute).
 pub(crate) fn start_mlserver(
     dir: &Path,
     internal: &str,
@@ -140,12 +144,45 @@ pub(crate) fn start_mlserver(
     if let Some(t) = tracing_server {
         cmd.env("MLSERVER_TRACING_SERVER", t);
     }
-    let child = spawn(dir, "mlserver", cmd);
+    let _turn = STARTING.enter();
+    let mut child = spawn(dir, "mlserver", cmd);
+    until_model_ready(&mut child, port, internal, dir);
     (child, port, grpc_port)
 }
 
+/// A counting semaphore for [`start_mlserver`].
+struct Starting {
+    running: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+static STARTING: Starting = Starting {
+    running: std::sync::Mutex::new(0),
+    freed: std::sync::Condvar::new(),
+};
+
+struct Turn;
+
+impl Starting {
+    fn enter(&'static self) -> Turn {
+        let mut n = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        while *n >= 2 {
+            n = self.freed.wait(n).unwrap_or_else(|e| e.into_inner());
+        }
+        *n += 1;
+        Turn
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        *STARTING.running.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        STARTING.freed.notify_one();
+    }
+}
+
 /// Waits until MLServer says the model is ready.
-pub(crate) fn until_model_ready(port: u16, internal: &str, path: &Path2) {
+fn until_model_ready(child: &mut Child, port: u16, internal: &str, dir: &Path) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let url = format!("http://127.0.0.1:{port}/v2/models/{internal}/ready");
     while Instant::now() < deadline {
@@ -157,9 +194,23 @@ pub(crate) fn until_model_ready(port: u16, internal: &str, path: &Path2) {
         if code == "200" {
             return;
         }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "MLServer exited ({status}) before {internal} was ready:\n{}",
+                mlserver_log(dir)
+            );
+        }
         std::thread::sleep(Duration::from_millis(200));
     }
-    panic!("MLServer never made {internal} ready:\n{}", path.logs());
+    terminate(child, true);
+    panic!(
+        "MLServer never made {internal} ready in 60 s:\n{}",
+        mlserver_log(dir)
+    );
+}
+
+fn mlserver_log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("mlserver.err")).unwrap_or_default()
 }
 
 /// The newest running pod of `ns` whose labels match `selector`.
@@ -257,31 +308,34 @@ fn model_path_of(
         .and_then(|e| e["value"].as_str())
         .map(String::from);
     let internal = format!("{model}_1");
-    let (mlserver, mlserver_port, _) = start_mlserver(&dir, &internal, tracing_server.as_deref());
+    let (mlserver, mlserver_port, mlserver_grpc_port) =
+        start_mlserver(&dir, &internal, tracing_server.as_deref());
     let mut path = Path2 {
         children: vec![mlserver],
         dir: dir.clone(),
         mlserver_port,
+        mlserver_grpc_port,
         router_port: 0,
         model: model.to_string(),
     };
     let setting = tracing_json(c, &ns, |t| !t.is_empty());
-    start_agent(&mut path, &setting);
-    until_model_ready(mlserver_port, &internal, &path);
+    start_agent(&mut path, &setting, &[]);
     wait_listening(path.router_port, "the router");
     forward_all(c, &ns, &envoy, &[(9000, path.router_port)]);
     (mesh, ns, path)
 }
 
-/// The agent's reverse proxy with `setting` as its mounted `tracing.json`, and the router in
-/// front of it (both replaced when called again, as a restarted pod would be).
-fn start_agent(path: &mut Path2, setting: &str) {
+/// The agent's reverse proxies (HTTP and gRPC) with `setting` as its mounted `tracing.json`, and
+/// the router in front of them with the Model's routes and `routes` (more `--model` flags; both
+/// replaced when called again, as a restarted pod would be).
+pub(crate) fn start_agent(path: &mut Path2, setting: &str, routes: &[String]) {
     while path.children.len() > 1 {
         let mut old = path.children.pop().expect("child");
         terminate(&mut old, true);
     }
     let file = path.dir.join("tracing.json");
     std::fs::write(&file, setting).expect("tracing.json");
+    let grpc_port = free_port();
     let (agent, agent_port) = start_tracer(
         &path.dir,
         "agent",
@@ -291,6 +345,10 @@ fn start_agent(path: &mut Path2, setting: &str) {
             file.display().to_string(),
             "--backend".into(),
             format!("127.0.0.1:{}", path.mlserver_port),
+            "--grpc-listen".into(),
+            format!("127.0.0.1:{grpc_port}"),
+            "--grpc-backend".into(),
+            format!("127.0.0.1:{}", path.mlserver_grpc_port),
         ],
     );
     path.children.push(agent);
@@ -301,7 +359,12 @@ fn start_agent(path: &mut Path2, setting: &str) {
             "route".into(),
             "--model".into(),
             format!("{0}={0}_1@127.0.0.1:{agent_port}", path.model),
-        ],
+            "--grpc-model".into(),
+            format!("{0}={0}_1@127.0.0.1:{grpc_port}", path.model),
+        ]
+        .into_iter()
+        .chain(routes.iter().cloned())
+        .collect::<Vec<_>>(),
     );
     path.children.push(router);
     path.router_port = router_port;
@@ -410,6 +473,33 @@ fn all_on_the_agent_and_mlserver_join_one_trace() {
         "{}",
         text.stdout
     );
+}
+
+#[test]
+fn over_grpc_the_agents_grpc_proxy_and_mlserver_join_one_trace() {
+    let c = support::atomic();
+    let (mesh, ns, path) = model_path(&c, "v2verify-grpc", json!({}), on_env());
+    let (code, doc, out) = verify(&c, &ns, &mesh, &["--grpc", "-o", "json"]);
+    assert_eq!(code, Some(0), "{out}\n{}", path.logs());
+    assert_eq!(doc["request"]["method"], "gRPC", "{doc}");
+    assert_eq!(doc["request"]["grpcStatus"], "OK", "{doc}");
+    assert!(
+        doc["request"]["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/inference.GRPCInferenceService/ModelInfer")),
+        "{doc}"
+    );
+    eprintln!(
+        "{}",
+        verify_run(&c, &["iris"], &ns, &mesh, &["--grpc"]).stdout
+    );
+    // The agent's gRPC server and client span, and MLServer's gRPC server span.
+    assert_eq!(part(&doc, "agent")["spans"], 2, "{doc}");
+    assert_eq!(part(&doc, "mlserver")["spans"], 1, "{doc}");
+    // A Pipeline over gRPC is refused in one line.
+    let r = verify_run(&c, &["--pipeline", "any"], &ns, &mesh, &["--grpc"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("--grpc --pipeline"), "{}", r.stderr);
 }
 
 #[test]
@@ -594,13 +684,14 @@ pub(crate) fn requests_to(
 #[test]
 fn traces_counts_every_request_and_its_percentiles_match_jaegers_own_numbers() {
     let c = support::atomic();
-    // A name of its own: the agent's spans do not name the namespace, and other tests' Models
-    // `iris` send to the same Jaeger.
-    let (_, ns, path) = model_path_of(&c, "v2traces", "iris-traces", json!({}), on_env());
+    // A name of this run's own: the agent's spans do not name the namespace, and other tests'
+    // Models `iris` (and earlier runs) send to the same Jaeger.
+    let model = format!("iris-traces-{}", std::process::id());
+    let (_, ns, path) = model_path_of(&c, "v2traces", &model, json!({}), on_env());
     requests(path.router_port, &path.model, 50, true);
     // Jaeger's own answer once every trace is complete: the agent's span and MLServer's four.
     let query = format!(
-        "{JAEGER}/api/traces?service=seldon-agent&operation=seldon-rproxy&tag=url.path%3A%2Fv2%2Fmodels%2Firis-traces%2Finfer&limit=500&lookback=1h"
+        "{JAEGER}/api/traces?service=seldon-agent&operation=seldon-rproxy&tag=url.path%3A%2Fv2%2Fmodels%2F{model}%2Finfer&limit=500&lookback=1h"
     );
     let mut reference = Value::Null;
     let deadline = Instant::now() + Duration::from_secs(30);

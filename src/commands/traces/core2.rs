@@ -17,8 +17,8 @@ use serde_json::Value;
 
 use super::recent::{jaeger_and_window, print_report};
 use super::verify::{
-    answering_jaeger, body, conclude, headers_to_send, object_error, random_u64, seconds_text,
-    unanswered,
+    answering_jaeger, body, conclude, grpc_url, headers_to_send, object_error, random_u64,
+    seconds_text, unanswered,
 };
 use crate::cluster::V2_API;
 use crate::commands::context::{Ctx, print};
@@ -27,6 +27,7 @@ use crate::domain::json::str_at;
 use crate::domain::traces::core2 as judge;
 use crate::domain::traces::endpoints::{self as reach, PortRef};
 use crate::domain::traces::model::{self, Trace, span_rows};
+use crate::domain::traces::oip;
 use crate::domain::traces::request::TraceContext;
 use crate::domain::traces::stats::{self, Slowest, TracesReport, Window};
 use crate::domain::traces::verdict::{self as v, Check, Verification};
@@ -34,6 +35,7 @@ use crate::domain::v2::status::RuntimeStatus;
 use crate::domain::v2::workloads::Workload;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
+use crate::grpc::Called;
 use crate::invocation::{Core2Target, Traces, Transport, Verify};
 use crate::jaeger::Jaeger;
 use crate::jaeger::Search;
@@ -55,9 +57,39 @@ pub async fn verify(
     target: &Core2Target,
     ask: bool,
 ) -> Result<ExitStatus> {
-    if args.transport == Transport::Grpc {
+    verify_subject(ctx, args, target, ask)
+        .await
+        .map_err(|e| named(target, e))
+}
+
+/// A problem of the Model or Pipeline, worded by its kind (the shared helpers word it as a
+/// SeldonDeployment's).
+fn named(target: &Core2Target, e: Error) -> Error {
+    match e {
+        Error::Object {
+            namespace,
+            name,
+            message,
+        } => Error::Named {
+            kind: if target.pipeline { "pipeline" } else { "model" },
+            namespace,
+            name,
+            message,
+        },
+        e => e,
+    }
+}
+
+async fn verify_subject(
+    ctx: &Ctx,
+    args: &Verify,
+    target: &Core2Target,
+    ask: bool,
+) -> Result<ExitStatus> {
+    let grpc = args.transport == Transport::Grpc;
+    if grpc && target.pipeline {
         return Err(Error::Usage(
-            "verify --core v2 sends its request over REST (the Open Inference Protocol's /v2/models/NAME/infer); gRPC is not supported for Seldon Core 2 yet".into(),
+            "--grpc --pipeline: Pipelines are verified over REST (/v2/pipelines/NAME/infer); the pipeline gateway's gRPC server is not checked yet (drop --grpc)".into(),
         ));
     }
     let subject = one_subject(ctx, args.target.name.as_deref(), target, ask).await?;
@@ -83,6 +115,21 @@ pub async fn verify(
         )
     };
     let payload = body(&args.data, judge::default_body())?;
+    let message = if grpc {
+        let json: Value = serde_json::from_slice(&payload).unwrap_or_default();
+        Some(
+            oip::request(&name, &json)
+                .map_err(|e| Error::Usage(format!("--data cannot be sent over gRPC: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let mut expected = expected;
+    if grpc {
+        // Over gRPC the agent's gRPC proxy answers: a server span, and a client span for its
+        // call to MLServer (docs/facts/seldon-core-2.md, "The pipeline path").
+        expected[0].kind = "agent (gRPC proxy)";
+    }
     let context = TraceContext::new(
         (u128::from(random_u64(1)) << 64) | u128::from(random_u64(2)),
         random_u64(3),
@@ -94,6 +141,16 @@ pub async fn verify(
     .into();
     let target_side = async {
         Ok::<(Arc<dyn Dial>, String, String), Error>(match &args.via {
+            Some(e) if grpc => {
+                let dial = e
+                    .grpc_dialer(&args.target.access.tls)
+                    .map_err(|why| Error::Reach(format!("--via {}: {why}", grpc_url(e))))?;
+                (
+                    dial,
+                    format!("{}{}", grpc_url(e), oip::MODEL_INFER),
+                    "--via".into(),
+                )
+            }
             Some(e) => {
                 let dial = e
                     .dialer(&args.target.access.tls)
@@ -108,7 +165,13 @@ pub async fn verify(
                     Arc::new(ctx.cluster.forward(&ns, &pod, port).await?)
                 };
                 let through = format!("port-forward to pod {ns}/{pod} of Service {MESH_SERVICE}");
-                (dial, format!("http://localhost:{port}{path}"), through)
+                let url = if grpc {
+                    // Envoy takes HTTP/2 gRPC on the same port as REST.
+                    format!("grpc://localhost:{port}{}", oip::MODEL_INFER)
+                } else {
+                    format!("http://localhost:{port}{path}")
+                };
+                (dial, url, through)
             }
         })
     };
@@ -122,7 +185,7 @@ pub async fn verify(
         name: name.clone(),
         predictor: String::new(),
         trace_id: model::trace_id_text(context.trace_id),
-        request: v::Request::to_send("POST", url, through, headers),
+        request: v::Request::to_send(if grpc { v::GRPC } else { "POST" }, url, through, headers),
         jaeger: jaeger.at.clone(),
         spans: Vec::new(),
         components: Vec::new(),
@@ -139,59 +202,83 @@ pub async fn verify(
     }
     let deadline = tokio::time::Instant::now() + args.timeout;
     let mut ask_headers = headers_to_send(&report.request, args);
-    ask_headers.push(("content-type".into(), "application/json".into()));
-    let request_path = match &args.via {
-        Some(e) => format!("{}{path}", e.base_path),
-        None => path.clone(),
-    };
-    let request = Ask {
-        method: http::Method::POST,
-        path: request_path,
-        headers: ask_headers,
-        body: payload,
-    };
-    let answer = web::exchange(dial.as_ref(), &request, args.timeout)
-        .await
-        .map_err(|f| {
-            let e = unanswered(&ns, &name, "inference", &dial.describe(), f, args.timeout);
-            match (target.pipeline, e) {
-                (true, Error::Object { message, .. }) => object_error(
-                    &ns,
-                    &name,
-                    format!("{message}; {}", kafka_hint(&ns, &kafka)),
-                ),
-                (_, e) => e,
-            }
-        })?;
-    if target.pipeline && answer.status == 500 && answer.body.is_empty() {
-        // kafkamanager.go's Infer failed: no partition of the pipeline's topics within 10 s, or
-        // the record could not be produced.
-        return Err(object_error(
-            &ns,
-            &name,
-            format!(
-                "the pipeline gateway answered 500 with no body: it could not hand the request to Kafka; {}",
-                kafka_hint(&ns, &kafka)
+    let unanswered_here = |f| {
+        let e = unanswered(&ns, &name, "inference", &dial.describe(), f, args.timeout);
+        match (target.pipeline, e) {
+            (true, Error::Object { message, .. }) => object_error(
+                &ns,
+                &name,
+                format!("{message}; {}", kafka_hint(&ns, &kafka)),
             ),
-        ));
-    }
-    report.request.status = Some(answer.status);
-    report.request.error = match (answer.status, answer.body.is_empty()) {
-        // Envoy's answer when no route matches: nothing serves this model behind the mesh.
-        (404, true) => Some(format!(
-            "no route for seldon-model: {} (is the {} loaded? `kubectl get {} {name} -n {ns}`)",
-            subject.route_header(),
-            subject.kind(),
-            subject.resource()
-        )),
-        (status, _) => v::answer_error(status, &answer.body),
+            (_, e) => e,
+        }
+    };
+    let failed_with = if let Some(msg) = message {
+        let called = crate::grpc::unary::<_, oip::ModelInferResponse>(
+            dial.as_ref(),
+            &dial.host(),
+            oip::MODEL_INFER,
+            &ask_headers,
+            msg,
+            args.timeout,
+        )
+        .await
+        .map_err(unanswered_here)?;
+        match called {
+            Called::Ok(_) => {
+                report.request.grpc_status = Some(crate::grpc::code_name(tonic::Code::Ok));
+                None
+            }
+            Called::Status { code, message } => {
+                report.request.error = Some(v::short(&message));
+                report.request.grpc_status = Some(code.clone());
+                Some(format!("gRPC status {code}"))
+            }
+        }
+    } else {
+        ask_headers.push(("content-type".into(), "application/json".into()));
+        let request_path = match &args.via {
+            Some(e) => format!("{}{path}", e.base_path),
+            None => path.clone(),
+        };
+        let request = Ask {
+            method: http::Method::POST,
+            path: request_path,
+            headers: ask_headers,
+            body: payload,
+        };
+        let answer = web::exchange(dial.as_ref(), &request, args.timeout)
+            .await
+            .map_err(unanswered_here)?;
+        if target.pipeline && answer.status == 500 && answer.body.is_empty() {
+            // kafkamanager.go's Infer failed: no partition of the pipeline's topics within 10 s,
+            // or the record could not be produced.
+            return Err(object_error(
+                &ns,
+                &name,
+                format!(
+                    "the pipeline gateway answered 500 with no body: it could not hand the request to Kafka; {}",
+                    kafka_hint(&ns, &kafka)
+                ),
+            ));
+        }
+        report.request.status = Some(answer.status);
+        report.request.error = match (answer.status, answer.body.is_empty()) {
+            // Envoy's answer when no route matches: nothing serves this model behind the mesh.
+            (404, true) => Some(format!(
+                "no route for seldon-model: {} (is the {} loaded? `kubectl get {} {name} -n {ns}`)",
+                subject.route_header(),
+                subject.kind(),
+                subject.resource()
+            )),
+            (status, _) => v::answer_error(status, &answer.body),
+        };
+        (!(200..300).contains(&answer.status)).then(|| format!("HTTP {}", answer.status))
     };
     let waited = seconds_text(args.timeout);
     let (found, checks) =
         await_trace(&jaeger, context.trace_id, &expected, deadline, &waited).await?;
     let hops = found.as_ref().map(judge::hops).unwrap_or_default();
-    let failed_with =
-        (!(200..300).contains(&answer.status)).then(|| format!("HTTP {}", answer.status));
     conclude(
         ctx,
         report,
@@ -338,6 +425,17 @@ pub async fn traces(
     target: &Core2Target,
     ask: bool,
 ) -> Result<ExitStatus> {
+    traces_of(ctx, args, target, ask)
+        .await
+        .map_err(|e| named(target, e))
+}
+
+async fn traces_of(
+    ctx: &Ctx,
+    args: &Traces,
+    target: &Core2Target,
+    ask: bool,
+) -> Result<ExitStatus> {
     let subject = one_subject(ctx, args.target.name.as_deref(), target, ask).await?;
     let elsewhere = namespaces_also_serving(ctx, &subject).await;
     let (kind, name) = (subject.kind(), subject.name.clone());
@@ -424,7 +522,7 @@ async fn runtime_status(
             ns,
             model,
             format!(
-                "namespace {ns} has no SeldonRuntime, so nothing serves this Model there; see `kubectl seldon-tracing status --core v2 -A`"
+                "namespace {ns} has no SeldonRuntime, so nothing serves it there; see `kubectl seldon-tracing status --core v2 -A`"
             ),
         ));
     };

@@ -54,7 +54,7 @@ struct Sent {
 }
 
 /// `--via grpc(s)://HOST:PORT` as the user wrote it (kept as http(s) in the endpoint).
-fn grpc_url(e: &crate::jaeger::Endpoint) -> String {
+pub(super) fn grpc_url(e: &crate::jaeger::Endpoint) -> String {
     format!(
         "{}://{}:{}",
         if e.tls { "grpcs" } else { "grpc" },

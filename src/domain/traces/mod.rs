@@ -6,8 +6,9 @@
 //! - [`attribution`]: which span belongs to which graph node;
 //! - [`request`]: the traced request `verify` sends;
 //! - [`seldon_message`]: the Seldon protocol's gRPC messages, from the JSON a request is written in;
+//! - [`oip`]: the Open Inference Protocol's gRPC messages (Seldon Core 2), the same way;
 //! - [`verdict`]: which components should join that request's trace, and which did;
-//! - [`core2`]: the same for a Seldon Core 2 Model (the agent and MLServer);
+//! - [`core2`]: the same for a Seldon Core 2 Model or Pipeline (gateways, agent, MLServer);
 //! - [`stats`]: per-hop counts and percentiles over many traces;
 //! - [`endpoints`]: which pod to send to, which Service port is Jaeger's.
 //!
@@ -18,6 +19,7 @@ pub mod core2;
 pub mod endpoints;
 pub mod jaeger_json;
 pub mod model;
+pub mod oip;
 pub mod otlp_json;
 pub mod request;
 pub mod seldon_message;
