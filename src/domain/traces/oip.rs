@@ -103,6 +103,14 @@ fn tensor(t: &Value) -> Result<InferTensor, String> {
         v.as_f64()
             .ok_or_else(|| format!("input {name:?}: {v} is not a number, as {datatype} wants"))
     };
+    // Every value as a number, cast as the datatype's field holds it.
+    fn all<T>(
+        values: &[&Value],
+        number: &impl Fn(&Value) -> Result<f64, String>,
+        cast: fn(f64) -> T,
+    ) -> Result<Vec<T>, String> {
+        values.iter().map(|v| number(v).map(cast)).collect()
+    }
     let mut c = InferTensorContents::default();
     match datatype.as_str() {
         "BOOL" => {
@@ -114,37 +122,12 @@ fn tensor(t: &Value) -> Result<InferTensor, String> {
                 })
                 .collect::<Result<_, _>>()?
         }
-        "INT8" | "INT16" | "INT32" => {
-            c.int_contents = values
-                .iter()
-                .map(|v| number(v).map(|x| x as i32))
-                .collect::<Result<_, _>>()?
-        }
-        "INT64" => {
-            c.int64_contents = values
-                .iter()
-                .map(|v| number(v).map(|x| x as i64))
-                .collect::<Result<_, _>>()?
-        }
-        "UINT8" | "UINT16" | "UINT32" => {
-            c.uint_contents = values
-                .iter()
-                .map(|v| number(v).map(|x| x as u32))
-                .collect::<Result<_, _>>()?
-        }
-        "UINT64" => {
-            c.uint64_contents = values
-                .iter()
-                .map(|v| number(v).map(|x| x as u64))
-                .collect::<Result<_, _>>()?
-        }
-        "FP16" | "FP32" => {
-            c.fp32_contents = values
-                .iter()
-                .map(|v| number(v).map(|x| x as f32))
-                .collect::<Result<_, _>>()?
-        }
-        "FP64" => c.fp64_contents = values.iter().map(|v| number(v)).collect::<Result<_, _>>()?,
+        "INT8" | "INT16" | "INT32" => c.int_contents = all(&values, &number, |x| x as i32)?,
+        "INT64" => c.int64_contents = all(&values, &number, |x| x as i64)?,
+        "UINT8" | "UINT16" | "UINT32" => c.uint_contents = all(&values, &number, |x| x as u32)?,
+        "UINT64" => c.uint64_contents = all(&values, &number, |x| x as u64)?,
+        "FP16" | "FP32" => c.fp32_contents = all(&values, &number, |x| x as f32)?,
+        "FP64" => c.fp64_contents = all(&values, &number, |x| x)?,
         "BYTES" => {
             c.bytes_contents = values
                 .iter()
