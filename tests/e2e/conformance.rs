@@ -329,9 +329,15 @@ pub fn harness_bin() -> PathBuf {
     }))
 }
 
+/// Stops `child` (and, with `group`, every process of its process group): TERM, up to 5 s for it
+/// to exit, then KILL for what is left, then reaps it.
 pub fn terminate(child: &mut Child, group: bool) {
     let pid = child.id().to_string();
-    let target = if group { format!("-{pid}") } else { pid };
+    let target = if group {
+        format!("-{pid}")
+    } else {
+        pid.clone()
+    };
     let kill = |sig: &str| {
         Command::new("kill")
             .args([sig, "--", &target])
@@ -339,11 +345,19 @@ pub fn terminate(child: &mut Child, group: bool) {
             .status()
     };
     let _ = kill("-TERM");
+    // Wait for the child to exit without reaping it: an unreaped child (a zombie) keeps its pid,
+    // so the group KILL below cannot reach a new process that was given the same number.
+    let exited = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|stat| {
+                stat.rsplit(')')
+                    .next()
+                    .is_none_or(|rest| rest.trim_start().starts_with('Z'))
+            })
+            .unwrap_or(true)
+    };
     let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if child.try_wait().ok().flatten().is_some() {
-            break;
-        }
+    while Instant::now() < deadline && !exited() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = kill("-KILL");
