@@ -404,6 +404,30 @@ pub(crate) fn part<'a>(doc: &'a Value, name: &str) -> &'a Value {
         .unwrap_or(&Value::Null)
 }
 
+/// Part `name` of the verdict arrived, with a note saying `note`.
+fn arrived_with_note(doc: &Value, name: &str, note: &str) {
+    let p = part(doc, name);
+    assert_eq!(p["arrived"], true, "{doc}");
+    assert!(
+        p["note"].as_str().is_some_and(|n| n.contains(note)),
+        "{doc}"
+    );
+}
+
+/// Part `name` of the verdict was not expected and did not arrive, for a reason saying `why`.
+pub(crate) fn not_expected_because(doc: &Value, name: &str, why: &str) {
+    let p = part(doc, name);
+    assert_eq!(
+        (p["expected"].as_bool(), p["arrived"].as_bool()),
+        (Some(false), Some(false)),
+        "{doc}"
+    );
+    assert!(
+        p["reason"].as_str().is_some_and(|r| r.contains(why)),
+        "{doc}"
+    );
+}
+
 pub(crate) fn on_env() -> Value {
     json!([{"name": "MLSERVER_TRACING_SERVER", "value": OTLP}])
 }
@@ -508,14 +532,7 @@ fn ratio_zero_still_records_the_sampled_request_and_says_normal_traffic_is_not()
     let (mesh, ns, path) = model_path(&c, "v2verify-zero", json!({"ratio": "0"}), on_env());
     let (code, doc, out) = verify(&c, &ns, &mesh, &["-o", "json"]);
     assert_eq!(code, Some(0), "{out}\n{}", path.logs());
-    let agent = part(&doc, "agent");
-    assert_eq!(agent["arrived"], true, "{doc}");
-    assert!(
-        agent["note"]
-            .as_str()
-            .is_some_and(|n| n.contains("normal requests are not")),
-        "{doc}"
-    );
+    arrived_with_note(&doc, "agent", "normal requests are not");
     // --via: straight to the mesh's address (an ingress, one's own forward), the header along.
     let via = format!("http://127.0.0.1:{}", path.router_port);
     let (code, doc, out) = verify(&c, &ns, &mesh, &["-o", "json", "--via", &via]);
@@ -559,21 +576,7 @@ fn mlserver_without_its_variable_leaves_the_agent_alone_and_is_explained() {
     let (code, doc, out) = verify(&c, &ns, &mesh, &["-o", "json", "--timeout", "12s"]);
     assert_eq!(code, Some(1), "{out}\n{}", path.logs());
     assert_eq!(part(&doc, "agent")["arrived"], true, "{doc}");
-    let mlserver = part(&doc, "mlserver");
-    assert_eq!(
-        (
-            mlserver["expected"].as_bool(),
-            mlserver["arrived"].as_bool()
-        ),
-        (Some(false), Some(false)),
-        "{doc}"
-    );
-    assert!(
-        mlserver["reason"]
-            .as_str()
-            .is_some_and(|r| r.contains("MLSERVER_TRACING_SERVER")),
-        "{doc}"
-    );
+    not_expected_because(&doc, "mlserver", "MLSERVER_TRACING_SERVER");
 }
 
 #[test]
@@ -612,14 +615,7 @@ fn pods_not_restarted_after_disable_still_trace_and_the_verdict_says_so() {
     // The agent keeps the setting it started with, as a pod that was not restarted does.
     let (code, doc, out) = verify(&c, &ns, &mesh, &["-o", "json"]);
     assert_eq!(code, Some(0), "{out}\n{}", path.logs());
-    let agent = part(&doc, "agent");
-    assert_eq!(agent["arrived"], true, "{doc}");
-    assert!(
-        agent["note"]
-            .as_str()
-            .is_some_and(|n| n.contains("restart needed")),
-        "{doc}"
-    );
+    arrived_with_note(&doc, "agent", "restart needed");
 }
 
 /// `traces --core v2 <target> -n NS --since 10m -o json` against the harness's Jaeger 1.62.

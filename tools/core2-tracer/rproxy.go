@@ -157,6 +157,21 @@ type models []string
 func (m *models) String() string     { return strings.Join(*m, ",") }
 func (m *models) Set(v string) error { *m = append(*m, v); return nil }
 
+// routesOf reads each NAME=INTERNAL@HOST:PORT of `flagName` into a route to HOST:PORT.
+func routesOf(flagName string, given models, proxy func(addr string) *httputil.ReverseProxy) map[string]route {
+	routes := map[string]route{}
+	for _, m := range given {
+		name, rest, ok1 := strings.Cut(m, "=")
+		internal, addr, ok2 := strings.Cut(rest, "@")
+		if !ok1 || !ok2 {
+			fmt.Fprintln(os.Stderr, flagName, "wants NAME=INTERNAL@HOST:PORT, got", m)
+			os.Exit(2)
+		}
+		routes[name] = route{internal: internal, proxy: proxy(addr)}
+	}
+	return routes
+}
+
 func routeMain(args []string) {
 	fs := flag.NewFlagSet("route", flag.ExitOnError)
 	listen := fs.String("listen", "127.0.0.1:0", "the mesh's HTTP address")
@@ -164,28 +179,13 @@ func routeMain(args []string) {
 	fs.Var(&given, "model", "NAME=INTERNAL@HOST:PORT, repeated")
 	fs.Var(&grpcGiven, "grpc-model", "NAME=INTERNAL@HOST:PORT of a gRPC route, repeated")
 	_ = fs.Parse(args)
-	routes := map[string]route{}
-	grpcRoutes := map[string]route{}
-	for _, m := range grpcGiven {
-		name, rest, ok1 := strings.Cut(m, "=")
-		internal, addr, ok2 := strings.Cut(rest, "@")
-		if !ok1 || !ok2 {
-			fmt.Fprintln(os.Stderr, "--grpc-model wants NAME=INTERNAL@HOST:PORT, got", m)
-			os.Exit(2)
-		}
-		grpcRoutes[name] = route{internal: internal, proxy: grpcRoute(addr)}
-	}
-	for _, m := range given {
-		name, rest, ok1 := strings.Cut(m, "=")
-		internal, addr, ok2 := strings.Cut(rest, "@")
-		if !ok1 || !ok2 {
-			fmt.Fprintln(os.Stderr, "--model wants NAME=INTERNAL@HOST:PORT, got", m)
-			os.Exit(2)
-		}
+	httpRoute := func(addr string) *httputil.ReverseProxy {
 		p := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: addr, Path: "/"})
 		p.Transport = &http.Transport{IdleConnTimeout: 60 * time.Second}
-		routes[name] = route{internal: internal, proxy: p}
+		return p
 	}
+	routes := routesOf("--model", given, httpRoute)
+	grpcRoutes := routesOf("--grpc-model", grpcGiven, grpcRoute)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rt, ok := routes[r.Header.Get(seldonModelHeader)]
 		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::recent::{jaeger_and_window, print_report};
 use super::verify::{
-    answering_jaeger, body, conclude, grpc_url, headers_to_send, object_error, random_u64,
+    Sent, answering_jaeger, body, conclude, grpc_url, headers_to_send, object_error, random_u64,
     seconds_text, unanswered,
 };
 use crate::cluster::V2_API;
@@ -35,7 +35,6 @@ use crate::domain::v2::status::RuntimeStatus;
 use crate::domain::v2::workloads::Workload;
 use crate::error::{Error, Result};
 use crate::exit::ExitStatus;
-use crate::grpc::Called;
 use crate::invocation::{Core2Target, Traces, Transport, Verify};
 use crate::jaeger::Jaeger;
 use crate::jaeger::Search;
@@ -181,15 +180,14 @@ async fn verify_subject(
     let mut report = Verification {
         core: Some("v2"),
         kind: Some(subject.kind()),
-        namespace: ns.clone(),
-        name: name.clone(),
-        predictor: String::new(),
-        trace_id: model::trace_id_text(context.trace_id),
-        request: v::Request::to_send(if grpc { v::GRPC } else { "POST" }, url, through, headers),
-        jaeger: jaeger.at.clone(),
-        spans: Vec::new(),
-        components: Vec::new(),
-        result: "failed".into(),
+        ..Verification::to_send(
+            &ns,
+            &name,
+            "",
+            model::trace_id_text(context.trace_id),
+            v::Request::to_send(if grpc { v::GRPC } else { "POST" }, url, through, headers),
+            &jaeger.at,
+        )
     };
     if args.dry_run {
         let text = render::traces::verify::dry_run_core2(
@@ -213,7 +211,7 @@ async fn verify_subject(
             (_, e) => e,
         }
     };
-    let failed_with = if let Some(msg) = message {
+    let sent = if let Some(msg) = message {
         let called = crate::grpc::unary::<_, oip::ModelInferResponse>(
             dial.as_ref(),
             &dial.host(),
@@ -224,17 +222,7 @@ async fn verify_subject(
         )
         .await
         .map_err(unanswered_here)?;
-        match called {
-            Called::Ok(_) => {
-                report.request.grpc_status = Some(crate::grpc::code_name(tonic::Code::Ok));
-                None
-            }
-            Called::Status { code, message } => {
-                report.request.error = Some(v::short(&message));
-                report.request.grpc_status = Some(code.clone());
-                Some(format!("gRPC status {code}"))
-            }
-        }
+        Sent::from_called(called, |_| None, "")
     } else {
         ask_headers.push(("content-type".into(), "application/json".into()));
         let request_path = match &args.via {
@@ -262,19 +250,24 @@ async fn verify_subject(
                 ),
             ));
         }
-        report.request.status = Some(answer.status);
-        report.request.error = match (answer.status, answer.body.is_empty()) {
-            // Envoy's answer when no route matches: nothing serves this model behind the mesh.
-            (404, true) => Some(format!(
-                "no route for seldon-model: {} (is the {} loaded? `kubectl get {} {name} -n {ns}`)",
-                subject.route_header(),
-                subject.kind(),
-                subject.resource()
-            )),
-            (status, _) => v::answer_error(status, &answer.body),
-        };
-        (!(200..300).contains(&answer.status)).then(|| format!("HTTP {}", answer.status))
+        Sent {
+            status: Some(answer.status),
+            grpc_status: None,
+            error: match (answer.status, answer.body.is_empty()) {
+                // Envoy's answer when no route matches: nothing serves it behind the mesh.
+                (404, true) => Some(format!(
+                    "no route for seldon-model: {} (is the {} loaded? `kubectl get {} {name} -n {ns}`)",
+                    subject.route_header(),
+                    subject.kind(),
+                    subject.resource()
+                )),
+                (status, _) => v::answer_error(status, &answer.body),
+            },
+            failed_with: (!(200..300).contains(&answer.status))
+                .then(|| format!("HTTP {}", answer.status)),
+        }
     };
+    sent.record(&mut report);
     let waited = seconds_text(args.timeout);
     let (found, checks) =
         await_trace(&jaeger, context.trace_id, &expected, deadline, &waited).await?;
@@ -285,7 +278,7 @@ async fn verify_subject(
         found.as_ref(),
         &hops,
         checks,
-        failed_with.as_deref(),
+        sent.failed_with.as_deref(),
     )
 }
 

@@ -45,12 +45,47 @@ const QUICK_FOR: Duration = Duration::from_secs(3);
 const PREDICT: &str = "/seldon.protos.Seldon/Predict";
 
 /// What the request's answer said.
-struct Sent {
-    status: Option<u16>,
-    grpc_status: Option<String>,
-    error: Option<String>,
+pub(super) struct Sent {
+    pub(super) status: Option<u16>,
+    pub(super) grpc_status: Option<String>,
+    pub(super) error: Option<String>,
     /// How it failed (`HTTP 500`, `gRPC status Unavailable`); None when it did not.
-    failed_with: Option<String>,
+    pub(super) failed_with: Option<String>,
+}
+
+impl Sent {
+    /// A gRPC call's outcome: OK, failed when `failure` finds something wrong in the answer
+    /// (`failed_with` says `why_failed`), or the status the server sent.
+    pub(super) fn from_called<R>(
+        called: Called<R>,
+        failure: impl Fn(&R) -> Option<String>,
+        why_failed: &str,
+    ) -> Sent {
+        match called {
+            Called::Ok(answer) => {
+                let error = failure(&answer);
+                Sent {
+                    status: None,
+                    grpc_status: Some(crate::grpc::code_name(tonic::Code::Ok)),
+                    failed_with: error.as_ref().map(|_| why_failed.to_string()),
+                    error,
+                }
+            }
+            Called::Status { code, message } => Sent {
+                status: None,
+                failed_with: Some(format!("gRPC status {code}")),
+                grpc_status: Some(code),
+                error: Some(v::short(&message)),
+            },
+        }
+    }
+
+    /// Its outcome into the report's request.
+    pub(super) fn record(&self, report: &mut Verification) {
+        report.request.status = self.status;
+        report.request.grpc_status = self.grpc_status.clone();
+        report.request.error = self.error.clone();
+    }
 }
 
 /// `--via grpc(s)://HOST:PORT` as the user wrote it (kept as http(s) in the endpoint).
@@ -522,19 +557,14 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
         None => path.clone(),
     };
     let trace_id = model::trace_id_text(context.trace_id);
-    let mut report = Verification {
-        core: None,
-        kind: None,
-        namespace: ns.clone(),
-        name: name.clone(),
-        predictor: pname.clone(),
-        trace_id: trace_id.clone(),
-        request: v::Request::to_send(if grpc { v::GRPC } else { "POST" }, url, through, headers),
-        jaeger: jaeger.at.clone(),
-        spans: Vec::new(),
-        components: Vec::new(),
-        result: "failed".into(),
-    };
+    let mut report = Verification::to_send(
+        &ns,
+        &name,
+        &pname,
+        trace_id.clone(),
+        v::Request::to_send(if grpc { v::GRPC } else { "POST" }, url, through, headers),
+        &jaeger.at,
+    );
     if args.dry_run {
         let text = render::traces::verify::dry_run(
             &report,
@@ -559,23 +589,7 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
                 args.timeout,
             )
             .await;
-            called.map(|c| match c {
-                Called::Ok(answer) => {
-                    let error = seldon_message::failure(&answer);
-                    Sent {
-                        status: None,
-                        grpc_status: Some(crate::grpc::code_name(tonic::Code::Ok)),
-                        failed_with: error.as_ref().map(|_| "a FAILURE status".to_string()),
-                        error,
-                    }
-                }
-                Called::Status { code, message } => Sent {
-                    status: None,
-                    failed_with: Some(format!("gRPC status {code}")),
-                    grpc_status: Some(code),
-                    error: Some(v::short(&message)),
-                },
-            })
+            called.map(|c| Sent::from_called(c, seldon_message::failure, "a FAILURE status"))
         }
         None => {
             ask_headers.push(("content-type".into(), "application/json".into()));
@@ -606,9 +620,7 @@ pub async fn verify(ctx: &Ctx, args: &Verify, ask: bool) -> Result<ExitStatus> {
             args.timeout,
         )
     })?;
-    report.request.status = sent.status;
-    report.request.grpc_status = sent.grpc_status;
-    report.request.error = sent.error;
+    sent.record(&mut report);
     let waited = seconds_text(args.timeout);
     let (found, hops, checks) = await_trace(
         &jaeger,

@@ -388,6 +388,31 @@ pub struct Verification {
 }
 
 impl Verification {
+    /// The report of a request about to be sent: no spans or checks yet, `failed` until judged;
+    /// a SeldonDeployment's (set `core` and `kind` for Seldon Core 2).
+    pub fn to_send(
+        namespace: &str,
+        name: &str,
+        predictor: &str,
+        trace_id: String,
+        request: Request,
+        jaeger: &str,
+    ) -> Verification {
+        Verification {
+            core: None,
+            kind: None,
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            predictor: predictor.to_string(),
+            trace_id,
+            request,
+            jaeger: jaeger.to_string(),
+            spans: Vec::new(),
+            components: Vec::new(),
+            result: "failed".into(),
+        }
+    }
+
     /// What the request went through, as a person reads it.
     pub fn subject(&self) -> String {
         subject(self.kind, &self.namespace, &self.name, &self.predictor)
