@@ -193,9 +193,10 @@ fn a_runtime_is_judged_over_its_seldon_config_and_the_operators_config_map() {
 }
 
 /// The bare cluster serves neither generation; for a while it serves Seldon Core 2 alone (its
-/// CRDs installed and removed here, in the one test that uses the bare cluster for reads).
+/// CRDs installed and removed here, with the bare cluster held: `support::bare_in_use`).
 #[test]
 fn each_generation_the_cluster_serves_is_read_and_neither_gets_one_sentence() {
+    let _bare = crate::support::bare_in_use();
     let c = bare();
     let neither = "this cluster serves neither Seldon Core v1 SeldonDeployments (machinelearning.seldon.io) nor Seldon Core 2 SeldonRuntimes (mlops.seldon.io)";
     for read in [&["list"][..], &["status", "-A"], &["status", "iris"]] {

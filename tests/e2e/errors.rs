@@ -215,6 +215,7 @@ fn missing_crd_and_unreachable_server_get_one_clear_sentence() {
 #[test]
 fn a_cluster_without_the_crd_is_named_as_such() {
     // `list` and `status` on it: core2::each_generation_the_cluster_serves_is_read...
+    let _bare = crate::support::bare_in_use();
     let c = bare();
     c.plugin(&["list", "--core", "v1"])
         .fails()

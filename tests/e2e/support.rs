@@ -31,6 +31,14 @@ pub fn bare() -> Cluster {
     cluster_from("SELDON_TRACING_TEST_BARE", "no-crd")
 }
 
+/// Held by each test that uses [`bare`]: `core2::each_generation_…` installs Seldon Core 2's
+/// CRDs on it for a while, and `errors::a_cluster_without_the_crd_…` expects it to serve neither
+/// generation (run side by side, the second saw Seldon Core 2 once).
+pub fn bare_in_use() -> std::sync::MutexGuard<'static, ()> {
+    static IN_USE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    IN_USE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The control plane whose kube-apiserver the fault tests stop and start (no other test uses it).
 pub fn faults() -> Cluster {
     cluster_from("SELDON_TRACING_TEST_FAULTS", "atomic")
